@@ -1,0 +1,11 @@
+"""cnnviz: routes only. Page config, navigation; each view lives in pages/."""
+
+import streamlit as st
+
+st.set_page_config(page_title="cnnviz: CNNs made tangible", page_icon="🧮", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+]
+
+st.navigation(PAGES).run()

@@ -1,0 +1,140 @@
+"""Shared fixtures: real MNIST, an isolated runs folder, and the app served to headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Tests read MNIST from the workplace's shared copy unless told otherwise, and
+# never write into it.
+if "CNNVIZ_DATA_DIR" not in os.environ and (SHARED_DATA / "MNIST" / "raw").is_dir():
+    os.environ["CNNVIZ_DATA_DIR"] = str(SHARED_DATA)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_skipped_browser: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def isolated_runs_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own runs folder, so nothing leaks into ./runs."""
+    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST splits; skipped outside CI when the data is missing, failed in CI."""
+    from cnnviz.data import MNISTNotFound, load_mnist
+
+    try:
+        return load_mnist()
+    except MNISTNotFound as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(error))
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM:
+        return
+    for item in items:
+        if "browser" in item.keywords:
+            _skipped_browser.append(item.nodeid)
+            item.add_marker(pytest.mark.skip(reason="Chromium not found: install Debian's chromium to run it"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_browser:
+        terminalreporter.write_sep(
+            "!", f"BROWSER TESTS SKIPPED: {len(_skipped_browser)} (no chromium on PATH; apt-get install chromium)"
+        )
+    elif CHROMIUM:
+        terminalreporter.write_line(f"browser tests ran in {CHROMIUM}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The real app served by `streamlit run` on a free local port; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "CNNVIZ_RUNS_DIR": str(tmp_path_factory.mktemp("server-runs"))}
+    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w+")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"streamlit did not start:\n{log.read()}")
+            time.sleep(0.3)
+    yield url
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh browser tab; fails the test if the page shows a Python exception."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    yield tab
+    assert tab.locator("[data-testid='stException']").count() == 0, "the page shows an exception"
+    context.close()
+
+
+def wait_for_app(tab) -> None:
+    """Wait until Streamlit has finished running the page's script."""
+    tab.wait_for_selector("[data-testid='stApp']")
+    tab.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=30_000,
+    )
