@@ -1,0 +1,316 @@
+"""Plotly figure builders: feature-map grids, and the colormaps they share.
+
+Colormaps are colour-blind safe and chosen by the data: a sequential map
+(viridis) for non-negative values, a diverging one (blue-white-red, centred on
+zero) when any value is negative. Large maps travel to the browser as PNG data
+URIs coloured here with a lookup table, not as heatmap JSON: a 256 x 256 map is
+a few kilobytes of PNG instead of a quarter megabyte of numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import math
+
+import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
+from PIL import Image
+
+SEQUENTIAL = "viridis"  # non-negative values: dark = low, yellow = high
+DIVERGING = "blue-red"  # signed values: blue < 0 < red, white at zero
+
+# Maps with at most this many pixels are sent as heatmaps, so hovering shows
+# each value; larger ones are sent as PNG images.
+HEATMAP_MAX_PIXELS = 32 * 32
+# All maps of one grid together send at most this many pixels (one byte each
+# as palette PNGs, so well under 1 MB even for noise); more are block-averaged.
+MAX_SENT_PIXELS = 2**19
+PANEL_PX = 180  # height of one panel in the grid, in CSS pixels
+
+
+def _colorscale_colors(name: str) -> list[str]:
+    if name == SEQUENTIAL:
+        return list(plotly.colors.sequential.Viridis)
+    if name == "cividis":
+        return list(plotly.colors.sequential.Cividis)
+    if name == DIVERGING:
+        return list(plotly.colors.diverging.RdBu)[::-1]  # RdBu runs red -> blue; we want blue -> red
+    if name == "PuOr":
+        return list(plotly.colors.diverging.PuOr)
+    raise ValueError(f"unknown colormap {name!r}; use {SEQUENTIAL!r}, 'cividis', {DIVERGING!r} or 'PuOr'.")
+
+
+def plotly_colorscale(name: str) -> list[list[float | str]]:
+    """The colormap ``name`` as a plotly colorscale ``[[position, colour], ...]``."""
+    colors = _colorscale_colors(name)
+    return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
+
+
+@functools.lru_cache(maxsize=8)
+def colormap_lut(name: str, levels: int = 256) -> np.ndarray:
+    """A ``(levels, 3)`` uint8 lookup table interpolating the colormap ``name`` linearly.
+
+    Args:
+        name: ``"viridis"``, ``"cividis"``, ``"blue-red"`` or ``"PuOr"``.
+        levels: entries in the table.
+    """
+    colors = _colorscale_colors(name)
+    anchors = np.array([plotly.colors.unlabel_rgb(plotly.colors.convert_colors_to_same_type(c)[0][0]) for c in colors])
+    positions = np.linspace(0.0, 1.0, len(colors))
+    grid = np.linspace(0.0, 1.0, levels)
+    lut = np.stack([np.interp(grid, positions, anchors[:, k]) for k in range(3)], axis=1)
+    lut = np.rint(lut).astype(np.uint8)
+    lut.setflags(write=False)
+    return lut
+
+
+def is_signed(values: np.ndarray) -> bool:
+    """Whether ``values`` need a diverging colormap (any value below zero)."""
+    return bool(values.size) and float(np.nanmin(values)) < 0.0
+
+
+def color_range(values: np.ndarray, signed: bool) -> tuple[float, float]:
+    """The ``(low, high)`` the colormap spans for ``values``.
+
+    Signed: symmetric about zero (``-m, m`` with ``m = max |v|``) so that white
+    means exactly zero. Unsigned: the values' own minimum and maximum. A
+    constant map gets a range of width 1, so it shows one flat colour.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return (-1.0, 1.0) if signed else (0.0, 1.0)
+    if signed:
+        m = float(np.max(np.abs(finite)))
+        return (-m, m) if m > 0 else (-1.0, 1.0)
+    low, high = float(finite.min()), float(finite.max())
+    return (low, high) if high > low else (low, low + 1.0)
+
+
+def colorize(values: np.ndarray, low: float, high: float, cmap: str) -> np.ndarray:
+    """Map a ``(H, W)`` float array to ``(H, W, 3)`` uint8 RGB through the colormap ``cmap``.
+
+    Args:
+        values: the map; NaNs get the lowest colour.
+        low: the value drawn with the first colour.
+        high: the value drawn with the last colour (must exceed ``low``).
+        cmap: a name accepted by :func:`colormap_lut`.
+    """
+    lut = colormap_lut(cmap)
+    return lut[quantize(values, low, high, len(lut))]
+
+
+def png_data_uri(values: np.ndarray, low: float, high: float, cmap: str) -> str:
+    """A ``(H, W)`` float map as a ``data:image/png;base64,...`` URI coloured by ``cmap``.
+
+    The PNG is a palette image (one byte per pixel, the colormap as its
+    palette): a third of the size of RGB, and quick to encode.
+
+    Args:
+        values: the map.
+        low: the value drawn with the first colour.
+        high: the value drawn with the last colour (must exceed ``low``).
+        cmap: a name accepted by :func:`colormap_lut`.
+    """
+    lut = colormap_lut(cmap)
+    index = quantize(values, low, high, len(lut))
+    image = Image.frombytes("P", (index.shape[1], index.shape[0]), index.tobytes())
+    image.putpalette(lut.tobytes())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def quantize(values: np.ndarray, low: float, high: float, levels: int = 256) -> np.ndarray:
+    """``(H, W)`` floats -> uint8 indices ``0 .. levels - 1`` spanning ``[low, high]`` (NaN -> 0)."""
+    scaled = (np.nan_to_num(values, nan=low) - low) * ((levels - 1) / (high - low))
+    return np.clip(np.rint(scaled), 0, levels - 1).astype(np.uint8)
+
+
+def format_value(value: float) -> str:
+    """A number short enough for a panel label: 3 significant digits."""
+    return f"{value + 0.0:.3g}"  # + 0.0 turns -0.0 into 0.0, so no "-0" label
+
+
+def downsample_factor(count: int, height: int, width: int, budget: int = MAX_SENT_PIXELS) -> int:
+    """Smallest integer factor that brings ``count`` maps of ``height x width`` under ``budget`` pixels."""
+    return max(1, math.ceil(math.sqrt(count * height * width / budget)))
+
+
+def block_mean(maps: np.ndarray, factor: int) -> np.ndarray:
+    """Average ``factor x factor`` blocks of ``(C, H, W)`` maps (edge blocks may be partial)."""
+    if factor == 1:
+        return maps
+    count, height, width = maps.shape
+    pad_h, pad_w = -height % factor, -width % factor
+    padded = np.pad(maps, ((0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+    blocks = padded.reshape(count, (height + pad_h) // factor, factor, (width + pad_w) // factor, factor)
+    return blocks.mean(axis=(2, 4))
+
+
+def fast_figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
+    """A ``go.Figure`` from plain dicts, skipping plotly's per-property validation.
+
+    Validation costs about 5 ms per trace (80 ms for a 16-panel grid), which is
+    most of an interaction's budget; the tests rebuild each figure with
+    validation on to prove the dicts are valid.
+    """
+    return go.Figure(data=data, layout=layout, frames=frames, _validate=False)
+
+
+def _axis_key(letter: str, index: int) -> tuple[str, str]:
+    """``("xaxis3", "x3")`` for panel 2; the first panel's axes are ``xaxis``/``x``."""
+    suffix = "" if index == 0 else str(index + 1)
+    return f"{letter}axis{suffix}", f"{letter}{suffix}"
+
+
+def _panel_trace(values: np.ndarray, low: float, high: float, cmap: str, name: str, factor: int, index: int) -> dict:
+    _, x_ref = _axis_key("x", index)
+    _, y_ref = _axis_key("y", index)
+    # Pixel (i, j) of a downsampled map covers original rows i*f .. i*f+f-1: centre it there.
+    origin = (factor - 1) / 2
+    common = dict(name=name, xaxis=x_ref, yaxis=y_ref, x0=origin, dx=factor, y0=origin, dy=factor)
+    if values.size <= HEATMAP_MAX_PIXELS:
+        return dict(
+            type="heatmap",
+            z=values.astype(np.float32),
+            zmin=low,
+            zmax=high,
+            colorscale=plotly_colorscale(cmap),
+            showscale=False,
+            hovertemplate="row %{y}, column %{x}<br>value %{z:.4g}<extra>" + name + "</extra>",
+            **common,
+        )
+    return dict(type="image", source=png_data_uri(values, low, high, cmap), hoverinfo="x+y", **common)
+
+
+def feature_map_grid(
+    maps: np.ndarray,
+    *,
+    titles: list[str] | None = None,
+    columns: int = 8,
+    signed: bool | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """A grid of 2-D maps (one panel per channel), each labelled with its title and value range.
+
+    Each panel is coloured over its own range (shown under its title); one
+    colour bar explains the colours: low -> high for non-negative maps, or
+    -max -> 0 -> +max for signed ones. Maps of at most ``HEATMAP_MAX_PIXELS``
+    pixels are heatmaps (hover shows each value); larger ones are PNG images,
+    averaged down in blocks when all maps together exceed ``MAX_SENT_PIXELS``
+    (the title then says so; axes keep the original row and column numbers).
+
+    Args:
+        maps: ``(C, H, W)`` float values (a single ``(H, W)`` map is taken as ``C = 1``).
+        titles: one label per channel; default ``"channel 0"``, ``"channel 1"``, ...
+        columns: panels per row (fewer if there are fewer maps).
+        signed: diverging colormap centred on zero (True), sequential (False),
+            or decide from the data (None: diverging when any value is negative).
+        title: the figure's title; default names the shape ``C x H x W``.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim == 2:
+        maps = maps[None]
+    if maps.ndim != 3 or 0 in maps.shape:
+        raise ValueError(f"maps must be (C, H, W) with every size at least 1, got shape {maps.shape}.")
+    count, height, width = maps.shape
+    if titles is None:
+        titles = [f"channel {i}" for i in range(count)]
+    if len(titles) != count:
+        raise ValueError(f"got {len(titles)} titles for {count} maps.")
+    if signed is None:
+        signed = is_signed(maps)
+    cmap = DIVERGING if signed else SEQUENTIAL
+    factor = downsample_factor(count, height, width)
+    shown = block_mean(maps, factor)
+    if title is None:
+        title = f"{count} map{'s' if count != 1 else ''}, each {height} x {width} (rows x columns)"
+    if factor > 1:
+        title += f"; shown at 1/{factor} resolution to keep the page light"
+
+    columns = max(1, min(columns, count))
+    rows = math.ceil(count / columns)
+    # Few panels get more room each; tall maps get taller panels (within limits).
+    panel_px = PANEL_PX * (2.0 if columns == 1 else 1.5 if columns <= 3 else 1.0) * min(1.6, max(0.6, height / width))
+    title_px, top_px, bottom_px = 44, 60, 10
+    figure_px = rows * (panel_px + title_px) + top_px + bottom_px
+    area_px = figure_px - top_px - bottom_px
+    gap = 0.02 if columns > 1 else 0.0
+    panel_w = (1 - gap * (columns - 1)) / columns
+
+    data: list[dict] = []
+    layout: dict = {}
+    annotations = []
+    for i in range(count):
+        row, col = divmod(i, columns)
+        low, high = color_range(maps[i], signed)
+        data.append(_panel_trace(shown[i], low, high, cmap, titles[i], factor, i))
+        x0 = col * (panel_w + gap)
+        top = 1 - (row * (panel_px + title_px) + title_px) / area_px
+        x_key, x_ref = _axis_key("x", i)
+        y_key, y_ref = _axis_key("y", i)
+        axis_style = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False, constrain="domain")
+        layout[x_key] = dict(domain=[x0, x0 + panel_w], anchor=y_ref, range=[-0.5, width - 0.5], **axis_style)
+        layout[y_key] = dict(
+            domain=[max(0.0, top - panel_px / area_px), top],
+            anchor=x_ref,
+            range=[height - 0.5, -0.5],  # row 0 at the top, as in an image
+            scaleanchor=x_ref,
+            **axis_style,
+        )
+        low_v, high_v = float(np.nanmin(maps[i])), float(np.nanmax(maps[i]))
+        annotations.append(
+            dict(
+                text=f"{titles[i]}<br><span style='font-size:11px'>[{format_value(low_v)}, "
+                f"{format_value(high_v)}]</span>",
+                x=x0 + panel_w / 2,
+                y=top,
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=13),
+            )
+        )
+    data.append(_colorbar_trace(signed, cmap, figure_px))
+    layout.update(
+        title=dict(text=title, font=dict(size=16)),
+        annotations=annotations,
+        height=int(figure_px),
+        margin=dict(l=10, r=80, t=top_px, b=bottom_px),
+        showlegend=False,
+        plot_bgcolor="white",
+    )
+    return fast_figure(data, layout)
+
+
+def _colorbar_trace(signed: bool, cmap: str, figure_px: float) -> dict:
+    """One colour bar for the whole grid, carried by an invisible marker trace."""
+    labels, values = (["-max", "0", "+max"], [-1.0, 0.0, 1.0]) if signed else (["min", "max"], [0.0, 1.0])
+    return dict(
+        type="scatter",
+        x=[None],
+        y=[None],
+        mode="markers",
+        hoverinfo="skip",
+        showlegend=False,
+        marker=dict(
+            colorscale=plotly_colorscale(cmap),
+            cmin=values[0],
+            cmax=values[-1],
+            color=[values[0]],
+            showscale=True,
+            colorbar=dict(
+                tickvals=values,
+                ticktext=labels,
+                thickness=14,
+                lenmode="pixels",
+                len=max(60, min(260, figure_px - 120)),
+                title=dict(text="panel<br>range", side="top"),
+            ),
+        ),
+    )
