@@ -138,3 +138,29 @@ def wait_for_app(tab) -> None:
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
         timeout=30_000,
     )
+
+
+@pytest.fixture(scope="session")
+def trained_classifier(mnist):
+    """The shipped classifier (models/pretrained/classifier.pt) in eval mode.
+
+    Until the shipped weights exist, one epoch of training on MNIST stands in for them.
+    """
+    import torch
+
+    from cnnviz.data import batches
+    from models import CNNClassifier, load_pretrained
+    from models.checkpoint import CheckpointError
+
+    try:
+        return load_pretrained("classifier")
+    except CheckpointError:
+        pass
+    torch.manual_seed(0)
+    model = CNNClassifier()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    for images, labels in batches(mnist.train, 128, shuffle=True, generator=torch.Generator().manual_seed(0)):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+    return model.eval()
