@@ -6,6 +6,8 @@ st.set_page_config(page_title="cnnviz: CNNs made tangible", page_icon="🧮", la
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/explorer.py", title="Layer explorer", icon="🔍", url_path="explorer"),
+    st.Page("pages/network.py", title="Network builder", icon="🧱", url_path="network"),
 ]
 
 st.navigation(PAGES).run()

@@ -153,11 +153,31 @@ def block_mean(maps: np.ndarray, factor: int) -> np.ndarray:
 def fast_figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
     """A ``go.Figure`` from plain dicts, skipping plotly's per-property validation.
 
-    Validation costs about 5 ms per trace (80 ms for a 16-panel grid), which is
-    most of an interaction's budget; the tests rebuild each figure with
-    validation on to prove the dicts are valid.
+    Validation costs about 5 ms per trace (80 ms for a 16-panel grid) and
+    about 1 ms per animation frame, which is most of an interaction's budget;
+    the tests rebuild each figure with validation on to prove the dicts are valid.
     """
-    return go.Figure(data=data, layout=layout, frames=frames, _validate=False)
+    if frames:
+        return FramesAsDicts(data, layout, frames)
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+class FramesAsDicts(go.Figure):
+    """A figure whose animation frames stay plain dicts until it is serialised.
+
+    Plotly turns every frame into validated objects (0.5 s for 700 frames) and
+    deep-copies them again in ``to_dict``; Streamlit only needs ``to_dict``, so
+    the frames join the figure there. Read them with ``to_dict()["frames"]``.
+    """
+
+    def __init__(self, data: list[dict], layout: dict, frames: list[dict]):
+        super().__init__(data=data, layout=layout, _validate=False)
+        self._plain_frames = frames
+
+    def to_dict(self) -> dict:
+        spec = super().to_dict()
+        spec["frames"] = self._plain_frames
+        return spec
 
 
 def _axis_key(letter: str, index: int) -> tuple[str, str]:
@@ -314,3 +334,156 @@ def _colorbar_trace(signed: bool, cmap: str, figure_px: float) -> dict:
             ),
         ),
     )
+
+
+# --- the sliding-window animation -------------------------------------------------
+
+# Cell colours of the animation grid (colour-blind safe: light blue / grey / cream / orange).
+CELL_COLOURS = {0: "#e6e6e6", 1: "#c6dbef", 2: "#fff3c4", 3: "#f4a261"}
+TAP_COLOUR, OUTPUT_COLOUR = "#08306b", "#d95f02"
+
+
+def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
+    """The animation: the grid on the left with the window's taps, the output on the right.
+
+    Played in the browser with plotly frames (play, pause, step scrubber); the
+    server sends every frame once.
+
+    Args:
+        window: a :class:`cnnviz.animation.SlidingWindow`.
+        frame_ms: milliseconds per frame when playing.
+    """
+    from cnnviz.animation import KIND_NAMES
+
+    grid = window.grid
+    rows, cols = grid.shape
+    out_rows, out_cols = window.output_shown
+    kinds = sorted(int(k) for k in np.unique(grid))
+    # A discrete colorscale: kind k gets one flat band.
+    scale = []
+    for k in range(4):
+        scale += [[k / 4, CELL_COLOURS[k]], [(k + 1) / 4, CELL_COLOURS[k]]]
+    input_axis = dict(xaxis="x", yaxis="y")
+    output_axis = dict(xaxis="x2", yaxis="y2")
+    data: list[dict] = [
+        dict(type="heatmap", z=grid.astype(np.int8) + 0.5, zmin=0, zmax=4, colorscale=scale, showscale=False,
+             xgap=1, ygap=1, hoverinfo="skip", **input_axis),
+        dict(type="heatmap", z=np.zeros((max(out_rows, 1), max(out_cols, 1)), dtype=np.int8), zmin=0, zmax=1,
+             colorscale=[[0, "#dceaf6"], [1, "#dceaf6"]], showscale=False, xgap=1, ygap=1, hoverinfo="skip",
+             **output_axis),
+    ]  # fmt: skip
+    first = window.steps[0] if window.steps else None
+    data.append(dict(type="scatter", mode="lines", fill="toself", fillcolor="rgba(8,48,107,0.25)",
+                     line=dict(color=TAP_COLOUR, width=3), hoverinfo="skip", name="window", showlegend=False,
+                     **input_axis, **_window_xy(first)))  # fmt: skip
+    data.append(dict(type="scatter", mode="markers", marker=dict(color=TAP_COLOUR, size=9, symbol="circle"),
+                     hoverinfo="skip", name="kernel taps", showlegend=False, **input_axis,
+                     **_taps_xy(first, window.contiguous)))  # fmt: skip
+    data.append(dict(type="scatter", mode="markers",
+                     marker=dict(color=OUTPUT_COLOUR, size=14, symbol="square", line=dict(color="black", width=1)),
+                     hoverinfo="skip", name="output cell", showlegend=False, **output_axis,
+                     x=[first.out_col] if first else [], y=[first.out_row] if first else []))  # fmt: skip
+    for k in kinds:  # legend entries for the cell kinds present
+        data.append(dict(type="scatter", mode="markers", x=[None], y=[None], name=KIND_NAMES[k],
+                         marker=dict(color=CELL_COLOURS[k], size=14, symbol="square",
+                                     line=dict(color="#888", width=1)), **input_axis))  # fmt: skip
+    data.append(dict(type="scatter", mode="markers", x=[None], y=[None], name="output cell being computed",
+                     marker=dict(color=OUTPUT_COLOUR, size=14, symbol="square"), **output_axis))  # fmt: skip
+    frames = [
+        dict(
+            name=str(i),
+            traces=[2, 3, 4],
+            data=[_window_xy(s), _taps_xy(s, window.contiguous), dict(x=[s.out_col], y=[s.out_row])],
+        )
+        for i, s in enumerate(window.steps)
+    ]
+    in_ratio = cols / max(rows, 1)
+    split = min(0.62, max(0.4, (cols / (cols + out_cols + 1e-9)) if out_cols else 0.6))
+    row_ticks = _input_ticks(rows, window.input_origin[0], window.input_step[0])
+    col_ticks = _input_ticks(cols, window.input_origin[1], window.input_step[1])
+    layout = dict(
+        xaxis=dict(domain=[0, split - 0.04], range=[-0.5, cols - 0.5], title="input column", side="top",
+                   constrain="domain", showgrid=False, zeroline=False, **col_ticks),
+        yaxis=dict(range=[rows - 0.5, -0.5], title="input row", scaleanchor="x", constrain="domain",
+                   showgrid=False, zeroline=False, **row_ticks),
+        xaxis2=dict(domain=[split + 0.04, 1], range=[-0.5, max(out_cols, 1) - 0.5], title="output column",
+                    side="top", constrain="domain", showgrid=False, zeroline=False,
+                    dtick=max(1, math.ceil(out_cols / 12))),
+        yaxis2=dict(range=[max(out_rows, 1) - 0.5, -0.5], title="output row", scaleanchor="x2", anchor="x2",
+                    constrain="domain", showgrid=False, zeroline=False, dtick=max(1, math.ceil(out_rows / 12))),
+        height=int(min(760, max(380, 560 / max(in_ratio, 0.5)))),
+        margin=dict(l=60, r=20, t=70, b=110),
+        legend=dict(orientation="h", y=-0.05, x=0, yanchor="top"),
+        plot_bgcolor="white",
+        annotations=[
+            dict(text=f"<b>input</b> {rows} x {cols} grid", x=0, y=1.0, xref="paper", yref="paper",
+                 xanchor="left", yanchor="bottom", yshift=40, showarrow=False, font=dict(size=14)),
+            dict(text=f"<b>output</b> {window.output_full[0]} x {window.output_full[1]}"
+                 + ("" if tuple(window.output_shown) == tuple(window.output_full)
+                    else f" (first {out_rows} x {out_cols} shown)"),
+                 x=split + 0.04, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom", yshift=40,
+                 showarrow=False, font=dict(size=14)),
+        ],
+    )  # fmt: skip
+    if frames:
+        layout["updatemenus"] = [
+            dict(
+                type="buttons",
+                direction="left",
+                x=0,
+                y=-0.16,
+                xanchor="left",
+                yanchor="top",
+                showactive=False,
+                buttons=[
+                    dict(label="▶ play", method="animate",
+                         args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
+                                          transition=dict(duration=0), mode="immediate")]),
+                    dict(label="❚❚ pause", method="animate",
+                         args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
+                                            transition=dict(duration=0))]),
+                ],
+            )
+        ]  # fmt: skip
+        step_args = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+        layout["sliders"] = [
+            dict(
+                active=0,
+                x=0.2,
+                len=0.8,
+                y=-0.12,
+                yanchor="top",
+                currentvalue=dict(prefix="step ", font=dict(size=12)),
+                pad=dict(t=0),
+                steps=[
+                    dict(method="animate", label=str(i + 1), args=[[str(i)], step_args]) for i in range(len(frames))
+                ],
+            )
+        ]
+        layout["margin"]["b"] = 150
+    return fast_figure(data, layout, frames)
+
+
+def _window_xy(step) -> dict:
+    """The closed outline of the cells a step reads (its bounding box)."""
+    if step is None:
+        return dict(x=[], y=[])
+    (first_row, first_col), (last_row, last_col) = step.taps[0], step.taps[-1]  # taps run in raster order
+    top, bottom, left, right = first_row - 0.5, last_row + 0.5, first_col - 0.5, last_col + 0.5
+    return dict(x=[left, right, right, left, left], y=[top, top, bottom, bottom, top])
+
+
+def _taps_xy(step, contiguous: bool) -> dict:
+    """Dots on the taps when they do not fill their box (dilation, bilinear upsampling)."""
+    if step is None or contiguous:
+        return dict(x=[], y=[])
+    return dict(x=[c for _, c in step.taps], y=[r for r, _ in step.taps])
+
+
+def _input_ticks(cells: int, origin: int, step: int) -> dict:
+    """Axis ticks labelled with input pixel numbers (padding cells get none)."""
+    positions = [origin + i * step for i in range(cells) if 0 <= origin + i * step < cells]
+    if len(positions) > 12:
+        stride = math.ceil(len(positions) / 12)
+        positions = positions[::stride]
+    return dict(tickmode="array", tickvals=positions, ticktext=[str((p - origin) // step) for p in positions])

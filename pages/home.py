@@ -26,3 +26,6 @@ st.markdown(
   {c} x {h} x {w} = {c * h * w} numbers and back.
 """
 )
+
+st.page_link("pages/explorer.py", label="Layer explorer: one layer, every option, the formula filled in", icon="🔍")
+st.page_link("pages/network.py", label="Network builder: stack layers and follow the shape", icon="🧱")

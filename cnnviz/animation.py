@@ -1,0 +1,219 @@
+"""Sliding-window steps for the explorer's animation: which input cells feed which output cell.
+
+The grid is what the layer really slides over: the input with its padding;
+for ``ConvTranspose2d`` the equivalent ordinary convolution's grid, with
+``stride - 1`` zeros inserted between input pixels and ``dilation * (kernel -
+1) - padding`` rows of implied padding around them (plus ``output_padding`` at
+the bottom and right). Each :class:`Step` lists the grid cells one output cell
+reads. Inputs larger than :data:`MAX_CELLS` are shown as their top-left
+corner.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnviz.arithmetic import effective_kernel_size
+from cnnviz.explorer import ExplorerSettings, LayerReport
+from cnnviz.layers import AVG_POOL, CONV_T, MAX_POOL, UPSAMPLE
+
+MAX_CELLS = 32  # input rows / columns drawn cell by cell; larger inputs show this corner
+MAX_TAP_MARKERS = 40_000  # tap markers over all frames (dilated kernels); beyond, fewer outputs are animated
+
+# Cell kinds of the grid.
+PADDING, INPUT, INSERTED, UNREAD = 0, 1, 2, 3
+KIND_NAMES = {
+    PADDING: "padding (zeros)",
+    INPUT: "input pixel",
+    INSERTED: "inserted zero",
+    UNREAD: "never read (left over by the floor)",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One output cell and the grid cells it reads."""
+
+    out_row: int  # output row
+    out_col: int  # output column
+    taps: tuple[tuple[int, int], ...]  # (grid row, grid column) of every kernel tap
+
+
+@dataclass(frozen=True)
+class SlidingWindow:
+    """Everything the animation draws."""
+
+    grid: np.ndarray  # (R, C) int8 cell kinds (PADDING, INPUT, INSERTED, UNREAD)
+    input_origin: tuple[int, int]  # grid (row, column) of input pixel (0, 0) (may be negative: cropped)
+    input_step: tuple[int, int]  # grid cells between neighbouring input pixels (ConvTranspose2d: the stride)
+    output_shown: tuple[int, int]  # output rows / columns animated
+    output_full: tuple[int, int]  # the layer's whole output (H, W)
+    steps: list[Step]  # in raster order
+    contiguous: bool  # taps fill their bounding box (no dilation gaps): draw a box, not dots
+    caption: str  # what the picture shows, including any cropping
+
+
+def _corner(full: int, cap: int) -> tuple[int, bool]:
+    return (full, False) if full <= cap else (cap, True)
+
+
+def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: int = MAX_CELLS) -> SlidingWindow:
+    """The steps of the explored layer (``report`` proves the settings are valid).
+
+    Args:
+        settings: the layer.
+        report: :func:`cnnviz.explorer.analyze` of the same settings.
+        max_cells: input rows / columns drawn at most (a larger input shows its top-left corner).
+    """
+    spec = settings.spec()
+    size = (settings.height, settings.width)
+    out_full = report.output_shape[2:]
+    if settings.layer == UPSAMPLE:
+        return _upsample(settings, size, out_full, max_cells)
+    if settings.layer == CONV_T:
+        kernel, dilation, stride = spec.kernel_size, spec.dilation, (1, 1)
+        implied = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, _numeric(spec.padding)))
+        step = spec.resolved_stride
+        extent = [(n - 1) * s + 1 + 2 * q + op for n, s, q, op in zip(size, step, implied, spec.output_padding)]
+        origin = implied
+        leftover = (0, 0)
+    else:
+        kernel, stride = spec.kernel_size, spec.resolved_stride
+        dilation = spec.dilation if settings.layer != AVG_POOL else (1, 1)
+        pads = report.padding
+        extent = [n + p0 + p1 for n, (p0, p1) in zip(size, pads)]
+        origin = (pads[0][0], pads[1][0])
+        step = (1, 1)
+        leftover = report.leftover or (0, 0)
+    # Crop to the top-left corner: at most max_cells input pixels per dimension.
+    shown, cropped = [], []
+    for dim in range(2):
+        last_input = origin[dim] + (min(size[dim], max_cells) - 1) * step[dim]  # grid index of the last shown pixel
+        if size[dim] > max_cells:
+            shown.append(max(0, min(extent[dim], last_input + 1)))
+            cropped.append(True)
+        else:
+            shown.append(extent[dim])
+            cropped.append(False)
+    spans = [effective_kernel_size(k, d) for k, d in zip(kernel, dilation)]
+    counts = [max(0, (r - sp) // s + 1) if r >= sp else 0 for r, sp, s in zip(shown, spans, stride)]
+    counts = [min(c, o) for c, o in zip(counts, out_full)]
+    taps_per_step = kernel[0] * kernel[1]
+    contiguous = dilation == (1, 1)
+    if not contiguous:
+        counts = _fit_markers(counts, taps_per_step)
+    grid = _grid(shown, size, origin, step, pads_kinds=settings.layer == CONV_T)
+    for dim, (left, crop) in enumerate(zip(leftover, cropped)):
+        if left and not crop:
+            index = [slice(None), slice(None)]
+            index[dim] = slice(shown[dim] - left, shown[dim])
+            grid[tuple(index)] = UNREAD
+    steps = [
+        Step(i, j, _window_taps(i * stride[0], j * stride[1], kernel, dilation))
+        for i in range(counts[0])
+        for j in range(counts[1])
+    ]
+    caption = _caption(settings, size, shown, cropped, counts, out_full, max_cells)
+    return SlidingWindow(grid, tuple(origin), tuple(step), tuple(counts), tuple(out_full), steps, contiguous, caption)
+
+
+def _numeric(padding: tuple[int, int] | str) -> tuple[int, int]:
+    return (0, 0) if isinstance(padding, str) else padding
+
+
+def _fit_markers(counts: list[int], taps: int) -> list[int]:
+    """Shrink the animated output corner until all frames' tap markers fit MAX_TAP_MARKERS."""
+    rows, cols = counts
+    while rows * cols * taps > MAX_TAP_MARKERS and max(rows, cols) > 1:
+        rows, cols = max(1, rows - 1), max(1, cols - 1)
+    return [rows, cols]
+
+
+def _grid(shown: list[int], size: tuple[int, int], origin, step, pads_kinds: bool) -> np.ndarray:
+    """Cell kinds: input pixels at ``origin + i * step``, inserted zeros between them, padding around."""
+    grid = np.full(shown, PADDING, dtype=np.int8)
+    masks = []
+    for dim in range(2):
+        index = np.arange(shown[dim]) - origin[dim]
+        inside = (index >= 0) & (index <= (size[dim] - 1) * step[dim])
+        on_pixel = inside & (index % step[dim] == 0)
+        masks.append((inside, on_pixel))
+    (in_r, px_r), (in_c, px_c) = masks
+    if pads_kinds:
+        grid[np.ix_(in_r, in_c)] = INSERTED
+    grid[np.ix_(px_r, px_c)] = INPUT
+    return grid
+
+
+def _window_taps(top: int, left: int, kernel, dilation) -> tuple[tuple[int, int], ...]:
+    return tuple((top + a * dilation[0], left + b * dilation[1]) for a in range(kernel[0]) for b in range(kernel[1]))
+
+
+def _caption(settings, size, shown, cropped, counts, out_full, max_cells) -> str:
+    kind = settings.layer
+    if kind == CONV_T:
+        text = (
+            f"ConvTranspose2d drawn as the equivalent ordinary convolution (stride 1, kernel flipped): "
+            f"the {size[0]} x {size[1]} input with stride − 1 = {settings.stride[0] - 1}"
+            + (f" x {settings.stride[1] - 1}" if settings.stride[0] != settings.stride[1] else "")
+            + " zeros inserted between pixels and dilation × (kernel − 1) − padding rows of implied padding."
+        )
+    elif kind in (MAX_POOL, AVG_POOL):
+        text = f"{kind} window sliding over the padded {size[0]} x {size[1]} input."
+    else:
+        text = f"The kernel sliding over the padded {size[0]} x {size[1]} input."
+    if any(cropped):
+        text += (
+            f" The input is larger than {max_cells} x {max_cells}, so only its top-left corner is drawn; "
+            f"the animation covers the {counts[0]} x {counts[1]} output cells whose windows fit in it "
+            f"(of {out_full[0]} x {out_full[1]})."
+        )
+    elif tuple(counts) != tuple(out_full):
+        text += f" The first {counts[0]} x {counts[1]} of {out_full[0]} x {out_full[1]} output cells are animated."
+    if not counts[0] or not counts[1]:
+        text += " No window fits in the corner drawn; the shapes above are still exact."
+    return text
+
+
+def _upsample(settings: ExplorerSettings, size, out_full, max_cells: int) -> SlidingWindow:
+    """Upsample: each output cell reads its nearest input pixel, or the 2 x 2 around it (bilinear)."""
+    shown_in = [min(n, max_cells) for n in size]
+    counts = [min(o, max_cells) for o in out_full]
+    scale = settings.scale_factor
+    # Keep only output cells whose sources lie in the shown input.
+    sources = [[upsample_sources(o, n, scale, settings.mode) for o in range(c)] for c, n in zip(counts, size)]
+    for dim in range(2):
+        while counts[dim] and max(sources[dim][counts[dim] - 1]) >= shown_in[dim]:
+            counts[dim] -= 1
+    steps = [
+        Step(i, j, tuple((r, c) for r in sources[0][i] for c in sources[1][j]))
+        for i in range(counts[0])
+        for j in range(counts[1])
+    ]
+    grid = np.full(shown_in, INPUT, dtype=np.int8)
+    cropped = any(n > max_cells for n in size) or tuple(counts) != tuple(out_full)
+    text = (
+        f"Upsample ({settings.mode}): each output cell copies its nearest input pixel."
+        if settings.mode == "nearest"
+        else "Upsample (bilinear): each output cell blends the 2 x 2 input pixels around its position."
+    )
+    if cropped:
+        text += f" Shown: the top-left {counts[0]} x {counts[1]} of {out_full[0]} x {out_full[1]} output cells."
+    return SlidingWindow(grid, (0, 0), (1, 1), tuple(counts), tuple(out_full), steps, settings.mode == "nearest", text)
+
+
+def upsample_sources(out_index: int, in_size: int, scale: float, mode: str) -> tuple[int, ...]:
+    """Input indices one output index reads in ``nn.Upsample(scale_factor=scale, mode=mode)`` (one dimension).
+
+    Nearest: ``floor(out / scale)``. Bilinear (``align_corners=False``): the two
+    neighbours of ``(out + 0.5) / scale - 0.5`` (clamped at 0 and the edge).
+    """
+    if mode == "nearest":
+        return (min(math.floor(out_index * (1.0 / scale)), in_size - 1),)
+    position = max((out_index + 0.5) / scale - 0.5, 0.0)
+    low = min(math.floor(position), in_size - 1)
+    high = min(low + 1, in_size - 1)
+    return (low,) if high == low or position == low else (low, high)

@@ -1,0 +1,465 @@
+"""The layer explorer's computation: settings <-> URL, the layer's arithmetic shown in full, feature maps.
+
+One :class:`ExplorerSettings` holds everything a view depends on; it travels
+in the URL as short query parameters (only those that differ from the
+defaults). :func:`analyze` turns it into what the page shows: shapes, the
+formula with the numbers filled in, parameters, receptive field, leftover rows
+and the PyTorch line, all through :mod:`cnnviz.arithmetic` and
+:mod:`cnnviz.layers`. :func:`feature_maps` runs the real layer on an image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from cnnviz import arithmetic, kernels, layers
+from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount
+from cnnviz.layers import AVG_POOL, CONV, CONV_T, MAX_POOL, UPSAMPLE, LayerSpec
+
+EXPLORER_LAYERS = (CONV, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE)
+MAX_INPUT = 256  # largest input height / width the controls offer
+MAX_CHANNELS = 512  # largest channel count the controls offer
+MAX_BATCH = 1024
+# The feature-map view runs the real layer; these caps keep every setting under a second.
+MAP_MAX_KERNEL = 15  # largest kernel height / width the feature-map view runs
+MAP_MAX_OUTPUT_PIXELS = 1040 * 1040  # largest output height x width it computes
+MAP_MAX_SHOWN = 32  # output channels drawn at most
+KERNEL_MODES = ("preset", "all presets", "random", "edit")
+
+
+@dataclass(frozen=True)
+class ExplorerSettings:
+    """Everything one explorer view depends on (and that a link can carry)."""
+
+    layer: str = CONV  # one of EXPLORER_LAYERS
+    batch: int = 1  # N: images per batch (changes only the shape's first number)
+    in_channels: int = 1  # C_in (follows the image when feature maps are on)
+    height: int = 28  # H_in
+    width: int = 28  # W_in
+    out_channels: int = 8  # C_out of a convolution
+    groups: int = 1  # convolution groups
+    kernel: tuple[int, int] = (3, 3)  # kernel_size (h, w)
+    stride: tuple[int, int] = (1, 1)  # stride (h, w); a pool's default equals the kernel
+    padding: tuple[int, int] | str = (0, 0)  # zeros per side (h, w), or "same" / "valid" (Conv2d)
+    dilation: tuple[int, int] = (1, 1)  # gap between kernel taps (h, w)
+    ceil_mode: bool = False  # pools: round up
+    output_padding: tuple[int, int] = (0, 0)  # ConvTranspose2d: extra output rows/columns
+    bias: bool = True  # convolutions: one offset per output channel
+    scale_factor: float = 2.0  # Upsample
+    mode: str = "nearest"  # Upsample: nearest or bilinear
+    maps: bool = True  # show feature maps on an image
+    sample: str = "colour_scene"  # shipped sample image (uploads cannot travel in a link)
+    kernel_mode: str = "all presets"  # one of KERNEL_MODES
+    preset: str = kernels.SOBEL_X  # kernel preset when kernel_mode == "preset"
+    seed: int = 0  # random initialisation seed
+    relu: bool = False  # apply ReLU after the layer
+    pool: bool = False  # apply 2x2 max pooling after the layer (and the ReLU)
+    present: bool = False  # presentation mode: no controls, large text
+
+    def spec(self) -> LayerSpec:
+        """The layer as a :class:`LayerSpec` (for shapes, parameters and code)."""
+        return LayerSpec(
+            self.layer,
+            out_channels=self.out_channels,
+            kernel_size=self.kernel,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation if self.layer != AVG_POOL else (1, 1),
+            groups=self.groups,
+            bias=self.bias,
+            ceil_mode=self.ceil_mode,
+            output_padding=self.output_padding,
+            scale_factor=self.scale_factor,
+            mode=self.mode,
+        )
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.in_channels, self.height, self.width)
+
+
+# --- the URL ---------------------------------------------------------------------
+
+# Short names for the link (field -> query key).
+QUERY_KEYS = {
+    "layer": "layer", "batch": "n", "in_channels": "c", "height": "h", "width": "w", "out_channels": "out",
+    "groups": "g", "kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "ceil_mode": "ceil",
+    "output_padding": "op", "bias": "bias", "scale_factor": "scale", "mode": "mode", "maps": "maps",
+    "sample": "img", "kernel_mode": "kern", "preset": "preset", "seed": "seed", "relu": "relu", "pool": "pool",
+    "present": "present",
+}  # fmt: skip
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, tuple):
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def to_query(settings: ExplorerSettings) -> dict[str, str]:
+    """The settings as short query parameters, leaving out those at their default."""
+    defaults = asdict(ExplorerSettings())
+    return {QUERY_KEYS[k]: _encode(v) for k, v in asdict(settings).items() if v != defaults[k]}
+
+
+def from_query(query: dict[str, str | list[str]]) -> tuple[ExplorerSettings, list[str]]:
+    """Settings from query parameters; unreadable ones keep their default and are reported.
+
+    Returns:
+        the settings, and one message per parameter that was ignored.
+    """
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    defaults = ExplorerSettings()
+    for f in fields(ExplorerSettings):
+        key = QUERY_KEYS[f.name]
+        if key not in query:
+            continue
+        raw = query[key]
+        text = str(raw[-1] if isinstance(raw, list) else raw).strip()
+        default = getattr(defaults, f.name)
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(text)
+                value: object = text.lower() in ("1", "true", "yes")
+            elif f.name == "padding":
+                value = layers.parse_padding(text)
+            elif isinstance(default, tuple):
+                value = layers.parse_pair(text, key)
+            elif isinstance(default, int):
+                value = int(text)
+            elif isinstance(default, float):
+                value = float(text)
+                if not math.isfinite(value):
+                    raise ValueError(text)
+            else:
+                value = text
+        except (ValueError, InvalidLayerConfig):
+            problems.append(f"The link's {key}={text!r} could not be read; it was left at {_encode(default)}.")
+            continue
+        values[f.name] = value
+    settings = replace(defaults, **values)  # type: ignore[arg-type]
+    settings, clamped = clamp(settings)
+    return settings, problems + clamped
+
+
+def clamp(settings: ExplorerSettings) -> tuple[ExplorerSettings, list[str]]:
+    """Bring every setting into the range the controls offer; say what moved.
+
+    Impossible *combinations* stay as they are: :func:`analyze` explains them.
+    """
+    notes: list[str] = []
+    changes: dict[str, object] = {}
+
+    def bound(name: str, value: int, low: int, high: int) -> int:
+        fixed = min(max(value, low), high)
+        if fixed != value:
+            notes.append(f"{name} {value} is outside {low} .. {high}; it was set to {fixed}.")
+        return fixed
+
+    def bound_pair(name: str, value: tuple[int, int], low: int, high: int) -> tuple[int, int]:
+        return (bound(name, value[0], low, high), bound(name, value[1], low, high))
+
+    choices = {"layer": EXPLORER_LAYERS, "mode": layers.UPSAMPLE_MODES, "kernel_mode": KERNEL_MODES,
+               "preset": kernels.PRESETS}  # fmt: skip
+    for name, allowed in choices.items():
+        if getattr(settings, name) not in allowed:
+            notes.append(f"{name} {getattr(settings, name)!r} is not one of {', '.join(allowed)}; the default is used.")
+            changes[name] = getattr(ExplorerSettings(), name)
+    changes["batch"] = bound("batch", settings.batch, 1, MAX_BATCH)
+    changes["in_channels"] = bound("in_channels", settings.in_channels, 1, MAX_CHANNELS)
+    changes["out_channels"] = bound("out_channels", settings.out_channels, 1, MAX_CHANNELS)
+    changes["groups"] = bound("groups", settings.groups, 1, MAX_CHANNELS)
+    changes["height"] = bound("height", settings.height, 1, MAX_INPUT)
+    changes["width"] = bound("width", settings.width, 1, MAX_INPUT)
+    changes["kernel"] = bound_pair("kernel_size", settings.kernel, 1, MAX_INPUT)
+    changes["stride"] = bound_pair("stride", settings.stride, 1, MAX_INPUT)
+    changes["dilation"] = bound_pair("dilation", settings.dilation, 1, MAX_INPUT)
+    changes["output_padding"] = bound_pair("output_padding", settings.output_padding, 0, MAX_INPUT)
+    if not isinstance(settings.padding, str):
+        changes["padding"] = bound_pair("padding", settings.padding, 0, MAX_INPUT)
+    if not 0.01 <= settings.scale_factor <= 8:
+        changes["scale_factor"] = min(max(settings.scale_factor, 0.01), 8.0)
+        notes.append(f"scale_factor {settings.scale_factor:g} is outside 0.01 .. 8; it was set to "
+                     f"{changes['scale_factor']:g}.")  # fmt: skip
+    changes["seed"] = bound("seed", settings.seed, 0, 2**31 - 1)
+    return replace(settings, **changes), notes  # type: ignore[arg-type]
+
+
+# --- the arithmetic, shown --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """What the explorer shows about one layer."""
+
+    input_shape: tuple[int, int, int, int]  # (N, C, H, W)
+    output_shape: tuple[int, int, int, int]  # (N, C, H, W)
+    formulas: tuple[str, str]  # the size formula with the numbers filled in, for H and for W
+    general_formula: str  # the formula with names, per dimension
+    parameters: ParameterCount  # weights and biases
+    weight_shape: tuple[int, ...] | None  # shape of the weight tensor, if the layer has one
+    receptive_field: tuple[int, int] | None  # input pixels one output pixel sees; None if it upsamples
+    leftover: tuple[int, int] | None  # padded-input rows / columns no window reaches (None: not a sliding window)
+    padding: tuple[tuple[int, int], tuple[int, int]]  # resolved ((top, bottom), (left, right))
+    pytorch: str  # the copyable constructor call
+    notes: tuple[str, ...] = ()  # remarks, e.g. a window dropped by ceil_mode
+
+
+def _frac(numerator: int, denominator: int) -> str:
+    """``numerator / denominator`` as a short decimal (exact when it divides)."""
+    if numerator % denominator == 0:
+        return str(numerator // denominator)
+    return f"{numerator / denominator:.4f}".rstrip("0")
+
+
+def _pad_text(before: int, after: int) -> str:
+    return f"2 × {before}" if before == after else f"{before} + {after}"
+
+
+def analyze(settings: ExplorerSettings) -> LayerReport:
+    """Shapes, formula, parameters, receptive field, leftover and PyTorch line of the explored layer.
+
+    Raises:
+        InvalidLayerConfig: when PyTorch would refuse the layer (the message
+            names the failing constraint and the fix).
+    """
+    spec = settings.spec()
+    n, c, h, w = settings.input_shape
+    out_c, out_h, out_w = layers.output_shape(spec, (c, h, w))
+    params = layers.parameters(spec, (c, h, w))
+    kind = settings.layer
+    size = (h, w)
+    stride = spec.resolved_stride
+    notes: list[str] = []
+    leftover = None
+    field = None
+    weight_shape = None
+    padding = ((0, 0), (0, 0))
+    formulas = []
+    if kind == CONV:
+        padding = arithmetic.conv2d_padding(spec.padding, spec.kernel_size, stride, spec.dilation)
+        leftover = arithmetic.conv2d_leftover(size, spec.kernel_size, stride, spec.padding, spec.dilation)
+        weight_shape = (out_c, c // spec.groups, *spec.kernel_size)
+        general = "⌊(in + pad_before + pad_after − dilation × (kernel − 1) − 1) / stride + 1⌋"
+        for i, out in enumerate((out_h, out_w)):
+            k, s, d, (p0, p1) = spec.kernel_size[i], stride[i], spec.dilation[i], padding[i]
+            numerator = size[i] + p0 + p1 - d * (k - 1) - 1
+            formulas.append(
+                f"⌊({size[i]} + {_pad_text(p0, p1)} − {d} × ({k} − 1) − 1) / {s} + 1⌋ "
+                f"= ⌊{_frac(numerator + s, s)}⌋ = {out}"
+            )
+    elif kind in (MAX_POOL, AVG_POOL):
+        pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
+        padding = ((pads[0], pads[0]), (pads[1], pads[1]))
+        if not spec.ceil_mode:
+            leftover = arithmetic.conv2d_leftover(size, spec.kernel_size, stride, pads, spec.dilation)
+        else:
+            leftover = (0, 0)
+        bracket = ("⌈", "⌉") if spec.ceil_mode else ("⌊", "⌋")
+        general = f"{bracket[0]}(in + 2 × padding − dilation × (kernel − 1) − 1) / stride + 1{bracket[1]}"
+        for i, out in enumerate((out_h, out_w)):
+            k, s, d, p = spec.kernel_size[i], stride[i], spec.dilation[i], pads[i]
+            numerator = size[i] + 2 * p - d * (k - 1) - 1
+            rounded = (numerator + (s - 1 if spec.ceil_mode else 0)) // s + 1
+            text = f"{bracket[0]}({size[i]} + 2 × {p} − {d} × ({k} − 1) − 1) / {s} + 1{bracket[1]} "
+            text += f"= {bracket[0]}{_frac(numerator + s, s)}{bracket[1]} = {rounded}"
+            if rounded != out:
+                text += f" − 1 = {out}"
+                notes.append(
+                    f"ceil_mode: the last window in {('height', 'width')[i]} would start in the padding, "
+                    "so PyTorch drops it."
+                )
+            formulas.append(text)
+    elif kind == CONV_T:
+        pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
+        padding = ((pads[0], pads[0]), (pads[1], pads[1]))
+        weight_shape = (c, out_c // spec.groups, *spec.kernel_size)
+        general = "(in − 1) × stride − 2 × padding + dilation × (kernel − 1) + output_padding + 1"
+        for i, out in enumerate((out_h, out_w)):
+            k, s, d, p, op = spec.kernel_size[i], stride[i], spec.dilation[i], pads[i], spec.output_padding[i]
+            formulas.append(f"({size[i]} − 1) × {s} − 2 × {p} + {d} × ({k} − 1) + {op} + 1 = {out}")
+    else:  # Upsample
+        general = "⌊in × scale_factor⌋"
+        for i, out in enumerate((out_h, out_w)):
+            formulas.append(f"⌊{size[i]} × {spec.scale_factor:g}⌋ = ⌊{size[i] * spec.scale_factor:g}⌋ = {out}")
+    window = layers.window(spec)
+    if window is not None:
+        field = arithmetic.receptive_fields([window])[-1].size
+    return LayerReport(
+        input_shape=(n, c, h, w),
+        output_shape=(n, out_c, out_h, out_w),
+        formulas=(f"H_out = {formulas[0]}", f"W_out = {formulas[1]}"),
+        general_formula=general,
+        parameters=params,
+        weight_shape=weight_shape,
+        receptive_field=field,
+        leftover=leftover,
+        padding=padding,
+        pytorch=layers.pytorch_line(spec, (c, h, w)),
+        notes=tuple(notes),
+    )
+
+
+# --- feature maps ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    """The layer run on one image."""
+
+    maps: np.ndarray  # (C_shown, H, W) float32: the first MAP_MAX_SHOWN output channels
+    titles: list[str]  # one per map
+    total_channels: int  # output channels the layer made (maps may show fewer)
+    kernel: np.ndarray | None  # (kh, kw) 2-D kernel used for every channel (None for random, pools, upsample)
+    description: str  # what was computed, in one line
+
+
+class MapsUnavailable(ValueError):
+    """Feature maps cannot be computed for these settings (too large); the message says why."""
+
+
+def check_map_limits(settings: ExplorerSettings, report: LayerReport) -> None:
+    """Refuse settings whose feature maps would take too long, saying which cap applies."""
+    kh, kw = settings.kernel
+    if settings.layer != UPSAMPLE and max(kh, kw) > MAP_MAX_KERNEL:
+        raise MapsUnavailable(
+            f"Feature maps are drawn for kernels up to {MAP_MAX_KERNEL} x {MAP_MAX_KERNEL} (this one is "
+            f"{kh} x {kw}) to keep the page fast; the shapes above are exact for any size."
+        )
+    _, _, oh, ow = report.output_shape
+    if oh * ow > MAP_MAX_OUTPUT_PIXELS:
+        raise MapsUnavailable(
+            f"Feature maps are drawn for outputs up to {MAP_MAX_OUTPUT_PIXELS:,} pixels per channel (this one is "
+            f"{oh} x {ow}); lower the input size or the stride."
+        )
+
+
+def conv_weight(per_output: torch.Tensor, in_channels: int, groups: int, transposed: bool) -> torch.Tensor:
+    """The weight tensor applying 2-D kernel ``per_output[o]`` to the mean of output ``o``'s input channels.
+
+    Args:
+        per_output: ``(out, kh, kw)``, one kernel per output channel.
+        in_channels: C_in.
+        groups: output ``o`` reads the ``C_in / groups`` inputs of its group.
+        transposed: ConvTranspose2d layout ``(in, out / groups, kh, kw)`` instead
+            of Conv2d's ``(out, in / groups, kh, kw)``.
+    """
+    out = per_output.shape[0]
+    per_group_in, per_group_out = in_channels // groups, out // groups
+    scaled = per_output / per_group_in  # a mean, not a sum, over the inputs
+    if not transposed:
+        return scaled[:, None].expand(out, per_group_in, *per_output.shape[1:]).contiguous()
+    # input i belongs to group i // per_group_in and feeds that group's outputs
+    rows = [
+        scaled[(i // per_group_in) * per_group_out : (i // per_group_in + 1) * per_group_out]
+        for i in range(in_channels)
+    ]
+    return torch.stack(rows).contiguous()
+
+
+def layer_weights(
+    settings: ExplorerSettings, kernel_grid: np.ndarray | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None, np.ndarray | None, str]:
+    """``(weight, bias, kernel_2d, description)`` for the convolution the settings describe.
+
+    Args:
+        settings: a Conv2d or ConvTranspose2d.
+        kernel_grid: the edited ``(kh, kw)`` values when ``kernel_mode == "edit"``.
+    """
+    transposed = settings.layer == CONV_T
+    c, out, g = settings.in_channels, settings.out_channels, settings.groups
+    if settings.kernel_mode == "random":
+        weight, bias = kernels.random_conv(c, out, settings.kernel, g, settings.seed, transposed)
+        description = f"random weights (PyTorch's own initialisation, seed {settings.seed})"
+        return (weight, bias if settings.bias else None, None, description)
+    if settings.kernel_mode == "all presets":
+        names = kernels.PRESETS
+        per_output = torch.stack(
+            [torch.from_numpy(kernels.preset_kernel(names[o % len(names)], settings.kernel)) for o in range(out)]
+        )
+        description = f"output channel o uses preset o mod {len(names)}; no bias"
+        return (conv_weight(per_output, c, g, transposed), None, None, description)
+    if settings.kernel_mode == "edit":
+        if kernel_grid is None:
+            raise MapsUnavailable("no kernel values were given.")
+        kernel = np.asarray(kernel_grid, dtype=np.float32)
+        description = "the kernel typed in the grid, on every channel; no bias"
+    else:
+        kernel = kernels.preset_kernel(settings.preset, settings.kernel)
+        description = f"the {settings.preset} kernel on every channel; no bias"
+    per_output = torch.from_numpy(kernel)[None].expand(out, *kernel.shape)
+    return (conv_weight(per_output, c, g, transposed), None, kernel, description)
+
+
+def feature_maps(
+    image: torch.Tensor, settings: ExplorerSettings, report: LayerReport, kernel_grid: np.ndarray | None = None
+) -> FeatureMaps:
+    """Run the explored layer (then optional ReLU and 2x2 max pooling) on one image.
+
+    Args:
+        image: ``(C, H, W)`` float in [0, 1], already at the settings' size and channels.
+        settings: the layer.
+        report: :func:`analyze`'s result for the same settings (proves they are valid).
+        kernel_grid: edited kernel values (kernel_mode "edit").
+
+    Raises:
+        MapsUnavailable: when a cap applies, or the kernel preset does not fit.
+    """
+    check_map_limits(settings, report)
+    x = image[None]  # (1, C, H, W)
+    spec = settings.spec()
+    kernel = None
+    try:
+        if settings.layer in (CONV, CONV_T):
+            weight, bias, kernel, description = layer_weights(settings, kernel_grid)
+            if settings.layer == CONV:
+                y = F.conv2d(x, weight, bias, spec.resolved_stride, spec.padding, spec.dilation, settings.groups)
+            else:
+                y = F.conv_transpose2d(
+                    x, weight, bias, spec.resolved_stride, spec.padding, spec.output_padding, settings.groups,
+                    spec.dilation,
+                )  # fmt: skip
+        elif settings.layer == MAX_POOL:
+            y = F.max_pool2d(x, spec.kernel_size, spec.resolved_stride, spec.padding, spec.dilation, spec.ceil_mode)
+            description = "the maximum of each window, channel by channel"
+        elif settings.layer == AVG_POOL:
+            y = F.avg_pool2d(x, spec.kernel_size, spec.resolved_stride, spec.padding, spec.ceil_mode)
+            description = "the mean of each window, channel by channel (padding counts as zeros)"
+        else:
+            y = F.interpolate(x, scale_factor=spec.scale_factor, mode=spec.mode)
+            description = f"{spec.mode} upsampling, channel by channel"
+    except kernels.KernelError as error:
+        raise MapsUnavailable(str(error)) from None
+    if tuple(y.shape) != (1, *report.output_shape[1:]):  # the arithmetic and PyTorch must agree
+        raise AssertionError(f"PyTorch gave {tuple(y.shape)}, the arithmetic {report.output_shape}")
+    if settings.relu:
+        y = F.relu(y)
+        description += ", then ReLU"
+    if settings.pool:
+        if min(y.shape[-2:]) < 2:
+            raise MapsUnavailable("the 2 x 2 max pooling after the layer needs an output of at least 2 x 2.")
+        y = F.max_pool2d(y, 2)
+        description += ", then 2 x 2 max pooling"
+    total = y.shape[1]
+    shown = y[0, :MAP_MAX_SHOWN].numpy()
+    titles = [_map_title(settings, o) for o in range(shown.shape[0])]
+    return FeatureMaps(shown.astype(np.float32, copy=False), titles, total, kernel, description)
+
+
+def _map_title(settings: ExplorerSettings, channel: int) -> str:
+    if settings.layer in (CONV, CONV_T) and settings.kernel_mode == "all presets":
+        return f"{channel}: {kernels.PRESETS[channel % len(kernels.PRESETS)].split(' (')[0]}"
+    if settings.layer in (MAX_POOL, AVG_POOL, UPSAMPLE) and settings.in_channels == 3:
+        return f"{channel}: {('red', 'green', 'blue')[channel]}"
+    return f"channel {channel}"

@@ -1,0 +1,96 @@
+"""Everything the explorer page shows for one set of settings, in one call.
+
+The page reads its widgets into an :class:`~cnnviz.explorer.ExplorerSettings`,
+calls :func:`build_view`, and renders the result; all the work of a rerun
+(arithmetic, animation frames, the convolution, the figures) happens here, so
+the benchmark measures exactly what an interaction costs.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cnnviz import animation, images, plots
+from cnnviz.arithmetic import InvalidLayerConfig
+from cnnviz.explorer import (
+    ExplorerSettings,
+    LayerReport,
+    MapsUnavailable,
+    analyze,
+    feature_maps,
+)
+
+
+@dataclass(frozen=True)
+class ExplorerView:
+    """What the page renders."""
+
+    settings: ExplorerSettings  # the settings the view was built from
+    report: LayerReport | None  # None when the layer cannot work
+    error: InvalidLayerConfig | None  # why it cannot work
+    animation: go.Figure | None  # the sliding-window figure
+    animation_caption: str  # what the animation shows
+    maps: go.Figure | None  # the feature-map grid (None: off, or unavailable)
+    maps_message: str  # what the maps show, or why they are missing
+    kernel: np.ndarray | None  # the 2-D kernel used on every channel, if one
+
+
+# Only the layer's own settings shape the animation; the image and kernel do not.
+_ANIMATION_FIELDS = ("layer", "height", "width", "kernel", "stride", "padding", "dilation", "ceil_mode",
+                     "output_padding", "scale_factor", "mode", "in_channels", "out_channels", "groups")  # fmt: skip
+
+
+def animation_key(settings: ExplorerSettings) -> ExplorerSettings:
+    """The settings with everything the animation ignores reset, for caching."""
+    defaults = ExplorerSettings()
+    return replace(defaults, **{name: getattr(settings, name) for name in _ANIMATION_FIELDS}, batch=1)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=32)
+def animation_figure(settings: ExplorerSettings) -> tuple[go.Figure, str]:
+    """The sliding-window figure and caption (cached: changing the image or kernel reuses it)."""
+    window = animation.sliding_window(settings, analyze(settings))
+    return plots.sliding_window_figure(window), window.caption
+
+
+def build_view(
+    settings: ExplorerSettings,
+    image: images.LoadedImage | None = None,
+    kernel_grid: np.ndarray | None = None,
+) -> ExplorerView:
+    """Analyse the layer, build the animation, and run the layer on ``image`` when maps are on.
+
+    Args:
+        settings: the explored layer (already clamped to the controls' ranges).
+        image: the input image; its channels must equal ``settings.in_channels``.
+        kernel_grid: the edited kernel (``kernel_mode == "edit"``).
+    """
+    try:
+        report = analyze(settings)
+    except InvalidLayerConfig as error:
+        return ExplorerView(settings, None, error, None, "", None, "", None)
+    figure, caption = animation_figure(animation_key(settings))
+    maps, message, kernel = None, "", None
+    if settings.maps and image is not None:
+        try:
+            x = images.to_input(image, settings.height, settings.width)
+            result = feature_maps(x, settings, report, kernel_grid)
+        except MapsUnavailable as error:
+            message = str(error)
+        else:
+            kernel = result.kernel
+            shown = result.maps.shape[0]
+            channels = (
+                f"all {result.total_channels} output channels"
+                if shown == result.total_channels
+                else (f"the first {shown} of {result.total_channels} output channels")
+            )
+            _, h, w = result.maps.shape
+            title = f"{settings.layer} on {image.name}: {channels}, each {h} x {w}"
+            maps = plots.feature_map_grid(result.maps, titles=result.titles, title=title)
+            message = f"{result.description[0].upper()}{result.description[1:]}."
+    return ExplorerView(settings, report, None, figure, caption, maps, message, kernel)

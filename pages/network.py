@@ -1,0 +1,5 @@
+"""Network shape builder (under construction)."""
+
+import streamlit as st
+
+st.title("Network builder")
