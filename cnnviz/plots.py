@@ -241,9 +241,8 @@ def feature_map_grid(
         titles = [f"channel {i}" for i in range(count)]
     if len(titles) != count:
         raise ValueError(f"got {len(titles)} titles for {count} maps.")
-    if signed is None:
-        signed = is_signed(maps)
-    cmap = DIVERGING if signed else SEQUENTIAL
+    # Each map picks its own colormap (auto), or all follow ``signed``.
+    panel_signed = [is_signed(m) for m in maps] if signed is None else [signed] * count
     factor = downsample_factor(count, height, width)
     shown = block_mean(maps, factor)
     if title is None:
@@ -266,7 +265,8 @@ def feature_map_grid(
     annotations = []
     for i in range(count):
         row, col = divmod(i, columns)
-        low, high = color_range(maps[i], signed)
+        low, high = color_range(maps[i], panel_signed[i])
+        cmap = DIVERGING if panel_signed[i] else SEQUENTIAL
         data.append(_panel_trace(shown[i], low, high, cmap, titles[i], factor, i))
         x0 = col * (panel_w + gap)
         top = 1 - (row * (panel_px + title_px) + title_px) / area_px
@@ -296,7 +296,11 @@ def feature_map_grid(
                 font=dict(size=13),
             )
         )
-    data.append(_colorbar_trace(signed, cmap, figure_px))
+    kinds = sorted(set(panel_signed))  # one colour bar per colormap in use
+    bar_px = max(60, min(260, (figure_px - 120) / len(kinds)))
+    for k, kind_signed in enumerate(kinds):
+        top = 1.0 - k * (bar_px + 40) / (figure_px - top_px - bottom_px)
+        data.append(_colorbar_trace(kind_signed, DIVERGING if kind_signed else SEQUENTIAL, bar_px, top))
     layout.update(
         title=dict(text=title, font=dict(size=16)),
         annotations=annotations,
@@ -308,7 +312,7 @@ def feature_map_grid(
     return fast_figure(data, layout)
 
 
-def _colorbar_trace(signed: bool, cmap: str, figure_px: float) -> dict:
+def _colorbar_trace(signed: bool, cmap: str, length_px: float, top: float) -> dict:
     """One colour bar for the whole grid, carried by an invisible marker trace."""
     labels, values = (["-max", "0", "+max"], [-1.0, 0.0, 1.0]) if signed else (["min", "max"], [0.0, 1.0])
     return dict(
@@ -329,8 +333,10 @@ def _colorbar_trace(signed: bool, cmap: str, figure_px: float) -> dict:
                 ticktext=labels,
                 thickness=14,
                 lenmode="pixels",
-                len=max(60, min(260, figure_px - 120)),
-                title=dict(text="panel<br>range", side="top"),
+                len=length_px,
+                y=top,
+                yanchor="top",
+                title=dict(text="signed<br>maps" if signed else "maps<br>&ge; 0", side="top"),
             ),
         ),
     )
@@ -402,28 +408,23 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
     row_ticks = _input_ticks(rows, window.input_origin[0], window.input_step[0])
     col_ticks = _input_ticks(cols, window.input_origin[1], window.input_step[1])
     layout = dict(
-        xaxis=dict(domain=[0, split - 0.04], range=[-0.5, cols - 0.5], title="input column", side="top",
+        xaxis=dict(domain=[0, split - 0.04], range=[-0.5, cols - 0.5], side="top",
+                   title=dict(text=f"<b>input</b> {rows} x {cols} grid: column", font=dict(size=14)),
                    constrain="domain", showgrid=False, zeroline=False, **col_ticks),
-        yaxis=dict(range=[rows - 0.5, -0.5], title="input row", scaleanchor="x", constrain="domain",
+        yaxis=dict(range=[rows - 0.5, -0.5], title=dict(text="input row"), scaleanchor="x", constrain="domain",
                    showgrid=False, zeroline=False, **row_ticks),
-        xaxis2=dict(domain=[split + 0.04, 1], range=[-0.5, max(out_cols, 1) - 0.5], title="output column",
+        xaxis2=dict(domain=[split + 0.04, 1], range=[-0.5, max(out_cols, 1) - 0.5],
+                    title=dict(text=f"<b>output</b> {window.output_full[0]} x {window.output_full[1]}"
+                               + ("" if tuple(window.output_shown) == tuple(window.output_full)
+                                  else f" (first {out_rows} x {out_cols} shown)") + ": column", font=dict(size=14)),
                     side="top", constrain="domain", showgrid=False, zeroline=False,
                     dtick=max(1, math.ceil(out_cols / 12))),
-        yaxis2=dict(range=[max(out_rows, 1) - 0.5, -0.5], title="output row", scaleanchor="x2", anchor="x2",
+        yaxis2=dict(range=[max(out_rows, 1) - 0.5, -0.5], title=dict(text="output row"), scaleanchor="x2", anchor="x2",
                     constrain="domain", showgrid=False, zeroline=False, dtick=max(1, math.ceil(out_rows / 12))),
         height=int(min(760, max(380, 560 / max(in_ratio, 0.5)))),
         margin=dict(l=60, r=20, t=70, b=110),
         legend=dict(orientation="h", y=-0.05, x=0, yanchor="top"),
         plot_bgcolor="white",
-        annotations=[
-            dict(text=f"<b>input</b> {rows} x {cols} grid", x=0, y=1.0, xref="paper", yref="paper",
-                 xanchor="left", yanchor="bottom", yshift=40, showarrow=False, font=dict(size=14)),
-            dict(text=f"<b>output</b> {window.output_full[0]} x {window.output_full[1]}"
-                 + ("" if tuple(window.output_shown) == tuple(window.output_full)
-                    else f" (first {out_rows} x {out_cols} shown)"),
-                 x=split + 0.04, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom", yshift=40,
-                 showarrow=False, font=dict(size=14)),
-        ],
     )  # fmt: skip
     if frames:
         layout["updatemenus"] = [

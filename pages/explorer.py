@@ -278,8 +278,8 @@ def _render(view, present: bool) -> None:
     st.code(report.pytorch, language="python")
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Formula** (per dimension): `{report.general_formula}`")
-        st.markdown(f"`{report.formulas[0]}`  \n`{report.formulas[1]}`")
+        st.markdown("**The formula**, per dimension, with the numbers filled in:")
+        st.code(f"out = {report.general_formula}\n{report.formulas[0]}\n{report.formulas[1]}", language=None)
         for note in report.notes:
             st.caption(note)
         if report.leftover is not None:

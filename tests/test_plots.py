@@ -52,8 +52,14 @@ def test_small_maps_become_heatmaps_labelled_with_title_and_value_range():
     labels = [a.text for a in fig.layout.annotations]
     assert labels[0].startswith("up") and "[0, 11]" in labels[0]
     assert labels[1].startswith("down") and "[-11, 0]" in labels[1]
-    # one value is negative, so both panels use the diverging map centred on zero
-    assert panels[0].zmin == -11 and panels[0].zmax == 11
+    # each panel picks its colormap: the first has no negatives (sequential, tight range),
+    # the second does (diverging, centred on zero); one colour bar per colormap
+    assert (panels[0].zmin, panels[0].zmax) == (0, 11)
+    assert (panels[1].zmin, panels[1].zmax) == (-11, 11)
+    assert panels[0].colorscale[0][1] == "#440154"  # viridis starts dark purple
+    assert panels[1].colorscale != panels[0].colorscale
+    bars = [t for t in fig.data if t.type == "scatter"]
+    assert sorted(b.marker.colorbar.title.text for b in bars) == ["maps<br>&ge; 0", "signed<br>maps"]
     assert fig.layout.title.text == "two maps"
     go.Figure(fig.to_dict())  # plotly's own validation accepts every property
 

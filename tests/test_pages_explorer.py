@@ -1,0 +1,184 @@
+"""The layer explorer page under streamlit.testing: widgets, PyTorch shapes, the URL, errors, uploads."""
+
+import io
+import re
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+from torch import nn
+
+PAGE = "../pages/explorer.py"
+
+
+def _app(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _shown_shapes(at: AppTest) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The (input, output) shapes the page shows in its big shape line."""
+    for block in at.markdown:
+        if "cnnviz-shape" in block.value and "&rarr;" in block.value:
+            found = re.findall(r"\(([\d, ]+)\)", block.value)
+            return tuple(int(v) for v in found[0].split(",")), tuple(int(v) for v in found[1].split(","))
+    raise AssertionError("no shape shown")
+
+
+def _no_problem(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_default_view_shows_the_shape_pytorch_gives_and_the_line_to_copy():
+    at = _app()
+    _no_problem(at)
+    (n, c, h, w), out = _shown_shapes(at)
+    layer = nn.Conv2d(c, 8, 3)
+    assert out == tuple(layer(torch.zeros(n, c, h, w)).shape)
+    assert at.code[0].value == f"nn.Conv2d({c}, 8, kernel_size=3)"
+    assert any("Parameters:" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 2  # the animation and the feature maps
+
+
+def test_changing_widgets_updates_the_shape_like_pytorch():
+    at = _app({"maps": "0"})
+    at.number_input(key="ex_c").set_value(3).run()
+    at.number_input(key="ex_out").set_value(16).run()
+    at.number_input(key="ex_k_h").set_value(5).run()
+    at.number_input(key="ex_s_h").set_value(2).run()
+    at.number_input(key="ex_p_h").set_value(1).run()
+    _no_problem(at)
+    assert _shown_shapes(at)[1] == tuple(nn.Conv2d(3, 16, 5, 2, 1)(torch.zeros(1, 3, 28, 28)).shape)
+    assert at.code[0].value == "nn.Conv2d(3, 16, kernel_size=5, stride=2, padding=1)"
+    at.toggle(key="ex_square").set_value(False).run()
+    at.number_input(key="ex_k_w").set_value(3).run()
+    at.number_input(key="ex_w").set_value(40).run()
+    _no_problem(at)
+    assert _shown_shapes(at)[1] == tuple(nn.Conv2d(3, 16, (5, 3), 2, 1)(torch.zeros(1, 3, 28, 40)).shape)
+    at.selectbox(key="ex_layer").set_value("MaxPool2d").run()
+    at.checkbox(key="ex_ceil").check().run()
+    _no_problem(at)
+    expected = nn.MaxPool2d((5, 3), 2, 1, ceil_mode=True)(torch.zeros(1, 3, 28, 40)).shape
+    assert _shown_shapes(at)[1] == tuple(expected)
+    at.selectbox(key="ex_layer").set_value("ConvTranspose2d").run()
+    at.number_input(key="ex_op_h").set_value(1).run()
+    _no_problem(at)
+    layer = nn.ConvTranspose2d(3, 16, (5, 3), 2, 1, output_padding=(1, 0))
+    assert _shown_shapes(at)[1] == tuple(layer(torch.zeros(1, 3, 28, 40)).shape)
+
+
+def test_groups_are_offered_only_where_they_divide_both_channel_counts():
+    at = _app({"maps": "0", "c": "6", "out": "9"})
+    assert at.selectbox(key="ex_groups").options == ["1", "3"]
+
+
+def test_the_url_round_trip_restores_the_same_view():
+    at = _app({"maps": "0"})
+    at.selectbox(key="ex_layer").set_value("Conv2d").run()
+    at.number_input(key="ex_k_h").set_value(7).run()
+    at.radio(key="ex_pad_mode").set_value("same").run()
+    at.number_input(key="ex_d_h").set_value(2).run()
+    at.number_input(key="ex_h").set_value(50).run()
+    query = {k: v for k, v in at.query_params.items()}
+    assert query["k"] == "7" and query["p"] == "same" and query["d"] == "2"
+    shapes, code = _shown_shapes(at), at.code[0].value
+    again = _app({k: (v[0] if isinstance(v, list) else v) for k, v in query.items()})
+    _no_problem(again)
+    assert _shown_shapes(again) == shapes and again.code[0].value == code
+    assert again.number_input(key="ex_k_h").value == 7
+    assert again.radio(key="ex_pad_mode").value == "same"
+
+
+def test_invalid_settings_show_the_constraint_and_the_fix_not_a_traceback():
+    at = _app({"maps": "0", "k": "40"})
+    assert not at.exception
+    assert "cannot work" in at.error[0].value and "larger than the padded input" in at.error[0].value
+    assert "Fix:" in at.info[0].value
+    at = _app({"maps": "0", "p": "same", "s": "2"})
+    assert "stride 1" in at.error[0].value
+
+
+def test_a_broken_link_warns_and_shows_the_defaults():
+    at = _app({"k": "huge", "maps": "0"})
+    assert not at.exception
+    assert any("k='huge'" in w.value for w in at.warning)
+    assert at.code[0].value.startswith("nn.Conv2d(")
+
+
+def test_presentation_mode_hides_the_controls_and_keeps_the_view():
+    at = _app({"present": "1", "k": "5", "img": "mnist_2"})
+    assert not at.exception
+    assert not at.number_input and not at.selectbox  # no controls at all
+    assert at.code[0].value == "nn.Conv2d(1, 8, kernel_size=5)"
+
+
+def test_feature_maps_on_a_sample_follow_its_channels_and_the_kernel_choice():
+    at = _app({"img": "mnist_4"})
+    _no_problem(at)
+    assert at.number_input(key="ex_c").value == 1  # a grayscale digit: one channel
+    at.selectbox(key="ex_kernel_mode").set_value("preset").run()
+    at.selectbox(key="ex_preset").set_value("Laplacian").run()
+    _no_problem(at)
+    assert any("Laplacian kernel on every channel" in c.value for c in at.caption)
+    at.selectbox(key="ex_sample").set_value("colour_scene").run()
+    assert at.number_input(key="ex_c").value == 3
+
+
+def test_editing_the_kernel_grid_changes_the_maps():
+    at = _app({"kern": "edit", "img": "mnist_1", "k": "3"})
+    _no_problem(at)
+    assert at.data_editor, "the kernel grid is offered"
+    assert any("typed in the grid" in c.value for c in at.caption)
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _bomb() -> bytes:
+    data = bytearray(_png(Image.new("L", (1, 1))))
+    ihdr = bytearray(data[16:29])
+    ihdr[0:8] = struct.pack(">II", 9000, 9000)
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + bytes(ihdr)))
+    return bytes(data)
+
+
+def _cmyk_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("CMYK", (20, 20), (0, 128, 255, 0)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+UPLOADS = {
+    "not an image": (b"%PDF-1.4 not a picture at all", "error", "not an image"),
+    "truncated": (_png(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8)))[:300],
+                  "error", "truncated"),
+    "bomb": (_bomb(), "error", "megapixels"),
+    "16-bit": (_png(Image.fromarray(np.full((20, 20), 40000, np.uint16))), "info", "16-bit"),
+    "CMYK": (_cmyk_jpeg(), "info", "CMYK"),
+    "palette": (_png(Image.new("RGB", (20, 20), (200, 10, 10)).convert("P")), "info", "palette"),
+    "alpha": (_png(Image.new("RGBA", (20, 20), (0, 0, 255, 100))), "info", "alpha"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(UPLOADS))
+def test_each_bad_kind_of_upload_is_converted_or_refused_clearly(kind):
+    data, level, message = UPLOADS[kind]
+    at = _app()
+    at.radio(key="ex_source").set_value("upload").run()
+    at.file_uploader(key="ex_upload").set_value(("picture.png", data, "image/png")).run()
+    assert not at.exception
+    shown = [e.value for e in (at.error if level == "error" else at.info)]
+    assert any(message in text for text in shown), shown
+    if level == "info":  # converted: the maps are drawn
+        assert len(at.get("plotly_chart")) == 2
