@@ -139,7 +139,8 @@ def show_pair(value: Pair | str) -> str:
 
 
 def show_shape(shape: Shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    """A shape as Python writes a tuple: ``(16, 28, 28)``, ``(10,)``."""
+    return str(tuple(int(s) for s in shape))
 
 
 # --- one layer -----------------------------------------------------------------
@@ -646,6 +647,48 @@ def _parse_extra(text: str) -> dict[str, object]:
     return values
 
 
+NUMBER_COLUMNS = ("out", "groups")
+
+
+def complete_rows(rows: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows with every table column present: text cells as strings ("" when blank), numbers or None."""
+    complete = []
+    for row in rows:
+        filled: dict[str, object] = {}
+        for column in TABLE_COLUMNS:
+            value = row.get(column)
+            if column in NUMBER_COLUMNS:
+                filled[column] = None if _blank(value) else int(float(value))  # type: ignore[arg-type]
+            else:
+                filled[column] = "" if _blank(value) else str(value)
+        complete.append(filled)
+    return complete
+
+
 def rows_to_specs(rows: Sequence[dict[str, object]]) -> list[LayerSpec]:
     """Parse the whole table, skipping rows without a layer (an empty new row)."""
     return [row_to_spec(row, i + 1) for i, row in enumerate(rows) if not _blank(row.get("layer"))]
+
+
+def report_table(report: StackReport) -> list[dict[str, str]]:
+    """One display row per evaluated layer: the PyTorch line, shape, parameters, receptive field, memory.
+
+    The receptive field reads ``"n/a"`` from the first layer that upsamples on;
+    a layer that cannot work says so in ``status``.
+    """
+    table = []
+    for i, row in enumerate(report.rows, start=1):
+        ok = row.error is None
+        table.append(
+            {
+                "#": str(i),
+                "layer": pytorch_line(row.spec, row.input_shape) if ok else row.spec.kind,
+                "output shape": show_shape(row.output_shape) if ok else "—",
+                "parameters": f"{row.parameters.total:,}" if ok else "—",
+                "receptive field": (f"{row.receptive_field[0]} x {row.receptive_field[1]}"
+                                    if row.receptive_field else "n/a") if ok else "—",
+                "activation memory": format_bytes(row.activation_bytes) if ok else "—",
+                "status": "ok" if ok else "cannot work",
+            }
+        )  # fmt: skip
+    return table
