@@ -35,11 +35,17 @@ KIND_NAMES = {
 
 @dataclass(frozen=True)
 class Step:
-    """One output cell and the grid cells it reads."""
+    """One output cell and the grid cells it reads: every (row, column) pair of ``rows`` x ``cols``."""
 
     out_row: int  # output row
     out_col: int  # output column
-    taps: tuple[tuple[int, int], ...]  # (grid row, grid column) of every kernel tap
+    rows: tuple[int, ...]  # grid rows of the kernel taps, increasing
+    cols: tuple[int, ...]  # grid columns of the kernel taps, increasing
+
+    @property
+    def taps(self) -> list[tuple[int, int]]:
+        """(grid row, grid column) of every tap, in raster order."""
+        return [(r, c) for r in self.rows for c in self.cols]
 
 
 @dataclass(frozen=True)
@@ -54,10 +60,6 @@ class SlidingWindow:
     steps: list[Step]  # in raster order
     contiguous: bool  # taps fill their bounding box (no dilation gaps): draw a box, not dots
     caption: str  # what the picture shows, including any cropping
-
-
-def _corner(full: int, cap: int) -> tuple[int, bool]:
-    return (full, False) if full <= cap else (cap, True)
 
 
 def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: int = MAX_CELLS) -> SlidingWindow:
@@ -100,11 +102,15 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
             cropped.append(False)
     spans = [effective_kernel_size(k, d) for k, d in zip(kernel, dilation)]
     counts = [max(0, (r - sp) // s + 1) if r >= sp else 0 for r, sp, s in zip(shown, spans, stride)]
-    counts = [min(c, o) for c, o in zip(counts, out_full)]
+    counts = [min(c, o, max_cells) for c, o in zip(counts, out_full)]
     taps_per_step = kernel[0] * kernel[1]
     contiguous = dilation == (1, 1)
     if not contiguous:
         counts = _fit_markers(counts, taps_per_step)
+    for dim in range(2):  # draw only the rows / columns the animated windows reach, plus what is left over
+        needed = (counts[dim] - 1) * stride[dim] + spans[dim] if counts[dim] else shown[dim]
+        if needed < shown[dim] - leftover[dim]:
+            shown[dim], cropped[dim] = needed, True
     grid = _grid(shown, size, origin, step, pads_kinds=settings.layer == CONV_T)
     for dim, (left, crop) in enumerate(zip(leftover, cropped)):
         if left and not crop:
@@ -112,11 +118,11 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
             index[dim] = slice(shown[dim] - left, shown[dim])
             grid[tuple(index)] = UNREAD
     steps = [
-        Step(i, j, _window_taps(i * stride[0], j * stride[1], kernel, dilation))
+        Step(i, j, _taps(i * stride[0], kernel[0], dilation[0]), _taps(j * stride[1], kernel[1], dilation[1]))
         for i in range(counts[0])
         for j in range(counts[1])
     ]
-    caption = _caption(settings, size, shown, cropped, counts, out_full, max_cells)
+    caption = _caption(settings, size, counts, out_full, max_cells)
     return SlidingWindow(grid, tuple(origin), tuple(step), tuple(counts), tuple(out_full), steps, contiguous, caption)
 
 
@@ -148,11 +154,11 @@ def _grid(shown: list[int], size: tuple[int, int], origin, step, pads_kinds: boo
     return grid
 
 
-def _window_taps(top: int, left: int, kernel, dilation) -> tuple[tuple[int, int], ...]:
-    return tuple((top + a * dilation[0], left + b * dilation[1]) for a in range(kernel[0]) for b in range(kernel[1]))
+def _taps(start: int, kernel: int, dilation: int) -> tuple[int, ...]:
+    return tuple(range(start, start + dilation * (kernel - 1) + 1, dilation))
 
 
-def _caption(settings, size, shown, cropped, counts, out_full, max_cells) -> str:
+def _caption(settings: ExplorerSettings, size, counts, out_full, max_cells: int) -> str:
     kind = settings.layer
     if kind == CONV_T:
         text = (
@@ -165,16 +171,15 @@ def _caption(settings, size, shown, cropped, counts, out_full, max_cells) -> str
         text = f"{kind} window sliding over the padded {size[0]} x {size[1]} input."
     else:
         text = f"The kernel sliding over the padded {size[0]} x {size[1]} input."
-    if any(cropped):
-        text += (
-            f" The input is larger than {max_cells} x {max_cells}, so only its top-left corner is drawn; "
-            f"the animation covers the {counts[0]} x {counts[1]} output cells whose windows fit in it "
-            f"(of {out_full[0]} x {out_full[1]})."
-        )
-    elif tuple(counts) != tuple(out_full):
-        text += f" The first {counts[0]} x {counts[1]} of {out_full[0]} x {out_full[1]} output cells are animated."
+    if max(size) > max_cells:
+        text += f" The input is larger than {max_cells} x {max_cells}, so only its top-left corner is drawn."
     if not counts[0] or not counts[1]:
         text += " No window fits in the corner drawn; the shapes above are still exact."
+    elif tuple(counts) != tuple(out_full):
+        text += (
+            f" The animation covers the first {counts[0]} x {counts[1]} of the {out_full[0]} x {out_full[1]} "
+            "output cells."
+        )
     return text
 
 
@@ -188,11 +193,7 @@ def _upsample(settings: ExplorerSettings, size, out_full, max_cells: int) -> Sli
     for dim in range(2):
         while counts[dim] and max(sources[dim][counts[dim] - 1]) >= shown_in[dim]:
             counts[dim] -= 1
-    steps = [
-        Step(i, j, tuple((r, c) for r in sources[0][i] for c in sources[1][j]))
-        for i in range(counts[0])
-        for j in range(counts[1])
-    ]
+    steps = [Step(i, j, sources[0][i], sources[1][j]) for i in range(counts[0]) for j in range(counts[1])]
     grid = np.full(shown_in, INPUT, dtype=np.int8)
     cropped = any(n > max_cells for n in size) or tuple(counts) != tuple(out_full)
     text = (

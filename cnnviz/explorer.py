@@ -10,7 +10,9 @@ and the PyTorch line, all through :mod:`cnnviz.arithmetic` and
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -29,6 +31,7 @@ MAX_BATCH = 1024
 MAP_MAX_KERNEL = 15  # largest kernel height / width the feature-map view runs
 MAP_MAX_OUTPUT_PIXELS = 1040 * 1040  # largest output height x width it computes
 MAP_MAX_SHOWN = 32  # output channels drawn at most
+MAP_MAX_VALUES = 2**21  # output values computed at most: large outputs draw fewer channels
 KERNEL_MODES = ("preset", "all presets", "random", "edit")
 
 
@@ -402,6 +405,80 @@ def layer_weights(
     return (conv_weight(per_output, c, g, transposed), None, kernel, description)
 
 
+def first_channels(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, settings: ExplorerSettings, limit: int
+) -> torch.Tensor:
+    """The first ``limit`` output channels of the explored (transposed) convolution, computing only those.
+
+    A 512-channel layer costs 16 times a 32-channel one; only 32 are drawn.
+    Works group by group, so grouped layers give exactly PyTorch's channels.
+
+    Args:
+        x: ``(1, C_in, H, W)``.
+        weight: the full weight (Conv2d or ConvTranspose2d layout).
+        bias: ``(C_out,)`` or None.
+        settings: the layer.
+        limit: output channels to compute.
+    """
+    spec = settings.spec()
+    groups = settings.groups
+    per_in, per_out = settings.in_channels // groups, settings.out_channels // groups
+    pieces = []
+    for group in range(groups):
+        low, high = group * per_out, min((group + 1) * per_out, limit)
+        if low >= high:
+            break
+        inputs = x[:, group * per_in : (group + 1) * per_in]
+        part_bias = None if bias is None else bias[low:high]
+        if settings.layer == CONV:
+            pieces.append(F.conv2d(inputs, weight[low:high], part_bias, spec.resolved_stride, spec.padding,
+                                   spec.dilation))  # fmt: skip
+        else:
+            local = weight[group * per_in : (group + 1) * per_in, low - group * per_out : high - group * per_out]
+            pieces.append(F.conv_transpose2d(inputs, local, part_bias, spec.resolved_stride, spec.padding,
+                                             spec.output_padding, 1, spec.dilation))  # fmt: skip
+    return torch.cat(pieces, dim=1)
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block, then restore the previous count.
+
+    An explorer convolution takes milliseconds on one core; with two OpenMP
+    threads on a busy machine (a training run in the background, other
+    students) the hand-offs alone cost 20 ms or more per call.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def group_means(
+    x: torch.Tensor, weight: torch.Tensor, settings: ExplorerSettings
+) -> tuple[torch.Tensor, torch.Tensor, ExplorerSettings]:
+    """The same convolution on the mean of each group's channels, ``C_in / groups`` times cheaper.
+
+    Only valid for weights from :func:`conv_weight` (every input channel of a
+    group gets the same kernel divided by their number), which presets, "all
+    presets" and typed kernels use.
+
+    Returns:
+        ``(1, groups, H, W)`` means, the matching one-input-per-group weight,
+        and the settings with ``in_channels = groups``.
+    """
+    groups = settings.groups
+    per_in = settings.in_channels // groups
+    means = x.reshape(x.shape[0], groups, per_in, *x.shape[2:]).mean(dim=2)
+    if settings.layer == CONV:
+        single = weight[:, :1] * per_in  # (out, 1, kh, kw)
+    else:
+        single = weight[::per_in] * per_in  # (groups, out / groups, kh, kw)
+    return means, single, replace(settings, in_channels=groups)
+
+
 def feature_maps(
     image: torch.Tensor, settings: ExplorerSettings, report: LayerReport, kernel_grid: np.ndarray | None = None
 ) -> FeatureMaps:
@@ -417,19 +494,25 @@ def feature_maps(
         MapsUnavailable: when a cap applies, or the kernel preset does not fit.
     """
     check_map_limits(settings, report)
+    with one_thread():
+        return _feature_maps(image, settings, report, kernel_grid)
+
+
+def _feature_maps(
+    image: torch.Tensor, settings: ExplorerSettings, report: LayerReport, kernel_grid: np.ndarray | None
+) -> FeatureMaps:
     x = image[None]  # (1, C, H, W)
     spec = settings.spec()
     kernel = None
     try:
         if settings.layer in (CONV, CONV_T):
             weight, bias, kernel, description = layer_weights(settings, kernel_grid)
-            if settings.layer == CONV:
-                y = F.conv2d(x, weight, bias, spec.resolved_stride, spec.padding, spec.dilation, settings.groups)
-            else:
-                y = F.conv_transpose2d(
-                    x, weight, bias, spec.resolved_stride, spec.padding, spec.output_padding, settings.groups,
-                    spec.dilation,
-                )  # fmt: skip
+            _, _, oh, ow = report.output_shape
+            limit = max(1, min(MAP_MAX_SHOWN, MAP_MAX_VALUES // (oh * ow)))
+            layer = settings
+            if settings.kernel_mode != "random":
+                x, weight, layer = group_means(x, weight, settings)
+            y = first_channels(x, weight, bias, layer, limit)
         elif settings.layer == MAX_POOL:
             y = F.max_pool2d(x, spec.kernel_size, spec.resolved_stride, spec.padding, spec.dilation, spec.ceil_mode)
             description = "the maximum of each window, channel by channel"
@@ -441,7 +524,7 @@ def feature_maps(
             description = f"{spec.mode} upsampling, channel by channel"
     except kernels.KernelError as error:
         raise MapsUnavailable(str(error)) from None
-    if tuple(y.shape) != (1, *report.output_shape[1:]):  # the arithmetic and PyTorch must agree
+    if tuple(y.shape[2:]) != report.output_shape[2:]:  # the arithmetic and PyTorch must agree
         raise AssertionError(f"PyTorch gave {tuple(y.shape)}, the arithmetic {report.output_shape}")
     if settings.relu:
         y = F.relu(y)
@@ -451,7 +534,7 @@ def feature_maps(
             raise MapsUnavailable("the 2 x 2 max pooling after the layer needs an output of at least 2 x 2.")
         y = F.max_pool2d(y, 2)
         description += ", then 2 x 2 max pooling"
-    total = y.shape[1]
+    total = report.output_shape[1]
     shown = y[0, :MAP_MAX_SHOWN].numpy()
     titles = [_map_title(settings, o) for o in range(shown.shape[0])]
     return FeatureMaps(shown.astype(np.float32, copy=False), titles, total, kernel, description)

@@ -13,6 +13,7 @@ Shapes are per sample: ``(C, H, W)`` for images, ``(F,)`` after ``Flatten``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -519,6 +520,7 @@ class Preset:
     specs: tuple[LayerSpec, ...]  # the layers
 
 
+@functools.lru_cache(maxsize=1)
 def presets() -> dict[str, Preset]:
     """The builder's presets: the project's classifier and autoencoder (built from models/) and LeNet-5."""
     from models import AutoencoderConfig, ClassifierConfig, CNNClassifier, ConvAutoencoder

@@ -82,10 +82,14 @@ def color_range(values: np.ndarray, signed: bool) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return (-1.0, 1.0) if signed else (0.0, 1.0)
+    return range_from_extremes(float(finite.min()), float(finite.max()), signed)
+
+
+def range_from_extremes(low: float, high: float, signed: bool) -> tuple[float, float]:
+    """:func:`color_range` from a map's finite minimum and maximum."""
     if signed:
-        m = float(np.max(np.abs(finite)))
+        m = max(abs(low), abs(high))
         return (-m, m) if m > 0 else (-1.0, 1.0)
-    low, high = float(finite.min()), float(finite.max())
     return (low, high) if high > low else (low, low + 1.0)
 
 
@@ -150,32 +154,44 @@ def block_mean(maps: np.ndarray, factor: int) -> np.ndarray:
     return blocks.mean(axis=(2, 4))
 
 
-def fast_figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
+def fast_figure(
+    data: list[dict], layout: dict, frames: list[dict] | None = None, animation_layout: dict | None = None
+) -> go.Figure:
     """A ``go.Figure`` from plain dicts, skipping plotly's per-property validation.
 
     Validation costs about 5 ms per trace (80 ms for a 16-panel grid) and
     about 1 ms per animation frame, which is most of an interaction's budget;
     the tests rebuild each figure with validation on to prove the dicts are valid.
+
+    Args:
+        data: traces.
+        layout: the layout.
+        frames: animation frames, kept as plain dicts (see :class:`FramesAsDicts`).
+        animation_layout: layout entries that grow with the frames (sliders,
+            play buttons), kept plain the same way.
     """
     if frames:
-        return FramesAsDicts(data, layout, frames)
-    return go.Figure(data=data, layout=layout, _validate=False)
+        return FramesAsDicts(data, layout, frames, animation_layout or {})
+    return go.Figure(data=data, layout={**layout, **(animation_layout or {})}, _validate=False)
 
 
 class FramesAsDicts(go.Figure):
-    """A figure whose animation frames stay plain dicts until it is serialised.
+    """A figure whose animation frames (and slider steps) stay plain dicts until it is serialised.
 
-    Plotly turns every frame into validated objects (0.5 s for 700 frames) and
-    deep-copies them again in ``to_dict``; Streamlit only needs ``to_dict``, so
-    the frames join the figure there. Read them with ``to_dict()["frames"]``.
+    Plotly turns every frame into validated objects (0.5 s for 700 frames), and
+    deep-copies and walks every slider step on construction and again in
+    ``to_dict``; Streamlit only needs ``to_dict``, so these parts join the
+    figure there. Read them with ``to_dict()["frames"]`` and ``to_dict()["layout"]``.
     """
 
-    def __init__(self, data: list[dict], layout: dict, frames: list[dict]):
+    def __init__(self, data: list[dict], layout: dict, frames: list[dict], animation_layout: dict):
         super().__init__(data=data, layout=layout, _validate=False)
         self._plain_frames = frames
+        self._plain_layout = animation_layout
 
     def to_dict(self) -> dict:
         spec = super().to_dict()
+        spec["layout"].update(self._plain_layout)
         spec["frames"] = self._plain_frames
         return spec
 
@@ -241,8 +257,10 @@ def feature_map_grid(
         titles = [f"channel {i}" for i in range(count)]
     if len(titles) != count:
         raise ValueError(f"got {len(titles)} titles for {count} maps.")
+    lows = np.nanmin(maps, axis=(1, 2)) if maps.size else np.zeros(count)  # (C,) one pass for all maps
+    highs = np.nanmax(maps, axis=(1, 2)) if maps.size else np.zeros(count)
     # Each map picks its own colormap (auto), or all follow ``signed``.
-    panel_signed = [is_signed(m) for m in maps] if signed is None else [signed] * count
+    panel_signed = [bool(low < 0) for low in lows] if signed is None else [signed] * count
     factor = downsample_factor(count, height, width)
     shown = block_mean(maps, factor)
     if title is None:
@@ -265,7 +283,10 @@ def feature_map_grid(
     annotations = []
     for i in range(count):
         row, col = divmod(i, columns)
-        low, high = color_range(maps[i], panel_signed[i])
+        if np.isfinite(lows[i]) and np.isfinite(highs[i]):
+            low, high = range_from_extremes(float(lows[i]), float(highs[i]), panel_signed[i])
+        else:  # infinities or all-NaN: look at the finite values only
+            low, high = color_range(maps[i], panel_signed[i])
         cmap = DIVERGING if panel_signed[i] else SEQUENTIAL
         data.append(_panel_trace(shown[i], low, high, cmap, titles[i], factor, i))
         x0 = col * (panel_w + gap)
@@ -281,7 +302,7 @@ def feature_map_grid(
             scaleanchor=x_ref,
             **axis_style,
         )
-        low_v, high_v = float(np.nanmin(maps[i])), float(np.nanmax(maps[i]))
+        low_v, high_v = float(lows[i]), float(highs[i])
         annotations.append(
             dict(
                 text=f"{titles[i]}<br><span style='font-size:11px'>[{format_value(low_v)}, "
@@ -395,14 +416,7 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
                                      line=dict(color="#888", width=1)), **input_axis))  # fmt: skip
     data.append(dict(type="scatter", mode="markers", x=[None], y=[None], name="output cell being computed",
                      marker=dict(color=OUTPUT_COLOUR, size=14, symbol="square"), **output_axis))  # fmt: skip
-    frames = [
-        dict(
-            name=str(i),
-            traces=[2, 3, 4],
-            data=[_window_xy(s), _taps_xy(s, window.contiguous), dict(x=[s.out_col], y=[s.out_row])],
-        )
-        for i, s in enumerate(window.steps)
-    ]
+    frames = _frames(window)
     in_ratio = cols / max(rows, 1)
     split = min(0.62, max(0.4, (cols / (cols + out_cols + 1e-9)) if out_cols else 0.6))
     row_ticks = _input_ticks(rows, window.input_origin[0], window.input_step[0])
@@ -426,8 +440,9 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
         legend=dict(orientation="h", y=-0.05, x=0, yanchor="top"),
         plot_bgcolor="white",
     )  # fmt: skip
+    animation_layout: dict = {}
     if frames:
-        layout["updatemenus"] = [
+        animation_layout["updatemenus"] = [
             dict(
                 type="buttons",
                 direction="left",
@@ -447,7 +462,7 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
             )
         ]  # fmt: skip
         step_args = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
-        layout["sliders"] = [
+        animation_layout["sliders"] = [
             dict(
                 active=0,
                 x=0.2,
@@ -462,15 +477,41 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
             )
         ]
         layout["margin"]["b"] = 150
-    return fast_figure(data, layout, frames)
+    return fast_figure(data, layout, frames, animation_layout)
+
+
+def _frames(window) -> list[dict]:
+    """One frame per step: the window's outline, its tap dots (if not contiguous), the output cell."""
+    steps = window.steps
+    if not steps:
+        return []
+    # Outlines for all steps at once: (N, 5) corner coordinates of each bounding box.
+    top = np.array([s.rows[0] for s in steps]) - 0.5
+    bottom = np.array([s.rows[-1] for s in steps]) + 0.5
+    left = np.array([s.cols[0] for s in steps]) - 0.5
+    right = np.array([s.cols[-1] for s in steps]) + 0.5
+    xs = np.stack([left, right, right, left, left], axis=1).tolist()
+    ys = np.stack([top, top, bottom, bottom, top], axis=1).tolist()
+    no_dots = {"x": [], "y": []}
+    return [
+        {
+            "name": str(i),
+            "traces": [2, 3, 4],
+            "data": [
+                {"x": xs[i], "y": ys[i]},
+                no_dots if window.contiguous else _taps_xy(s, False),
+                {"x": [s.out_col], "y": [s.out_row]},
+            ],
+        }
+        for i, s in enumerate(steps)
+    ]
 
 
 def _window_xy(step) -> dict:
     """The closed outline of the cells a step reads (its bounding box)."""
     if step is None:
         return dict(x=[], y=[])
-    (first_row, first_col), (last_row, last_col) = step.taps[0], step.taps[-1]  # taps run in raster order
-    top, bottom, left, right = first_row - 0.5, last_row + 0.5, first_col - 0.5, last_col + 0.5
+    top, bottom, left, right = step.rows[0] - 0.5, step.rows[-1] + 0.5, step.cols[0] - 0.5, step.cols[-1] + 0.5
     return dict(x=[left, right, right, left, left], y=[top, top, bottom, bottom, top])
 
 
@@ -478,7 +519,7 @@ def _taps_xy(step, contiguous: bool) -> dict:
     """Dots on the taps when they do not fill their box (dilation, bilinear upsampling)."""
     if step is None or contiguous:
         return dict(x=[], y=[])
-    return dict(x=[c for _, c in step.taps], y=[r for r, _ in step.taps])
+    return dict(x=list(step.cols) * len(step.rows), y=[r for r in step.rows for _ in step.cols])
 
 
 def _input_ticks(cells: int, origin: int, step: int) -> dict:

@@ -95,7 +95,8 @@ def test_large_inputs_animate_a_labelled_corner():
     assert window.grid.shape == (3 + 32, 3 + 32)
     assert window.output_shown == (35 - 7 + 1, 35 - 7 + 1)  # the windows that fit in the corner
     assert "top-left corner" in window.caption and "256 x 200" in window.caption
-    assert all(max(r for r, _ in st.taps) < window.grid.shape[0] for st in window.steps)
+    assert "first 29 x 29 of the 256 x 200 output cells" in window.caption
+    assert all(st.rows[-1] < window.grid.shape[0] and st.cols[-1] < window.grid.shape[1] for st in window.steps)
 
 
 def test_dilated_kernels_show_their_taps_and_stay_within_the_marker_budget():
@@ -136,3 +137,14 @@ def test_the_animation_payload_stays_small_for_the_largest_corner():
     figure = plots.sliding_window_figure(animation.sliding_window(s, analyze(s)))
     assert len(figure.to_json()) < 600_000
     assert np.asarray(figure.data[0].z).shape == (33, 33)
+
+
+def test_at_most_32_x_32_outputs_are_animated_even_when_a_small_input_makes_many():
+    transposed = ExplorerSettings(layer="ConvTranspose2d", height=256, width=256, kernel=(7, 7), stride=(4, 4))
+    window = animation.sliding_window(transposed, analyze(transposed))
+    assert window.output_shown == (32, 32) and len(window.steps) == 1024
+    assert window.grid.shape == (31 + 7, 31 + 7)  # only the rows the animated windows reach
+    padded = ExplorerSettings(height=20, width=20, kernel=(1, 1), padding=(10, 10))
+    window = animation.sliding_window(padded, analyze(padded))
+    assert window.output_shown == (32, 32)
+    assert "first 32 x 32 of the 40 x 40 output cells" in window.caption

@@ -196,3 +196,38 @@ def test_the_benchmark_scenario_keeps_every_channel_and_size(scene):
     result = explorer.feature_maps(images.to_input(scene, 256, 256), s, explorer.analyze(s))
     assert result.maps.shape == (16, 256, 256) and result.total_channels == 16
     assert math.isfinite(float(result.maps.max()))
+
+
+@pytest.mark.parametrize("layer", ["Conv2d", "ConvTranspose2d"])
+def test_only_the_drawn_channels_are_computed_and_they_equal_pytorchs(layer):
+    s = ExplorerSettings(layer=layer, in_channels=3, out_channels=12, groups=3, height=9, width=11, kernel=(3, 2),
+                         stride=(2, 1), padding=(1, 0), dilation=(1, 2), kernel_mode="random", seed=4)  # fmt: skip
+    weight, bias, _, _ = explorer.layer_weights(s)
+    x = torch.rand(1, 3, 9, 11)
+    if layer == "Conv2d":
+        full = F.conv2d(x, weight, bias, (2, 1), (1, 0), (1, 2), groups=3)
+    else:
+        full = F.conv_transpose2d(x, weight, bias, (2, 1), (1, 0), 0, groups=3, dilation=(1, 2))
+    for limit in (1, 5, 12, 40):
+        part = explorer.first_channels(x, weight, bias, s, limit)
+        assert torch.allclose(part, full[:, :limit], atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", ["Conv2d", "ConvTranspose2d"])
+def test_averaging_each_group_first_gives_the_full_convolution(layer):
+    s = ExplorerSettings(layer=layer, in_channels=6, out_channels=4, groups=2, height=8, width=9, kernel=(3, 3),
+                         stride=(2, 2), kernel_mode="all presets")  # fmt: skip
+    weight, bias, _, _ = explorer.layer_weights(s)
+    x = torch.rand(1, 6, 8, 9)
+    full = explorer.first_channels(x, weight, bias, s, 4)
+    means, single, reduced = explorer.group_means(x, weight, s)
+    assert means.shape == (1, 2, 8, 9) and reduced.in_channels == 2
+    assert torch.allclose(explorer.first_channels(means, single, bias, reduced, 4), full, atol=1e-5)
+
+
+def test_large_outputs_draw_fewer_channels_and_say_how_many(scene):
+    s = ExplorerSettings(layer="ConvTranspose2d", in_channels=3, out_channels=64, height=256, width=256,
+                         kernel=(7, 7), stride=(4, 4))  # fmt: skip
+    result = explorer.feature_maps(images.to_input(scene, 256, 256), s, explorer.analyze(s))
+    assert result.total_channels == 64
+    assert result.maps.shape == (1, 1027, 1027)

@@ -1,0 +1,77 @@
+"""Explorer and network builder: server-side time of one interaction, and what the browser receives.
+
+One interaction = everything the explorer page computes for a rerun: load the
+image, the arithmetic, the animation frames, the convolution, building both
+figures, and serialising them exactly as Streamlit does (``fig.to_dict()``
+then ``plotly.io.to_json``). "cold" clears the animation cache (e.g. the
+kernel size changed); "warm" reuses it (e.g. ReLU toggled).
+"""
+
+from __future__ import annotations
+
+import plotly.io
+
+from benchmarks.table import measure, print_table
+from cnnviz import explorer_view, images, layers
+from cnnviz.explorer import ExplorerSettings
+
+SCENE = "colour_scene"
+
+SCENARIOS = [
+    ("256x256 RGB -> 16 ch, 7x7 same", ExplorerSettings(in_channels=3, height=256, width=256, out_channels=16,
+                                                         kernel=(7, 7), padding="same"), SCENE, True),
+    ("256x256 RGB -> 16 ch, 7x7 same (warm: ReLU toggled)",
+     ExplorerSettings(in_channels=3, height=256, width=256, out_channels=16, kernel=(7, 7), padding="same",
+                      relu=True), SCENE, False),
+    ("256x256 RGB -> 16 ch, 3x3 stride 2, random", ExplorerSettings(in_channels=3, height=256, width=256,
+     out_channels=16, kernel=(3, 3), stride=(2, 2), kernel_mode="random"), SCENE, True),
+    ("28x28 digit -> 8 ch, 3x3 (default view)", ExplorerSettings(height=28, width=28), "mnist_3", True),
+    ("worst: 256 RGB -> 512 ch (32 drawn), 15x15 same", ExplorerSettings(in_channels=3, height=256, width=256,
+     out_channels=512, kernel=(15, 15), padding="same"), SCENE, True),
+    ("worst: ConvTranspose2d 256 -> 1027, 64 ch, 7x7 stride 4", ExplorerSettings(layer="ConvTranspose2d",
+     in_channels=3, height=256, width=256, out_channels=64, kernel=(7, 7), stride=(4, 4)), SCENE, True),
+    ("worst: 1x1 kernel on 256 (1024 animation frames)", ExplorerSettings(in_channels=3, height=256, width=256,
+     out_channels=16, kernel=(1, 1)), SCENE, True),
+    ("worst: 15x15 dilation 2 (tap markers)", ExplorerSettings(in_channels=3, height=64, width=64,
+     out_channels=16, kernel=(15, 15), dilation=(2, 2), padding=(14, 14)), SCENE, True),
+    ("Upsample x8 bilinear, 128 RGB", ExplorerSettings(layer="Upsample", in_channels=3, height=128, width=128,
+     scale_factor=8.0, mode="bilinear"), SCENE, True),
+]  # fmt: skip
+
+
+def interaction(settings: ExplorerSettings, sample: str, cold: bool) -> int:
+    """One rerun's server-side work; returns the bytes of figure JSON sent to the browser."""
+    if cold:
+        explorer_view.animation_figure.cache_clear()
+    image = images.load_sample(sample)
+    view = explorer_view.build_view(settings, image)
+    assert view.error is None, view.error
+    sent = 0
+    for figure in (view.animation, view.maps):
+        if figure is not None:
+            sent += len(plotly.io.to_json(figure.to_dict(), validate=False))
+    return sent
+
+
+def network_interaction(name: str) -> int:
+    preset = layers.presets()[name]
+    report = layers.evaluate_stack(preset.specs, preset.input_shape)
+    layers.report_table(report)
+    return len(layers.export_code(preset.specs, preset.input_shape))
+
+
+def main() -> None:
+    rows = []
+    for label, settings, sample, cold in SCENARIOS:
+        payload = interaction(settings, sample, cold)
+        median, p95 = measure(lambda s=settings, i=sample, c=cold: interaction(s, i, c), repeats=15, warmup=2)
+        rows.append([label, median, p95, f"{payload / 1024:.0f} KB"])
+    for name in layers.presets():
+        size = network_interaction(name)
+        median, p95 = measure(lambda n=name: network_interaction(n), repeats=15, warmup=1)
+        rows.append([f"network builder: {name}", median, p95, f"{size / 1024:.1f} KB code"])
+    print_table(["scenario (one interaction)", "median ms", "p95 ms", "sent to browser"], rows)
+
+
+if __name__ == "__main__":
+    main()
