@@ -419,8 +419,9 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
     frames = _frames(window)
     in_ratio = cols / max(rows, 1)
     split = min(0.62, max(0.4, (cols / (cols + out_cols + 1e-9)) if out_cols else 0.6))
-    row_ticks = _input_ticks(rows, window.input_origin[0], window.input_step[0])
-    col_ticks = _input_ticks(cols, window.input_origin[1], window.input_step[1])
+    has_input = (grid == 1) | (grid == 3)  # input pixels (read or left over)
+    row_ticks = _input_ticks(has_input.any(axis=1), window.input_origin[0], window.input_step[0])
+    col_ticks = _input_ticks(has_input.any(axis=0), window.input_origin[1], window.input_step[1])
     layout = dict(
         xaxis=dict(domain=[0, split - 0.04], range=[-0.5, cols - 0.5], side="top",
                    title=dict(text=f"<b>input</b> {rows} x {cols} grid: column", font=dict(size=14)),
@@ -522,9 +523,15 @@ def _taps_xy(step, contiguous: bool) -> dict:
     return dict(x=list(step.cols) * len(step.rows), y=[r for r in step.rows for _ in step.cols])
 
 
-def _input_ticks(cells: int, origin: int, step: int) -> dict:
-    """Axis ticks labelled with input pixel numbers (padding cells get none)."""
-    positions = [origin + i * step for i in range(cells) if 0 <= origin + i * step < cells]
+def _input_ticks(is_input: np.ndarray, origin: int, step: int) -> dict:
+    """Axis ticks labelled with input pixel numbers (padding and inserted zeros get none).
+
+    Args:
+        is_input: per grid row (or column), whether it holds input pixels.
+        origin: grid index of input pixel 0.
+        step: grid cells between neighbouring input pixels.
+    """
+    positions = [int(p) for p in np.flatnonzero(is_input) if (p - origin) % step == 0]
     if len(positions) > 12:
         stride = math.ceil(len(positions) / 12)
         positions = positions[::stride]

@@ -276,10 +276,10 @@ def _render(view, present: bool) -> None:
         unsafe_allow_html=True,
     )
     st.code(report.pytorch, language="python")
+    st.markdown("**The formula**, per dimension, with the numbers filled in:")
+    st.code(f"out = {report.general_formula}\n{report.formulas[0]}\n{report.formulas[1]}", language=None)
     left, right = st.columns(2)
     with left:
-        st.markdown("**The formula**, per dimension, with the numbers filled in:")
-        st.code(f"out = {report.general_formula}\n{report.formulas[0]}\n{report.formulas[1]}", language=None)
         for note in report.notes:
             st.caption(note)
         if report.leftover is not None:
