@@ -13,6 +13,7 @@ import base64
 import functools
 import io
 import math
+from collections.abc import Callable
 
 import numpy as np
 import plotly.colors
@@ -155,7 +156,7 @@ def block_mean(maps: np.ndarray, factor: int) -> np.ndarray:
 
 
 def fast_figure(
-    data: list[dict], layout: dict, frames: list[dict] | None = None, animation_layout: dict | None = None
+    data: list[dict], layout: dict, animation: Callable[[], tuple[list[dict], dict]] | None = None
 ) -> go.Figure:
     """A ``go.Figure`` from plain dicts, skipping plotly's per-property validation.
 
@@ -166,33 +167,34 @@ def fast_figure(
     Args:
         data: traces.
         layout: the layout.
-        frames: animation frames, kept as plain dicts (see :class:`FramesAsDicts`).
-        animation_layout: layout entries that grow with the frames (sliders,
-            play buttons), kept plain the same way.
+        animation: builds ``(frames, layout entries that grow with them)`` when
+            the figure is serialised (see :class:`LazyFrames`).
     """
-    if frames:
-        return FramesAsDicts(data, layout, frames, animation_layout or {})
-    return go.Figure(data=data, layout={**layout, **(animation_layout or {})}, _validate=False)
+    if animation is not None:
+        return LazyFrames(data, layout, animation)
+    return go.Figure(data=data, layout=layout, _validate=False)
 
 
-class FramesAsDicts(go.Figure):
-    """A figure whose animation frames (and slider steps) stay plain dicts until it is serialised.
+class LazyFrames(go.Figure):
+    """A figure whose animation frames and slider steps are built only in ``to_dict``.
 
-    Plotly turns every frame into validated objects (0.5 s for 700 frames), and
-    deep-copies and walks every slider step on construction and again in
-    ``to_dict``; Streamlit only needs ``to_dict``, so these parts join the
-    figure there. Read them with ``to_dict()["frames"]`` and ``to_dict()["layout"]``.
+    Plotly turns every frame into validated objects (0.5 s for 700 frames) and
+    deep-copies and walks every slider step. Streamlit only calls ``to_dict``,
+    so the frames are made there, as plain dicts that live only as long as the
+    serialisation: a cached figure then holds no thousands of small objects,
+    which would make every full garbage collection of the server slower.
+    Read them with ``to_dict()["frames"]`` and ``to_dict()["layout"]["sliders"]``.
     """
 
-    def __init__(self, data: list[dict], layout: dict, frames: list[dict], animation_layout: dict):
+    def __init__(self, data: list[dict], layout: dict, animation: Callable[[], tuple[list[dict], dict]]):
         super().__init__(data=data, layout=layout, _validate=False)
-        self._plain_frames = frames
-        self._plain_layout = animation_layout
+        self._animation = animation
 
     def to_dict(self) -> dict:
         spec = super().to_dict()
-        spec["layout"].update(self._plain_layout)
-        spec["frames"] = self._plain_frames
+        frames, animation_layout = self._animation()
+        spec["layout"].update(animation_layout)
+        spec["frames"] = frames
         return spec
 
 
@@ -416,7 +418,6 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
                                      line=dict(color="#888", width=1)), **input_axis))  # fmt: skip
     data.append(dict(type="scatter", mode="markers", x=[None], y=[None], name="output cell being computed",
                      marker=dict(color=OUTPUT_COLOUR, size=14, symbol="square"), **output_axis))  # fmt: skip
-    frames = _frames(window)
     in_ratio = cols / max(rows, 1)
     split = min(0.62, max(0.4, (cols / (cols + out_cols + 1e-9)) if out_cols else 0.6))
     has_input = (grid == 1) | (grid == 3)  # input pixels (read or left over)
@@ -441,44 +442,33 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
         legend=dict(orientation="h", y=-0.05, x=0, yanchor="top"),
         plot_bgcolor="white",
     )  # fmt: skip
-    animation_layout: dict = {}
-    if frames:
-        animation_layout["updatemenus"] = [
-            dict(
-                type="buttons",
-                direction="left",
-                x=0,
-                y=-0.16,
-                xanchor="left",
-                yanchor="top",
-                showactive=False,
-                buttons=[
-                    dict(label="▶ play", method="animate",
-                         args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
-                                          transition=dict(duration=0), mode="immediate")]),
-                    dict(label="❚❚ pause", method="animate",
-                         args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
-                                            transition=dict(duration=0))]),
-                ],
-            )
-        ]  # fmt: skip
-        step_args = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
-        animation_layout["sliders"] = [
-            dict(
-                active=0,
-                x=0.2,
-                len=0.8,
-                y=-0.12,
-                yanchor="top",
-                currentvalue=dict(prefix="step ", font=dict(size=12)),
-                pad=dict(t=0),
-                steps=[
-                    dict(method="animate", label=str(i + 1), args=[[str(i)], step_args]) for i in range(len(frames))
-                ],
-            )
-        ]
-        layout["margin"]["b"] = 150
-    return fast_figure(data, layout, frames, animation_layout)
+    if not window.steps:
+        return fast_figure(data, layout)
+    layout["margin"]["b"] = 150
+    return fast_figure(data, layout, functools.partial(_animation, window, frame_ms))
+
+
+def _animation(window, frame_ms: int) -> tuple[list[dict], dict]:
+    """The frames, the play / pause buttons and the step scrubber of the sliding-window figure."""
+    frames = _frames(window)
+    buttons = dict(
+        type="buttons", direction="left", x=0, y=-0.16, xanchor="left", yanchor="top", showactive=False,
+        buttons=[
+            dict(label="▶ play", method="animate",
+                 args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
+                                  transition=dict(duration=0), mode="immediate")]),
+            dict(label="❚❚ pause", method="animate",
+                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
+                                    transition=dict(duration=0))]),
+        ],
+    )  # fmt: skip
+    step_args = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+    slider = dict(
+        active=0, x=0.2, len=0.8, y=-0.12, yanchor="top", pad=dict(t=0),
+        currentvalue=dict(prefix="step ", font=dict(size=12)),
+        steps=[dict(method="animate", label=str(i + 1), args=[[str(i)], step_args]) for i in range(len(frames))],
+    )  # fmt: skip
+    return frames, {"updatemenus": [buttons], "sliders": [slider]}
 
 
 def _frames(window) -> list[dict]:
