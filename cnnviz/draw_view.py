@@ -1,0 +1,200 @@
+"""Everything the draw page shows for one picture, in two calls: the numbers, then the figures.
+
+:func:`read_picture` does the computing of a rerun (preprocessing, the
+invariance adjustments, classification with every layer's maps, the sweeps,
+the reconstruction); :func:`build_figures` turns that into plotly figures. The
+page calls both; the benchmark times each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from PIL import Image
+from torch import nn
+
+from cnnviz import plots
+from cnnviz.draw_plots import Panel, image_row, probability_chart, sweep_chart
+from cnnviz.features import (
+    Classification,
+    LayerMaps,
+    Reconstruction,
+    classify,
+    probabilities,
+    reconstruct,
+    rotation_sweep,
+    shift_sweep,
+)
+from cnnviz.preprocess import naive_resize, shift_rotate, to_mnist
+
+SHIFT_LIMIT = 8  # the sliders and the sweep move the digit up to this many pixels each way
+ROTATION_LIMIT = 60  # ... and turn it up to this many degrees each way
+SWEEP_SHIFTS = tuple(range(-SHIFT_LIMIT, SHIFT_LIMIT + 1))  # pixels, for the shift sweep chart
+SWEEP_ANGLES = tuple(range(-ROTATION_LIMIT, ROTATION_LIMIT + 1, 10))  # degrees, for the rotation sweep chart
+# Shown until the user picks others: the first convolution and every pooling layer, from "looks like
+# the digit" to the abstract 3 x 3 maps the linear layer reads.
+DEFAULT_LAYERS = ("conv1", "pool1", "pool2", "pool3")
+
+
+@dataclass(frozen=True)
+class DrawSettings:
+    """The page's knobs that change what is computed."""
+
+    right: int = 0  # pixels the model's input is moved right (negative: left), within SHIFT_LIMIT
+    down: int = 0  # pixels it is moved down (negative: up)
+    degrees: float = 0.0  # anticlockwise rotation of the input, within ROTATION_LIMIT
+    compare_naive: bool = False  # also classify the whole picture squeezed to 28 x 28
+    mnist_format: bool = False  # the picture is already an MNIST digit: use it as it is
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    """What the networks make of one picture."""
+
+    settings: DrawSettings  # what it was computed with
+    prepared: np.ndarray  # (28, 28) the picture as MNIST, before the invariance adjustments
+    digit: np.ndarray  # (28, 28) what the models see: prepared, moved and turned
+    naive: np.ndarray | None  # (28, 28) the naive resize (adjusted the same way), if compared
+    classification: Classification | None  # None without a classifier
+    naive_probabilities: np.ndarray | None  # (10,) for the naive resize, if compared
+    shift_probabilities: np.ndarray | None  # (len(SWEEP_SHIFTS), 10): the prepared digit moved right
+    rotation_probabilities: np.ndarray | None  # (len(SWEEP_ANGLES), 10): the prepared digit turned
+    reconstruction: Reconstruction | None  # None without an autoencoder
+
+
+@dataclass(frozen=True)
+class DrawFigures:
+    """The page's figures for one reading."""
+
+    model_input: go.Figure  # the 28 x 28 input (and the naive resize beside it)
+    probabilities: go.Figure | None  # the bar chart
+    layers: list[tuple[LayerMaps, go.Figure]]  # one feature-map grid per layer, in forward order
+    shift_sweep: go.Figure | None  # probabilities against horizontal shift
+    rotation_sweep: go.Figure | None  # probabilities against rotation
+    reconstruction: go.Figure | None  # input | reconstruction | error
+    code: go.Figure | None  # the bottleneck's maps
+
+
+def _as_mnist(picture: Image.Image | np.ndarray, mnist_format: bool) -> torch.Tensor:
+    if mnist_format:  # an MNIST digit already is what the model expects: uint8 (28, 28)
+        return torch.from_numpy(np.asarray(picture, dtype=np.float32) / 255.0)[None, None]
+    return to_mnist(picture)
+
+
+def _adjust(digit: torch.Tensor, settings: DrawSettings) -> torch.Tensor:
+    if settings.right == 0 and settings.down == 0 and settings.degrees == 0:
+        return digit
+    return shift_rotate(digit, right=settings.right, down=settings.down, degrees=settings.degrees)
+
+
+def read_picture(
+    picture: Image.Image | np.ndarray,
+    classifier: nn.Module | None,
+    autoencoder: nn.Module | None,
+    settings: DrawSettings = DrawSettings(),
+) -> DigitReading:
+    """Preprocess a picture and run both networks on it.
+
+    Args:
+        picture: a drawing, photo or upload (see :func:`cnnviz.preprocess.to_mnist`), or with
+            ``settings.mnist_format`` a ``(28, 28)`` uint8 MNIST digit.
+        classifier: a classifier in eval mode, or None to skip classification.
+        autoencoder: an autoencoder in eval mode, or None to skip the reconstruction.
+        settings: the invariance sliders and comparisons.
+
+    Raises:
+        cnnviz.preprocess.EmptyDrawing: the picture is blank.
+    """
+    prepared = _as_mnist(picture, settings.mnist_format)  # (1, 1, 28, 28)
+    digit = _adjust(prepared, settings)
+    naive = None
+    if settings.compare_naive and not settings.mnist_format:
+        naive = _adjust(naive_resize(picture), settings)
+    classification = naive_probabilities = shifts = rotations = None
+    if classifier is not None:
+        classification = classify(classifier, digit)
+        if naive is not None:
+            naive_probabilities = probabilities(classifier, naive)[0]
+        shifts = shift_sweep(classifier, prepared, SWEEP_SHIFTS)
+        rotations = rotation_sweep(classifier, prepared, SWEEP_ANGLES)
+    return DigitReading(
+        settings=settings,
+        prepared=prepared[0, 0].numpy(),
+        digit=digit[0, 0].numpy(),
+        naive=None if naive is None else naive[0, 0].numpy(),
+        classification=classification,
+        naive_probabilities=naive_probabilities,
+        shift_probabilities=shifts,
+        rotation_probabilities=rotations,
+        reconstruction=None if autoencoder is None else reconstruct(autoencoder, digit),
+    )
+
+
+def layer_title(layer: LayerMaps) -> str:
+    """``"conv1 (convolution): 16 x 28 x 28"``, the grid's title."""
+    c, h, w = layer.shape
+    return f"{layer.name} ({layer.kind}): output {c} x {h} x {w} (channels x rows x columns)"
+
+
+def build_figures(reading: DigitReading, layers: Collection[str] | None = None) -> DrawFigures:
+    """All figures of the page for ``reading``.
+
+    Args:
+        reading: from :func:`read_picture`.
+        layers: names of the layers whose feature-map grids to build (None: every layer). Each grid
+            costs about 20 ms and 50-100 kB per rerun, so the page builds the ones asked for.
+    """
+    panels = [Panel("what the model sees (28 x 28)", reading.digit)]
+    if reading.naive is not None:
+        panels.append(Panel("naive resize of the whole picture", reading.naive))
+    model_input = image_row(panels, height=300)
+
+    result = reading.classification
+    chart = shifts = rotations = None
+    grids: list[tuple[LayerMaps, go.Figure]] = []
+    if result is not None:
+        chart = probability_chart(result.probabilities, compare=reading.naive_probabilities)
+        grids = [
+            (layer, plots.feature_map_grid(layer.maps, columns=8, title=layer_title(layer)))
+            for layer in result.layers
+            if layers is None or layer.name in layers
+        ]
+        settings = reading.settings
+        shifts = sweep_chart(
+            SWEEP_SHIFTS,
+            reading.shift_probabilities,
+            x_title="digit moved right by (pixels)",
+            current=settings.right,
+            title="Moving the digit left and right",
+        )
+        rotations = sweep_chart(
+            SWEEP_ANGLES,
+            reading.rotation_probabilities,
+            x_title="digit turned anticlockwise by (degrees)",
+            current=settings.degrees,
+            title="Turning the digit",
+        )
+
+    rebuilt = code = None
+    if reading.reconstruction is not None:
+        r = reading.reconstruction
+        rebuilt = image_row(
+            [
+                Panel("input", r.original),
+                Panel("reconstruction", r.output),
+                Panel("error = reconstruction - input", r.error, signed=True),
+            ],
+            height=300,
+        )
+        c, h, w = r.bottleneck_shape
+        code = plots.feature_map_grid(
+            r.code,
+            columns=c,
+            signed=True,
+            title=f"the bottleneck: {c} x {h} x {w} = {r.code_size} numbers",
+        )
+    return DrawFigures(model_input, chart, grids, shifts, rotations, rebuilt, code)

@@ -1,0 +1,211 @@
+"""Draw a digit: what the classifier thinks, what each layer sees, and the autoencoder's copy.
+
+A thin view: canvas / upload / MNIST digit -> cnnviz.draw_view.read_picture -> build_figures -> render.
+"""
+
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from cnnviz import images
+from cnnviz.data import MNISTNotFound
+from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSettings, build_figures, read_picture
+from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
+from cnnviz.preprocess import EmptyDrawing
+from models import CheckpointError
+
+CANVAS_PX = 280  # the canvas is 10x MNIST's 28 pixels
+SOURCES = {"draw": "✏️ Draw", "upload": "📁 Upload a picture", "mnist": "🎲 Random MNIST test digit"}
+UPLOAD_CHOICE = "upload a checkpoint (.pt)"
+PROMPT = (
+    "✏️ **Draw a digit from 0 to 9** on the canvas with the mouse or a finger. "
+    "Its prediction, what each layer sees and the autoencoder's copy appear here as you draw."
+)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model ...")
+def model_from_file(path: str, modified: float, kind: str):
+    """A checkpoint's model, loaded once per file version (``modified`` changes when it is rewritten)."""
+    return load_checked(path, kind)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the checkpoint ...")
+def model_from_upload(data: bytes, kind: str):
+    return load_checked(data, kind)
+
+
+def pick_model(kind: str, label: str):
+    """A model picker in the sidebar; returns the loaded model, or None (the reason is shown)."""
+    sources = model_sources(kind)
+    options = [source.label for source in sources] + [UPLOAD_CHOICE]
+    choice = st.sidebar.selectbox(label, options, key=f"draw_{kind}_source")
+    try:
+        if choice == UPLOAD_CHOICE:
+            upload = st.sidebar.file_uploader(f"{kind} checkpoint", type=["pt", "pth"], key=f"draw_{kind}_upload")
+            if upload is None:
+                st.sidebar.info(f"Upload a {kind} checkpoint saved by cnnviz.")
+                return None
+            return model_from_upload(upload.getvalue(), kind)
+        return model_from_file(*file_stamp(sources[options.index(choice)].path), kind)
+    except CheckpointError as error:
+        st.sidebar.error(f"The {kind} could not be loaded: {error}")
+        return None
+
+
+def pick_picture(source: str):
+    """Show the chosen input and return ``(picture, is_mnist_digit)``; picture is None when there is none yet."""
+    if source == "draw":
+        pen = st.slider("Pen width", 6, 40, 20, key="draw_pen", help="Thicker strokes look more like MNIST's.")
+        canvas = st_canvas(
+            stroke_width=pen,
+            stroke_color="#000000",
+            background_color="#FFFFFF",  # opaque, so the picture's colours carry the ink
+            height=CANVAS_PX,
+            width=CANVAS_PX,
+            drawing_mode="freedraw",
+            update_streamlit=True,
+            return_image_data=True,
+            key="draw_canvas",
+        )
+        st.caption("The toolbar above the canvas undoes, redoes and clears (bin).")
+        return canvas.image_data, False
+    if source == "upload":
+        upload = st.file_uploader("A picture of one digit", type=["png", "jpg", "jpeg"], key="draw_picture")
+        if upload is None:
+            return None, False
+        try:
+            loaded = images.decode_upload(upload.getvalue(), upload.name)
+        except images.ImageRejected as error:
+            st.error(str(error))
+            return None, False
+        st.image(loaded.pixels, caption=upload.name, width=CANVAS_PX)
+        return loaded.pixels, False
+    if st.button("🎲 Another digit", key="draw_another"):
+        st.session_state["draw_mnist_index"] = random.randrange(10_000)
+    index = st.session_state.setdefault("draw_mnist_index", random.randrange(10_000))
+    try:
+        digit, label = mnist_test_digit(index)
+    except MNISTNotFound as error:
+        st.error(str(error))
+        return None, True
+    st.image(digit, caption=f"MNIST test digit #{index}, labelled {label}", width=CANVAS_PX, clamp=True)
+    return digit, True
+
+
+def adjustments(is_mnist: bool) -> DrawSettings:
+    """The invariance sliders (one row) and the naive-resize toggle."""
+    st.markdown("**Move and turn the input** and watch the probabilities follow (pooling's translation invariance).")
+    right_column, down_column, turn_column, naive_column = st.columns([1, 1, 1.3, 1])
+    move_right = right_column.slider("Move right (pixels)", -SHIFT_LIMIT, SHIFT_LIMIT, 0, key="draw_right")
+    move_down = down_column.slider("Move down (pixels)", -SHIFT_LIMIT, SHIFT_LIMIT, 0, key="draw_down")
+    degrees = turn_column.slider(
+        "Turn anticlockwise (degrees)", -ROTATION_LIMIT, ROTATION_LIMIT, 0, step=5, key="draw_degrees"
+    )
+    naive = False
+    if not is_mnist:
+        naive = naive_column.toggle(
+            "Compare with a naive resize",
+            key="draw_naive",
+            help="Squeeze the whole picture to 28 x 28 without cropping or centring, and classify that too.",
+        )
+    return DrawSettings(move_right, move_down, float(degrees), naive, is_mnist)
+
+
+st.title("Draw a digit and watch the network think")
+st.sidebar.subheader("Models")
+classifier = pick_model("classifier", "Classifier")
+autoencoder = pick_model("autoencoder", "Autoencoder")
+
+source = st.segmented_control(
+    "Digit", list(SOURCES), format_func=SOURCES.get, default="draw", key="draw_source", label_visibility="collapsed"
+)
+source = source or "draw"
+picture_column, output_column = st.columns([1, 1.7], gap="medium")
+with picture_column:
+    picture, is_mnist = pick_picture(source)
+with output_column:
+    input_column, answer_column = st.columns([1, 1.35])
+settings = adjustments(is_mnist)
+sweep_area = st.container()  # filled below, once there is a reading
+
+reading = None
+if picture is not None:
+    try:
+        reading = read_picture(picture, classifier, autoencoder, settings)
+    except EmptyDrawing:
+        pass
+if reading is None:
+    answer_column.info(PROMPT if source == "draw" else "Choose a picture of a digit to start.")
+    st.stop()
+
+result = reading.classification
+shown_layers = None
+if result is not None:
+    names = [layer.name for layer in result.layers]
+    with st.container():
+        st.header("What each layer sees")
+        st.markdown(
+            "Every convolution, residual block and pooling layer of the classifier, run on this digit: one "
+            "picture per channel (feature map). Early maps still look like the digit (edges, strokes); after "
+            "each pooling they get coarser and more abstract, until the last 3 x 3 maps are what the linear "
+            "layer reads. Pick the layers to show:"
+        )
+        shown_layers = st.pills(
+            "Layers",
+            names,
+            selection_mode="multi",
+            default=[name for name in DEFAULT_LAYERS if name in names] or names[:1],
+            format_func=lambda name: f"{name} {' x '.join(map(str, result.layers[names.index(name)].shape))}",
+            key="draw_layers",
+            label_visibility="collapsed",
+        )
+        layer_area = st.container()
+figures = build_figures(reading, layers=shown_layers or [])
+with input_column:
+    st.plotly_chart(figures.model_input, width="stretch", key="draw_input_chart")
+    st.caption(
+        "Like MNIST: cropped to the ink, scaled to fit 20 x 20 keeping its shape, centred by its centre of mass."
+    )
+with answer_column:
+    if result is None:
+        st.warning("No classifier: pick one in the sidebar to see a prediction.")
+    else:
+        sure = "sure" if result.confidence >= 0.8 else "fairly sure" if result.confidence >= 0.5 else "unsure"
+        st.markdown(
+            f"<div style='font-size:1.3rem'>The classifier reads <span data-testid='draw-prediction' "
+            f"style='font-size:5rem;font-weight:700;line-height:1'>{result.prediction}</span> "
+            f"({result.confidence:.0%}, {sure})</div>",
+            unsafe_allow_html=True,
+        )
+        st.plotly_chart(figures.probabilities, width="stretch", key="draw_probability_chart")
+
+if result is not None:
+    for layer, figure in figures.layers:
+        layer_area.plotly_chart(figure, width="stretch", key=f"draw_layer_{layer.name}")
+
+    with sweep_area:
+        st.markdown(
+            "Max pooling keeps the strongest response in each 2 x 2 window, so a shift of a pixel or two often "
+            "changes little; larger shifts and turns change the maps and the answer: a CNN is only somewhat "
+            "invariant. The dashed line marks the input shown now."
+        )
+        shift_column, turn_column = st.columns(2)
+        shift_column.plotly_chart(figures.shift_sweep, width="stretch", key="draw_shift_sweep")
+        turn_column.plotly_chart(figures.rotation_sweep, width="stretch", key="draw_rotation_sweep")
+
+st.header("The autoencoder: squeeze it, rebuild it")
+if reading.reconstruction is None:
+    st.warning("No autoencoder: pick one in the sidebar to see the reconstruction.")
+else:
+    r = reading.reconstruction
+    c, h, w = r.bottleneck_shape
+    mse_column, size_column, ratio_column = st.columns(3)
+    mse_column.metric("Mean squared error", f"{r.mse:.4f}", help="Mean of (reconstruction - input)² over 784 pixels.")
+    size_column.metric("Bottleneck", f"{c} x {h} x {w} = {r.code_size}", help="Numbers the decoder gets to see.")
+    ratio_column.metric("Compression", f"{r.compression:.1f}x", help=f"784 input pixels / {r.code_size} numbers.")
+    st.plotly_chart(figures.reconstruction, width="stretch", key="draw_reconstruction")
+    st.caption("Error map: red where the reconstruction adds ink, blue where it loses ink, white where it is exact.")
+    st.plotly_chart(figures.code, width="stretch", key="draw_code")
