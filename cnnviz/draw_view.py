@@ -19,22 +19,23 @@ from torch import nn
 
 from cnnviz import plots
 from cnnviz.draw_plots import Panel, image_row, probability_chart, sweep_chart
+from cnnviz.explorer import one_thread
 from cnnviz.features import (
     Classification,
     LayerMaps,
     Reconstruction,
     classify,
+    invariance_sweeps,
     probabilities,
     reconstruct,
-    rotation_sweep,
-    shift_sweep,
 )
 from cnnviz.preprocess import naive_resize, shift_rotate, to_mnist
 
-SHIFT_LIMIT = 8  # the sliders and the sweep move the digit up to this many pixels each way
+SHIFT_LIMIT = 6  # the sliders and the sweep move the digit up to this many pixels each way
 ROTATION_LIMIT = 60  # ... and turn it up to this many degrees each way
-SWEEP_SHIFTS = tuple(range(-SHIFT_LIMIT, SHIFT_LIMIT + 1))  # pixels, for the shift sweep chart
-SWEEP_ANGLES = tuple(range(-ROTATION_LIMIT, ROTATION_LIMIT + 1, 10))  # degrees, for the rotation sweep chart
+# The sweep charts' points: every image costs as much as the prediction itself, so 13 + 7 of them.
+SWEEP_SHIFTS = tuple(range(-SHIFT_LIMIT, SHIFT_LIMIT + 1))  # pixels
+SWEEP_ANGLES = tuple(range(-ROTATION_LIMIT, ROTATION_LIMIT + 1, 20))  # degrees
 # Shown until the user picks others: the first convolution and every pooling layer, from "looks like
 # the digit" to the abstract 3 x 3 maps the linear layer reads.
 DEFAULT_LAYERS = ("conv1", "pool1", "pool2", "pool3")
@@ -109,18 +110,19 @@ def read_picture(
     Raises:
         cnnviz.preprocess.EmptyDrawing: the picture is blank.
     """
-    prepared = _as_mnist(picture, settings.mnist_format)  # (1, 1, 28, 28)
-    digit = _adjust(prepared, settings)
-    naive = None
-    if settings.compare_naive and not settings.mnist_format:
-        naive = _adjust(naive_resize(picture), settings)
-    classification = naive_probabilities = shifts = rotations = None
-    if classifier is not None:
-        classification = classify(classifier, digit)
-        if naive is not None:
-            naive_probabilities = probabilities(classifier, naive)[0]
-        shifts = shift_sweep(classifier, prepared, SWEEP_SHIFTS)
-        rotations = rotation_sweep(classifier, prepared, SWEEP_ANGLES)
+    with one_thread():  # a single small image: two threads only add hand-offs (see cnnviz.explorer.one_thread)
+        prepared = _as_mnist(picture, settings.mnist_format)  # (1, 1, 28, 28)
+        digit = _adjust(prepared, settings)
+        naive = None
+        if settings.compare_naive and not settings.mnist_format:
+            naive = _adjust(naive_resize(picture), settings)
+        classification = naive_probabilities = shifts = rotations = None
+        if classifier is not None:
+            classification = classify(classifier, digit)
+            if naive is not None:
+                naive_probabilities = probabilities(classifier, naive)[0]
+            shifts, rotations = invariance_sweeps(classifier, prepared, SWEEP_SHIFTS, SWEEP_ANGLES)
+        reconstruction = None if autoencoder is None else reconstruct(autoencoder, digit)
     return DigitReading(
         settings=settings,
         prepared=prepared[0, 0].numpy(),
@@ -130,7 +132,7 @@ def read_picture(
         naive_probabilities=naive_probabilities,
         shift_probabilities=shifts,
         rotation_probabilities=rotations,
-        reconstruction=None if autoencoder is None else reconstruct(autoencoder, digit),
+        reconstruction=reconstruction,
     )
 
 

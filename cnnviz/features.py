@@ -163,28 +163,23 @@ def probabilities(model: nn.Module, digits: torch.Tensor) -> np.ndarray:
     return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
 
-def shift_sweep(model: nn.Module, digit: torch.Tensor, offsets: Sequence[int]) -> np.ndarray:
-    """``(len(offsets), classes)``: probabilities as the digit moves right by each offset (negative: left).
+def invariance_sweeps(
+    model: nn.Module, digit: torch.Tensor, offsets: Sequence[int], angles: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities as the digit moves right by each offset, and as it turns by each angle.
+
+    Returns ``(len(offsets), classes)`` and ``(len(angles), classes)``, computed in one batch.
 
     Args:
         model: a classifier in eval mode.
         digit: ``(1, 1, 28, 28)``.
-        offsets: whole pixels to the right.
-    """
-    moved = torch.cat([shift_rotate(digit, right=float(offset)) for offset in offsets])
-    return probabilities(model, moved)
-
-
-def rotation_sweep(model: nn.Module, digit: torch.Tensor, angles: Sequence[float]) -> np.ndarray:
-    """``(len(angles), classes)``: probabilities as the digit turns anticlockwise by each angle in degrees.
-
-    Args:
-        model: a classifier in eval mode.
-        digit: ``(1, 1, 28, 28)``.
+        offsets: whole pixels to the right (negative: left).
         angles: degrees, anticlockwise.
     """
-    turned = torch.cat([shift_rotate(digit, degrees=float(angle)) for angle in angles])
-    return probabilities(model, turned)
+    moved = [shift_rotate(digit, right=float(offset)) for offset in offsets]
+    turned = [shift_rotate(digit, degrees=float(angle)) for angle in angles]
+    result = probabilities(model, torch.cat(moved + turned))  # (len(offsets) + len(angles), classes)
+    return result[: len(offsets)], result[len(offsets) :]
 
 
 def reconstruct(autoencoder: nn.Module, digit: torch.Tensor) -> Reconstruction:

@@ -9,7 +9,8 @@ from torch import nn
 
 from cnnviz.arithmetic import pool2d_output_size
 from cnnviz.data import to_float
-from cnnviz.features import classify, probabilities, reconstruct, rotation_sweep, shift_sweep, watched_layers
+from cnnviz.features import classify, invariance_sweeps, probabilities, reconstruct, watched_layers
+from cnnviz.preprocess import shift_rotate
 from models import (
     AutoencoderConfig,
     BackboneConfig,
@@ -100,17 +101,20 @@ def test_the_trained_classifier_reads_real_digits_and_tolerates_small_shifts(mni
     assert np.mean(np.array(predictions) == labels.numpy()) >= 0.95
     kept = 0
     for i in range(len(labels)):
-        sweep = shift_sweep(trained_classifier, digits[i : i + 1], [-2, -1, 0, 1, 2])  # (5, 10)
+        sweep, _ = invariance_sweeps(trained_classifier, digits[i : i + 1], [-2, -1, 0, 1, 2], [])  # (5, 10)
         np.testing.assert_allclose(sweep[2], probabilities(trained_classifier, digits[i : i + 1])[0], atol=1e-5)
         kept += bool((sweep.argmax(axis=1) == predictions[i]).all())
     assert kept >= 0.85 * len(labels)  # pooling buys some tolerance to shifts of a pixel or two
 
 
-def test_rotation_sweep_has_one_row_per_angle(classifier, digit):
-    sweep = rotation_sweep(classifier, digit, [-30, 0, 30])
-    assert sweep.shape == (3, 10)
-    np.testing.assert_allclose(sweep[1], probabilities(classifier, digit)[0], atol=1e-5)
-    assert not np.allclose(sweep[0], sweep[2])
+def test_sweeps_have_one_row_per_offset_and_angle(classifier, digit):
+    shifts, turns = invariance_sweeps(classifier, digit, [-3, 0, 3, 5], [-30, 0, 30])
+    assert shifts.shape == (4, 10) and turns.shape == (3, 10)
+    alone = probabilities(classifier, digit)[0]
+    np.testing.assert_allclose(shifts[1], alone, atol=1e-5)
+    np.testing.assert_allclose(turns[1], alone, atol=1e-5)
+    np.testing.assert_allclose(shifts[3], probabilities(classifier, shift_rotate(digit, right=5))[0], atol=1e-5)
+    assert not np.allclose(turns[0], turns[2])
 
 
 def test_reconstruction_error_mse_and_bottleneck(digit):
