@@ -136,6 +136,9 @@ def test_editing_the_kernel_grid_changes_the_maps():
     _no_problem(at)
     assert at.data_editor, "the kernel grid is offered"
     assert any("typed in the grid" in c.value for c in at.caption)
+    # the grid starts from Sobel x, and the kernel shown beside the maps is the one the grid holds
+    shown = at.dataframe[-1].value.to_numpy()
+    assert shown.tolist() == [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 
 
 def _png(image: Image.Image) -> bytes:
@@ -182,3 +185,17 @@ def test_each_bad_kind_of_upload_is_converted_or_refused_clearly(kind):
     assert any(message in text for text in shown), shown
     if level == "info":  # converted: the maps are drawn
         assert len(at.get("plotly_chart")) == 2
+
+
+def test_a_camera_picture_sets_three_channels_and_the_page_says_where_the_camera_works():
+    at = _app({"out": "4"})
+    at.radio(key="ex_source").set_value("camera").run()
+    assert any("localhost or over HTTPS" in c.value for c in at.caption)
+    photo = io.BytesIO()
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (48, 64, 3), np.uint8)).save(photo, format="JPEG")
+    at.camera_input(key="ex_camera").set_value(("photo.jpg", photo.getvalue(), "image/jpeg")).run()
+    _no_problem(at)
+    assert at.number_input(key="ex_c").value == 3
+    assert _shown_shapes(at)[1] == (1, 4, 26, 26)
+    assert len(at.get("plotly_chart")) == 2
+    assert "camera picture" in at.get("plotly_chart")[1].proto.spec
