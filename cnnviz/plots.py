@@ -359,7 +359,7 @@ def _colorbar_trace(signed: bool, cmap: str, length_px: float, top: float) -> di
                 len=length_px,
                 y=top,
                 yanchor="top",
-                title=dict(text="signed<br>maps" if signed else "maps<br>&ge; 0", side="top"),
+                title=dict(text="signed<br>maps" if signed else "maps<br>≥ 0", side="top"),
             ),
         ),
     )

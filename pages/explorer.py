@@ -15,7 +15,7 @@ import streamlit as st
 from cnnviz import explorer, images, kernels
 from cnnviz.explorer import AVG_POOL, CONV, CONV_T, EXPLORER_LAYERS, MAX_POOL, UPSAMPLE, ExplorerSettings
 from cnnviz.explorer_view import build_view
-from cnnviz.layers import UPSAMPLE_MODES, show_shape
+from cnnviz.layers import UPSAMPLE_MODES, format_bytes, show_shape
 
 # One sentence per control, in the lab's words: what it does to the output.
 HELP = {
@@ -309,8 +309,8 @@ def _render(view, present: bool) -> None:
                 "**Receptive field:** n/a: this layer makes the image larger; each input pixel spreads over "
                 "several output pixels instead."
             )
-        memory = n * c * h * w * 4
-        st.markdown(f"**Output size:** {n * c * h * w:,} numbers ({memory / 1024:,.1f} KB as float32).")
+        memory = format_bytes(n * c * h * w * 4)
+        st.markdown(f"**Output size:** {n * c * h * w:,} numbers ({memory} as float32).")
     st.subheader("The window, step by step")
     st.caption(view.animation_caption)
     st.plotly_chart(view.animation, key="ex_animation", config={"displaylogo": False})

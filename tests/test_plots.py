@@ -59,7 +59,7 @@ def test_small_maps_become_heatmaps_labelled_with_title_and_value_range():
     assert panels[0].colorscale[0][1] == "#440154"  # viridis starts dark purple
     assert panels[1].colorscale != panels[0].colorscale
     bars = [t for t in fig.data if t.type == "scatter"]
-    assert sorted(b.marker.colorbar.title.text for b in bars) == ["maps<br>&ge; 0", "signed<br>maps"]
+    assert sorted(b.marker.colorbar.title.text for b in bars) == ["maps<br>≥ 0", "signed<br>maps"]
     assert fig.layout.title.text == "two maps"
     go.Figure(fig.to_dict())  # plotly's own validation accepts every property
 
