@@ -7,6 +7,7 @@ Every setting is mirrored in the URL, so a link reproduces the view.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -252,13 +253,6 @@ def _kernel_editor(size: tuple[int, int]) -> np.ndarray | None:
         return None
 
 
-def _present_settings() -> ExplorerSettings:
-    settings, problems = explorer.from_query(st.query_params.to_dict())
-    for problem in problems:
-        st.warning(problem)
-    return settings
-
-
 def _render(view, present: bool) -> None:
     settings, report = view.settings, view.report
     if report is None:
@@ -347,10 +341,12 @@ url_settings, url_problems = explorer.from_query(st.query_params.to_dict())
 present = url_settings.present
 if present:
     st.markdown(PRESENT_STYLE, unsafe_allow_html=True)
+    for problem in url_problems:
+        st.warning(problem)
     settings = url_settings
     image = images.load_sample(settings.sample) if settings.maps and settings.sample in images.sample_names() else None
     if image is not None:
-        settings = ExplorerSettings(**{**settings.__dict__, "in_channels": image.channels})
+        settings = replace(settings, in_channels=image.channels)
     grid = None
     st.title(f"{settings.layer}")
 else:
@@ -361,7 +357,7 @@ else:
     for problem in url_problems:
         st.warning(problem)
     settings, image, grid = _controls(images.sample_names())
-    settings, clamped = explorer.clamp(settings)
+    settings, _ = explorer.clamp(settings)  # the widgets' own limits already hold
     query = explorer.to_query(settings)
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
