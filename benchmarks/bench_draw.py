@@ -42,7 +42,13 @@ def models() -> tuple[torch.nn.Module, torch.nn.Module, str]:
 
 
 def figure_json(figures) -> list[str]:
-    shown = [figures.model_input, figures.probabilities, figures.shift_sweep, figures.rotation_sweep]
+    shown = [
+        figures.model_input,
+        figures.naive_input,
+        figures.probabilities,
+        figures.shift_sweep,
+        figures.rotation_sweep,
+    ]
     shown += [figures.reconstruction, figures.code] + [grid for _, grid in figures.layers]
     return [plotly.io.to_json(figure, validate=False) for figure in shown if figure is not None]
 

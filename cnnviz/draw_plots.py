@@ -74,10 +74,10 @@ def probability_chart(
         xaxis=dict(title=dict(text="digit"), type="category", tickfont=dict(size=18)),
         yaxis=dict(title=dict(text="probability"), range=[0, 1.12], tickformat=".0%", dtick=0.25),
         barmode="group",
-        height=330,
-        margin=dict(l=60, r=10, t=50, b=50),
+        height=330 if compare is None else 370,
+        margin=dict(l=60, r=10, t=50, b=50 if compare is None else 90),
         showlegend=compare is not None,
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+        legend=dict(orientation="h", y=-0.22, x=0.5, xanchor="center", yanchor="top"),
         font=FONT,
         plot_bgcolor="white",
     )

@@ -71,7 +71,8 @@ class DigitReading:
 class DrawFigures:
     """The page's figures for one reading."""
 
-    model_input: go.Figure  # the 28 x 28 input (and the naive resize beside it)
+    model_input: go.Figure  # the 28 x 28 input
+    naive_input: go.Figure | None  # the naive resize, if compared
     probabilities: go.Figure | None  # the bar chart
     layers: list[tuple[LayerMaps, go.Figure]]  # one feature-map grid per layer, in forward order
     shift_sweep: go.Figure | None  # probabilities against horizontal shift
@@ -150,10 +151,10 @@ def build_figures(reading: DigitReading, layers: Collection[str] | None = None) 
         layers: names of the layers whose feature-map grids to build (None: every layer). Each grid
             costs about 20 ms and 50-100 kB per rerun, so the page builds the ones asked for.
     """
-    panels = [Panel("what the model sees (28 x 28)", reading.digit)]
+    model_input = image_row([Panel("what the model sees (28 x 28)", reading.digit)], height=280)
+    naive_input = None
     if reading.naive is not None:
-        panels.append(Panel("naive resize of the whole picture", reading.naive))
-    model_input = image_row(panels, height=300)
+        naive_input = image_row([Panel("naive: the whole picture squeezed", reading.naive)], height=280)
 
     result = reading.classification
     chart = shifts = rotations = None
@@ -199,4 +200,4 @@ def build_figures(reading: DigitReading, layers: Collection[str] | None = None) 
             signed=True,
             title=f"the bottleneck: {c} x {h} x {w} = {r.code_size} numbers",
         )
-    return DrawFigures(model_input, chart, grids, shifts, rotations, rebuilt, code)
+    return DrawFigures(model_input, naive_input, chart, grids, shifts, rotations, rebuilt, code)

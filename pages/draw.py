@@ -166,6 +166,8 @@ if result is not None:
 figures = build_figures(reading, layers=shown_layers or [])
 with input_column:
     st.plotly_chart(figures.model_input, width="stretch", key="draw_input_chart")
+    if figures.naive_input is not None:
+        st.plotly_chart(figures.naive_input, width="stretch", key="draw_naive_chart")
     st.caption(
         "Like MNIST: cropped to the ink, scaled to fit 20 x 20 keeping its shape, centred by its centre of mass."
     )

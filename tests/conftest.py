@@ -141,29 +141,11 @@ def wait_for_app(tab) -> None:
 
 
 @pytest.fixture(scope="session")
-def trained_classifier(mnist):
-    """The shipped classifier (models/pretrained/classifier.pt) in eval mode.
+def trained_classifier():
+    """The shipped classifier (models/pretrained/classifier.pt) in eval mode."""
+    from models import load_pretrained
 
-    Until the shipped weights exist, one epoch of training on MNIST stands in for them.
-    """
-    import torch
-
-    from cnnviz.data import batches
-    from models import CNNClassifier, load_pretrained
-    from models.checkpoint import CheckpointError
-
-    try:
-        return load_pretrained("classifier")
-    except CheckpointError:
-        pass
-    torch.manual_seed(0)
-    model = CNNClassifier()
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    for images, labels in batches(mnist.train, 128, shuffle=True, generator=torch.Generator().manual_seed(0)):
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(images), labels).backward()
-        optimizer.step()
-    return model.eval()
+    return load_pretrained("classifier")
 
 
 # Torch's OpenMP threads spin while they wait; on this shared 2-core machine two

@@ -1,0 +1,145 @@
+"""The draw page under streamlit.testing: prompt, an MNIST digit through both networks, sliders, model choice.
+
+The canvas cannot be drawn on here (tests/test_browser_draw.py does that in Chromium), so the digits come
+from the "random MNIST test digit" source with a fixed index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.data import to_float
+from cnnviz.preprocess import shift_rotate
+from cnnviz.runs import create_run
+from cnnviz.training import TrainConfig
+from models import ConvAutoencoder
+from models.checkpoint import checkpoint_dict
+
+DIGIT_INDEX = 3  # MNIST test digit #3 is a clear 0
+
+
+def finished_run(model: torch.nn.Module, kind: str, name: str):
+    """A finished training run in this test's CNNVIZ_RUNS_DIR holding ``model``."""
+    run = create_run(TrainConfig(model=kind), name=name)
+    run.save_checkpoint(checkpoint_dict(model))
+    run.set_status("finished")
+    return run
+
+
+def draw_page(**state) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/draw.py")
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def prediction(at: AppTest) -> int | None:
+    for markdown in at.markdown:
+        match = re.search(r"data-testid='draw-prediction'[^>]*>(\d)<", markdown.value)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+@pytest.fixture
+def trained_runs(trained_classifier):
+    """Finished runs with the trained classifier and a (briefly initialised) autoencoder, selected in the page."""
+    torch.manual_seed(0)
+    finished_run(trained_classifier, "classifier", "lab classifier")
+    finished_run(ConvAutoencoder().eval(), "autoencoder", "lab autoencoder")
+    return {"draw_classifier_source": "run: lab classifier", "draw_autoencoder_source": "run: lab autoencoder"}
+
+
+def test_an_empty_canvas_shows_a_friendly_prompt_not_a_prediction():
+    at = draw_page()
+    assert any("Draw a digit from 0 to 9" in info.value for info in at.info)
+    assert prediction(at) is None
+    assert not at.get("plotly_chart")
+
+
+def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnist, trained_runs):
+    at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, **trained_runs)
+    label = int(mnist.test.labels[DIGIT_INDEX])
+    assert prediction(at) == label
+    assert not at.error and not at.warning
+    figures = {element.proto.id: json.loads(element.proto.spec) for element in at.get("plotly_chart")}
+    specs = list(figures.values())
+    bars = [s for s in specs if s["data"][0]["type"] == "bar"]
+    assert len(bars) == 1 and bars[0]["data"][0]["x"] == [str(d) for d in range(10)]
+    probabilities = np.array(bars[0]["data"][0]["y"])
+    assert probabilities.argmax() == label and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    titles = [s["layout"].get("title", {}).get("text", "") for s in specs]
+    for name, shape in [("conv1", "16 x 28 x 28"), ("pool1", "16 x 14 x 14"), ("pool3", "32 x 3 x 3")]:
+        assert any(t.startswith(f"{name} (") and shape in t for t in titles), (name, titles)
+    assert any("bottleneck: 4 x 3 x 3 = 36" in t for t in titles)
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Bottleneck"] == "4 x 3 x 3 = 36" and metrics["Compression"] == "21.8x"
+    assert float(metrics["Mean squared error"]) >= 0
+    # The input the model saw is MNIST's digit itself.
+    seen = next(s for s in specs if s["layout"]["annotations"][0]["text"].startswith("what the model sees"))
+    digit = to_float(mnist.test.images[DIGIT_INDEX, 0]).numpy()
+    np.testing.assert_allclose(decode_z(seen["data"][0]["z"]), digit, atol=1e-6)
+
+
+def decode_z(z) -> np.ndarray:
+    """A heatmap's z from plotly JSON: a nested list, or plotly's typed-array dict."""
+    if isinstance(z, dict):
+        import base64
+
+        values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
+        return values.reshape([int(n) for n in str(z["shape"]).split(",")])
+    return np.array(z, dtype=float)
+
+
+def test_the_sliders_move_the_input_and_the_sweep_marks_it(mnist, trained_runs):
+    at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, **trained_runs)
+    at.slider(key="draw_right").set_value(3)
+    at.slider(key="draw_degrees").set_value(-20)
+    at.run()
+    assert not at.exception
+    specs = [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+    seen = next(s for s in specs if s["layout"]["annotations"][0]["text"].startswith("what the model sees"))
+    expected = shift_rotate(to_float(mnist.test.images[DIGIT_INDEX : DIGIT_INDEX + 1]), right=3, degrees=-20)
+    np.testing.assert_allclose(decode_z(seen["data"][0]["z"]), expected[0, 0].numpy(), atol=1e-5)
+    sweeps = [s for s in specs if s["data"][0]["type"] == "scatter" and "shapes" in s["layout"]]
+    marks = sorted(s["layout"]["shapes"][0]["x0"] for s in sweeps)
+    assert marks == [-20, 3]
+
+
+def test_the_chosen_layers_are_the_ones_drawn(trained_runs):
+    at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, draw_layers=["res2_1"], **trained_runs)
+    titles = [json.loads(e.proto.spec)["layout"].get("title", {}).get("text", "") for e in at.get("plotly_chart")]
+    layer_titles = [t for t in titles if "(channels x rows x columns)" in t]
+    assert len(layer_titles) == 1 and layer_titles[0].startswith("res2_1 (residual block): output 32 x 14 x 14")
+
+
+def test_a_broken_checkpoint_is_reported_and_the_page_goes_on(tmp_path, trained_runs):
+    run = create_run(TrainConfig(model="classifier"), name="broken")
+    run.checkpoint_path.write_bytes(b"not a checkpoint at all")
+    run.set_status("finished")
+    state = {**trained_runs, "draw_classifier_source": "run: broken"}
+    at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, **state)
+    assert any("could not be loaded" in error.value and "not a readable" in error.value for error in at.sidebar.error)
+    assert any("No classifier" in warning.value for warning in at.warning)
+    assert prediction(at) is None
+    assert any(metric.label == "Bottleneck" for metric in at.metric)  # the autoencoder still works
+
+
+def test_each_picker_offers_only_finished_runs_of_its_kind(trained_runs):
+    finished_run(ConvAutoencoder().eval(), "autoencoder", "sneaky")
+    unfinished = create_run(TrainConfig(model="classifier"), name="still training")
+    unfinished.save_checkpoint(checkpoint_dict(ConvAutoencoder()))
+    at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, **trained_runs)
+    assert "run: sneaky" not in at.sidebar.selectbox(key="draw_classifier_source").options
+    assert "run: sneaky" in at.sidebar.selectbox(key="draw_autoencoder_source").options
+    assert "run: still training" not in at.sidebar.selectbox(key="draw_classifier_source").options
