@@ -9,6 +9,8 @@ kernel size changed); "warm" reuses it (e.g. ReLU toggled).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import plotly.io
 
 from benchmarks.table import measure, print_table
@@ -53,6 +55,30 @@ def interaction(settings: ExplorerSettings, sample: str, cold: bool) -> int:
     return sent
 
 
+def page_rerun() -> Callable[[], None]:
+    """The whole explorer page script under streamlit.testing, the kernel switching 7 <-> 5 each rerun.
+
+    Includes Streamlit's own work on the script thread (widgets, element
+    protos) and the test harness, so it is an upper bound of a real rerun.
+    """
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "pages" / "explorer.py"), default_timeout=60)
+    for key, value in {"h": "256", "w": "256", "out": "16", "k": "7", "p": "same"}.items():
+        at.query_params[key] = value
+    at.run()
+    state = {"k": 7}
+
+    def rerun() -> None:
+        state["k"] = 12 - state["k"]
+        at.number_input(key="ex_k_h").set_value(state["k"]).run()
+        assert not at.exception, at.exception
+
+    return rerun
+
+
 def network_interaction(name: str) -> int:
     preset = layers.presets()[name]
     report = layers.evaluate_stack(preset.specs, preset.input_shape)
@@ -66,6 +92,9 @@ def main() -> None:
         payload = interaction(settings, sample, cold)
         median, p95 = measure(lambda s=settings, i=sample, c=cold: interaction(s, i, c), repeats=15, warmup=2)
         rows.append([label, median, p95, f"{payload / 1024:.0f} KB"])
+    rerun = page_rerun()
+    median, p95 = measure(rerun, repeats=15, warmup=2)
+    rows.append(["whole page rerun, streamlit.testing (256 RGB, 16 ch, kernel 7 <-> 5)", median, p95, "as above"])
     for name in layers.presets():
         size = network_interaction(name)
         median, p95 = measure(lambda n=name: network_interaction(n), repeats=15, warmup=1)

@@ -123,7 +123,8 @@ def test_the_figure_has_one_frame_per_step_play_pause_and_a_scrubber(layer):
     frames = spec["frames"]
     assert len(frames) == len(window.steps) > 0
     last = window.steps[-1]
-    assert frames[-1]["data"][2] == {"x": [last.out_col], "y": [last.out_row]}
+    assert frames[-1]["data"][-1] == {"x": [last.out_col], "y": [last.out_row]}
+    assert frames[-1]["traces"][-1] == 4  # the output-cell trace
     assert [b["label"] for b in spec["layout"]["updatemenus"][0]["buttons"]] == ["▶ play", "❚❚ pause"]
     assert len(spec["layout"]["sliders"][0]["steps"]) == len(frames)
     assert spec["layout"]["xaxis"]["title"]["text"].startswith("<b>input</b>")

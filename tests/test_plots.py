@@ -126,3 +126,10 @@ def test_bad_shapes_are_refused_clearly(bad):
 def test_title_count_must_match():
     with pytest.raises(ValueError, match="2 titles for 3 maps"):
         plots.feature_map_grid(np.zeros((3, 2, 2)), titles=["a", "b"])
+
+
+def test_block_mean_matches_a_plain_reshaped_mean_for_any_factor():
+    maps = np.random.default_rng(3).normal(size=(3, 12, 18)).astype(np.float32)
+    for factor in (2, 3, 6):
+        expected = maps.reshape(3, 12 // factor, factor, 18 // factor, factor).mean(axis=(2, 4))
+        np.testing.assert_allclose(plots.block_mean(maps, factor), expected, rtol=1e-5, atol=1e-6)
