@@ -199,3 +199,63 @@ def test_a_camera_picture_sets_three_channels_and_the_page_says_where_the_camera
     assert _shown_shapes(at)[1] == (1, 4, 26, 26)
     assert len(at.get("plotly_chart")) == 2
     assert "camera picture" in at.get("plotly_chart")[1].proto.spec
+
+
+def _torch_shape(at: AppTest):
+    """What PyTorch gives for the settings the page's link describes (None if PyTorch refuses)."""
+    from cnnviz.explorer import from_query
+
+    s, _ = from_query({k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()})
+    layer = {
+        "Conv2d": lambda: nn.Conv2d(s.in_channels, s.out_channels, s.kernel, s.stride, s.padding, s.dilation,
+                                    s.groups),
+        "ConvTranspose2d": lambda: nn.ConvTranspose2d(s.in_channels, s.out_channels, s.kernel, s.stride, s.padding,
+                                                      s.output_padding, s.groups, dilation=s.dilation),
+        "MaxPool2d": lambda: nn.MaxPool2d(s.kernel, s.stride, s.padding, s.dilation, ceil_mode=s.ceil_mode),
+        "AvgPool2d": lambda: nn.AvgPool2d(s.kernel, s.stride, s.padding, ceil_mode=s.ceil_mode),
+        "Upsample": lambda: nn.Upsample(scale_factor=s.scale_factor, mode=s.mode),
+    }[s.layer]  # fmt: skip
+    try:
+        y = layer()(torch.zeros(s.input_shape))
+    except (RuntimeError, ValueError):
+        return None
+    return tuple(y.shape) if y.numel() else None
+
+
+def test_a_random_walk_through_the_controls_never_breaks_and_always_agrees_with_pytorch():
+    import random
+
+    rng = random.Random(5)
+    at = _app({"h": "12", "w": "12"})
+    moves = [
+        lambda: at.selectbox(key="ex_layer").set_value(rng.choice(["Conv2d", "MaxPool2d", "AvgPool2d",
+                                                                   "ConvTranspose2d", "Upsample"])),
+        lambda: at.toggle(key="ex_square").set_value(rng.random() < 0.5),
+        lambda: at.toggle(key="ex_maps").set_value(rng.random() < 0.5),
+        lambda: at.number_input(key="ex_h").set_value(rng.randint(1, 20)),
+        lambda: at.number_input(key="ex_k_h").set_value(rng.randint(1, 6)),
+        lambda: at.number_input(key="ex_s_h").set_value(rng.randint(1, 3)),
+        lambda: at.number_input(key="ex_p_h").set_value(rng.randint(0, 3)),
+        lambda: at.number_input(key="ex_d_h").set_value(rng.randint(1, 3)),
+        lambda: at.number_input(key="ex_out").set_value(rng.choice([1, 3, 6])),
+        lambda: at.radio(key="ex_pad_mode").set_value(rng.choice(["number", "same", "valid"])),
+        lambda: at.checkbox(key="ex_relu").set_value(rng.random() < 0.5),
+        lambda: at.checkbox(key="ex_pool").set_value(rng.random() < 0.5),
+        lambda: at.selectbox(key="ex_kernel_mode").set_value(rng.choice(["preset", "all presets", "random"])),
+        lambda: at.selectbox(key="ex_sample").set_value(rng.choice(["colour_scene", "mnist_0"])),
+    ]  # fmt: skip
+    moves.append(moves[0])  # change the layer more often, so that every kind is visited
+    done = 0
+    while done < 50:
+        try:
+            moves[rng.randrange(len(moves))]()  # a control that is hidden for this layer raises KeyError
+        except KeyError:
+            continue
+        at.run()
+        done += 1
+        assert not at.exception, at.exception
+        expected = _torch_shape(at)
+        if expected is None:
+            assert at.error and "cannot work" in at.error[0].value
+        else:
+            assert _shown_shapes(at)[1] == expected
