@@ -1,7 +1,6 @@
 """The explorer in real Chromium: change the kernel size, see the new shape, no exception anywhere."""
 
 import pytest
-
 from conftest import wait_for_app
 
 
