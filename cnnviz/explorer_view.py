@@ -37,6 +37,7 @@ class ExplorerView:
     maps: go.Figure | None  # the feature-map grid (None: off, or unavailable)
     maps_message: str  # what the maps show, or why they are missing
     kernel: np.ndarray | None  # the 2-D kernel used on every channel, if one
+    input_preview: np.ndarray | None = None  # (H, W) or (H, W, 3) uint8: the image as the layer receives it
 
 
 # Only the layer's own settings shape the animation; the image and kernel do not.
@@ -74,10 +75,11 @@ def build_view(
     except InvalidLayerConfig as error:
         return ExplorerView(settings, None, error, None, "", None, "", None)
     figure, caption = animation_figure(animation_key(settings))
-    maps, message, kernel = None, "", None
+    maps, message, kernel, preview = None, "", None, None
     if settings.maps and image is not None:
         try:
             x = images.to_input(image, settings.height, settings.width)
+            preview = (x.permute(1, 2, 0).squeeze(2).numpy() * 255).round().astype(np.uint8)
             result = feature_maps(x, settings, report, kernel_grid)
         except MapsUnavailable as error:
             message = str(error)
@@ -93,4 +95,4 @@ def build_view(
             title = f"{settings.layer} on {image.name}: {channels}, each {h} x {w}"
             maps = plots.feature_map_grid(result.maps, titles=result.titles, title=title)
             message = f"{result.description[0].upper()}{result.description[1:]}."
-    return ExplorerView(settings, report, None, figure, caption, maps, message, kernel)
+    return ExplorerView(settings, report, None, figure, caption, maps, message, kernel, preview)

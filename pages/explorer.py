@@ -312,9 +312,14 @@ def _render(view, present: bool) -> None:
         st.subheader("Feature maps")
         if view.maps is not None:
             st.caption(view.maps_message)
+            left, right = st.columns([1, 2])
+            if view.input_preview is not None:
+                h, w = view.input_preview.shape[:2]
+                left.image(view.input_preview, caption=f"The input as the layer receives it: {h} x {w}",
+                           width=min(256, max(112, w)))  # fmt: skip
             if view.kernel is not None and view.kernel.size <= 49 and not present:
-                st.caption("Kernel on every channel (rows x columns):")
-                st.dataframe(pd.DataFrame(view.kernel).round(3), hide_index=False)
+                right.caption("Kernel on every channel (rows x columns):")
+                right.dataframe(pd.DataFrame(view.kernel).round(3), hide_index=False)
             st.plotly_chart(view.maps, key="ex_maps_chart", config={"displaylogo": False})
         elif view.maps_message:
             st.info(view.maps_message)

@@ -123,6 +123,7 @@ def test_feature_maps_on_a_sample_follow_its_channels_and_the_kernel_choice():
     at = _app({"img": "mnist_4"})
     _no_problem(at)
     assert at.number_input(key="ex_c").value == 1  # a grayscale digit: one channel
+    assert "as the layer receives it: 28 x 28" in str(at.get("image")[0].proto)
     at.selectbox(key="ex_kernel_mode").set_value("preset").run()
     at.selectbox(key="ex_preset").set_value("Laplacian").run()
     _no_problem(at)
