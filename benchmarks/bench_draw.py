@@ -57,6 +57,9 @@ def page_rerun() -> tuple[object, int]:
     """The draw page under streamlit.testing with an MNIST digit; returns a rerun function and its element bytes."""
     from streamlit.testing.v1 import AppTest
 
+    shared = ROOT.parent / "shared" / "data"  # where the tests find MNIST too
+    if "CNNVIZ_DATA_DIR" not in os.environ and (shared / "MNIST" / "raw").is_dir():
+        os.environ["CNNVIZ_DATA_DIR"] = str(shared)
     os.chdir(ROOT / "tests")  # AppTest paths are relative to the caller's folder, as in the tests
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()
@@ -71,6 +74,8 @@ def page_rerun() -> tuple[object, int]:
         at.run()
 
     rerun()
+    if not at.get("plotly_chart"):
+        raise RuntimeError(f"the draw page showed no figures (is MNIST in $CNNVIZ_DATA_DIR?): {at.info} {at.error}")
     size = sum(element.proto.ByteSize() for element in _elements(at._tree) if getattr(element, "proto", None))
     return rerun, size
 

@@ -9,53 +9,23 @@ squeezes the whole picture to 28 x 28, to show why the steps matter.
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 MNIST_SIZE = 28  # height = width of an MNIST image
 DIGIT_BOX = 20  # the digit is scaled to fit this square, keeping its aspect ratio
 MNIST_CENTRE = 14.0  # where MNIST's centre of mass sits (row = column = 14.0 on the test set, in pixel indices)
 INK_THRESHOLD = 0.15  # ink in [0, 1] above this counts for the bounding box (drops faint noise and JPEG fringes)
 MIN_CONTRAST = 0.1  # a picture whose ink differs from its background by less than this is blank
-MAX_UPLOAD_PIXELS = 25_000_000  # refuse bigger uploads (decompression bombs) before decoding them
 BORDER_FRACTION = 0.03  # the outer 3% of each side is read as background
 
 
 class EmptyDrawing(ValueError):
     """There is no digit to read: the picture is blank (or has no contrast)."""
-
-
-class UnreadableImage(ValueError):
-    """An upload that is not an image cnnviz can read; the message says why."""
-
-
-def decode_image(data: bytes) -> Image.Image:
-    """Decode uploaded bytes into a PIL image, refusing non-images and decompression bombs.
-
-    Args:
-        data: the raw file, e.g. ``st.file_uploader(...).getvalue()``.
-    """
-    try:
-        image = Image.open(io.BytesIO(data))
-        width, height = image.size  # read from the header, before any pixel is decoded
-        if width * height > MAX_UPLOAD_PIXELS:
-            raise UnreadableImage(
-                f"this image is {width} x {height} pixels, more than the {MAX_UPLOAD_PIXELS:,} pixels cnnviz reads; "
-                "scale it down first."
-            )
-        image.load()
-    except UnidentifiedImageError:
-        raise UnreadableImage("this file is not an image cnnviz can read; upload a PNG or JPEG.") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        if isinstance(error, UnreadableImage):
-            raise
-        raise UnreadableImage(f"this image could not be decoded ({error}); try saving it again as PNG.") from None
-    return image
 
 
 def _as_float_array(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -6,12 +6,14 @@ from the "random MNIST test digit" source with a fixed index.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.data import to_float
@@ -20,6 +22,8 @@ from cnnviz.runs import create_run
 from cnnviz.training import TrainConfig
 from models import ConvAutoencoder
 from models.checkpoint import checkpoint_dict
+
+UPLOAD_CHOICE = "upload a checkpoint (.pt)"  # the pickers' last option
 
 DIGIT_INDEX = 3  # MNIST test digit #3 is a clear 0
 
@@ -143,3 +147,50 @@ def test_each_picker_offers_only_finished_runs_of_its_kind(trained_runs):
     assert "run: sneaky" not in at.sidebar.selectbox(key="draw_classifier_source").options
     assert "run: sneaky" in at.sidebar.selectbox(key="draw_autoencoder_source").options
     assert "run: still training" not in at.sidebar.selectbox(key="draw_classifier_source").options
+
+
+def png_of_a_seven() -> bytes:
+    """A phone-photo-like picture: dark grey ink on light paper, off-centre, 400 x 300."""
+    image = Image.new("RGB", (400, 300), (235, 230, 220))
+    ImageDraw.Draw(image).line([(220, 60), (330, 60), (260, 250)], fill=(40, 40, 50), width=16, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_uploaded_picture_is_read_and_compared_with_a_naive_resize(trained_runs):
+    at = draw_page(draw_source="upload", **trained_runs)
+    assert any("Choose a picture" in info.value for info in at.info)
+    at.file_uploader(key="draw_picture").set_value(("seven.png", png_of_a_seven(), "image/png")).run()
+    assert not at.exception and prediction(at) == 7
+    at.toggle(key="draw_naive").set_value(True).run()
+    specs = [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+    bars = next(s for s in specs if s["data"][0]["type"] == "bar")
+    assert [trace["name"] for trace in bars["data"]] == ["drawing as MNIST", "naive resize"]
+    assert any(
+        s["layout"]["annotations"][0]["text"].startswith("naive:") for s in specs if s["layout"].get("annotations")
+    )
+
+
+def test_a_file_that_is_not_a_picture_is_refused_politely(trained_runs):
+    at = draw_page(draw_source="upload", **trained_runs)
+    at.file_uploader(key="draw_picture").set_value(("digit.png", b"%PDF-1.4 not a picture", "image/png")).run()
+    assert not at.exception
+    assert any("not an image" in error.value for error in at.error)
+    assert prediction(at) is None
+
+
+def test_an_uploaded_checkpoint_is_used_and_one_of_the_wrong_kind_refused(trained_classifier, mnist):
+    at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, draw_classifier_source=UPLOAD_CHOICE)
+    uploader = at.sidebar.file_uploader(key="draw_classifier_upload")
+    buffer = io.BytesIO()
+    torch.save(checkpoint_dict(ConvAutoencoder()), buffer)
+    uploader.set_value(("autoencoder.pt", buffer.getvalue(), "application/octet-stream")).run()
+    assert any("holds an autoencoder; pick a classifier" in error.value for error in at.sidebar.error)
+    assert prediction(at) is None and not at.exception
+    buffer = io.BytesIO()
+    torch.save(checkpoint_dict(trained_classifier), buffer)
+    at.sidebar.file_uploader(key="draw_classifier_upload").set_value(
+        ("classifier.pt", buffer.getvalue(), "application/octet-stream")
+    ).run()
+    assert prediction(at) == int(mnist.test.labels[DIGIT_INDEX])

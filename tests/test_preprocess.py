@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 import torch
@@ -12,9 +10,7 @@ from PIL import Image, ImageDraw
 from cnnviz.preprocess import (
     DIGIT_BOX,
     EmptyDrawing,
-    UnreadableImage,
     centre_of_mass,
-    decode_image,
     ink_image,
     naive_resize,
     shift_rotate,
@@ -178,20 +174,6 @@ def test_rotation_is_anticlockwise_about_the_centre():
     row, column = centre_of_mass(turned[0, 0])
     assert row == pytest.approx(13.5 - 9, abs=0.3) and column == pytest.approx(13.5, abs=0.3)  # now above
     assert torch.allclose(shift_rotate(dot, degrees=360), dot, atol=1e-4)
-
-
-def test_decode_image_reads_png_and_refuses_other_files_and_bombs():
-    buffer = io.BytesIO()
-    canvas(seven()).save(buffer, format="PNG")
-    assert decode_image(buffer.getvalue()).size == (CANVAS, CANVAS)
-    with pytest.raises(UnreadableImage, match="not an image"):
-        decode_image(b"%PDF-1.4 certainly not a picture")
-    with pytest.raises(UnreadableImage, match="could not be decoded"):
-        decode_image(buffer.getvalue()[:200])  # a truncated PNG
-    bomb = io.BytesIO()
-    Image.new("1", (6000, 6000)).save(bomb, format="PNG")  # 36 megapixels in a few kilobytes
-    with pytest.raises(UnreadableImage, match="6000 x 6000"):
-        decode_image(bomb.getvalue())
 
 
 def test_mnist_digits_scaled_to_canvas_size_come_back_recognisable(mnist, trained_classifier):
