@@ -42,6 +42,8 @@ HELP = {
     "maps": "Run the layer on a real image and show every output channel as a picture.",
     "source": "Where the input image comes from; it sets the channels (grayscale 1, colour 3) and is resized.",
     "sample": "Images shipped with cnnviz: MNIST digits and a colour scene.",
+    "upload": "Your own picture becomes the input: grayscale gives 1 channel, colour 3; it is resized to H x W.",
+    "camera": "A photo from your camera becomes the input (3 channels), resized to H x W.",
     "kernel_mode": "Which weights the convolution uses: a classic kernel, one per channel, PyTorch's random "
     "initialisation, or numbers you type.",
     "preset": "Classic image-processing kernels: blur, sharpen, edge detectors.",
@@ -104,12 +106,12 @@ def _image_controls(sample_names: list[str]) -> images.LoadedImage | None:
         name = st.selectbox("Sample", sample_names, key="ex_sample", help=HELP["sample"])
         return images.load_sample(name)
     if source == "upload":
-        upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload")
+        upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload", help=HELP["upload"])
         st.caption("Uploads stay in this browser tab; a copied link cannot carry them.")
         if upload is None:
             return None
         return _decode(upload.getvalue(), upload.name)
-    shot = st.camera_input("Take a picture", key="ex_camera")
+    shot = st.camera_input("Take a picture", key="ex_camera", help=HELP["camera"])
     st.caption(
         "Browsers allow the camera only on localhost or over HTTPS; elsewhere, upload a photo instead. "
         "A copied link cannot carry the picture."
