@@ -24,12 +24,13 @@ MAX_CELLS = 32  # input rows / columns drawn cell by cell; larger inputs show th
 MAX_TAP_MARKERS = 40_000  # tap markers over all frames (dilated kernels); beyond, fewer outputs are animated
 
 # Cell kinds of the grid.
-PADDING, INPUT, INSERTED, UNREAD = 0, 1, 2, 3
+PADDING, INPUT, INSERTED, UNREAD, BEYOND = 0, 1, 2, 3, 4
 KIND_NAMES = {
     PADDING: "padding (zeros)",
     INPUT: "input pixel",
     INSERTED: "inserted zero",
     UNREAD: "never read (left over by the floor)",
+    BEYOND: "beyond the edge (ceil_mode: ignored)",
 }
 
 
@@ -52,7 +53,7 @@ class Step:
 class SlidingWindow:
     """Everything the animation draws."""
 
-    grid: np.ndarray  # (R, C) int8 cell kinds (PADDING, INPUT, INSERTED, UNREAD)
+    grid: np.ndarray  # (R, C) int8 cell kinds (PADDING, INPUT, INSERTED, UNREAD, BEYOND)
     input_origin: tuple[int, int]  # grid (row, column) of input pixel (0, 0) (may be negative: cropped)
     input_step: tuple[int, int]  # grid cells between neighbouring input pixels (ConvTranspose2d: the stride)
     output_shown: tuple[int, int]  # output rows / columns animated
@@ -87,6 +88,11 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         dilation = spec.dilation if settings.layer != AVG_POOL else (1, 1)
         pads = report.padding
         extent = [n + p0 + p1 for n, (p0, p1) in zip(size, pads)]
+        if settings.layer in (MAX_POOL, AVG_POOL) and spec.ceil_mode:
+            # ceil_mode keeps a last window that hangs over the edge: draw the cells it would cover.
+            spans_ = [effective_kernel_size(k, d) for k, d in zip(kernel, dilation)]
+            edge = list(extent)
+            extent = [max(e, (o - 1) * s + sp) for e, o, s, sp in zip(extent, out_full, stride, spans_)]
         origin = (pads[0][0], pads[1][0])
         step = (1, 1)
         leftover = report.leftover or (0, 0)
@@ -112,6 +118,9 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         if needed < shown[dim] - leftover[dim]:
             shown[dim], cropped[dim] = needed, True
     grid = _grid(shown, size, origin, step, pads_kinds=settings.layer == CONV_T)
+    if settings.layer in (MAX_POOL, AVG_POOL) and spec.ceil_mode:
+        grid[edge[0] :, :] = BEYOND
+        grid[:, edge[1] :] = BEYOND
     for dim, (left, crop) in enumerate(zip(leftover, cropped)):
         if left and not crop:
             index = [slice(None), slice(None)]

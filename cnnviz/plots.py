@@ -375,7 +375,7 @@ def _colorbar_trace(signed: bool, cmap: str, length_px: float, top: float) -> di
 # --- the sliding-window animation -------------------------------------------------
 
 # Cell colours of the animation grid (colour-blind safe: light blue / grey / cream / orange).
-CELL_COLOURS = {0: "#e6e6e6", 1: "#c6dbef", 2: "#fff3c4", 3: "#f4a261"}
+CELL_COLOURS = {0: "#e6e6e6", 1: "#c6dbef", 2: "#fff3c4", 3: "#f4a261", 4: "#e7d4f0"}
 TAP_COLOUR, OUTPUT_COLOUR = "#08306b", "#d95f02"
 
 
@@ -397,12 +397,13 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
     kinds = sorted(int(k) for k in np.unique(grid))
     # A discrete colorscale: kind k gets one flat band.
     scale = []
-    for k in range(4):
-        scale += [[k / 4, CELL_COLOURS[k]], [(k + 1) / 4, CELL_COLOURS[k]]]
+    kinds_total = len(CELL_COLOURS)
+    for k in range(kinds_total):
+        scale += [[k / kinds_total, CELL_COLOURS[k]], [(k + 1) / kinds_total, CELL_COLOURS[k]]]
     input_axis = dict(xaxis="x", yaxis="y")
     output_axis = dict(xaxis="x2", yaxis="y2")
     data: list[dict] = [
-        dict(type="heatmap", z=grid.astype(np.int8) + 0.5, zmin=0, zmax=4, colorscale=scale, showscale=False,
+        dict(type="heatmap", z=grid.astype(np.int8) + 0.5, zmin=0, zmax=kinds_total, colorscale=scale, showscale=False,
              xgap=1, ygap=1, hoverinfo="skip", **input_axis),
         dict(type="heatmap", z=np.zeros((max(out_rows, 1), max(out_cols, 1)), dtype=np.int8), zmin=0, zmax=1,
              colorscale=[[0, "#dceaf6"], [1, "#dceaf6"]], showscale=False, xgap=1, ygap=1, hoverinfo="skip",

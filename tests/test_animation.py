@@ -47,7 +47,7 @@ def _random_settings(rng: random.Random) -> ExplorerSettings:
     return ExplorerSettings(
         layer=layer, height=rng.randint(2, 12), width=rng.randint(2, 12), in_channels=1, out_channels=1,
         kernel=pair(1, 4), stride=pair(1, 3), padding=pair(0, 2), dilation=pair(1, 2) if layer != "AvgPool2d"
-        else (1, 1), output_padding=(0, 0), ceil_mode=False, scale_factor=rng.choice([1.5, 2.0, 3.0]),
+        else (1, 1), output_padding=(0, 0), ceil_mode=rng.random() < 0.5, scale_factor=rng.choice([1.5, 2.0, 3.0]),
         mode=rng.choice(["nearest", "bilinear"]),
     )  # fmt: skip
 
@@ -149,3 +149,14 @@ def test_at_most_32_x_32_outputs_are_animated_even_when_a_small_input_makes_many
     window = animation.sliding_window(padded, analyze(padded))
     assert window.output_shown == (32, 32)
     assert "first 32 x 32 of the 40 x 40 output cells" in window.caption
+
+
+def test_ceil_mode_animates_the_last_window_hanging_over_the_edge():
+    s = ExplorerSettings(layer="MaxPool2d", height=7, width=7, kernel=(2, 2), stride=(2, 2), ceil_mode=True)
+    report = analyze(s)
+    assert report.output_shape[2:] == (4, 4)
+    window = animation.sliding_window(s, report)
+    assert window.output_shown == (4, 4) and window.grid.shape == (8, 8)
+    assert (window.grid[7] == animation.BEYOND).all() and (window.grid[:, 7] == animation.BEYOND).all()
+    assert "beyond the edge" in animation.KIND_NAMES[animation.BEYOND]
+    assert window.caption.count("first") == 0  # every output cell is animated
