@@ -9,6 +9,7 @@ PAGES = [
     st.Page("pages/explorer.py", title="Layer explorer", icon="🔍", url_path="explorer"),
     st.Page("pages/network.py", title="Network builder", icon="🧱", url_path="network"),
     st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
+    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
 ]
 
 st.navigation(PAGES).run()

@@ -30,3 +30,4 @@ st.markdown(
 st.page_link("pages/explorer.py", label="Layer explorer: one layer, every option, the formula filled in", icon="🔍")
 st.page_link("pages/network.py", label="Network builder: stack layers and follow the shape", icon="🧱")
 st.page_link("pages/draw.py", label="Draw a digit: its prediction, what each layer sees, its reconstruction", icon="✏️")
+st.page_link("pages/train.py", label="Train: the residual CNN and the autoencoder, live, in the background", icon="🏋️")

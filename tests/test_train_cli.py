@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from cnnviz.runs import list_runs
-from cnnviz.train import config_from_args, parser
+from cnnviz.train import config_from_args, main, parser
 from cnnviz.training import TrainConfig
 from models import load_model
 
@@ -82,7 +82,6 @@ def test_sigterm_stops_cleanly_and_resume_continues_the_curve(mnist):
     assert [(r["epoch"], r["step"]) for r in run.metrics("epoch")] == [(1, 32), (2, 64), (3, 96)]
 
 
-def test_resuming_an_unknown_run_says_so():
-    process = cli("--resume", "no-such-run")
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 2 and "no run 'no-such-run'" in err
+def test_resuming_an_unknown_run_says_so(capsys):
+    assert main(["--resume", "no-such-run"]) == 2
+    assert "no run 'no-such-run'" in capsys.readouterr().err

@@ -1,0 +1,273 @@
+"""What the Train page shows, computed without Streamlit: summaries of configs and runs, plotly figures.
+
+Figures follow the house rules for a projector: labelled axes, a sequential
+colour-blind-safe map (viridis) for counts, grey ink on white for digits.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from cnnviz.runs import Run
+from cnnviz.training import TrainConfig, count_parameters, make_model
+from models import bottleneck_shape
+
+PARAMETER_WARNING = 100_000  # the lab asks for a classifier below this many parameters
+# Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
+RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def parse_channels(text: str) -> tuple[int, ...]:
+    """``"16, 32, 32"`` -> ``(16, 32, 32)``; ``ValueError`` with a readable message otherwise."""
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        channels = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(
+            f"channels must be whole numbers separated by commas, like 16, 32, 32 (got {text!r})."
+        ) from None
+    if not channels or not all(1 <= c <= 256 for c in channels) or len(channels) > 4:
+        raise ValueError("give 1 to 4 stages, each with 1 to 256 channels, like 16, 32, 32.")
+    return channels
+
+
+@dataclass(frozen=True)
+class ConfigSummary:
+    """What a training config builds, for the live parameter count."""
+
+    parameters: int  # trainable parameters of the model
+    warning: str | None  # set when the classifier exceeds the lab's budget
+    description: str  # one line: what the model is
+
+
+def summarize_config(config: TrainConfig) -> ConfigSummary:
+    """Build the model (on the CPU, untrained) and describe it; raises InvalidLayerConfig if impossible."""
+    model = make_model(config)
+    parameters = count_parameters(model)
+    warning = None
+    if config.model == "classifier" and parameters > PARAMETER_WARNING:
+        warning = (
+            f"{parameters:,} parameters: more than the lab's budget of {PARAMETER_WARNING:,}. "
+            "Fewer channels or fewer residual blocks bring it down."
+        )
+    if config.model == "autoencoder":
+        c, h, w = bottleneck_shape(model.config)
+        description = f"autoencoder squeezing 784 pixels into {c} x {h} x {w} = {c * h * w} numbers"
+    else:
+        description = f"classifier with {len(config.channels)} stages of {config.channels} channels"
+    return ConfigSummary(parameters, warning, description)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, from its metrics."""
+
+    fraction: float  # 0..1 of all planned optimisation steps
+    epoch: float  # fractional epoch
+    images_per_s: float | None  # of the latest logged window
+    eta_s: float | None  # remaining seconds at the recent speed
+    latest: dict[str, Any]  # the latest record of any kind
+
+
+def run_progress(run: Run, records: list[dict[str, Any]] | None = None) -> Progress:
+    """Progress of ``run`` (fraction, epoch, speed, ETA) from its metrics records."""
+    records = run.metrics() if records is None else records
+    steps = [r for r in records if r.get("kind") == "step"]
+    epochs = [r for r in records if r.get("kind") == "epoch"]
+    fraction = max([r.get("progress", 0.0) for r in steps + epochs] or [0.0])
+    if run.state == "finished":
+        fraction = 1.0
+    speed = steps[-1]["images_per_s"] if steps else None
+    eta = None
+    if speed and 0 < fraction < 1:
+        config = run.config
+        train_images = config.train_images or 48_000
+        remaining = (1 - fraction) * config.epochs * train_images
+        val_images = config.val_images or 12_000
+        eta = remaining / speed + val_images / (4 * speed) * (config.epochs - int(fraction * config.epochs))
+    epoch = steps[-1]["epoch"] if steps else (epochs[-1]["epoch"] if epochs else 0.0)
+    if epochs and epochs[-1]["epoch"] > epoch:
+        epoch = epochs[-1]["epoch"]
+    return Progress(fraction, epoch, speed, eta, records[-1] if records else {})
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """One line of the past-runs table."""
+    status = run.status
+    config = run.config
+    epochs = run.metrics("epoch")
+    test = run.metrics("test")
+    best_val = None
+    if epochs:
+        key = "val_accuracy" if config.model == "classifier" else "val_loss"
+        values = [r[key] for r in epochs if r.get(key) is not None]
+        if values:
+            best_val = max(values) if config.model == "classifier" else min(values)
+    result = None
+    if test:
+        result = test[-1].get("test_accuracy", test[-1].get("test_loss"))
+    return {
+        "name": run.name,
+        "model": config.model,
+        "state": status.get("state"),
+        "channels": ", ".join(map(str, config.channels)),
+        "epochs": config.epochs,
+        "best val (acc or MSE)": best_val,
+        "test (acc or MSE)": result,
+        "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.meta.get("created", 0))),
+        "id": run.id,
+    }
+
+
+def curves_figure(series: list[tuple[str, list[dict[str, Any]]]], metric: str, model: str) -> go.Figure:
+    """Training (thin line, per logged step) and validation (markers) curves for one or more runs.
+
+    Args:
+        series: ``(run name, metrics records)`` per run.
+        metric: ``"loss"`` or ``"accuracy"``.
+        model: ``"classifier"`` or ``"autoencoder"`` (names the loss on the axis).
+    """
+    figure = go.Figure()
+    for index, (name, records) in enumerate(series):
+        colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+        steps = [r for r in records if r.get("kind") == "step" and r.get(metric) is not None]
+        vals = [r for r in records if r.get("kind") in ("epoch", "val") and r.get(f"val_{metric}") is not None]
+        prefix = f"{name}: " if len(series) > 1 else ""
+        figure.add_trace(
+            go.Scatter(
+                x=[r["epoch"] for r in steps],
+                y=[r[metric] for r in steps],
+                mode="lines",
+                line={"color": colour, "width": 1.5},
+                name=f"{prefix}train",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=[r["epoch"] for r in vals],
+                y=[r[f"val_{metric}"] for r in vals],
+                mode="lines+markers",
+                line={"color": colour, "width": 3, "dash": "dot"},
+                marker={"size": 9, "symbol": "diamond"},
+                name=f"{prefix}validation",
+            )
+        )
+    loss_name = "cross-entropy" if model == "classifier" else "mean squared error"
+    title = {"loss": f"Loss ({loss_name})", "accuracy": "Accuracy"}[metric]
+    figure.update_layout(
+        title=title,
+        xaxis_title="epoch",
+        yaxis_title=metric if metric == "accuracy" else f"loss ({loss_name})",
+        height=340,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+        font={"size": 15},
+    )
+    if metric == "loss":
+        figure.update_yaxes(type="log")
+    return figure
+
+
+def confusion_figure(matrix: torch.Tensor) -> go.Figure:
+    """Heatmap of a ``(10, 10)`` confusion matrix: rows true digit, columns predicted digit."""
+    counts = matrix.tolist()
+    figure = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=[str(d) for d in range(10)],
+            y=[str(d) for d in range(10)],
+            colorscale="Viridis",
+            colorbar={"title": "images"},
+            text=counts,
+            texttemplate="%{text}",
+            hovertemplate="true %{y}, predicted %{x}: %{z} images<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Confusion matrix on the 10,000 test digits",
+        xaxis={"title": "predicted digit", "dtick": 1},
+        yaxis={"title": "true digit", "autorange": "reversed", "dtick": 1},
+        height=520,
+        font={"size": 15},
+    )
+    return figure
+
+
+def digits_figure(images: torch.Tensor, captions: list[str], columns: int = 8, title: str = "") -> go.Figure:
+    """A grid of 28 x 28 digits (uint8 or float in [0, 1]), ink dark on white, each with a caption.
+
+    Args:
+        images: ``(N, 1, 28, 28)``.
+        captions: one line per digit, shown above it.
+        columns: digits per row.
+        title: the figure's title.
+    """
+    count = len(images)
+    rows = max(1, math.ceil(count / columns))
+    pixels = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=captions + [""] * (rows * columns - count),
+        horizontal_spacing=0.01,
+        vertical_spacing=0.3 / rows,
+    )
+    for index in range(count):
+        figure.add_trace(
+            go.Heatmap(
+                z=pixels[index, 0].flip(0).tolist(),
+                colorscale="Greys",
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>",
+            ),
+            row=index // columns + 1,
+            col=index % columns + 1,
+        )
+    figure.update_xaxes(showticklabels=False, constrain="domain")
+    figure.update_yaxes(showticklabels=False, scaleanchor="x", constrain="domain")
+    for axis in range(2, count + 1):
+        figure.update_yaxes(scaleanchor=f"x{axis}", row=(axis - 1) // columns + 1, col=(axis - 1) % columns + 1)
+    figure.update_layout(title=title, height=140 * rows + 60, margin={"l": 10, "r": 10, "t": 70, "b": 10})
+    return figure
+
+
+def misclassified_figure(results: dict[str, Any], limit: int = 24) -> go.Figure | None:
+    """Gallery of misclassified test digits with predicted and true labels (None if there are none)."""
+    images = results.get("wrong_images")
+    if images is None or len(images) == 0:
+        return None
+    predicted, true = results["wrong_predicted"][:limit].tolist(), results["wrong_true"][:limit].tolist()
+    captions = [f"said {p}, is {t}" for p, t in zip(predicted, true)]
+    return digits_figure(images[:limit], captions, title="Misclassified test digits (prediction, truth)")
+
+
+def reconstructions_figure(samples: dict[str, Any], title: str) -> go.Figure:
+    """Originals (top row) over their reconstructions (bottom row)."""
+    originals, recon = samples["images"], samples["reconstructions"]
+    count = len(originals)
+    stacked = torch.cat([originals.float() / 255.0, recon.float().clamp(0, 1)])  # (2N, 1, 28, 28)
+    captions = [f"digit {i + 1}" for i in range(count)] + ["rebuilt"] * count
+    return digits_figure(stacked, captions, columns=count, title=title)
+
+
+def owner_from_cookie(cookie: str) -> str:
+    """A stable, non-secret owner id for a browser from its (secret) XSRF cookie value."""
+    import hashlib
+
+    return "browser-" + hashlib.sha256(cookie.encode()).hexdigest()[:16]

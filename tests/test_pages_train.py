@@ -1,0 +1,71 @@
+"""The Train page under streamlit.testing: live parameter count, start a real run, see progress, stop it."""
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from cnnviz import jobs
+from cnnviz.runs import create_run, list_runs
+from cnnviz.training import TrainConfig
+
+
+def train_page() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=60).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning]
+    parts += [i.value for i in at.info] + [c.value for c in at.caption]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_parameter_count_updates_live_and_warns_past_100k():
+    at = train_page()
+    params = at.metric[0]
+    assert params.label == "Parameters" and params.value == f"{37_914:,}"
+    at.text_input(key="tr_channels").set_value("64, 128, 128").run()
+    assert int(at.metric[0].value.replace(",", "")) > 100_000
+    assert "more than the lab's budget of 100,000" in all_text(at)
+    at.text_input(key="tr_channels").set_value("16, x").run()
+    assert "whole numbers" in all_text(at) and at.button(key="tr_start").disabled
+    at.text_input(key="tr_channels").set_value("8")
+    at.number_input(key="tr_blocks").set_value(0).run()
+    assert "at least three convolutions" in all_text(at)  # InvalidLayerConfig, shown not raised
+    assert not at.exception
+
+
+def test_start_see_progress_and_stop_a_real_run(mnist):
+    at = train_page()
+    at.number_input(key="tr_images").set_value(2000)
+    at.number_input(key="tr_epochs").set_value(20)
+    at.button(key="tr_start").click().run()
+    assert not at.exception, at.exception
+    (run,) = list_runs()
+    assert run.state == "running" and run.owner == at.session_state.train_owner
+    deadline = time.monotonic() + 90
+    while not run.metrics("step"):
+        assert time.monotonic() < deadline and jobs.refresh(run)["state"] == "running", run.status
+        time.sleep(0.2)
+    at.run()
+    progress = at.get("progress")[0]
+    assert "images/s" in progress.proto.text and progress.value > 0
+    assert len(at.get("plotly_chart")) >= 2  # loss and accuracy curves
+    at.button(key=f"tr_stop_{run.id}").click().run()
+    assert jobs.wait(run, 60) == "stopped"
+    at.run()
+    assert "stopped" in all_text(at)
+    assert at.button(key=f"tr_resume_{run.id}")  # the owner can resume it
+    assert at.get("download_button")
+
+
+def test_another_browser_cannot_stop_a_run_and_sees_it_queued_or_finished():
+    run = create_run(TrainConfig(), owner="someone-else")
+    run.set_status("stopped", "stopped at step 3")
+    at = train_page()
+    at.selectbox(key="tr_manage").set_value(run.id)
+    at.button(key="tr_open").click().run()
+    assert "belongs to another browser" in all_text(at)
+    assert not [b for b in at.button if b.key and b.key.startswith("tr_resume_")]
