@@ -115,7 +115,7 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         counts = _fit_markers(counts, taps_per_step)
     for dim in range(2):  # draw only the rows / columns the animated windows reach, plus what is left over
         needed = (counts[dim] - 1) * stride[dim] + spans[dim] if counts[dim] else shown[dim]
-        if needed < shown[dim] - leftover[dim]:
+        if counts[dim] < out_full[dim] and needed < shown[dim] - leftover[dim]:
             shown[dim], cropped[dim] = needed, True
     grid = _grid(shown, size, origin, step, pads_kinds=settings.layer == CONV_T)
     if settings.layer in (MAX_POOL, AVG_POOL) and spec.ceil_mode:

@@ -400,11 +400,12 @@ def sliding_window_figure(window, frame_ms: int = 250) -> go.Figure:
     kinds_total = len(CELL_COLOURS)
     for k in range(kinds_total):
         scale += [[k / kinds_total, CELL_COLOURS[k]], [(k + 1) / kinds_total, CELL_COLOURS[k]]]
+    gap = 1 if max(rows, cols) <= 64 else 0  # cell borders only where cells are big enough to see them
     input_axis = dict(xaxis="x", yaxis="y")
     output_axis = dict(xaxis="x2", yaxis="y2")
     data: list[dict] = [
-        dict(type="heatmap", z=grid.astype(np.int8) + 0.5, zmin=0, zmax=kinds_total, colorscale=scale, showscale=False,
-             xgap=1, ygap=1, hoverinfo="skip", **input_axis),
+        dict(type="heatmap", z=grid.astype(np.int8), zmin=-0.5, zmax=kinds_total - 0.5, colorscale=scale,
+             showscale=False, xgap=gap, ygap=gap, hoverinfo="skip", **input_axis),
         dict(type="heatmap", z=np.zeros((max(out_rows, 1), max(out_cols, 1)), dtype=np.int8), zmin=0, zmax=1,
              colorscale=[[0, "#dceaf6"], [1, "#dceaf6"]], showscale=False, xgap=1, ygap=1, hoverinfo="skip",
              **output_axis),
