@@ -231,3 +231,26 @@ def test_large_outputs_draw_fewer_channels_and_say_how_many(scene):
     result = explorer.feature_maps(images.to_input(scene, 256, 256), s, explorer.analyze(s))
     assert result.total_channels == 64
     assert result.maps.shape == (1, 1027, 1027)
+
+
+EXTREMES = [
+    dict(kernel=(256, 256)),
+    dict(kernel=(3, 3), dilation=(100, 100), padding=(100, 100)),
+    dict(layer="ConvTranspose2d", kernel=(256, 256), stride=(256, 256), out_channels=1),
+    dict(layer="ConvTranspose2d", kernel=(7, 7), stride=(4, 4), out_channels=64),
+    dict(layer="Upsample", scale_factor=4.0, mode="bilinear"),
+    dict(layer="MaxPool2d", kernel=(15, 15), stride=(1, 1), dilation=(2, 2), ceil_mode=True),
+    dict(out_channels=512, kernel=(15, 15), padding="same"),
+]
+
+
+@pytest.mark.parametrize("extreme", EXTREMES, ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()))
+def test_what_the_browser_receives_stays_under_a_megabyte_at_the_extremes(extreme, scene):
+    import plotly.io
+
+    from cnnviz.explorer_view import build_view
+
+    view = build_view(ExplorerSettings(in_channels=3, height=256, width=256, **extreme), scene)
+    assert view.error is None
+    sent = sum(len(plotly.io.to_json(f.to_dict(), validate=False)) for f in (view.animation, view.maps) if f)
+    assert sent < 1_000_000
