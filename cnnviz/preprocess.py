@@ -22,6 +22,7 @@ MNIST_CENTRE = 14.0  # where MNIST's centre of mass sits (row = column = 14.0 on
 INK_THRESHOLD = 0.15  # ink in [0, 1] above this counts for the bounding box (drops faint noise and JPEG fringes)
 MIN_CONTRAST = 0.1  # a picture whose ink differs from its background by less than this is blank
 BORDER_FRACTION = 0.03  # the outer 3% of each side is read as background
+MAX_SIDE = 1024  # larger pictures (phone photos) are first shrunk by a whole factor to at most this many pixels
 
 
 class EmptyDrawing(ValueError):
@@ -44,9 +45,24 @@ def _as_float_array(image: Image.Image | np.ndarray) -> np.ndarray:
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4) or min(pixels.shape[:2]) == 0:
         raise ValueError(f"expected an (H, W), (H, W, 1|2|3|4) image, got an array of shape {pixels.shape}")
     if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) / 255.0
+        return _shrink(pixels).astype(np.float32) / 255.0
     pixels = pixels.astype(np.float32)
     return pixels / 255.0 if pixels.max() > 1.0 else pixels
+
+
+def _shrink(pixels: np.ndarray) -> np.ndarray:
+    """``(H, W, C)`` uint8 averaged over whole-number blocks until no side exceeds ``MAX_SIDE``.
+
+    A 12-megapixel photo would otherwise cost a second and half a gigabyte of
+    floats; its digit ends up 20 pixels tall anyway.
+    """
+    factor = math.ceil(max(pixels.shape[:2]) / MAX_SIDE)
+    if factor <= 1:
+        return pixels
+    squeezed = pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+    return np.asarray(Image.fromarray(squeezed).reduce(factor)).reshape(
+        math.ceil(pixels.shape[0] / factor), math.ceil(pixels.shape[1] / factor), pixels.shape[2]
+    )
 
 
 def _border(values: np.ndarray) -> np.ndarray:

@@ -145,24 +145,23 @@ result = reading.classification
 shown_layers = None
 if result is not None:
     names = [layer.name for layer in result.layers]
-    with st.container():
-        st.header("What each layer sees")
-        st.markdown(
-            "Every convolution, residual block and pooling layer of the classifier, run on this digit: one "
-            "picture per channel (feature map). Early maps still look like the digit (edges, strokes); after "
-            "each pooling they get coarser and more abstract, until the last 3 x 3 maps are what the linear "
-            "layer reads. Pick the layers to show:"
-        )
-        shown_layers = st.pills(
-            "Layers",
-            names,
-            selection_mode="multi",
-            default=[name for name in DEFAULT_LAYERS if name in names] or names[:1],
-            format_func=lambda name: f"{name} {' x '.join(map(str, result.layers[names.index(name)].shape))}",
-            key="draw_layers",
-            label_visibility="collapsed",
-        )
-        layer_area = st.container()
+    st.header("What each layer sees")
+    st.markdown(
+        "Every convolution, residual block and pooling layer of the classifier, run on this digit: one "
+        "picture per channel (feature map). Early maps still look like the digit (edges, strokes); after "
+        "each pooling they get coarser and more abstract, until the last 3 x 3 maps are what the linear "
+        "layer reads. Pick the layers to show:"
+    )
+    shown_layers = st.pills(
+        "Layers",
+        names,
+        selection_mode="multi",
+        default=[name for name in DEFAULT_LAYERS if name in names] or names[:1],
+        format_func=lambda name: f"{name} {' x '.join(map(str, result.layers[names.index(name)].shape))}",
+        key="draw_layers",
+        label_visibility="collapsed",
+    )
+    layer_area = st.container()
 figures = build_figures(reading, layers=shown_layers or [])
 with input_column:
     st.plotly_chart(figures.model_input, width="stretch", key="draw_input_chart")

@@ -142,6 +142,15 @@ def test_a_blank_picture_is_refused_with_a_friendly_message(blank):
         naive_resize(blank)
 
 
+def test_a_large_photo_is_shrunk_first_and_reads_like_its_small_copy():
+    small = canvas(seven(offset=(40, 20)), size=400)
+    large = small.resize((4000, 4000), Image.Resampling.NEAREST)  # 16 megapixels
+    assert ink_image(large).shape == (1000, 1000)
+    assert (to_mnist(large) - to_mnist(small)).abs().mean() < 0.02
+    rgba = np.asarray(large.convert("RGBA"))
+    assert torch.allclose(to_mnist(rgba), to_mnist(large), atol=1e-5)
+
+
 def test_ink_is_white_on_black_in_zero_one():
     ink = ink_image(canvas(seven()))
     assert ink.shape == (CANVAS, CANVAS) and ink.dtype == np.float32
