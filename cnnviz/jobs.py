@@ -23,7 +23,6 @@ import contextlib
 import fcntl
 import hmac
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -80,7 +79,7 @@ def refresh(run: Run) -> dict:
     """The run's status with liveness checked: a dead "running" process becomes "interrupted"."""
     status = run.status
     if status.get("state") == "running" and not process_alive(status.get("pid"), status.get("start_ticks")):
-        if run.stop_requested():  # stopped before its stop handler was even installed
+        if run.stop_requested():  # asked to stop, and it ended before it could say so
             run.clear_stop()
             run.set_status("stopped", "stopped before training started")
             return run.status
@@ -128,8 +127,9 @@ def _launch(run: Run) -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C or crash of the server does not reach it
-            preexec_fn=lambda: os.nice(NICENESS),
         )
+    with contextlib.suppress(OSError):  # lower priority before torch starts its threads (they inherit it)
+        os.setpriority(os.PRIO_PROCESS, process.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS))
     # The child writes its own pid when it starts; writing it here too closes the gap before that.
     run.set_status(
         "running", "starting", pid=process.pid, start_ticks=process_start_ticks(process.pid), launched=time.time()
@@ -203,11 +203,9 @@ def stop(run: Run, owner: str, admin_token: str | None = None) -> None:
         return
     if status["state"] != "running":
         return
+    # A flag file, not a signal: the process checks it before every step and evaluation batch,
+    # writes its checkpoint and status, then starts the next queued run itself.
     run.request_stop()
-    pid = status.get("pid")
-    if process_alive(pid, status.get("start_ticks")):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)  # also wakes a process still loading data; its handler stops cleanly
 
 
 def resume(run: Run, owner: str, admin_token: str | None = None) -> None:

@@ -14,7 +14,7 @@ from cnnviz.training import TrainConfig
 from models import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = ["--train-images", "2000", "--val-images", "1000", "--batch-size", "64", "--log-every", "5"]
+QUICK = ["--train-images", "1000", "--val-images", "500", "--batch-size", "32", "--log-every", "5"]
 
 
 def cli(*args: str, **kwargs) -> subprocess.Popen:
@@ -51,9 +51,9 @@ def test_cli_trains_into_a_run_folder_and_exports_the_model(mnist, tmp_path):
     assert "img/s" in err and "ETA" in err and "finished: test accuracy" in err
     (run,) = list_runs()
     assert run.name == "from the terminal" and run.state == "finished" and run.owner == "cli"
-    assert run.config.train_images == 2000
+    assert run.config.train_images == 1000
     assert [r["epoch"] for r in run.metrics("epoch")] == [1]
-    assert run.metrics("test")[0]["test_accuracy"] > 0.5
+    assert run.metrics("test")[0]["test_accuracy"] > 0.3  # chance is 0.1
     assert run.results()["confusion"].sum() == 10_000
     model = load_model(exported)
     assert model.config == load_model(run.checkpoint_path).config

@@ -44,14 +44,14 @@ class Recorder(TrainingCallbacks):
 
 def test_a_short_real_run_reaches_90_percent_validation_accuracy(mnist):
     recorder = Recorder()
-    result = train(TrainConfig(epochs=2, **SMALL), mnist, recorder)
+    result = train(TrainConfig(epochs=1, **SMALL), mnist, recorder)
     epochs = [r for r in recorder.records if r["kind"] == "epoch"]
-    assert [r["epoch"] for r in epochs] == [1, 2] and not result.stopped
+    assert [r["epoch"] for r in epochs] == [1] and not result.stopped
     assert epochs[-1]["val_accuracy"] >= 0.90
     steps = [r for r in recorder.records if r["kind"] == "step"]
     assert steps[0]["step"] == 10 and all(r["images_per_s"] > 0 for r in steps)
     assert steps[-1]["loss"] < steps[0]["loss"]
-    assert result.step == 2 * math.ceil(5000 / 64) and recorder.checkpoints[-1]["step"] == result.step
+    assert result.step == math.ceil(5000 / 64) and recorder.checkpoints[-1]["step"] == result.step
     # The final model agrees with the reported validation accuracy.
     assert evaluate(result.model, mnist.val.subset(2000)).accuracy == pytest.approx(epochs[-1]["val_accuracy"])
 
@@ -91,7 +91,7 @@ def test_sgd_at_learning_rate_10_diverges_with_the_step(mnist):
 
 def test_autoencoder_learns_and_reports_reconstructions(mnist):
     recorder = Recorder()
-    config = TrainConfig(model="autoencoder", epochs=1, **SMALL)
+    config = TrainConfig(model="autoencoder", epochs=1, **{**SMALL, "train_images": 3000})
     result = train(config, mnist, recorder)
     epoch = [r for r in recorder.records if r["kind"] == "epoch"][0]
     assert epoch["accuracy"] is None and epoch["val_accuracy"] is None
