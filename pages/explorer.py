@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
@@ -371,3 +372,6 @@ else:
 
 view = build_view(settings, image, grid)
 _render(view, present)
+if present:
+    controls = urlencode(explorer.to_query(replace(url_settings, present=False)))
+    st.markdown(f"[Show the controls](?{controls})")

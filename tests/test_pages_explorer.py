@@ -117,6 +117,7 @@ def test_presentation_mode_hides_the_controls_and_keeps_the_view():
     assert not at.exception
     assert not at.number_input and not at.selectbox  # no controls at all
     assert at.code[0].value == "nn.Conv2d(1, 8, kernel_size=5)"
+    assert at.markdown[-1].value == "[Show the controls](?k=5&img=mnist_2)"
 
 
 def test_feature_maps_on_a_sample_follow_its_channels_and_the_kernel_choice():
