@@ -71,7 +71,7 @@ def probability_chart(
         )
     layout = dict(
         title=dict(text=title, font=dict(size=17)),
-        xaxis=dict(title=dict(text="digit"), type="category", tickfont=dict(size=18)),
+        xaxis=dict(title=dict(text="digit"), type="category", tickvals=classes, tickfont=dict(size=18)),
         yaxis=dict(title=dict(text="probability"), range=[0, 1.12], tickformat=".0%", dtick=0.25),
         barmode="group",
         height=330 if compare is None else 370,
@@ -94,7 +94,7 @@ class Panel:
 
 
 def image_row(panels: Sequence[Panel], *, height: int = 300, title: str | None = None) -> go.Figure:
-    """Pictures side by side with row and column numbers, each with a colour bar.
+    """Pictures side by side with row and column numbers; signed ones with a colour bar.
 
     Args:
         panels: the pictures, left to right.
@@ -102,7 +102,7 @@ def image_row(panels: Sequence[Panel], *, height: int = 300, title: str | None =
         title: above the row, or None.
     """
     count = len(panels)
-    gap = 0.12 if count > 1 else 0.0
+    gap = 0.1 if count > 1 else 0.0
     width = (1 - gap * (count - 1)) / count
     data, layout = [], {}
     annotations = []
@@ -122,6 +122,7 @@ def image_row(panels: Sequence[Panel], *, height: int = 300, title: str | None =
                 zmin=low,
                 zmax=high,
                 colorscale=plotly_colorscale(DIVERGING) if panel.signed else GREYS,
+                showscale=panel.signed,  # digits are black-to-white ink in [0, 1]; the signed error needs its scale
                 colorbar=dict(x=bar_x, xanchor="left", thickness=10, len=0.8, tickfont=dict(size=11)),
                 hovertemplate="row %{y}, column %{x}<br>%{z:.3f}<extra>" + panel.title + "</extra>",
             )

@@ -151,7 +151,7 @@ def build_figures(reading: DigitReading, layers: Collection[str] | None = None) 
         layers: names of the layers whose feature-map grids to build (None: every layer). Each grid
             costs about 20 ms and 50-100 kB per rerun, so the page builds the ones asked for.
     """
-    model_input = image_row([Panel("what the model sees (28 x 28)", reading.digit)], height=280)
+    model_input = image_row([Panel("what the model sees", reading.digit)], height=280)
     naive_input = None
     if reading.naive is not None:
         naive_input = image_row([Panel("naive: the whole picture squeezed", reading.naive)], height=280)
