@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
 
 import numpy as np
@@ -195,3 +196,13 @@ def test_an_uploaded_checkpoint_is_used_and_one_of_the_wrong_kind_refused(traine
         ("classifier.pt", buffer.getvalue(), "application/octet-stream")
     ).run()
     assert prediction(at) == int(mnist.test.labels[DIGIT_INDEX])
+
+
+def test_another_digit_draws_a_new_mnist_test_digit_with_its_label(mnist, monkeypatch):
+    at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX)
+    monkeypatch.setattr(random, "randrange", lambda stop: 42)
+    at.button(key="draw_another").click().run()
+    assert at.session_state["draw_mnist_index"] == 42
+    label = int(mnist.test.labels[42])
+    assert any(f"MNIST test digit #42, labelled {label}" in str(image.proto) for image in at.get("image"))
+    assert prediction(at) == label
