@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import torch
 
@@ -22,3 +24,21 @@ def use_all_cores() -> int:
         cores = os.cpu_count() or 1
     torch.set_num_threads(cores)
     return cores
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block, then restore the previous count.
+
+    Interactive work (one image, one small network) takes milliseconds on one
+    core; with two OpenMP threads on a busy machine (a training run in the
+    background, other students) the hand-offs alone cost 20 ms or more per call.
+    Training runs in its own process, so a server whose sessions overlap and
+    leave the count at 1 loses nothing.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

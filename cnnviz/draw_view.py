@@ -18,8 +18,8 @@ from PIL import Image
 from torch import nn
 
 from cnnviz import plots
+from cnnviz.device import one_thread
 from cnnviz.draw_plots import Panel, image_row, probability_chart, sweep_chart
-from cnnviz.explorer import one_thread
 from cnnviz.features import (
     Classification,
     LayerMaps,
@@ -111,7 +111,7 @@ def read_picture(
     Raises:
         cnnviz.preprocess.EmptyDrawing: the picture is blank.
     """
-    with one_thread():  # a single small image: two threads only add hand-offs (see cnnviz.explorer.one_thread)
+    with one_thread():  # a single small image: two threads only add hand-offs (see cnnviz.device.one_thread)
         prepared = _as_mnist(picture, settings.mnist_format)  # (1, 1, 28, 28)
         digit = _adjust(prepared, settings)
         naive = None

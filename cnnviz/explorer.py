@@ -10,9 +10,7 @@ and the PyTorch line, all through :mod:`cnnviz.arithmetic` and
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -21,6 +19,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from cnnviz import arithmetic, kernels, layers
 from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount
+from cnnviz.device import one_thread
 from cnnviz.layers import AVG_POOL, CONV, CONV_T, MAX_POOL, UPSAMPLE, LayerSpec
 
 EXPLORER_LAYERS = (CONV, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE)
@@ -438,22 +437,6 @@ def first_channels(
             pieces.append(F.conv_transpose2d(inputs, local, part_bias, spec.resolved_stride, spec.padding,
                                              spec.output_padding, 1, spec.dilation))  # fmt: skip
     return torch.cat(pieces, dim=1)
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block, then restore the previous count.
-
-    An explorer convolution takes milliseconds on one core; with two OpenMP
-    threads on a busy machine (a training run in the background, other
-    students) the hand-offs alone cost 20 ms or more per call.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def group_means(
