@@ -77,15 +77,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """The real app served by `streamlit run` on a free local port; yields its base URL."""
+def start_app(folder: Path):
+    """Serve the real app with `python serve.py` on a free local port; return (process, url, log)."""
     port = _free_port()
-    env = {**os.environ, "CNNVIZ_RUNS_DIR": str(tmp_path_factory.mktemp("server-runs"))}
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w+")  # noqa: SIM115
+    env = {**os.environ, "CNNVIZ_RUNS_DIR": str(folder / "runs")}
+    log = open(folder / "streamlit.log", "w+")  # noqa: SIM115
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        [sys.executable, "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -93,19 +91,30 @@ def app_url(tmp_path_factory):
     while True:
         try:
             urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
+            return server, url, log
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
                 log.seek(0)
                 pytest.fail(f"streamlit did not start:\n{log.read()}")
             time.sleep(0.3)
-    yield url
+
+
+def stop_app(server, log) -> None:
     server.terminate()
     try:
         server.wait(10)
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The real app, shared by the browser tests of a session; yields its base URL."""
+    server, url, log = start_app(tmp_path_factory.mktemp("server"))
+    yield url
+    stop_app(server, log)
 
 
 @pytest.fixture(scope="session")

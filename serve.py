@@ -1,0 +1,20 @@
+"""Start the cnnviz server: ``streamlit run app.py``, with deep links right from the first request.
+
+Usage: ``python serve.py [streamlit options]``, e.g. ``--server.port 8501``.
+"""
+
+import sys
+
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.web import cli
+
+# app.py routes with st.navigation, but Streamlit still sees the pages/ folder
+# and, until app.py has run once in this process, serves a deep link such as
+# /explorer?kernel=5 (a teacher's shared link, right after a server restart) by
+# running pages/explorer.py alone: no navigation, no page config. Declaring the
+# app navigation-routed up front closes that gap; tests/test_serve.py checks it.
+PagesManager.uses_pages_directory = False
+
+if __name__ == "__main__":
+    sys.argv = ["streamlit", "run", "app.py", *sys.argv[1:]]
+    sys.exit(cli.main())
