@@ -91,7 +91,7 @@ def test_sgd_at_learning_rate_10_diverges_with_the_step(mnist):
 
 def test_autoencoder_learns_and_reports_reconstructions(mnist):
     recorder = Recorder()
-    config = TrainConfig(model="autoencoder", epochs=1, **{**SMALL, "train_images": 3000})
+    config = TrainConfig(model="autoencoder", epochs=1, **SMALL)
     result = train(config, mnist, recorder)
     epoch = [r for r in recorder.records if r["kind"] == "epoch"][0]
     assert epoch["accuracy"] is None and epoch["val_accuracy"] is None

@@ -1,0 +1,146 @@
+"""Training speed: time to 98% validation accuracy, default recipe vs the lab's, and stop latency.
+
+Training time counts optimisation steps only (not process start, imports, data
+loading or validation). Both recipes validate on the full 12,000-image split
+every 2,000 training images and stop at the first pass reaching 98%.
+
+- default: ``TrainConfig()`` through :func:`cnnviz.training.train` (in-memory batches).
+- lab: the same model, batch 16 through a ``torch.utils.data.DataLoader`` over a
+  ``TensorDataset`` with shuffling and ``pin_memory=True``, Adam at 1e-3.
+- stop latency: a real background job (:mod:`cnnviz.jobs`) is asked to stop;
+  the time until its status reads "stopped" with the checkpoint written.
+
+Run: ``python -m benchmarks training`` (about 5 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+
+import torch
+
+from benchmarks.table import print_table
+from cnnviz import jobs
+from cnnviz.data import load_mnist
+from cnnviz.device import use_all_cores
+from cnnviz.training import TrainConfig, TrainingCallbacks, evaluate, make_model, train
+
+TARGET = 0.98
+VAL_EVERY = 2000  # training images between two validation passes
+LAB_TIME_LIMIT = 600.0  # seconds of training after which the lab's recipe is reported as not there yet
+STOP_REPEATS = 5
+
+
+class UntilTarget(TrainingCallbacks):
+    """Stops training at the first validation pass reaching TARGET; remembers when."""
+
+    def __init__(self):
+        self.hit: dict | None = None
+
+    def on_record(self, record):
+        if self.hit is None and record["kind"] in ("val", "epoch") and (record.get("val_accuracy") or 0) >= TARGET:
+            self.hit = record
+
+    def should_stop(self):
+        return self.hit is not None
+
+
+def default_recipe(data) -> tuple[float | None, int | None]:
+    """Seconds of training and images seen until 98% validation accuracy with ``TrainConfig()``."""
+    callbacks = UntilTarget()
+    train(TrainConfig(val_every=VAL_EVERY), data, callbacks)
+    return (callbacks.hit["train_seconds"], callbacks.hit["images"]) if callbacks.hit else (None, None)
+
+
+def lab_recipe(data) -> tuple[float | None, int | None]:
+    """The lab's loop: batch 16 from a DataLoader, Adam 1e-3, same model; timed the same way."""
+    use_all_cores()
+    model = make_model(TrainConfig())
+    train_x = data.train.images.float() / 255  # the lab's X / 255, whole split as float
+    dataset = torch.utils.data.TensorDataset(train_x, data.train.labels)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=16, shuffle=True, pin_memory=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    seconds, images, next_val = 0.0, 0, VAL_EVERY
+    while seconds < LAB_TIME_LIMIT:
+        model.train()
+        iterator = iter(loader)
+        while True:
+            started = time.perf_counter()
+            try:
+                x, y = next(iterator)  # the DataLoader's work counts: it is part of the recipe
+            except StopIteration:
+                break
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+            seconds += time.perf_counter() - started
+            images += len(y)
+            if images >= next_val:
+                next_val += VAL_EVERY
+                if evaluate(model, data.val).accuracy >= TARGET:
+                    return seconds, images
+                model.train()
+            if seconds >= LAB_TIME_LIMIT:
+                break
+    return None, None
+
+
+def stop_latencies() -> list[float]:
+    """Seconds from a stop request to the job's status reading "stopped" (checkpoint written)."""
+    latencies = []
+    with tempfile.TemporaryDirectory() as folder:
+        previous = os.environ.get("CNNVIZ_RUNS_DIR")
+        os.environ["CNNVIZ_RUNS_DIR"] = folder
+        try:
+            for seed in range(STOP_REPEATS):
+                run = jobs.submit(TrainConfig(seed=seed), owner="bench")
+                while len(run.metrics("step")) < 2:
+                    if jobs.refresh(run)["state"] not in ("queued", "running"):
+                        raise RuntimeError(f"the job ended early: {run.status}")
+                    time.sleep(0.05)
+                started = time.perf_counter()
+                jobs.stop(run, owner="bench")
+                while jobs.refresh(run)["state"] == "running":
+                    time.sleep(0.01)
+                latencies.append(time.perf_counter() - started)
+                assert run.state == "stopped" and run.load_checkpoint()["step"] > 0
+        finally:
+            if previous is None:
+                os.environ.pop("CNNVIZ_RUNS_DIR", None)
+            else:
+                os.environ["CNNVIZ_RUNS_DIR"] = previous
+    return latencies
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else f"> {LAB_TIME_LIMIT:.0f}"
+
+
+def main() -> None:
+    data = load_mnist()
+    default_s, default_images = default_recipe(data)
+    lab_s, lab_images = lab_recipe(data)
+    ratio = f"{lab_s / default_s:.1f}x" if default_s and lab_s else (">" if default_s else "-")
+    print(f"time to {TARGET:.0%} validation accuracy (training steps only, validated every {VAL_EVERY} images)")
+    print_table(
+        ["recipe", "seconds of training", "images seen", "speed-up"],
+        [
+            ["default (in-memory, batch 128, AdamW one-cycle)", _seconds(default_s), default_images, ratio],
+            ["lab (DataLoader, batch 16, Adam 1e-3)", _seconds(lab_s), lab_images, "1.0x"],
+        ],
+    )
+    latencies = sorted(stop_latencies())
+    p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
+    print()
+    print_table(
+        ["stop latency (request -> stopped, checkpoint kept)", "median ms", "p95 ms", "runs"],
+        [["background job, default classifier", statistics.median(latencies) * 1000, p95 * 1000, len(latencies)]],
+    )
+
+
+if __name__ == "__main__":
+    main()
