@@ -6,6 +6,7 @@ colour-blind-safe map (viridis) for counts, grey ink on white for digits.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -267,7 +268,19 @@ def reconstructions_figure(samples: dict[str, Any], title: str) -> go.Figure:
 
 
 def owner_from_cookie(cookie: str) -> str:
-    """A stable, non-secret owner id for a browser from its (secret) XSRF cookie value."""
-    import hashlib
+    """A stable, non-secret owner id for a browser from its XSRF cookie.
 
-    return "browser-" + hashlib.sha256(cookie.encode()).hexdigest()[:16]
+    Streamlit re-masks the same token on every page load (``2|mask|masked|time``,
+    XOR-masked), so the raw value changes; the unmasked token stays the same for
+    the browser, and only its hash is kept.
+    """
+    value = cookie.strip("\"'")
+    token = value.encode()
+    parts = value.split("|")
+    if len(parts) == 4 and parts[0] == "2":
+        try:
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)) if mask else masked
+        except ValueError:
+            pass  # not hex: keep the raw value
+    return "browser-" + hashlib.sha256(token).hexdigest()[:16]

@@ -38,9 +38,14 @@ def test_a_run_started_in_the_browser_updates_by_itself_and_stops(page, app_url)
     progress = page.locator("[data-testid='stProgress']")
     expect(progress).to_contain_text("images/s", timeout=WAIT_MS)
     expect(page.locator("[data-testid='stPlotlyChart']").first).to_be_visible(timeout=WAIT_MS)
-    page.get_by_role("button", name="Stop").click()
+    # A reload is a new Streamlit session: the page reattaches to the run, and the browser
+    # (recognised by its cookie) still owns it, so it still gets the Stop button.
+    page.reload()
+    wait_for_app(page)
+    expect(progress).to_contain_text("images/s", timeout=WAIT_MS)
+    page.locator("[class*='st-key-tr_stop_'] button").click()  # not the header's "Stop" of a rerun
     expect(page.get_by_text("stopped at step")).to_be_visible(timeout=WAIT_MS)
-    expect(page.get_by_role("button", name="Resume from the last checkpoint")).to_be_visible()
+    expect(page.locator("[class*='st-key-tr_resume_'] button")).to_be_visible()
 
 
 @pytest.mark.browser

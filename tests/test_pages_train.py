@@ -4,7 +4,7 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import jobs
+from cnnviz import jobs, train_view
 from cnnviz.runs import create_run, list_runs
 from cnnviz.training import TrainConfig
 
@@ -69,3 +69,18 @@ def test_another_browser_cannot_stop_a_run_and_sees_it_queued_or_finished():
     at.button(key="tr_open").click().run()
     assert "belongs to another browser" in all_text(at)
     assert not [b for b in at.button if b.key and b.key.startswith("tr_resume_")]
+
+
+def test_a_browser_keeps_its_owner_id_though_streamlit_remasks_its_cookie():
+    token = bytes(range(16))
+    masks = [b"\x01\x02\x03\x04", b"\xff\x00\xaa\x55"]
+
+    def cookie(mask: bytes, secret: bytes = token) -> str:
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(secret))
+        return f"2|{mask.hex()}|{masked.hex()}|1700000000"
+
+    first, second = (train_view.owner_from_cookie(cookie(m)) for m in masks)
+    assert first == second and cookie(masks[0]) != cookie(masks[1])
+    other_browser = cookie(masks[0], bytes(range(1, 17)))
+    assert train_view.owner_from_cookie(other_browser) != first
+    assert token.hex() not in first  # the secret token is not exposed
