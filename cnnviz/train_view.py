@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from cnnviz.runs import Run
 from cnnviz.training import TrainConfig, count_parameters, make_model
-from models import bottleneck_shape
+from models import bottleneck_shape, load_model
 
 PARAMETER_WARNING = 100_000  # the lab asks for a classifier below this many parameters
 # Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
@@ -265,6 +265,16 @@ def reconstructions_figure(samples: dict[str, Any], title: str) -> go.Figure:
     stacked = torch.cat([originals.float() / 255.0, recon.float().clamp(0, 1)])  # (2N, 1, 28, 28)
     captions = [f"digit {i + 1}" for i in range(count)] + ["rebuilt"] * count
     return digits_figure(stacked, captions, columns=count, title=title)
+
+
+def describe_checkpoint(data: bytes) -> str:
+    """One line about an uploaded checkpoint; raises CheckpointError (with the reason) if it is not one."""
+    model = load_model(data)
+    channels = ", ".join(map(str, model.config.backbone.channels))
+    return (
+        f"A valid cnnviz checkpoint: {type(model).__name__} with channels {channels} "
+        f"and {count_parameters(model):,} parameters."
+    )
 
 
 def owner_from_cookie(cookie: str) -> str:

@@ -15,7 +15,7 @@ from cnnviz import jobs, train_view
 from cnnviz.arithmetic import InvalidLayerConfig
 from cnnviz.runs import ACTIVE_STATES, Run, get_run, list_runs
 from cnnviz.training import OPTIMIZERS, TrainConfig
-from models import CheckpointError, load_model
+from models import CheckpointError
 
 POLL_SECONDS = 1.0
 STATE_ICONS = {
@@ -311,14 +311,9 @@ def check_upload() -> None:
     if upload is None:
         return
     try:
-        model = load_model(upload.getvalue())
+        st.success(train_view.describe_checkpoint(upload.getvalue()))
     except CheckpointError as error:
         st.error(f"This file was refused: {error}")
-        return
-    params = sum(p.numel() for p in model.parameters())
-    kind = type(model).__name__
-    channels = ", ".join(map(str, model.config.backbone.channels))
-    st.success(f"A valid cnnviz checkpoint: {kind} with channels {channels} and {params:,} parameters.")
 
 
 st.title("Train the lab's networks")

@@ -2,6 +2,7 @@
 
 import time
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import jobs, train_view
@@ -84,3 +85,12 @@ def test_a_browser_keeps_its_owner_id_though_streamlit_remasks_its_cookie():
     other_browser = cookie(masks[0], bytes(range(1, 17)))
     assert train_view.owner_from_cookie(other_browser) != first
     assert token.hex() not in first  # the secret token is not exposed
+
+
+def test_an_uploaded_checkpoint_is_described_or_refused_with_the_reason():
+    from models import PRETRAINED_DIR, CheckpointError
+
+    line = train_view.describe_checkpoint((PRETRAINED_DIR / "autoencoder.pt").read_bytes())
+    assert line.startswith("A valid cnnviz checkpoint: ConvAutoencoder with channels 16, 32, 32")
+    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+        train_view.describe_checkpoint(b"GIF89a not a checkpoint")
