@@ -3,7 +3,13 @@
 Usage: ``python serve.py [streamlit options]``, e.g. ``--server.port 8501``.
 """
 
+import os
 import sys
+
+# Torch's OpenMP threads busy-wait by default; beside a background training
+# process on a small machine that costs both up to 7x (see README, Training).
+# Must be set before torch is imported anywhere in this process.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli

@@ -4,11 +4,14 @@ Usage: ``python -m benchmarks [name ...]`` (names without ``bench_``, e.g. ``exp
 """
 
 import importlib
+import os
 import platform
 import sys
 from pathlib import Path
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the server and training jobs run; before torch loads
+
+import torch  # noqa: E402
 
 
 def main(argv: list[str]) -> None:

@@ -155,19 +155,24 @@ def conv2d_output_size(
                 f"The kernel is larger than the padded input in {dim}: kernel_size {k} "
                 f"with dilation {d} spans {span} rows, but the padded input has only "
                 f"{padded} ({n} + {p0} + {p1} padding).",
-                _kernel_fix(n, k, d, p0 + p1),
+                _window_fix(n, k, d, p0 + p1),
             )
         out.append((padded - span) // s + 1)
     return (out[0], out[1])
 
 
-def _kernel_fix(n: int, k: int, d: int, total_pad: int) -> str:
-    """Smallest changes that let a window of size k (dilation d) fit n + padding."""
+def _window_fix(n: int, k: int, d: int, total_pad: int, max_padding: int | None = None) -> str:
+    """Smallest changes that let a window of size k (dilation d) fit n + padding.
+
+    ``max_padding`` caps the padding that may be suggested (pooling allows at most ``k // 2``).
+    """
     padded = n + total_pad
-    options = [f"kernel_size <= {(padded - 1) // d + 1}"]
+    options = [f"kernel_size <= {max(1, (padded - 1) // d + 1)}"]
     if d > 1:
         options.append(f"dilation <= {max(1, (padded - 1) // max(k - 1, 1))}")
-    options.append(f"padding >= {math.ceil((effective_kernel_size(k, d) - n) / 2)}")
+    needed = math.ceil((effective_kernel_size(k, d) - n) / 2)
+    if max_padding is None or needed <= max_padding:
+        options.append(f"padding >= {needed}")
     options.append(f"an input of at least {effective_kernel_size(k, d) - total_pad}")
     return "use " + ", or ".join(options) + "."
 
@@ -242,21 +247,10 @@ def pool2d_output_size(
                 f"The pooling window is larger than the padded input in {dim}: kernel_size {k} "
                 f"with dilation {d} spans {span} rows, but the padded input has only "
                 f"{n + 2 * p} ({n} + 2 * {p} padding), so the output would be {o}.",
-                _pool_fix(n, k, d, p),
+                _window_fix(n, k, d, 2 * p, max_padding=k // 2),
             )
         out.append(o)
     return (out[0], out[1])
-
-
-def _pool_fix(n: int, k: int, d: int, p: int) -> str:
-    options = [f"kernel_size <= {max(1, (n + 2 * p - 1) // d + 1)}"]
-    if d > 1:
-        options.append(f"dilation <= {max(1, (n + 2 * p - 1) // max(k - 1, 1))}")
-    needed = math.ceil((effective_kernel_size(k, d) - n) / 2)
-    if needed <= k // 2:
-        options.append(f"padding >= {needed}")
-    options.append(f"an input of at least {effective_kernel_size(k, d) - 2 * p}")
-    return "use " + ", or ".join(options) + "."
 
 
 def conv_transpose2d_output_size(
