@@ -109,14 +109,29 @@ def normalise(image: Image.Image, name: str) -> LoadedImage:
         image = image.convert("RGB")
         notes.append(f"{mode} colours were converted to RGB.")
     if image.mode in ("RGBA", "LA", "La", "RGBa"):
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        fill, fill_name = _contrasting_fill(image.convert("RGBA"))
+        background = Image.new("RGBA", image.size, (fill, fill, fill, 255))
         flattened = Image.alpha_composite(background, image.convert("RGBA"))
         image = flattened.convert("RGB" if image.mode.startswith("RGB") else "L")
-        notes.append("transparent areas were filled with white (the alpha channel was dropped).")
+        notes.append(f"transparent areas were filled with {fill_name} (the alpha channel was dropped).")
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
         notes.append(f"{mode} pixels were converted to RGB.")
     return LoadedImage(np.asarray(image).copy(), name, tuple(notes))
+
+
+def _contrasting_fill(rgba: Image.Image) -> tuple[int, str]:
+    """Grey level for transparent areas: white behind dark content, black behind light content.
+
+    White ink on a transparent background (a common way to save a drawing)
+    would vanish on white.
+    """
+    pixels = np.asarray(rgba, dtype=np.float32)
+    opaque = pixels[..., 3] > 127
+    if not opaque.any():
+        return 255, "white"
+    luminance = pixels[..., :3][opaque] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return (0, "black") if float(luminance.mean()) > 127 else (255, "white")
 
 
 def to_input(image: LoadedImage, height: int, width: int) -> torch.Tensor:

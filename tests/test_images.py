@@ -102,6 +102,15 @@ def test_alpha_is_composited_on_white():
     assert gray_alpha.channels == 1 and gray_alpha.pixels.max() == 255
 
 
+def test_light_ink_on_transparent_is_composited_on_black_so_it_stays_visible():
+    stroke = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    for x in range(4, 16):
+        stroke.putpixel((x, 10), (255, 255, 255, 255))  # white ink, the rest transparent
+    loaded = images.decode_upload(_encode(stroke), "white-ink.png")
+    assert tuple(loaded.pixels[10, 8]) == (255, 255, 255) and tuple(loaded.pixels[0, 0]) == (0, 0, 0)
+    assert "black" in loaded.notes[-1]
+
+
 def test_to_input_resizes_to_the_layer_input_in_zero_one():
     loaded = images.decode_upload(_encode(_gradient("RGB")), "c.png")
     x = images.to_input(loaded, 17, 23)
