@@ -16,13 +16,12 @@ Run: ``python -m benchmarks training`` (about 5 minutes on 2 cores).
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
 
 import torch
 
-from benchmarks.table import print_table
+from benchmarks.table import median_p95, print_table
 from cnnviz import jobs
 from cnnviz.data import load_mnist
 from cnnviz.device import use_all_cores
@@ -133,12 +132,12 @@ def main() -> None:
             ["lab (DataLoader, batch 16, Adam 1e-3)", _seconds(lab_s), lab_images, "1.0x"],
         ],
     )
-    latencies = sorted(stop_latencies())
-    p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
+    latencies = stop_latencies()
+    median, p95 = median_p95(latencies)
     print()
     print_table(
         ["stop latency (request -> stopped, checkpoint kept)", "median ms", "p95 ms", "runs"],
-        [["background job, default classifier", statistics.median(latencies) * 1000, p95 * 1000, len(latencies)]],
+        [["background job, default classifier", median * 1000, p95 * 1000, len(latencies)]],
     )
 
 

@@ -16,8 +16,13 @@ def measure(fn: Callable[[], object], repeats: int = 20, warmup: int = 2) -> tup
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return median_p95(times)
+
+
+def median_p95(samples: Sequence[float]) -> tuple[float, float]:
+    """Median and 95th percentile (nearest rank) of ``samples``."""
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
