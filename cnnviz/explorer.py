@@ -229,6 +229,20 @@ def _pad_text(before: int, after: int) -> str:
     return f"2 × {before}" if before == after else f"{before} + {after}"
 
 
+def _window_formula(t: arithmetic.WindowTerms, pad_text: str) -> str:
+    """A sliding window's size formula with ``t``'s numbers, ending in the output size."""
+    low, high = ("⌈", "⌉") if t.ceil_mode else ("⌊", "⌋")
+    text = f"{low}({t.size} + {pad_text} − {t.dilation} × ({t.kernel_size} − 1) − 1) / {t.stride} + 1{high} "
+    text += f"= {low}{_frac(t.numerator + t.stride, t.stride)}{high} = {t.rounded}"
+    return text + (f" − 1 = {t.output}" if t.dropped_last else "")
+
+
+def _transpose_formula(t: arithmetic.TransposeTerms) -> str:
+    """A transposed convolution's size formula with ``t``'s numbers."""
+    return (f"({t.size} − 1) × {t.stride} − 2 × {t.padding} + {t.dilation} × ({t.kernel_size} − 1) "
+            f"+ {t.output_padding} + 1 = {t.output}")  # fmt: skip
+
+
 def analyze(settings: ExplorerSettings) -> LayerReport:
     """Shapes, formula, parameters, receptive field, leftover and PyTorch line of the explored layer.
 
@@ -250,47 +264,31 @@ def analyze(settings: ExplorerSettings) -> LayerReport:
     padding = ((0, 0), (0, 0))
     formulas = []
     if kind == CONV:
-        padding = arithmetic.conv2d_padding(spec.padding, spec.kernel_size, stride, spec.dilation)
-        leftover = arithmetic.conv2d_leftover(size, spec.kernel_size, stride, spec.padding, spec.dilation)
+        terms = arithmetic.conv2d_terms(size, spec.kernel_size, stride, spec.padding, spec.dilation)
+        padding = ((terms[0].pad_before, terms[0].pad_after), (terms[1].pad_before, terms[1].pad_after))
+        leftover = (terms[0].leftover, terms[1].leftover)
         weight_shape = (out_c, c // spec.groups, *spec.kernel_size)
         general = "⌊(in + pad_before + pad_after − dilation × (kernel − 1) − 1) / stride + 1⌋"
-        for i, out in enumerate((out_h, out_w)):
-            k, s, d, (p0, p1) = spec.kernel_size[i], stride[i], spec.dilation[i], padding[i]
-            numerator = size[i] + p0 + p1 - d * (k - 1) - 1
-            formulas.append(
-                f"⌊({size[i]} + {_pad_text(p0, p1)} − {d} × ({k} − 1) − 1) / {s} + 1⌋ "
-                f"= ⌊{_frac(numerator + s, s)}⌋ = {out}"
-            )
+        formulas = [_window_formula(t, _pad_text(t.pad_before, t.pad_after)) for t in terms]
     elif kind in (MAX_POOL, AVG_POOL):
         pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
+        terms = arithmetic.pool2d_terms(size, spec.kernel_size, stride, pads, spec.dilation, spec.ceil_mode)
         padding = ((pads[0], pads[0]), (pads[1], pads[1]))
-        if not spec.ceil_mode:
-            leftover = arithmetic.conv2d_leftover(size, spec.kernel_size, stride, pads, spec.dilation)
-        else:
-            leftover = (0, 0)
+        leftover = (terms[0].leftover, terms[1].leftover)
         bracket = ("⌈", "⌉") if spec.ceil_mode else ("⌊", "⌋")
         general = f"{bracket[0]}(in + 2 × padding − dilation × (kernel − 1) − 1) / stride + 1{bracket[1]}"
-        for i, out in enumerate((out_h, out_w)):
-            k, s, d, p = spec.kernel_size[i], stride[i], spec.dilation[i], pads[i]
-            numerator = size[i] + 2 * p - d * (k - 1) - 1
-            rounded = (numerator + (s - 1 if spec.ceil_mode else 0)) // s + 1
-            text = f"{bracket[0]}({size[i]} + 2 × {p} − {d} × ({k} − 1) − 1) / {s} + 1{bracket[1]} "
-            text += f"= {bracket[0]}{_frac(numerator + s, s)}{bracket[1]} = {rounded}"
-            if rounded != out:
-                text += f" − 1 = {out}"
-                notes.append(
-                    f"ceil_mode: the last window in {('height', 'width')[i]} would start in the padding, "
-                    "so PyTorch drops it."
-                )
-            formulas.append(text)
+        formulas = [_window_formula(t, f"2 × {t.pad_before}") for t in terms]
+        for dim, t in zip(("height", "width"), terms):
+            if t.dropped_last:
+                notes.append(f"ceil_mode: the last window in {dim} would start in the padding, so PyTorch drops it.")
     elif kind == CONV_T:
         pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
         padding = ((pads[0], pads[0]), (pads[1], pads[1]))
         weight_shape = (c, out_c // spec.groups, *spec.kernel_size)
         general = "(in − 1) × stride − 2 × padding + dilation × (kernel − 1) + output_padding + 1"
-        for i, out in enumerate((out_h, out_w)):
-            k, s, d, p, op = spec.kernel_size[i], stride[i], spec.dilation[i], pads[i], spec.output_padding[i]
-            formulas.append(f"({size[i]} − 1) × {s} − 2 × {p} + {d} × ({k} − 1) + {op} + 1 = {out}")
+        terms = arithmetic.conv_transpose2d_terms(size, spec.kernel_size, stride, pads, spec.output_padding,
+                                                  spec.dilation)  # fmt: skip
+        formulas = [_transpose_formula(t) for t in terms]
     else:  # Upsample
         general = "⌊in × scale_factor⌋"
         for i, out in enumerate((out_h, out_w)):

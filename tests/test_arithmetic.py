@@ -267,3 +267,135 @@ def test_conv_transpose_empty_output_is_refused_although_one_cpu_kernel_returns_
     assert torch_shape(lambda: nn.ConvTranspose2d(2, 2, 4, padding=(4, 0), dilation=2), 2, 1) == (0, 7)
     with pytest.raises(InvalidLayerConfig, match="empty in height"):
         ar.conv_transpose2d_output_size((2, 1), 4, padding=(4, 0), dilation=2)
+
+
+# --- 1-D layers: ints in, an int out, refused exactly where PyTorch refuses -----------------
+
+
+def torch_length(layer_factory, length, channels=2):
+    """Output length of the real 1-D layer on a zero tensor, or None if PyTorch refuses."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = layer_factory()(torch.zeros(1, channels, length))
+    except (RuntimeError, ValueError, TypeError):
+        return None
+    return int(out.shape[-1])
+
+
+@EXAMPLES
+@given(
+    length=st.integers(1, 40),
+    kernel=st.integers(0, 11),
+    stride=st.integers(0, 4),
+    padding=st.one_of(st.integers(-1, 6), st.sampled_from(["same", "valid"])),
+    dilation=st.integers(0, 3),
+)
+@example(length=4, kernel=7, stride=1, padding=0, dilation=1)  # kernel longer than the sequence
+@example(length=5, kernel=3, stride=2, padding="same", dilation=1)  # "same" with stride 2
+@example(length=9, kernel=4, stride=1, padding="same", dilation=1)  # even kernel: one more zero after
+def test_conv1d_matches_pytorch(length, kernel, stride, padding, dilation):
+    expected = torch_length(lambda: nn.Conv1d(2, 2, kernel, stride=stride, padding=padding, dilation=dilation), length)
+    got = ours(ar.conv1d_output_size, length, kernel, stride, padding, dilation)
+    assert got == expected
+    assert got is None or type(got) is int
+
+
+@EXAMPLES
+@given(
+    length=st.integers(1, 40),
+    kernel=st.integers(0, 9),
+    stride=st.one_of(st.none(), st.integers(0, 4)),
+    padding=st.integers(-1, 5),
+    dilation=st.integers(0, 3),
+    ceil_mode=st.booleans(),
+)
+@example(length=5, kernel=2, stride=2, padding=1, dilation=1, ceil_mode=True)  # last window would start in padding
+@example(length=4, kernel=3, stride=1, padding=2, dilation=1, ceil_mode=False)  # padding over half the kernel
+@example(length=3, kernel=3, stride=1, padding=0, dilation=2, ceil_mode=False)  # dilated window too long
+def test_maxpool1d_matches_pytorch(length, kernel, stride, padding, dilation, ceil_mode):
+    expected = torch_length(
+        lambda: nn.MaxPool1d(kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode), length
+    )
+    assert ours(ar.pool1d_output_size, length, kernel, stride, padding, dilation, ceil_mode) == expected
+
+
+@EXAMPLES
+@given(
+    length=st.integers(1, 40),
+    kernel=st.integers(1, 9),
+    stride=st.one_of(st.none(), st.integers(1, 4)),
+    padding=st.integers(0, 5),
+    ceil_mode=st.booleans(),
+)
+def test_avgpool1d_matches_pytorch(length, kernel, stride, padding, ceil_mode):
+    expected = torch_length(lambda: nn.AvgPool1d(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode), length)
+    assert ours(ar.pool1d_output_size, length, kernel, stride, padding, 1, ceil_mode) == expected
+
+
+@EXAMPLES
+@given(
+    length=st.integers(1, 24),
+    kernel=st.integers(0, 8),
+    stride=st.integers(0, 4),
+    padding=st.integers(-1, 8),
+    output_padding=st.integers(-1, 3),
+    dilation=st.integers(0, 3),
+)
+@example(length=1, kernel=1, stride=1, padding=1, output_padding=0, dilation=1)  # empty output
+@example(length=4, kernel=3, stride=2, padding=0, output_padding=2, dilation=1)  # output_padding too large
+@example(length=4, kernel=3, stride=1, padding=0, output_padding=1, dilation=2)  # allowed by the dilation
+def test_conv_transpose1d_matches_pytorch(length, kernel, stride, padding, output_padding, dilation):
+    expected = torch_length(
+        lambda: nn.ConvTranspose1d(
+            2, 2, kernel, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
+        ),
+        length,
+    )
+    if expected == 0:
+        expected = None  # an empty output: refused, as for 2-D
+    got = ours(ar.conv_transpose1d_output_size, length, kernel, stride, padding, output_padding, dilation)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("function", "args", "words"),
+    [
+        (ar.conv1d_output_size, (4, 7), ["along the length", "spans 7 positions", "only 4", "kernel_size <= 4",
+                                         "padding >= 2"]),
+        (ar.conv1d_output_size, (8, 3, 2, "same"), ['padding="same" needs stride 1', "stride is 2", "stride to 1"]),
+        (ar.conv1d_output_size, (8, 3, 0), ["stride must be at least 1, but it is 0"]),
+        (ar.pool1d_output_size, (8, 3, None, 2), ["at most half", "padding 2", "padding <= 1"]),
+        (ar.pool1d_output_size, (2, 2, 1, 0, 2), ["pooling window is larger", "output would be 0"]),
+        (ar.conv_transpose1d_output_size, (4, 3, 2, 0, 2), ["output_padding", "smaller", "output_padding <= 1"]),
+        (ar.conv_transpose1d_output_size, (1, 1, 1, 1), ["empty along the length", "= -1", "padding <= 0"]),
+        (ar.conv1d_output_size, (8, (3, 3)), ["kernel_size must be a whole number"]),
+        (ar.conv1d_output_size, (True, 3), ["length must be a whole number"]),
+    ],
+)  # fmt: skip
+def test_1d_messages_name_the_constraint_the_numbers_and_the_fix(function, args, words):
+    with pytest.raises(InvalidLayerConfig) as raised:
+        function(*args)
+    for word in words:
+        assert word in str(raised.value)
+
+
+def test_1d_suggested_fixes_work():
+    with pytest.raises(InvalidLayerConfig, match="kernel_size <= 4, or padding >= 2"):
+        ar.conv1d_output_size(4, 7)
+    assert ar.conv1d_output_size(4, 4) == 1
+    assert ar.conv1d_output_size(4, 7, padding=2) == 2
+
+
+def test_terms_are_the_formula_written_out():
+    h, w = ar.conv2d_terms((28, 9), 5, stride=2, padding=(1, 2))
+    assert (h.padded, h.span, h.numerator, h.rounded, h.output) == (30, 5, 25, 13, 13)
+    assert (w.pad_before, w.pad_after, w.padded, w.numerator, w.output, w.leftover) == (2, 2, 13, 8, 5, 0)
+    dna = ar.conv1d_terms(12, 4, padding="same")
+    assert (dna.pad_before, dna.pad_after, dna.output) == (1, 2, 12)
+    pool = ar.pool1d_terms(5, 2, 2, padding=1, ceil_mode=True)
+    assert (pool.rounded, pool.output, pool.dropped_last) == (4, 3, True)
+    assert ar.conv_transpose1d_terms(3, 2, 2, output_padding=1).output == 7  # the decoder's 3 -> 7
+    for terms in (h, w, dna, pool):
+        assert terms.output == (terms.numerator + (terms.stride - 1 if terms.ceil_mode else 0)) // terms.stride + 1 \
+            - terms.dropped_last  # fmt: skip
