@@ -601,22 +601,38 @@ def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
             )
 
 
+def _conv_parameters(in_channels: int, out_channels: int, taps: int, groups: int, bias: bool) -> ParameterCount:
+    """Every output channel has ``in / groups * taps`` weights (the transposed layout stores the same number)."""
+    _check_groups(in_channels, out_channels, groups)
+    return ParameterCount(out_channels * (in_channels // groups) * taps, out_channels if bias else 0)
+
+
 def conv2d_parameters(
     in_channels: int, out_channels: int, kernel_size: IntPair, groups: int = 1, bias: bool = True
 ) -> ParameterCount:
     """Parameters of ``nn.Conv2d``: weight ``(out, in / groups, kh, kw)`` plus ``out`` biases."""
-    _check_groups(in_channels, out_channels, groups)
-    kh, kw = pair(kernel_size, "kernel_size")
-    return ParameterCount(out_channels * (in_channels // groups) * kh * kw, out_channels if bias else 0)
+    return _conv_parameters(in_channels, out_channels, math.prod(pair(kernel_size, "kernel_size")), groups, bias)
 
 
 def conv_transpose2d_parameters(
     in_channels: int, out_channels: int, kernel_size: IntPair, groups: int = 1, bias: bool = True
 ) -> ParameterCount:
     """Parameters of ``nn.ConvTranspose2d``: weight ``(in, out / groups, kh, kw)`` plus ``out`` biases."""
-    _check_groups(in_channels, out_channels, groups)
-    kh, kw = pair(kernel_size, "kernel_size")
-    return ParameterCount(in_channels * (out_channels // groups) * kh * kw, out_channels if bias else 0)
+    return _conv_parameters(in_channels, out_channels, math.prod(pair(kernel_size, "kernel_size")), groups, bias)
+
+
+def conv1d_parameters(
+    in_channels: int, out_channels: int, kernel_size: int, groups: int = 1, bias: bool = True
+) -> ParameterCount:
+    """Parameters of ``nn.Conv1d``: weight ``(out, in / groups, k)`` plus ``out`` biases."""
+    return _conv_parameters(in_channels, out_channels, integer(kernel_size, "kernel_size"), groups, bias)
+
+
+def conv_transpose1d_parameters(
+    in_channels: int, out_channels: int, kernel_size: int, groups: int = 1, bias: bool = True
+) -> ParameterCount:
+    """Parameters of ``nn.ConvTranspose1d``: weight ``(in, out / groups, k)`` plus ``out`` biases."""
+    return _conv_parameters(in_channels, out_channels, integer(kernel_size, "kernel_size"), groups, bias)
 
 
 def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> ParameterCount:
@@ -625,7 +641,7 @@ def linear_parameters(in_features: int, out_features: int, bias: bool = True) ->
 
 
 def batchnorm2d_parameters(num_features: int, affine: bool = True) -> ParameterCount:
-    """Learnable parameters of ``nn.BatchNorm2d``: a scale and a shift per channel.
+    """Learnable parameters of ``nn.BatchNorm2d`` (and ``BatchNorm1d``): a scale and a shift per channel.
 
     The running mean and variance are buffers, not parameters.
     """
