@@ -8,6 +8,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/explorer.py", title="Layer explorer", icon="🔍", url_path="explorer"),
     st.Page("pages/network.py", title="Network builder", icon="🧱", url_path="network"),
+    st.Page("pages/solver.py", title="Which layer gives this size?", icon="🎯", url_path="solver"),
     st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
     st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
 ]
