@@ -229,7 +229,7 @@ def _pad_text(before: int, after: int) -> str:
     return f"2 × {before}" if before == after else f"{before} + {after}"
 
 
-def _window_formula(t: arithmetic.WindowTerms, pad_text: str) -> str:
+def window_formula(t: arithmetic.WindowTerms, pad_text: str) -> str:
     """A sliding window's size formula with ``t``'s numbers, ending in the output size."""
     low, high = ("⌈", "⌉") if t.ceil_mode else ("⌊", "⌋")
     text = f"{low}({t.size} + {pad_text} − {t.dilation} × ({t.kernel_size} − 1) − 1) / {t.stride} + 1{high} "
@@ -237,7 +237,7 @@ def _window_formula(t: arithmetic.WindowTerms, pad_text: str) -> str:
     return text + (f" − 1 = {t.output}" if t.dropped_last else "")
 
 
-def _transpose_formula(t: arithmetic.TransposeTerms) -> str:
+def transpose_formula(t: arithmetic.TransposeTerms) -> str:
     """A transposed convolution's size formula with ``t``'s numbers."""
     return (f"({t.size} − 1) × {t.stride} − 2 × {t.padding} + {t.dilation} × ({t.kernel_size} − 1) "
             f"+ {t.output_padding} + 1 = {t.output}")  # fmt: skip
@@ -269,7 +269,7 @@ def analyze(settings: ExplorerSettings) -> LayerReport:
         leftover = (terms[0].leftover, terms[1].leftover)
         weight_shape = (out_c, c // spec.groups, *spec.kernel_size)
         general = "⌊(in + pad_before + pad_after − dilation × (kernel − 1) − 1) / stride + 1⌋"
-        formulas = [_window_formula(t, _pad_text(t.pad_before, t.pad_after)) for t in terms]
+        formulas = [window_formula(t, _pad_text(t.pad_before, t.pad_after)) for t in terms]
     elif kind in (MAX_POOL, AVG_POOL):
         pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
         terms = arithmetic.pool2d_terms(size, spec.kernel_size, stride, pads, spec.dilation, spec.ceil_mode)
@@ -277,7 +277,7 @@ def analyze(settings: ExplorerSettings) -> LayerReport:
         leftover = (terms[0].leftover, terms[1].leftover)
         bracket = ("⌈", "⌉") if spec.ceil_mode else ("⌊", "⌋")
         general = f"{bracket[0]}(in + 2 × padding − dilation × (kernel − 1) − 1) / stride + 1{bracket[1]}"
-        formulas = [_window_formula(t, f"2 × {t.pad_before}") for t in terms]
+        formulas = [window_formula(t, f"2 × {t.pad_before}") for t in terms]
         for dim, t in zip(("height", "width"), terms):
             if t.dropped_last:
                 notes.append(f"ceil_mode: the last window in {dim} would start in the padding, so PyTorch drops it.")
@@ -288,7 +288,7 @@ def analyze(settings: ExplorerSettings) -> LayerReport:
         general = "(in − 1) × stride − 2 × padding + dilation × (kernel − 1) + output_padding + 1"
         terms = arithmetic.conv_transpose2d_terms(size, spec.kernel_size, stride, pads, spec.output_padding,
                                                   spec.dilation)  # fmt: skip
-        formulas = [_transpose_formula(t) for t in terms]
+        formulas = [transpose_formula(t) for t in terms]
     else:  # Upsample
         general = "⌊in × scale_factor⌋"
         for i, out in enumerate((out_h, out_w)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from cnnviz import arithmetic, explorer
+from cnnviz import arithmetic, explorer, explorer1d
 from cnnviz.arithmetic import InvalidLayerConfig, Solution
 from cnnviz.code_export import pytorch_line
 from cnnviz.explorer import ExplorerSettings
@@ -24,8 +24,9 @@ BOUND_LIMITS = {"max_kernel": (1, 15, 11), "max_stride": (1, 8, 4), "max_padding
 MAX_SIZE_2D = explorer.MAX_INPUT  # input height / width the page takes (what the explorer can open)
 MAX_LENGTH = 4096  # input length for 1-D kinds
 MAX_WANTED = 4096  # largest wanted output size
-# Where an answer opens: 2-D kinds in the layer explorer; 1-D kinds once an explorer shows them (else no link).
-EXPLORER_PATHS = {"Conv2d": "explorer", "MaxPool2d": "explorer", "ConvTranspose2d": "explorer"}
+# Where an answer opens: 2-D kinds in the layer explorer, 1-D kinds in the 1-D explorer.
+EXPLORER_PATHS = {"Conv2d": "explorer", "MaxPool2d": "explorer", "ConvTranspose2d": "explorer",
+                  "Conv1d": "explorer1d", "MaxPool1d": "explorer1d", "ConvTranspose1d": "explorer1d"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,11 @@ def _spec(solution: Solution, out_channels: int) -> LayerSpec:
 
 
 def explorer_link(solution: Solution, input_size: tuple[int, ...], in_channels: int, out_channels: int) -> str | None:
-    """The relative URL that opens the explorer on ``solution`` (None when no explorer shows its kind)."""
+    """The relative URL that opens the explorer on ``solution`` (None when no explorer can show it)."""
     path = EXPLORER_PATHS.get(solution.kind)
+    if path == "explorer1d":
+        settings_1d = explorer1d.settings_for(solution, input_size[0], out_channels)
+        return None if settings_1d is None else f"/{path}?{urlencode(explorer1d.to_query(settings_1d))}"
     if path is None:
         return None
     spec = _spec(solution, out_channels)

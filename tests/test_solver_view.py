@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import torch
 
-from cnnviz import explorer, solver_view
+from cnnviz import explorer, explorer1d, solver_view
 from cnnviz.arithmetic import InvalidLayerConfig
 
 
@@ -36,7 +36,11 @@ def test_every_link_opens_the_explorer_on_a_layer_of_the_wanted_size(kind, size,
 def test_1d_answers_list_their_pytorch_line():
     view = solver_view.build("Conv1d", 100, 50, in_channels=4, out_channels=16)
     assert view.rows[0].pytorch == "nn.Conv1d(4, 16, kernel_size=1, stride=2)"
-    assert view.rows[0].link is None  # the 2-D explorer does not show sequences
+    for row in view.rows[:10]:  # the 1-D explorer opens on a signal of the same length
+        url = urlparse(row.link)
+        assert url.path == "/explorer1d"
+        settings, problems = explorer1d.from_query({k: v[-1] for k, v in parse_qs(url.query).items()})
+        assert not problems and explorer1d.analyze(settings).output_shape == (1, 16, 50)
     for row in view.rows[:40]:
         module = eval(row.pytorch, {"nn": torch.nn})  # noqa: S307 - a line this project wrote
         assert module(torch.zeros(1, 4, 100)).shape == (1, 16, 50), row
