@@ -73,7 +73,7 @@ class Explorer1dSettings:
     source: str = "dna"  # one of SOURCES
     dna: str = DEFAULT_DNA  # the bases, when source == "dna"
     length: int = 200  # samples of a signal
-    noise: float = 0.3  # standard deviation of a signal's noise
+    noise: float = 0.1  # standard deviation of a signal's noise (the sine and the R waves have height 1)
     seed: int = 0  # a signal's noise and the random kernels
     batch: int = 1  # N (changes only the shape's first number)
     out_channels: int = 1  # C_out of a convolution

@@ -19,7 +19,8 @@ from cnnviz.explorer1d import CELL_NAMES, Explorer1dSettings, SequenceOutput, Se
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 CELL_COLOURS = {0: "#DDDDDD", 1: "#56B4E9", 2: "#F0E442", 3: "#CC79A7"}  # padding, input, inserted zero, unread
 TAP_COLOUR = "#D55E00"
-MAX_LABELLED_CELLS = 120  # rows longer than this drop the base letters / values inside cells
+MAX_LABELLED_CELLS = 70  # rows longer than this drop the base letters / values inside cells
+ROW_PIXELS = 560  # about the width the sliding row gets on a laptop screen: sets the cell size
 
 
 @dataclass(frozen=True)
@@ -42,45 +43,46 @@ def sliding_figure(row: SlidingRow, sequence: sequences.SequenceInput) -> go.Fig
     """
     total = len(row.cells)
     x = np.arange(total)
+    cell_size = int(min(24, max(4, ROW_PIXELS / (total + 2))))
     labels = np.full(total, "", dtype=object)
-    if total <= MAX_LABELLED_CELLS:
+    if total <= MAX_LABELLED_CELLS and sequence.position_labels is not None:
         for cell in np.flatnonzero(row.input_index >= 0):
             source = row.input_index[cell]
-            labels[cell] = (sequence.position_labels[source] if sequence.position_labels is not None
-                            else f"{sequence.values[0, source]:.1f}")  # fmt: skip
+            labels[cell] = sequence.position_labels[source]
     data = []
     for kind, name in CELL_NAMES.items():  # one trace per cell kind: a legend that names the colours
         mask = row.cells == kind
         if mask.any():
             data.append({
                 "type": "scatter", "x": x[mask].tolist(), "y": [0] * int(mask.sum()), "mode": "markers+text",
-                "name": name, "text": labels[mask].tolist(), "textposition": "middle center",
-                "hovertemplate": f"{name}, cell %{{x}}<extra></extra>",
-                "marker": {"symbol": "square", "size": 18 if total <= MAX_LABELLED_CELLS else 7,
-                           "color": CELL_COLOURS[kind], "line": {"width": 0.5, "color": "#555555"}},
+                "name": name, "text": labels[mask].tolist(), "textposition": "bottom center",
+                "textfont": {"size": 11}, "hovertemplate": f"{name}, cell %{{x}}<extra></extra>",
+                "marker": {"symbol": "square", "size": cell_size, "color": CELL_COLOURS[kind],
+                           "line": {"width": 0.5 if cell_size > 8 else 0, "color": "#555555"}},
             })  # fmt: skip
     data.append(_taps(row.taps[0] if row.taps else ()))
     tap_trace = len(data) - 1
     layout = {
-        "title": {"text": f"The window, step by step ({row.output_length} output positions)"},
-        "xaxis": {"title": {"text": "position in the padded input"}, "range": [-1, total], "showgrid": False},
-        "yaxis": {"visible": False, "range": [-1, 1]},
-        "height": 280, "margin": {"l": 20, "r": 20, "t": 60, "b": 40},
-        "legend": {"orientation": "h", "y": -0.5},
-        "annotations": [{"text": row.caption, "showarrow": False, "x": 0, "y": -0.8, "xref": "paper", "yref": "y",
-                         "xanchor": "left"}],
+        "title": {"text": f"The window, step by step ({row.output_length} output positions)<br>"
+                          f"<sup>{row.caption}</sup>"},
+        "xaxis": {"title": {"text": "position in the padded input"}, "range": [-1, total], "showgrid": False,
+                  "zeroline": False},
+        "yaxis": {"visible": False, "range": [-0.6, 1]},
+        "height": 330, "margin": {"l": 20, "r": 20, "t": 110, "b": 40},
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
     }  # fmt: skip
 
     def animation() -> tuple[list[dict], dict]:
         frames = [{"data": [_taps(t)], "traces": [tap_trace], "name": str(o)} for o, t in enumerate(row.taps)]
         still = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}
         return frames, {
-            "updatemenus": [{"type": "buttons", "x": 0, "y": 1.25, "xanchor": "left", "direction": "left",
+            "updatemenus": [{"type": "buttons", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom",
+                             "direction": "left",
                              "buttons": [
                                  {"label": "▶ play", "method": "animate",
                                   "args": [None, {"frame": {"duration": 350, "redraw": False}, "fromcurrent": True}]},
                                  {"label": "❚❚ pause", "method": "animate", "args": [[None], still]}]}],
-            "sliders": [{"active": 0, "currentvalue": {"prefix": "output position "}, "pad": {"t": 30},
+            "sliders": [{"active": 0, "currentvalue": {"prefix": "output position "}, "pad": {"t": 50},
                          "steps": [{"label": str(o), "method": "animate", "args": [[str(o)], still]}
                                    for o in range(len(row.taps))]}],
         }  # fmt: skip
@@ -89,8 +91,8 @@ def sliding_figure(row: SlidingRow, sequence: sequences.SequenceInput) -> go.Fig
 
 
 def _taps(taps: tuple[int, ...]) -> dict:
-    return {"type": "scatter", "x": list(taps), "y": [0.55] * len(taps), "mode": "markers", "name": "kernel taps",
-            "marker": {"symbol": "triangle-down", "size": 12, "color": TAP_COLOUR}, "hoverinfo": "x"}  # fmt: skip
+    return {"type": "scatter", "x": list(taps), "y": [0.6] * len(taps), "mode": "markers", "name": "kernel taps",
+            "marker": {"symbol": "triangle-down", "size": 14, "color": TAP_COLOUR}, "hoverinfo": "x"}  # fmt: skip
 
 
 def lines_figure(settings: Explorer1dSettings, sequence: sequences.SequenceInput, output: SequenceOutput) -> go.Figure:
@@ -100,14 +102,16 @@ def lines_figure(settings: Explorer1dSettings, sequence: sequences.SequenceInput
     them, so a motif detector's peak stands over its motif.
     """
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                           subplot_titles=("input", f"output of {settings.layer}: {output.description}"))  # fmt: skip
+                           subplot_titles=("input", f"output of {settings.layer}"))  # fmt: skip
     length = sequence.values.shape[1]
     if settings.source == "dna":
         figure.add_trace(go.Heatmap(
             z=sequence.values, x=np.arange(length), y=list(sequence.channel_names), showscale=False,
             colorscale=[[0, "#FFFFFF"], [1, "#0072B2"]], zmin=0, zmax=1, name="one-hot",
             hovertemplate="position %{x}, channel %{y}: %{z:.0f}<extra></extra>",
-            text=[list(sequence.position_labels)] * 4, texttemplate="%{text}" if length <= MAX_LABELLED_CELLS else "",
+            text=[[base if base == channel else "" for base in sequence.position_labels]
+                  for channel in sequence.channel_names],
+            texttemplate="%{text}" if length <= MAX_LABELLED_CELLS else "", textfont={"color": "#FFFFFF"},
         ), row=1, col=1)  # fmt: skip
     else:
         figure.add_trace(go.Scatter(x=np.arange(length), y=sequence.values[0], mode="lines", name="input",

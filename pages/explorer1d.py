@@ -132,5 +132,6 @@ with results:
     st.plotly_chart(view.sliding, key="e1_sliding", config={"displaylogo": False})
     if view.lines is not None:
         st.plotly_chart(view.lines, key="e1_lines", config={"displaylogo": False})
+        st.caption(f"Output: {view.description}.")
     else:
         st.info(f"**No output drawn:** {view.note}")
