@@ -74,6 +74,11 @@ def explorer_link(solution: Solution, input_size: tuple[int, ...], in_channels: 
     return f"/{path}?{urlencode(explorer.to_query(settings))}"
 
 
+def _square(solution: Solution) -> bool:
+    values = (solution.kernel_size, solution.stride, solution.padding, solution.dilation, solution.output_padding)
+    return all(not isinstance(v, tuple) or v[0] == v[1] for v in values)
+
+
 def _show_size(size: int | tuple[int, int]) -> str:
     return str(size) if isinstance(size, int) else f"{size[0]} x {size[1]}"
 
@@ -84,9 +89,14 @@ def build(
     output_size: int | tuple[int, int],
     in_channels: int = 1,
     out_channels: int = 8,
+    square_only: bool = False,
     **bounds: int,
 ) -> SolverView:
     """The answers to "which ``kind`` turns ``input_size`` into ``output_size``?" within ``bounds``.
+
+    ``square_only`` keeps the 2-D answers that use one number for height and
+    width in every option (what most networks use; the count says how many
+    there are in all).
 
     Raises:
         InvalidLayerConfig: for sizes or bounds the solver refuses (the message says which).
@@ -96,6 +106,9 @@ def build(
         if not low <= value <= high:
             raise InvalidLayerConfig(f"{name} must be between {low} and {high} here, got {value}.")
     solutions = arithmetic.solve(kind, input_size, output_size, **bounds)
+    found = len(solutions)
+    if square_only:
+        solutions = [s for s in solutions if _square(s)]
     size = arithmetic.pair(input_size) if kind.endswith("2d") else (input_size,)
     shape = (in_channels, *size)
     rows = []
@@ -110,8 +123,13 @@ def build(
     wanted, given = _show_size(output_size), _show_size(input_size)
     if solutions:
         shown = "" if len(solutions) <= MAX_ROWS else f"; the {MAX_ROWS} simplest are listed"
-        message = f"{len(solutions)} configurations of {kind} turn {given} into {wanted}{shown}."
+        square = f" ({len(solutions)} of them square)" if square_only else ""
+        message = f"{found} configurations of {kind} turn {given} into {wanted}{square}{shown}."
         return SolverView(kind, tuple(rows), len(solutions), (), message)
+    if found:
+        message = (f"{found} configurations of {kind} turn {given} into {wanted}, but none uses one number for "
+                   "height and width: allow rectangular ones to see them.")  # fmt: skip
+        return SolverView(kind, (), 0, (), message)
     nearest = tuple(arithmetic.nearest_sizes(kind, input_size, output_size, **bounds))
     message = (
         f"No configuration of {kind} within these bounds ({limits or 'the defaults'}) turns {given} into "

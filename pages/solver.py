@@ -50,8 +50,12 @@ with st.expander("Bounds of the search"):
     st.caption("Kernels of 1 use no dilation (it changes nothing); padding 'same' is listed where it pads unevenly, "
                "which no number can say.")  # fmt: skip
 
+square_only = two_d and in_h == in_w and out_h == out_w and st.toggle(
+    "only square configurations", value=True, key="solve_square",
+    help="One number for height and width in every option, as most networks use; off: rectangular ones too.",
+)  # fmt: skip
 try:
-    view = solver_view.build(kind, input_size, output_size, in_channels, out_channels, **bounds)
+    view = solver_view.build(kind, input_size, output_size, in_channels, out_channels, square_only, **bounds)
 except InvalidLayerConfig as error:
     st.error(error.constraint + (f" Fix: {error.fix}" if error.fix else ""))
     st.stop()

@@ -19,7 +19,10 @@ def test_28_to_14_lists_answers_that_open_the_explorer_on_them():
     assert "configurations of Conv2d turn 28 x 28 into 14 x 14" in at.success[0].value
     table = at.dataframe[0].value
     assert table["PyTorch"][0] == "nn.Conv2d(1, 8, kernel_size=1, stride=2)"
-    assert "nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1)" in list(table["PyTorch"])
+    assert list(table["PyTorch"])[4] == "nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1)"
+    assert "(25 of them square)" in at.success[0].value
+    at.toggle(key="solve_square").set_value(False).run()
+    assert "kernel_size=(1, 2)" in at.dataframe[0].value["PyTorch"][2]
     for link in list(table["explore"])[:25]:
         url = urlparse(link)
         assert url.path == "/explorer"

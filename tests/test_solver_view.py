@@ -58,3 +58,12 @@ def test_no_answer_names_the_nearest_sizes_and_what_to_try():
 def test_bounds_outside_the_pages_limits_are_refused():
     with pytest.raises(InvalidLayerConfig, match="max_kernel must be between 1 and 15"):
         solver_view.build("Conv2d", 28, 14, max_kernel=40)
+
+
+def test_square_only_keeps_one_number_per_option_and_says_how_many_there_are_in_all():
+    everything = solver_view.build("Conv2d", 28, 14)
+    square = solver_view.build("Conv2d", 28, 14, square_only=True)
+    assert 0 < square.total < everything.total
+    assert f"{everything.total} configurations" in square.message and f"({square.total} of them square)" in square.message
+    assert all("(" not in row.options for row in square.rows)
+    assert "none uses one number" in solver_view.build("Conv2d", (28, 20), (14, 20), square_only=True).message
