@@ -24,10 +24,12 @@ from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount
 from cnnviz.code_export import pytorch_line
 from cnnviz.device import one_thread
 from cnnviz.explorer import transpose_formula, window_formula
-from cnnviz.kinds import KINDS
-from cnnviz.specs import AVG_POOL1D, CONV1D, CONV_T1D, MAX_POOL1D, LayerSpec
+from cnnviz.kinds import KINDS, SEQUENCE
+from cnnviz.specs import CONV1D, MAX_POOL1D, LayerSpec
 
-SEQUENCE_LAYERS = (CONV1D, MAX_POOL1D, AVG_POOL1D, CONV_T1D)
+# The sliding 1-D kinds of the registry, and which options each has (the controls follow from them).
+SEQUENCE_LAYERS = tuple(name for name, kind in KINDS.items()
+                        if kind.input_dims == SEQUENCE and kind.geometry in ("window", "transposed"))  # fmt: skip
 SOURCES = ("dna", "sine", "heartbeat")
 SOURCE_NAMES = {"dna": "DNA sequence (one-hot, 4 channels)", "sine": "noisy sine (1 channel)",
                 "heartbeat": "heartbeat-like trace (1 channel)"}  # fmt: skip
@@ -39,9 +41,17 @@ MAX_BATCH = 1024
 MAX_DRAWN_CHANNELS = 4  # output channels drawn as lines
 MAX_STEPS = 400  # output positions animated (a longer output animates its start)
 DEFAULT_DNA = sequences.SHIPPED_DNA["promoter-like, one TATA box"]
-_CONVS = (CONV1D, CONV_T1D)
-_DILATED = (CONV1D, MAX_POOL1D, CONV_T1D)
-_POOLS = (MAX_POOL1D, AVG_POOL1D)
+
+
+def _having(key: str) -> tuple[str, ...]:
+    return tuple(name for name in SEQUENCE_LAYERS if KINDS[name].option(key) is not None)
+
+
+_CONVS = _having("out")  # learned kernels: out_channels, groups, bias, weights
+_DILATED = _having("dilation")
+_POOLS = _having("ceil_mode")
+_TRANSPOSED = tuple(name for name in SEQUENCE_LAYERS if KINDS[name].geometry == "transposed")
+_SAME_PADDING = tuple(name for name in _CONVS if name not in _TRANSPOSED)  # "same" / "valid" padding
 
 
 def kernel_presets(source: str) -> tuple[str, ...]:
@@ -95,7 +105,7 @@ class Explorer1dSettings:
 
     def spec(self) -> LayerSpec:
         """The layer as a registry spec (for shapes, parameters and code)."""
-        padding = self.padding if self.padding_mode == "number" else self.padding_mode
+        padding = self.padding_mode if self.padding_mode != "number" and self.layer in _SAME_PADDING else self.padding
         return LayerSpec(self.layer, out_channels=self.out_channels if self.layer in _CONVS else self.in_channels,
                          kernel_size=self.kernel, stride=self.stride, padding=padding,
                          dilation=self.dilation if self.layer in _DILATED else 1, groups=self.groups, bias=self.bias,
@@ -125,7 +135,7 @@ SETTINGS = (
     Setting("stride", "s", "number", "stride", "Step of the window: stride 2 roughly halves the length.", 1,
             MAX_SIZE),
     Setting("padding_mode", "pm", "select", "padding as", "A number of zeros on each side, 'same' (keep the length, "
-            "stride 1 only) or 'valid' (none).", choices=("number", "same", "valid"), layers=(CONV1D,)),
+            "stride 1 only) or 'valid' (none).", choices=("number", "same", "valid"), layers=_SAME_PADDING),
     Setting("padding", "p", "number", "padding", "Zeros added at each end: more padding, longer output.", 0,
             MAX_SIZE),
     Setting("dilation", "d", "number", "dilation", "Gaps between the kernel's taps: a wider view with the same "
@@ -133,7 +143,7 @@ SETTINGS = (
     Setting("ceil_mode", "ceil", "toggle", "ceil_mode", "Round the output length up, so a last partial window "
             "still counts.", layers=_POOLS),
     Setting("output_padding", "op", "number", "output_padding", "Extra positions at the end of a transposed "
-            "convolution's output, to hit an exact length.", 0, MAX_SIZE, layers=(CONV_T1D,)),
+            "convolution's output, to hit an exact length.", 0, MAX_SIZE, layers=_having("output_padding")),
     Setting("bias", "bias", "toggle", "bias", "One learnable number added to each output channel.", layers=_CONVS),
     Setting("kernel_mode", "kern", "select", "weights", "A preset kernel (a motif detector, smoothing, an edge) or "
             "PyTorch's random initialisation under the seed.", choices=("preset", "random"), layers=_CONVS),
@@ -147,7 +157,7 @@ assert {s.field for s in SETTINGS} == {f.name for f in fields(Explorer1dSettings
 
 def applies(setting: Setting, settings: Explorer1dSettings) -> bool:
     """Whether the page shows ``setting`` for these settings' layer and input."""
-    if setting.field == "padding" and settings.layer == CONV1D and settings.padding_mode != "number":
+    if setting.field == "padding" and settings.layer in _SAME_PADDING and settings.padding_mode != "number":
         return False
     if setting.field == "preset" and settings.kernel_mode != "preset":
         return False
@@ -285,8 +295,8 @@ def analyze(settings: Explorer1dSettings) -> SequenceReport:
         general = "(in − 1) × stride − 2 × padding + dilation × (kernel − 1) + output_padding + 1"
         weight_shape = (c, out_c // settings.groups, settings.kernel)
     else:
-        if settings.layer == CONV1D:
-            padding_arg = settings.padding if settings.padding_mode == "number" else settings.padding_mode
+        if settings.layer in _SAME_PADDING:
+            padding_arg = spec.padding if isinstance(spec.padding, str) else spec.padding[0]
             terms = arithmetic.conv1d_terms(length, settings.kernel, settings.stride, padding_arg, settings.dilation)
             general = "⌊(in + pad_before + pad_after − dilation × (kernel − 1) − 1) / stride + 1⌋"
             weight_shape = (out_c, c // settings.groups, settings.kernel)
@@ -346,7 +356,7 @@ def window_steps(settings: Explorer1dSettings, report: SequenceReport) -> Slidin
     """
     length, out_length = report.input_shape[2], report.output_shape[2]
     k, d = settings.kernel, settings.dilation if settings.layer in _DILATED else 1
-    if settings.layer == CONV_T1D:
+    if settings.layer in _TRANSPOSED:
         s, edge = settings.stride, d * (k - 1) - settings.padding
         stretched = (length - 1) * s + 1
         total = stretched + 2 * edge + settings.output_padding
@@ -402,7 +412,7 @@ def _random_weights(settings: Explorer1dSettings) -> tuple[torch.Tensor, torch.T
     """PyTorch's default initialisation (Kaiming-uniform weights, uniform biases) from a local generator."""
     generator = torch.Generator().manual_seed(settings.seed)
     c, out, g, k = settings.in_channels, settings.out_channels, settings.groups, settings.kernel
-    transposed = settings.layer == CONV_T1D
+    transposed = settings.layer in _TRANSPOSED
     weight = torch.empty((c, out // g, k) if transposed else (out, c // g, k))
     torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
     fan_in = weight.shape[1] * k  # what PyTorch's _calculate_fan_in_and_fan_out reads for this layout
@@ -424,7 +434,7 @@ def _preset_weights(settings: Explorer1dSettings) -> tuple[torch.Tensor, np.ndar
         raise InvalidLayerConfig(f"The {settings.preset} kernel is {kernel.shape[1]} long, but kernel_size is {k}.",
                                  f"set kernel_size to {kernel.shape[1]}, or use random weights.")  # fmt: skip
     per_channel = torch.from_numpy(kernel)  # (C_in, k)
-    if settings.layer == CONV_T1D:
+    if settings.layer in _TRANSPOSED:
         return per_channel[:, None].expand(c, out, k).contiguous(), kernel
     return per_channel[None].expand(out, c, k).contiguous(), kernel
 
@@ -464,7 +474,7 @@ def run(settings: Explorer1dSettings, report: SequenceReport) -> SequenceOutput:
     if tuple(y.shape[1:]) != report.output_shape[1:]:  # the arithmetic and PyTorch must agree
         raise AssertionError(f"PyTorch gave {tuple(y.shape)}, the arithmetic {report.output_shape}")
     out_length = y.shape[2]
-    if settings.layer == CONV_T1D:
+    if settings.layer in _TRANSPOSED:
         positions = (np.arange(out_length) - (spec.dilation[0] * (settings.kernel - 1) - settings.padding)) / stride
     else:
         span = arithmetic.effective_kernel_size(settings.kernel, dilation)

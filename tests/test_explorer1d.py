@@ -138,3 +138,10 @@ def test_solver_answers_open_the_explorer_on_the_wanted_length(kind, length, wan
         restored, problems = explorer1d.from_query(explorer1d.to_query(settings))
         assert not problems
         assert explorer1d.analyze(restored).output_shape[2] == wanted, solution
+
+
+def test_a_convolutions_same_padding_does_not_follow_the_layer_to_a_pool():
+    s = replace(Explorer1dSettings(), padding_mode="same", padding=1, kernel=3, kernel_mode="random")
+    assert explorer1d.analyze(s).output_shape[2] == len(explorer1d.DEFAULT_DNA)
+    pooled = explorer1d.analyze(replace(s, layer="MaxPool1d", stride=1))
+    assert pooled.pytorch == "nn.MaxPool1d(kernel_size=3, stride=1, padding=1)"
