@@ -22,6 +22,7 @@ from PIL import Image
 
 SEQUENTIAL = "viridis"  # non-negative values: dark = low, yellow = high
 DIVERGING = "blue-red"  # signed values: blue < 0 < red, white at zero
+GREYS = "greys"  # pictures of digits: 0 black, 1 white (ink is white, as MNIST shows it)
 
 # Maps with at most this many pixels are sent as heatmaps, so hovering shows
 # each value; larger ones are sent as PNG images.
@@ -39,6 +40,8 @@ def _colorscale_colors(name: str) -> list[str]:
         return list(plotly.colors.sequential.Cividis)
     if name == DIVERGING:
         return list(plotly.colors.diverging.RdBu)[::-1]  # RdBu runs red -> blue; we want blue -> red
+    if name == GREYS:
+        return ["rgb(0, 0, 0)", "rgb(255, 255, 255)"]
     if name == "PuOr":
         return list(plotly.colors.diverging.PuOr)
     raise ValueError(f"unknown colormap {name!r}; use {SEQUENTIAL!r}, 'cividis', {DIVERGING!r} or 'PuOr'.")
@@ -50,17 +53,24 @@ def plotly_colorscale(name: str) -> list[list[float | str]]:
     return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
 
 
+def colormap_anchors(name: str) -> np.ndarray:
+    """The ``(n, 3)`` RGB anchor colours of the colormap ``name``, evenly spaced from its low to its high end."""
+    colors = _colorscale_colors(name)
+    return np.array([plotly.colors.unlabel_rgb(plotly.colors.convert_colors_to_same_type(c)[0][0]) for c in colors])
+
+
 @functools.lru_cache(maxsize=8)
 def colormap_lut(name: str, levels: int = 256) -> np.ndarray:
     """A ``(levels, 3)`` uint8 lookup table interpolating the colormap ``name`` linearly.
 
+    The browser components build the same table from the same anchors (``widgets/map_grid.js``).
+
     Args:
-        name: ``"viridis"``, ``"cividis"``, ``"blue-red"`` or ``"PuOr"``.
+        name: ``"viridis"``, ``"cividis"``, ``"blue-red"``, ``"greys"`` or ``"PuOr"``.
         levels: entries in the table.
     """
-    colors = _colorscale_colors(name)
-    anchors = np.array([plotly.colors.unlabel_rgb(plotly.colors.convert_colors_to_same_type(c)[0][0]) for c in colors])
-    positions = np.linspace(0.0, 1.0, len(colors))
+    anchors = colormap_anchors(name)
+    positions = np.linspace(0.0, 1.0, len(anchors))
     grid = np.linspace(0.0, 1.0, levels)
     lut = np.stack([np.interp(grid, positions, anchors[:, k]) for k in range(3)], axis=1)
     lut = np.rint(lut).astype(np.uint8)

@@ -16,6 +16,7 @@ from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSe
 from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
+from widgets.map_grid import map_grid
 
 CANVAS_PX = 280  # the canvas is 10x MNIST's 28 pixels
 SOURCES = {"draw": "✏️ Draw", "upload": "📁 Upload a picture", "mnist": "🎲 Random MNIST test digit"}
@@ -164,9 +165,7 @@ if result is not None:
     layer_area = st.container()
 figures = build_figures(reading, layers=shown_layers or [])
 with input_column:
-    st.plotly_chart(figures.model_input, width="stretch", key="draw_input_chart")
-    if figures.naive_input is not None:
-        st.plotly_chart(figures.naive_input, width="stretch", key="draw_naive_chart")
+    map_grid(figures.model_input, key="draw_input", panel_px=196)
     st.caption(
         "Like MNIST: cropped to the ink, scaled to fit 20 x 20 keeping its shape, centred by its centre of mass."
     )
@@ -185,7 +184,8 @@ with answer_column:
 
 if result is not None:
     for layer, figure in figures.layers:
-        layer_area.plotly_chart(figure, width="stretch", key=f"draw_layer_{layer.name}")
+        with layer_area:
+            map_grid(figure, key=f"draw_layer_{layer.name}")
 
     with sweep_area:
         st.markdown(
@@ -207,6 +207,10 @@ else:
     mse_column.metric("Mean squared error", f"{r.mse:.4f}", help="Mean of (reconstruction - input)² over 784 pixels.")
     size_column.metric("Bottleneck", f"{c} x {h} x {w} = {r.code_size}", help="Numbers the decoder gets to see.")
     ratio_column.metric("Compression", f"{r.compression:.1f}x", help=f"784 input pixels / {r.code_size} numbers.")
-    st.plotly_chart(figures.reconstruction, width="stretch", key="draw_reconstruction")
+    pictures_column, error_column = st.columns([2, 1])
+    with pictures_column:
+        map_grid(figures.reconstruction, key="draw_reconstruction", panel_px=196)
+    with error_column:
+        map_grid(figures.error, key="draw_error", panel_px=196)
     st.caption("Error map: red where the reconstruction adds ink, blue where it loses ink, white where it is exact.")
-    st.plotly_chart(figures.code, width="stretch", key="draw_code")
+    map_grid(figures.code, key="draw_code", panel_px=112)
