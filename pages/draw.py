@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from cnnviz import images
 from cnnviz.data import MNISTNotFound
@@ -16,6 +15,7 @@ from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSe
 from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
+from widgets.draw_canvas import draw_canvas
 from widgets.map_grid import map_grid
 
 CANVAS_PX = 280  # the canvas is 10x MNIST's 28 pixels
@@ -60,19 +60,15 @@ def pick_picture(source: str):
     """Show the chosen input and return ``(picture, is_mnist_digit)``; picture is None when there is none yet."""
     if source == "draw":
         pen = st.slider("Pen width", 6, 40, 20, key="draw_pen", help="Thicker strokes look more like MNIST's.")
-        canvas = st_canvas(
-            stroke_width=pen,
-            stroke_color="#000000",
-            background_color="#FFFFFF",  # opaque, so the picture's colours carry the ink
-            height=CANVAS_PX,
-            width=CANVAS_PX,
-            drawing_mode="freedraw",
-            update_streamlit=True,
-            return_image_data=True,
-            key="draw_canvas",
-        )
-        st.caption("The toolbar above the canvas undoes, redoes and clears (bin).")
-        return canvas.image_data, False
+        drawing = draw_canvas(key="draw_canvas", size=CANVAS_PX, pen=pen)
+        st.caption("Undo, redo and clear are above the canvas.")
+        if drawing is None:
+            return None, False
+        try:
+            return images.decode_upload(drawing, "drawing").pixels, False
+        except images.ImageRejected as error:
+            st.error(str(error))
+            return None, False
     if source == "upload":
         upload = st.file_uploader("A picture of one digit", type=["png", "jpg", "jpeg"], key="draw_picture")
         if upload is None:
