@@ -98,6 +98,7 @@ export default function (component) {
     const makePanel = (p, size, big) => {
       const figure = document.createElement("figure");
       figure.className = big ? "mg-panel mg-big" : "mg-panel";
+      if (!big) figure.style.minWidth = "110px";
       const label = document.createElement("figcaption");
       label.innerHTML = "";
       const name = document.createElement("div");
@@ -132,7 +133,8 @@ export default function (component) {
     };
     const grid = document.createElement("div");
     grid.className = "mg-grid";
-    grid.style.gridTemplateColumns = `repeat(${data.per_row}, max-content)`;
+    // at most per_row panels a row; fewer where the page is narrow (flex-wrap)
+    grid.style.maxWidth = `${data.per_row * (Math.max(cols * scale, 110) + 12)}px`;
     panels.forEach((_, p) => grid.appendChild(makePanel(p, scale, false)));
     const title = document.createElement("div");
     title.className = "mg-title";
