@@ -13,7 +13,7 @@ import sys
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from streamlit.runtime.pages_manager import PagesManager
-from streamlit.web import cli
+from streamlit.web import bootstrap, cli
 
 # app.py routes with st.navigation, but Streamlit still sees the pages/ folder
 # and, until app.py has run once in this process, serves a deep link such as
@@ -21,6 +21,15 @@ from streamlit.web import cli
 # running pages/explorer.py alone: no navigation, no page config. Declaring the
 # app navigation-routed up front closes that gap; tests/test_serve.py checks it.
 PagesManager.uses_pages_directory = False
+
+
+def _no_config_watchers(flag_options: dict) -> None:
+    """Streamlit polls every config.toml five times a second to reload it, whatever
+    ``server.fileWatcherType`` says: about 6% of a core on an idle 2-core server.
+    A classroom server reads its settings once; restart it to change them."""
+
+
+bootstrap._install_config_watchers = _no_config_watchers
 
 
 def freeze_imports() -> int:

@@ -46,3 +46,14 @@ def test_serve_freezes_the_imported_libraries_out_of_the_collectors_sight():
     probe = "import gc, serve; assert gc.get_freeze_count() == 0; print(serve.freeze_imports())"
     out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True).stdout
     assert int(out) > 100_000  # torch, plotly, streamlit: hundreds of thousands of long-lived objects
+
+
+def test_serve_does_not_poll_the_config_files(monkeypatch):
+    from streamlit.web import bootstrap
+
+    import serve  # noqa: F401  (replaces bootstrap's config watchers on import)
+
+    watched = []
+    monkeypatch.setattr(bootstrap, "watch_file", lambda *args, **kwargs: watched.append(args))
+    bootstrap._install_config_watchers({})
+    assert watched == []
