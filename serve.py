@@ -39,6 +39,7 @@ def freeze_imports() -> int:
     full collection walks all of them (tens of milliseconds, on one student's
     click). Frozen objects are never scanned again. Returns how many were frozen.
     """
+    import pandas  # noqa: F401  (Streamlit imports it on the first widget or component value: 2 s of a first click)
     import plotly.graph_objects  # noqa: F401
     import torch  # noqa: F401
 

@@ -5,8 +5,10 @@ A thin view: canvas / upload / MNIST digit -> cnnviz.draw_view.read_picture -> b
 
 from __future__ import annotations
 
+import hashlib
 import random
 
+import numpy as np
 import streamlit as st
 
 from cnnviz import images
@@ -92,6 +94,19 @@ def pick_picture(source: str):
     return digit, True
 
 
+def read_once(picture, classifier, autoencoder, settings: DrawSettings):
+    """read_picture, reused while the picture, the models and the settings stay the same (a layer pick, say)."""
+    pixels = np.ascontiguousarray(picture)
+    key = (hashlib.blake2b(pixels.tobytes(), digest_size=16).digest(), pixels.shape, id(classifier), id(autoencoder),
+           settings)  # fmt: skip
+    last = st.session_state.get("draw_last_reading")
+    if last is not None and last[0] == key:
+        return last[1]
+    reading = read_picture(picture, classifier, autoencoder, settings)
+    st.session_state["draw_last_reading"] = (key, reading)
+    return reading
+
+
 def adjustments(is_mnist: bool) -> DrawSettings:
     """The invariance sliders (one row) and the naive-resize toggle."""
     st.markdown("**Move and turn the input** and watch the probabilities follow (pooling's translation invariance).")
@@ -131,7 +146,7 @@ sweep_area = st.container()  # filled below, once there is a reading
 reading = None
 if picture is not None:
     try:
-        reading = read_picture(picture, classifier, autoencoder, settings)
+        reading = read_once(picture, classifier, autoencoder, settings)
     except EmptyDrawing:
         pass
 if reading is None:
