@@ -8,9 +8,9 @@ Scenarios (each repeated ``--reps`` times after one unmeasured warm-up):
   differs from before the click; in the 256x256 view ("same" padding keeps the shape) the
   ``nn.Conv2d(...)`` code line (the first ``stCode`` element) instead.
 - *draw, pen up* (``/draw``): clear the canvas (unmeasured, when a prediction is shown), then draw a
-  jittered 7 with the mouse on the largest ``<canvas>`` of the page (shadow roots and iframes
-  included). "visible" = the prediction (``[data-testid=draw-prediction]``) has text, measured from
-  pen up.
+  jittered 7 with the mouse on the drawing canvas (the largest ``SELECTORS["canvas"]``, else the
+  largest ``<canvas>``, in any frame, shadow roots included). "visible" = the prediction
+  (``[data-testid=draw-prediction]``) has text, measured from pen up.
 
 Per interaction:
 
@@ -61,8 +61,10 @@ SELECTORS = {
     "step_up": "[data-testid='stNumberInputStepUp']",
     "step_down": "[data-testid='stNumberInputStepDown']",
     "prediction": "[data-testid='draw-prediction']",  # the draw page's predicted digit
-    "canvas": "canvas",  # the largest one in the page (any frame, shadow roots pierced) is drawn on
-    "clear_canvas": "button[title='Reset canvas & history']",  # the drawing component's clear button
+    # the drawing canvas: cnnviz's own component (widgets/draw_canvas.js), or streamlit-drawable-canvas's
+    "canvas": "canvas[data-testid='draw-canvas'], canvas.upper-canvas",
+    "any_canvas": "canvas",  # when "canvas" finds none: the largest <canvas> of any frame (shadow roots pierced)
+    "clear_canvas": "button[title='Clear the canvas'], button[title='Reset canvas & history']",
 }
 CHROMIUM_ARGS = [
     "--headless",
@@ -159,6 +161,7 @@ class Sample:
     server_cpu_ms: float
     received_kb: float
     sent_kb: float
+    runs: int  # script runs the server finished for this one action (a widget echo can add a second)
 
 
 class SettleTimeout(Exception):
@@ -230,7 +233,7 @@ class Tab:
         act = self._draw if self.scenario.short == "draw" else self._click_kernel
         if self.scenario.short == "draw" and self.page.locator(SELECTORS["prediction"]).count():
             self._settle_after(lambda: self.page.locator(SELECTORS["clear_canvas"]).first.click(), require_run=True)
-        cpu, received, sent = self.server.cpu_seconds(), self.received, self.sent
+        cpu, received, sent, runs = self.server.cpu_seconds(), self.received, self.sent, self.finished_runs
         try:
             state = self._settle_after(act, require_run=True)
         except SettleTimeout as error:
@@ -250,6 +253,7 @@ class Tab:
                 server_cpu_ms=(self.server.cpu_seconds() - cpu) * 1000,
                 received_kb=(self.received - received) / 1000,
                 sent_kb=(self.sent - sent) / 1000,
+                runs=self.finished_runs - runs,
             )
         )
         if state["markerAt"] is None:
@@ -282,16 +286,23 @@ def kernel_step_up(step: int, walk: int) -> bool:
 
 
 def largest_canvas_box(page) -> dict:
-    """The bounding box (page coordinates) of the largest visible <canvas> in any frame of ``page``."""
+    """The bounding box (page coordinates) of the drawing canvas: the largest ``SELECTORS["canvas"]`` in any
+    frame of ``page``, or failing that the largest ``<canvas>`` of all."""
+    for selector in (SELECTORS["canvas"], SELECTORS["any_canvas"]):
+        best = _largest_box(page, selector)
+        if best is not None:
+            return best
+    raise RuntimeError("no <canvas> on the draw page: update SELECTORS['canvas']")
+
+
+def _largest_box(page, selector: str) -> dict | None:
     best, best_area = None, 0.0
     for frame in page.frames:
-        for canvas in frame.locator(SELECTORS["canvas"]).all():
+        for canvas in frame.locator(selector).all():
             canvas.scroll_into_view_if_needed()
             box = canvas.bounding_box()
             if box and box["width"] * box["height"] > best_area:
                 best, best_area = box, box["width"] * box["height"]
-    if best is None:
-        raise RuntimeError("no <canvas> on the draw page: update SELECTORS['canvas']")
     return best
 
 
@@ -355,9 +366,9 @@ def _print(rows: list[Row], servers: list[Server], reps: int) -> None:
         visible, settled, cpu = (
             _stats([getattr(s, f) for s in samples]) for f in ("visible_ms", "settled_ms", "server_cpu_ms")
         )
-        received, sent = (_stats([getattr(s, f) for s in samples])[0] for f in ("received_kb", "sent_kb"))
+        received, sent, runs = (_stats([getattr(s, f) for s in samples])[0] for f in ("received_kb", "sent_kb", "runs"))
         table.append([row.scenario.name, row.server.label, len(samples), f"{row.scenario.visible} {visible[0]:.0f}",
-                      visible[1], settled[0], settled[1], cpu[0], cpu[1], received, sent,
+                      visible[1], settled[0], settled[1], cpu[0], cpu[1], received, sent, runs,
                       len(row.tab.errors)])  # fmt: skip
         if len(servers) == 2 and row.server is servers[1]:
             base = next(r for r in rows if r.scenario is row.scenario and r.server is servers[0]).tab.samples
@@ -366,11 +377,12 @@ def _print(rows: list[Row], servers: list[Server], reps: int) -> None:
                 for f in ("visible_ms", "settled_ms", "server_cpu_ms", "received_kb")
             ]
             table.append([row.scenario.name, "ratio candidate / baseline (medians)", "", ratios[0], "", ratios[1], "",
-                          ratios[2], "", ratios[3], "", ""])  # fmt: skip
+                          ratios[2], "", ratios[3], "", "", ""])  # fmt: skip
     print(f"{reps} interactions per scenario and app, times from pointerup; settled = {QUIET_MS} ms without DOM change")
     print_table(
         ["interaction", "app", "n", "visible median ms", "visible p95 ms", "settled median ms", "settled p95 ms",
-         "server CPU median ms", "server CPU p95 ms", "KB to browser (median)", "KB to server (median)", "errors"],
+         "server CPU median ms", "server CPU p95 ms", "KB to browser (median)", "KB to server (median)",
+         "runs (median)", "errors"],
         table,
     )  # fmt: skip
     for row in rows:

@@ -7,8 +7,8 @@ run, every element sent back. A student thinks 3 s (uniformly 1.5-4.5 s, seeded)
 
 - explorer students (``/explorer``, default view) change kernel_size (3 <-> 4) or stride (1 <-> 2);
 - draw students (``/draw``) send a new drawing of a 7 (jittered, so no two are the same), as the
-  canvas component sends it: see :func:`drawing_widget_state`, the one place to adapt when the
-  drawing component changes.
+  page's canvas component (cnnviz's own or streamlit-drawable-canvas) sends it: see
+  :func:`drawing_widget_state`, the one place to adapt when the drawing component changes.
 
 Latency = from sending the rerun request to the server's ``script_finished`` message for that run
 (everything the run sends comes before it). Errors: an exception element on the page, a run that
@@ -60,7 +60,7 @@ SEED = 8
 # The widgets the students use, by the user key the pages give them (Streamlit's element id ends in it).
 EXPLORER_PAGE, DRAW_PAGE = "explorer", "draw"
 KERNEL_KEY, STRIDE_KEY = "ex_k_h", "ex_s_h"  # number_input (double_value); square mode is the default
-CANVAS_KEY = "draw_canvas"  # streamlit-drawable-canvas, a components.v2 component (json_value)
+CANVAS_KEY = "draw_canvas"  # the drawing canvas, a components.v2 component (json_value)
 CANVAS_PX = 280
 # Text that must arrive in every run of the page: without it the interaction did not do what it should (e.g. the
 # drawing was not read and the page shows its prompt): counted as an error.
@@ -86,6 +86,7 @@ class Session:
     socket: websockets.ClientConnection
     page: str
     widget_ids: dict[str, str] = field(default_factory=dict)  # user key -> element id
+    component_names: dict[str, str] = field(default_factory=dict)  # user key -> components.v2 component name
     page_script_hash: str = ""
     query_string: str = ""
 
@@ -130,6 +131,8 @@ async def _run(session: Session, message: BackMsg, expect: bool = True) -> RunRe
                 problems.append(f"{element.exception.type}: {element.exception.message}")
             if key := _user_key(_element_id(element)):
                 session.widget_ids[key] = _element_id(element)
+                if element.WhichOneof("type") == "bidi_component":
+                    session.component_names[key] = element.bidi_component.component_name
         elif kind == "navigation":
             for page in msg.navigation.app_pages:
                 if page.url_pathname == session.page:
@@ -191,21 +194,34 @@ def digit_png(rng: random.Random) -> tuple[bytes, list[tuple[int, int]]]:
 
 
 def drawing_widget_state(session: Session, rng: random.Random) -> WidgetState:
-    """A new drawing, as streamlit-drawable-canvas 0.13 sends one when the pen lifts.
+    """A new drawing, as the page's canvas component sends one when the pen lifts.
 
-    The component (``components.v2``) keeps a state dict and sends all of it as the widget's JSON value:
-    ``{"drawing": {"raw": <Fabric.js canvas JSON>, "data": "data:image/png;base64,..."}}`` (``data`` is
-    there because the page asks for ``return_image_data=True``; the page reads only the PNG). A
-    replacement component needs only this function changed: what its frontend sends, under its key.
+    Both canvases are ``components.v2`` components: the browser sends the component's whole state dict as
+    the widget's JSON value, under the element id of ``key="draw_canvas"``.
+
+    - cnnviz's own (``widgets/draw_canvas.js``): ``{"picture": "data:image/png;base64,..."}``, the canvas
+      as a PNG after each stroke.
+    - streamlit-drawable-canvas 0.13: ``{"drawing": {"raw": <Fabric.js canvas JSON>, "data":
+      "data:image/png;base64,..."}}`` (``data`` because the page asks for ``return_image_data=True``;
+      the page reads only the PNG).
+
+    A new component needs a branch here: what its frontend sends, recognised by its component name.
     """
     png, points = digit_png(rng)
-    path = [["M", *points[0]], *(["L", x, y] for x, y in points[1:])]
-    raw = {
-        "version": "6.0.0",
-        "objects": [{"type": "Path", "path": path, "stroke": "#000000", "strokeWidth": 20, "fill": None}],
-        "background": "#FFFFFF",
-    }
-    value = {"drawing": {"raw": raw, "data": "data:image/png;base64," + base64.b64encode(png).decode()}}
+    data_url = "data:image/png;base64," + base64.b64encode(png).decode()
+    component = session.component_names.get(CANVAS_KEY, "")
+    if "streamlit_drawable_canvas" in component:
+        path = [["M", *points[0]], *(["L", x, y] for x, y in points[1:])]
+        raw = {
+            "version": "6.0.0",
+            "objects": [{"type": "Path", "path": path, "stroke": "#000000", "strokeWidth": 20, "fill": None}],
+            "background": "#FFFFFF",
+        }
+        value: dict = {"drawing": {"raw": raw, "data": data_url}}
+    elif "draw_canvas" in component:
+        value = {"picture": data_url}
+    else:
+        raise InteractionFailed(f"unknown drawing component {component!r}: teach drawing_widget_state its value")
     return WidgetState(id=session.widget_ids[CANVAS_KEY], json_value=json.dumps(value))
 
 
