@@ -21,10 +21,14 @@ from cnnviz.explorer import ExplorerSettings, LayerReport
 from cnnviz.layers import AVG_POOL, CONV_T, MAX_POOL, UPSAMPLE
 
 MAX_CELLS = 32  # input rows / columns drawn cell by cell; larger inputs show this corner
+TICKS = 12  # at most this many numbered rows / columns per axis
 MAX_TAP_MARKERS = 40_000  # tap markers over all frames (dilated kernels); beyond, fewer outputs are animated
 
 # Cell kinds of the grid.
 PADDING, INPUT, INSERTED, UNREAD, BEYOND = 0, 1, 2, 3, 4
+# Cell colours (colour-blind safe: grey / light blue / cream / orange / lilac) and what each kind is.
+KIND_COLOURS = {PADDING: "#e6e6e6", INPUT: "#c6dbef", INSERTED: "#fff3c4", UNREAD: "#f4a261", BEYOND: "#e7d4f0"}
+TAP_COLOUR, OUTPUT_COLOUR = "#08306b", "#d95f02"
 KIND_NAMES = {
     PADDING: "padding (zeros)",
     INPUT: "input pixel",
@@ -227,3 +231,51 @@ def upsample_sources(out_index: int, in_size: int, scale: float, mode: str) -> t
     low = min(math.floor(position), in_size - 1)
     high = min(low + 1, in_size - 1)
     return (low,) if high == low or position == low else (low, high)
+
+
+def payload(window: SlidingWindow, frame_ms: int = 250) -> dict:
+    """The JSON-ready description ``widgets/sliding_window.js`` animates in the browser.
+
+    Steps are separable (output cell ``(i, j)`` reads grid rows ``row_taps[i]`` x
+    columns ``col_taps[j]``), so a few hundred bytes describe every frame.
+
+    Args:
+        window: from :func:`sliding_window`.
+        frame_ms: milliseconds per step when playing.
+    """
+    out_rows, out_cols = window.output_shown
+    by_cell = {(s.out_row, s.out_col): s for s in window.steps}
+    row_taps = [list(by_cell[(i, 0)].rows) for i in range(out_rows) if (i, 0) in by_cell]
+    col_taps = [list(by_cell[(0, j)].cols) for j in range(out_cols) if (0, j) in by_cell]
+    has_input = (window.grid == INPUT) | (window.grid == UNREAD)  # (R, C) cells holding input pixels
+    kinds = sorted(int(k) for k in np.unique(window.grid))
+    return {
+        "grid": "".join(str(int(k)) for k in window.grid.ravel()),  # one digit per cell, row by row
+        "rows": int(window.grid.shape[0]),
+        "cols": int(window.grid.shape[1]),
+        "row_taps": row_taps,
+        "col_taps": col_taps,
+        "output_full": list(window.output_full),
+        "contiguous": window.contiguous,
+        "row_ticks": _ticks(has_input.any(axis=1), window.input_origin[0], window.input_step[0]),
+        "col_ticks": _ticks(has_input.any(axis=0), window.input_origin[1], window.input_step[1]),
+        "colours": {str(k): KIND_COLOURS[k] for k in KIND_COLOURS},
+        "legend": [[KIND_COLOURS[k], KIND_NAMES[k]] for k in kinds],
+        "tap_colour": TAP_COLOUR,
+        "output_colour": OUTPUT_COLOUR,
+        "frame_ms": frame_ms,
+    }
+
+
+def _ticks(is_input: np.ndarray, origin: int, step: int) -> list[list[int]]:
+    """``[[grid index, input pixel number], ...]``: at most TICKS numbered rows (or columns).
+
+    Args:
+        is_input: per grid row (or column), whether it holds input pixels.
+        origin: grid index of input pixel 0.
+        step: grid cells between neighbouring input pixels.
+    """
+    positions = [int(p) for p in np.flatnonzero(is_input) if (p - origin) % step == 0]
+    if len(positions) > TICKS:
+        positions = positions[:: math.ceil(len(positions) / TICKS)]
+    return [[p, (p - origin) // step] for p in positions]

@@ -1,24 +1,21 @@
-"""Figures of the draw page: class probabilities, digit images with their error, invariance sweeps.
+"""Charts of the draw page: class probabilities and invariance sweeps.
 
-Feature-map grids come from :func:`cnnviz.plots.feature_map_grid`; these are
-the page's own pictures. Colours are colour-blind safe: greys for the digits
-(white ink on black, as MNIST), blue-white-red centred on zero for the signed
-error, the Okabe-Ito palette for lines.
+Pictures (digits, feature maps, the error) are :mod:`cnnviz.map_grid` grids;
+these are the page's plotly charts. Colours are colour-blind safe: the
+Okabe-Ito palette for lines, blue for the top guess.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnviz.plots import DIVERGING, color_range, fast_figure, format_value, plotly_colorscale
+from cnnviz.plots import fast_figure, format_value
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
 TOP_COLOUR, OTHER_COLOUR, COMPARE_COLOUR = "#0072B2", "#9aa5b1", "#E69F00"
-GREYS = [[0.0, "#000000"], [1.0, "#ffffff"]]  # ink 0 -> black, 1 -> white, as MNIST shows digits
 FONT = dict(size=15)
 
 
@@ -81,84 +78,6 @@ def probability_chart(
         font=FONT,
         plot_bgcolor="white",
     )
-    return fast_figure(data, layout)
-
-
-@dataclass(frozen=True)
-class Panel:
-    """One picture in a row of :func:`image_row`."""
-
-    title: str  # shown above the picture
-    values: np.ndarray  # (H, W)
-    signed: bool = False  # False: a digit in [0, 1], greys; True: signed values, blue-white-red centred on 0
-
-
-def image_row(panels: Sequence[Panel], *, height: int = 300, title: str | None = None) -> go.Figure:
-    """Pictures side by side with row and column numbers; signed ones with a colour bar.
-
-    Args:
-        panels: the pictures, left to right.
-        height: of the figure in CSS pixels.
-        title: above the row, or None.
-    """
-    count = len(panels)
-    gap = 0.1 if count > 1 else 0.0
-    width = (1 - gap * (count - 1)) / count
-    data, layout = [], {}
-    annotations = []
-    for i, panel in enumerate(panels):
-        suffix = "" if i == 0 else str(i + 1)
-        values = np.asarray(panel.values, dtype=np.float32)
-        h, w = values.shape
-        low, high = color_range(values, True) if panel.signed else (0.0, 1.0)
-        x0 = i * (width + gap)
-        bar_x = x0 + width + 0.01
-        data.append(
-            dict(
-                type="heatmap",
-                z=values,
-                xaxis=f"x{suffix}",
-                yaxis=f"y{suffix}",
-                zmin=low,
-                zmax=high,
-                colorscale=plotly_colorscale(DIVERGING) if panel.signed else GREYS,
-                showscale=panel.signed,  # digits are black-to-white ink in [0, 1]; the signed error needs its scale
-                colorbar=dict(x=bar_x, xanchor="left", thickness=10, len=0.8, tickfont=dict(size=11)),
-                hovertemplate="row %{y}, column %{x}<br>%{z:.3f}<extra>" + panel.title + "</extra>",
-            )
-        )
-        ticks = dict(tickvals=[0, w // 2, w - 1]), dict(tickvals=[0, h // 2, h - 1])
-        layout[f"xaxis{suffix}"] = dict(
-            domain=[x0, x0 + width], anchor=f"y{suffix}", range=[-0.5, w - 0.5], title=dict(text="column"), **ticks[0]
-        )
-        layout[f"yaxis{suffix}"] = dict(
-            anchor=f"x{suffix}",
-            range=[h - 0.5, -0.5],
-            scaleanchor=f"x{suffix}",
-            title=dict(text="row" if i == 0 else ""),
-            **ticks[1],
-        )
-        annotations.append(
-            dict(
-                text=panel.title,
-                x=x0 + width / 2,
-                y=1.0,
-                xref="paper",
-                yref="paper",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=15),
-            )
-        )
-    layout.update(
-        annotations=annotations,
-        height=height,
-        margin=dict(l=50, r=40, t=60 if title else 35, b=45),
-        font=dict(size=12),
-        plot_bgcolor="white",
-    )
-    if title:
-        layout["title"] = dict(text=title, font=dict(size=17))
     return fast_figure(data, layout)
 
 

@@ -5,10 +5,11 @@ A thin view: canvas / upload / MNIST digit -> cnnviz.draw_view.read_picture -> b
 
 from __future__ import annotations
 
+import hashlib
 import random
 
+import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from cnnviz import images
 from cnnviz.data import MNISTNotFound
@@ -16,6 +17,8 @@ from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSe
 from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
+from widgets.draw_canvas import draw_canvas
+from widgets.map_grid import map_grid
 
 CANVAS_PX = 280  # the canvas is 10x MNIST's 28 pixels
 SOURCES = {"draw": "✏️ Draw", "upload": "📁 Upload a picture", "mnist": "🎲 Random MNIST test digit"}
@@ -59,19 +62,15 @@ def pick_picture(source: str):
     """Show the chosen input and return ``(picture, is_mnist_digit)``; picture is None when there is none yet."""
     if source == "draw":
         pen = st.slider("Pen width", 6, 40, 20, key="draw_pen", help="Thicker strokes look more like MNIST's.")
-        canvas = st_canvas(
-            stroke_width=pen,
-            stroke_color="#000000",
-            background_color="#FFFFFF",  # opaque, so the picture's colours carry the ink
-            height=CANVAS_PX,
-            width=CANVAS_PX,
-            drawing_mode="freedraw",
-            update_streamlit=True,
-            return_image_data=True,
-            key="draw_canvas",
-        )
-        st.caption("The toolbar above the canvas undoes, redoes and clears (bin).")
-        return canvas.image_data, False
+        drawing = draw_canvas(key="draw_canvas", size=CANVAS_PX, pen=pen)
+        st.caption("Undo, redo and clear are above the canvas.")
+        if drawing is None:
+            return None, False
+        try:
+            return images.decode_upload(drawing, "drawing").pixels, False
+        except images.ImageRejected as error:
+            st.error(str(error))
+            return None, False
     if source == "upload":
         upload = st.file_uploader("A picture of one digit", type=["png", "jpg", "jpeg"], key="draw_picture")
         if upload is None:
@@ -93,6 +92,19 @@ def pick_picture(source: str):
         return None, True
     st.image(digit, caption=f"MNIST test digit #{index}, labelled {label}", width=CANVAS_PX, clamp=True)
     return digit, True
+
+
+def read_once(picture, classifier, autoencoder, settings: DrawSettings):
+    """read_picture, reused while the picture, the models and the settings stay the same (a layer pick, say)."""
+    pixels = np.ascontiguousarray(picture)
+    key = (hashlib.blake2b(pixels.tobytes(), digest_size=16).digest(), pixels.shape, id(classifier), id(autoencoder),
+           settings)  # fmt: skip
+    last = st.session_state.get("draw_last_reading")
+    if last is not None and last[0] == key:
+        return last[1]
+    reading = read_picture(picture, classifier, autoencoder, settings)
+    st.session_state["draw_last_reading"] = (key, reading)
+    return reading
 
 
 def adjustments(is_mnist: bool) -> DrawSettings:
@@ -134,7 +146,7 @@ sweep_area = st.container()  # filled below, once there is a reading
 reading = None
 if picture is not None:
     try:
-        reading = read_picture(picture, classifier, autoencoder, settings)
+        reading = read_once(picture, classifier, autoencoder, settings)
     except EmptyDrawing:
         pass
 if reading is None:
@@ -164,9 +176,7 @@ if result is not None:
     layer_area = st.container()
 figures = build_figures(reading, layers=shown_layers or [])
 with input_column:
-    st.plotly_chart(figures.model_input, width="stretch", key="draw_input_chart")
-    if figures.naive_input is not None:
-        st.plotly_chart(figures.naive_input, width="stretch", key="draw_naive_chart")
+    map_grid(figures.model_input, key="draw_input", panel_px=196)
     st.caption(
         "Like MNIST: cropped to the ink, scaled to fit 20 x 20 keeping its shape, centred by its centre of mass."
     )
@@ -185,7 +195,8 @@ with answer_column:
 
 if result is not None:
     for layer, figure in figures.layers:
-        layer_area.plotly_chart(figure, width="stretch", key=f"draw_layer_{layer.name}")
+        with layer_area:
+            map_grid(figure, key=f"draw_layer_{layer.name}")
 
     with sweep_area:
         st.markdown(
@@ -207,6 +218,10 @@ else:
     mse_column.metric("Mean squared error", f"{r.mse:.4f}", help="Mean of (reconstruction - input)² over 784 pixels.")
     size_column.metric("Bottleneck", f"{c} x {h} x {w} = {r.code_size}", help="Numbers the decoder gets to see.")
     ratio_column.metric("Compression", f"{r.compression:.1f}x", help=f"784 input pixels / {r.code_size} numbers.")
-    st.plotly_chart(figures.reconstruction, width="stretch", key="draw_reconstruction")
+    pictures_column, error_column = st.columns([2, 1])
+    with pictures_column:
+        map_grid(figures.reconstruction, key="draw_reconstruction", panel_px=196)
+    with error_column:
+        map_grid(figures.error, key="draw_error", panel_px=196)
     st.caption("Error map: red where the reconstruction adds ink, blue where it loses ink, white where it is exact.")
-    st.plotly_chart(figures.code, width="stretch", key="draw_code")
+    map_grid(figures.code, key="draw_code", panel_px=112)

@@ -18,6 +18,8 @@ from cnnviz import explorer, images, kernels
 from cnnviz.explorer import AVG_POOL, CONV, CONV_T, EXPLORER_LAYERS, MAX_POOL, UPSAMPLE, ExplorerSettings
 from cnnviz.explorer_view import build_view
 from cnnviz.layers import UPSAMPLE_MODES, format_bytes, show_shape
+from widgets.map_grid import map_grid
+from widgets.sliding_window import sliding_window
 
 # One sentence per control, in the lab's words: what it does to the output.
 HELP = {
@@ -310,7 +312,7 @@ def _render(view, present: bool) -> None:
         st.markdown(f"**Output size:** {n * c * h * w:,} numbers ({memory} as float32).")
     st.subheader("The window, step by step")
     st.caption(view.animation_caption)
-    st.plotly_chart(view.animation, key="ex_animation", config={"displaylogo": False})
+    sliding_window(view.animation, key="ex_animation")
     if settings.maps:
         st.subheader("Feature maps")
         if view.maps is not None:
@@ -323,7 +325,7 @@ def _render(view, present: bool) -> None:
             if view.kernel is not None and view.kernel.size <= 49 and not present:
                 right.caption("Kernel on every channel (rows x columns):")
                 right.dataframe(pd.DataFrame(view.kernel).round(3), hide_index=False)
-            st.plotly_chart(view.maps, key="ex_maps_chart", config={"displaylogo": False})
+            map_grid(view.maps, key="ex_maps_chart", panel_px=160 if present else 128)
         elif view.maps_message:
             st.info(view.maps_message)
         else:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-import pytest
 
-from cnnviz.draw_plots import OTHER_COLOUR, TOP_COLOUR, Panel, image_row, probability_chart, sweep_chart
+from cnnviz.draw_plots import OTHER_COLOUR, TOP_COLOUR, probability_chart, sweep_chart
 
 
 def validated(figure: go.Figure) -> dict:
@@ -29,17 +28,6 @@ def test_probability_chart_compares_a_second_set_side_by_side():
     spec = validated(probability_chart(np.full(10, 0.1), compare=np.eye(10)[3]))
     assert [trace["name"] for trace in spec["data"]] == ["drawing as MNIST", "naive resize"]
     assert spec["layout"]["barmode"] == "group" and spec["layout"]["showlegend"]
-
-
-def test_image_row_shows_digits_in_greys_and_the_signed_error_centred_on_zero():
-    digit = np.linspace(0, 1, 28 * 28, dtype=np.float32).reshape(28, 28)
-    error = digit - 0.3  # from -0.3 to 0.7
-    spec = validated(image_row([Panel("input", digit), Panel("error", error, signed=True)]))
-    picture, signed = spec["data"]
-    assert (picture["zmin"], picture["zmax"]) == (0.0, 1.0) and not picture["showscale"]
-    assert signed["zmin"] == pytest.approx(-0.7) and signed["zmax"] == pytest.approx(0.7) and signed["showscale"]
-    assert [a["text"] for a in spec["layout"]["annotations"]] == ["input", "error"]
-    assert spec["layout"]["yaxis"]["range"][0] > spec["layout"]["yaxis"]["range"][1]  # row 0 at the top
 
 
 def test_sweep_chart_draws_the_leading_digits_and_marks_the_current_input():

@@ -1,5 +1,6 @@
 """The explorer's arithmetic, URL round trip and feature maps, checked against PyTorch."""
 
+import json
 import math
 import random
 from dataclasses import replace
@@ -245,12 +246,10 @@ EXTREMES = [
 
 
 @pytest.mark.parametrize("extreme", EXTREMES, ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()))
-def test_what_the_browser_receives_stays_under_a_megabyte_at_the_extremes(extreme, scene):
-    import plotly.io
-
+def test_what_the_browser_receives_stays_under_300_kb_at_the_extremes(extreme, scene):
     from cnnviz.explorer_view import build_view
 
     view = build_view(ExplorerSettings(in_channels=3, height=256, width=256, **extreme), scene)
     assert view.error is None
-    sent = sum(len(plotly.io.to_json(f.to_dict(), validate=False)) for f in (view.animation, view.maps) if f)
-    assert sent < 1_000_000
+    sent = len(json.dumps(view.animation)) + (len(json.dumps(view.maps.payload())) if view.maps else 0)
+    assert sent < 300_000
