@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from cnnviz import arithmetic, sequences
+from cnnviz import animation, arithmetic, sequences
 from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount
 from cnnviz.code_export import pytorch_line
 from cnnviz.device import one_thread
@@ -331,9 +331,8 @@ def analyze(settings: Explorer1dSettings) -> SequenceReport:
 
 # --- the window, step by step ----------------------------------------------------------------
 
-PADDING, INPUT, INSERTED, UNREAD = 0, 1, 2, 3  # cell kinds of the sliding row
-CELL_NAMES = {PADDING: "padding (zeros)", INPUT: "input position", INSERTED: "inserted zero",
-              UNREAD: "never read (left over by the floor)"}  # fmt: skip
+# Cell kinds of the sliding row: those of the 2-D animation (cnnviz.animation), so one widget draws both.
+PADDING, INPUT, INSERTED, UNREAD = animation.PADDING, animation.INPUT, animation.INSERTED, animation.UNREAD
 
 
 @dataclass(frozen=True)
@@ -345,6 +344,16 @@ class SlidingRow:
     taps: tuple[tuple[int, ...], ...]  # per animated output position: the row cells it reads
     output_length: int  # the layer's whole output length
     caption: str  # what the picture shows
+    input_origin: int  # the cell of input position 0
+    input_step: int  # cells between neighbouring input positions (ConvTranspose1d: the stride)
+    contiguous: bool  # the taps touch (no dilation gaps): a box, not dots
+
+    def as_window(self) -> animation.SlidingWindow:
+        """The row as the 2-D animation's one-row grid, for its browser widget (``animation.payload``)."""
+        steps = [animation.Step(0, o, (0,), taps) for o, taps in enumerate(self.taps)]
+        return animation.SlidingWindow(self.cells[None].copy(), (0, self.input_origin), (1, self.input_step),
+                                       (1, len(self.taps)), (1, self.output_length), steps, self.contiguous,
+                                       self.caption)  # fmt: skip
 
 
 def window_steps(settings: Explorer1dSettings, report: SequenceReport) -> SlidingRow:
@@ -385,13 +394,15 @@ def window_steps(settings: Explorer1dSettings, report: SequenceReport) -> Slidin
             cells[unread[cells[unread] == INPUT]] = UNREAD
         caption = f"The window of {k} tap(s){f' (dilation {d})' if d > 1 else ''} moves {step} position(s) per output."
     shown = min(out_length, MAX_STEPS)
+    step_in_row = settings.stride if settings.layer in _TRANSPOSED else 1  # cells between input positions
     taps = []
     for o in range(shown):
         first = start + o * step
         taps.append(tuple(t for t in (first + j * d for j in range(k)) if 0 <= t < total))
     if shown < out_length:
         caption += f" The first {shown} of {out_length} output positions are animated."
-    return SlidingRow(cells, index, tuple(taps), out_length, caption)
+    first_input = int(np.flatnonzero(index >= 0)[0]) if (index >= 0).any() else 0
+    return SlidingRow(cells, index, tuple(taps), out_length, caption, first_input, step_in_row, d == 1)
 
 
 # --- the real layer on the input ----------------------------------------------------------------

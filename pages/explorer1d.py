@@ -14,6 +14,7 @@ from cnnviz import explorer1d, explorer1d_view, sequences
 from cnnviz.arithmetic import InvalidLayerConfig
 from cnnviz.explorer1d import SETTINGS, Explorer1dSettings, Setting
 from cnnviz.specs import show_shape
+from widgets.sliding_window import sliding_window
 
 PREFIX = "e1_"  # session-state keys of the widgets: PREFIX + field
 SAVED = "e1_saved"  # every setting after the last run: hidden widgets get their value back from here
@@ -129,7 +130,9 @@ with results:
     for note in report.notes:
         st.info(note)
     st.code(report.pytorch, language="python")
-    st.plotly_chart(view.sliding, key="e1_sliding", config={"displaylogo": False})
+    st.markdown("**The window, step by step**")
+    sliding_window(view.sliding, key="e1_sliding")
+    st.caption(view.sliding_caption)
     if view.lines is not None:
         st.plotly_chart(view.lines, key="e1_lines", config={"displaylogo": False})
         st.caption(f"Output: {view.description}.")

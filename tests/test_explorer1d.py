@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz import arithmetic, explorer1d, sequences
+from cnnviz import animation, arithmetic, explorer1d, sequences
 from cnnviz.arithmetic import InvalidLayerConfig
 from cnnviz.explorer1d import Explorer1dSettings
 
@@ -145,3 +145,15 @@ def test_a_convolutions_same_padding_does_not_follow_the_layer_to_a_pool():
     assert explorer1d.analyze(s).output_shape[2] == len(explorer1d.DEFAULT_DNA)
     pooled = explorer1d.analyze(replace(s, layer="MaxPool1d", stride=1))
     assert pooled.pytorch == "nn.MaxPool1d(kernel_size=3, stride=1, padding=1)"
+
+
+def test_the_sliding_row_is_the_2d_animations_one_row_grid():
+    s = replace(Explorer1dSettings(), layer="ConvTranspose1d", stride=2, kernel=3, kernel_mode="random")
+    report = explorer1d.analyze(s)
+    row = explorer1d.window_steps(s, report)
+    payload = animation.payload(row.as_window())
+    assert payload["rows"] == 1 and payload["cols"] == len(row.cells)
+    assert payload["col_taps"] == [list(t) for t in row.taps]
+    assert payload["output_full"] == [1, report.output_shape[2]]
+    assert payload["grid"][row.input_origin] == str(animation.INPUT)  # input position 0, then every stride cells
+    assert payload["grid"][row.input_origin + 1] == str(animation.INSERTED)

@@ -38,7 +38,7 @@ def test_the_default_view_is_the_tata_detector_on_the_promoter_example():
                             "Parameters": "25"}  # fmt: skip
     assert _formula(at).endswith(f"= {length - 5}")
     assert _pytorch(at) == "nn.Conv1d(4, 1, kernel_size=6)"
-    assert len(_lines(at)) == 2  # the sliding window and the line plots
+    assert len(_lines(at)) == 1  # the line plots (the sliding window is drawn by its own browser widget)
 
 
 def test_switching_to_a_signal_fits_the_kernel_to_its_preset_and_pooling_keeps_channels():
@@ -84,4 +84,4 @@ def test_a_preset_that_does_not_fit_the_kernel_explains_instead_of_drawing():
     at = _app({"k": "4"})
     assert not at.exception and not at.error
     assert "kernel_size to 6" in at.info[-1].value
-    assert len(_lines(at)) == 1  # the sliding window only
+    assert not _lines(at)  # no line plots, only the explanation
