@@ -3,7 +3,7 @@
 import json
 import math
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 import torch
@@ -253,3 +253,16 @@ def test_what_the_browser_receives_stays_under_300_kb_at_the_extremes(extreme, s
     assert view.error is None
     sent = len(json.dumps(view.animation)) + (len(json.dumps(view.maps.payload())) if view.maps else 0)
     assert sent < 300_000
+
+
+def test_every_setting_is_declared_once_and_the_widgets_round_trip():
+    assert [s.field for s in explorer.SETTINGS] == [f.name for f in fields(ExplorerSettings)]
+    assert len({s.key for s in explorer.SETTINGS}) == len(explorer.SETTINGS)  # URL keys are unique
+    rng = random.Random(4)
+    for _ in range(100):
+        s = replace(_random_settings(rng), maps=rng.random() < 0.5, relu=rng.random() < 0.5, seed=rng.randint(0, 9))
+        state = explorer.widget_values(s)
+        assert explorer.settings_from_widgets(state) == s
+        assert explorer.clamp(s) == (s, [])  # every value the widgets hold is in range
+    partial = {k: v for k, v in explorer.widget_values(ExplorerSettings(kernel=(5, 5))).items() if k != "ex_k_h"}
+    assert explorer.settings_from_widgets(partial, ExplorerSettings(kernel=(7, 7))).kernel == (7, 7)  # kept
