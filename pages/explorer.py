@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz import explorer, images, kernels
+from cnnviz import explorer, explorer1d, images, kernels
 from cnnviz.explorer import AVG_POOL, CONV, CONV_T, EXPLORER_LAYERS, MAX_POOL, UPSAMPLE, ExplorerSettings
 from cnnviz.explorer_view import build_view
 from cnnviz.layers import UPSAMPLE_MODES, format_bytes, show_shape
@@ -32,7 +32,18 @@ HELP = {
 }
 
 SOURCES = ("sample", "upload", "camera")
+SEQUENCE_LAYERS = explorer1d.SEQUENCE_LAYERS  # offered here, shown by the 1-D explorer
 CHANNEL_LIMIT = explorer.MAX_CHANNELS
+
+
+def _sequence_layer() -> None:
+    """A 1-D layer opens the 1-D explorer (sequences need other inputs and controls); this page keeps its layer."""
+    chosen = st.session_state["ex_layer"]
+    if chosen in SEQUENCE_LAYERS:
+        st.session_state["ex_open_1d"] = chosen
+        st.session_state["ex_layer"] = st.session_state.get("ex_layer_2d", CONV)
+    else:
+        st.session_state["ex_layer_2d"] = chosen
 
 
 def _seed_widgets(settings: ExplorerSettings) -> None:
@@ -99,7 +110,9 @@ def _controls(sample_names: list[str]) -> tuple[ExplorerSettings, images.LoadedI
     """All widgets (in the sidebar); returns the settings, the image and the edited kernel."""
     sb = st.sidebar
     with sb:
-        layer = st.selectbox("Layer", EXPLORER_LAYERS, key="ex_layer", help=HELP["layer"])
+        layer = st.selectbox("Layer", EXPLORER_LAYERS + SEQUENCE_LAYERS, key="ex_layer", on_change=_sequence_layer,
+                             format_func=lambda name: f"{name} (sequences)" if name in SEQUENCE_LAYERS else name,
+                             help=HELP["layer"] + " The …1d layers slide along a sequence.")  # fmt: skip
         square = st.toggle("Square (one number for height and width)", key="ex_square", help=HELP["square"])
         st.subheader("Input")
         maps_on = st.toggle("Feature maps on an image", key="ex_maps", help=HELP["maps"])
@@ -294,6 +307,10 @@ html, body, [data-testid="stMarkdownContainer"] p, code {font-size: 1.35rem !imp
 """
 
 st.markdown(STYLE, unsafe_allow_html=True)
+if st.query_params.get("layer") in SEQUENCE_LAYERS:  # a link to a 1-D layer: the 1-D explorer reads it
+    st.switch_page("pages/explorer1d.py", query_params=st.query_params.to_dict())
+if "ex_open_1d" in st.session_state:
+    st.switch_page("pages/explorer1d.py", query_params={"layer": st.session_state.pop("ex_open_1d")})
 url_settings, url_problems = explorer.from_query(st.query_params.to_dict())
 present = url_settings.present
 if present:

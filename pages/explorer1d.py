@@ -64,7 +64,8 @@ st.title("1-D layer explorer")
 st.caption(
     "The lab's first picture of a convolution: a kernel sliding along a sequence. DNA is one-hot encoded, one "
     "channel per base (A, C, G, T); a motif detector scores +1 per matching base and -1 per other, so its output "
-    "peaks where the motif is. Signals have one channel: smooth them, or find their edges."
+    "peaks where the motif is. Signals have one channel: smooth them, or find their edges. Images: the "
+    "[layer explorer](/explorer)."
 )
 
 url_settings, url_problems = explorer1d.from_query(st.query_params.to_dict())
