@@ -21,9 +21,11 @@ import torch.nn.functional as F  # noqa: N812
 from cnnviz import arithmetic, kernels, layers
 from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount
 from cnnviz.device import one_thread
+from cnnviz.kinds import IMAGE, KINDS
 from cnnviz.layers import AVG_POOL, CONV, CONV_T, MAX_POOL, UPSAMPLE, LayerSpec
 
-EXPLORER_LAYERS = (CONV, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE)
+# The registry's image kinds that change the size (the 1-D ones have their own explorer, cnnviz.explorer1d).
+EXPLORER_LAYERS = tuple(name for name, kind in KINDS.items() if kind.input_dims == IMAGE and kind.geometry != "none")
 MAX_INPUT = 256  # largest input height / width the controls offer
 MAX_CHANNELS = 512  # largest channel count the controls offer
 MAX_BATCH = 1024
@@ -88,8 +90,14 @@ class ExplorerSettings:
 
 # --- every setting, declared once ---------------------------------------------------------
 
-_SLIDING = (CONV, MAX_POOL, AVG_POOL, CONV_T)
-_CONVS = (CONV, CONV_T)
+
+def _having(key: str) -> tuple[str, ...]:
+    """The explorer's layers that have this option in the registry (its control shows for them)."""
+    return tuple(name for name in EXPLORER_LAYERS if KINDS[name].option(key) is not None)
+
+
+_SLIDING = _having("kernel")
+_CONVS = _having("out")
 
 
 @dataclass(frozen=True)
@@ -136,16 +144,16 @@ SETTINGS = (
     Setting("padding", "p", "padding", "ex_p", "Rows and columns of zeros added on each side: more padding, larger "
             "output.", 0, MAX_INPUT, layers=_SLIDING, mode_key="ex_pad_mode"),
     Setting("dilation", "d", "pair", "ex_d", "Gaps between the kernel's taps: a wider view with the same number of "
-            "weights.", 1, MAX_INPUT, layers=(CONV, MAX_POOL, CONV_T)),
+            "weights.", 1, MAX_INPUT, layers=_having("dilation")),
     Setting("ceil_mode", "ceil", "toggle", "ex_ceil", "Round the output size up instead of down, so a last partial "
-            "window still counts.", layers=(MAX_POOL, AVG_POOL)),
+            "window still counts.", layers=_having("ceil_mode")),
     Setting("output_padding", "op", "pair", "ex_op", "Extra rows/columns on one side of a transposed convolution's "
-            "output, to hit an exact size.", 0, MAX_INPUT, layers=(CONV_T,)),
+            "output, to hit an exact size.", 0, MAX_INPUT, layers=_having("output_padding")),
     Setting("bias", "bias", "toggle", "ex_bias", "One learnable number added to each output channel.", layers=_CONVS),
     Setting("scale_factor", "scale", "float", "ex_scale", "How many times larger the output is: output = floor(input "
-            "x scale).", 0.01, 8.0, layers=(UPSAMPLE,)),
+            "x scale).", 0.01, 8.0, layers=_having("scale")),
     Setting("mode", "mode", "select", "ex_mode", "nearest copies the closest input pixel; bilinear blends the four "
-            "around it.", choices=layers.UPSAMPLE_MODES, layers=(UPSAMPLE,)),
+            "around it.", choices=layers.UPSAMPLE_MODES, layers=_having("mode")),
     Setting("maps", "maps", "toggle", "ex_maps", "Run the layer on a real image and show every output channel as a "
             "picture."),
     Setting("sample", "img", "text", "ex_sample", "Images shipped with cnnviz: MNIST digits and a colour scene."),
