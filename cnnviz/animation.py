@@ -18,7 +18,7 @@ import numpy as np
 
 from cnnviz.arithmetic import effective_kernel_size
 from cnnviz.explorer import ExplorerSettings, LayerReport
-from cnnviz.layers import AVG_POOL, CONV_T, MAX_POOL, UPSAMPLE
+from cnnviz.kinds import KINDS
 
 MAX_CELLS = 32  # input rows / columns drawn cell by cell; larger inputs show this corner
 TICKS = 12  # at most this many numbered rows / columns per axis
@@ -78,9 +78,10 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
     spec = settings.spec()
     size = (settings.height, settings.width)
     out_full = report.output_shape[2:]
-    if settings.layer == UPSAMPLE:
+    kind = KINDS[settings.layer]  # the registry says how the kind is drawn
+    if kind.geometry == "resample":
         return _upsample(settings, size, out_full, max_cells)
-    if settings.layer == CONV_T:
+    if kind.geometry == "transposed":
         kernel, dilation, stride = spec.kernel_size, spec.dilation, (1, 1)
         implied = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, _numeric(spec.padding)))
         step = spec.resolved_stride
@@ -89,10 +90,10 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         leftover = (0, 0)
     else:
         kernel, stride = spec.kernel_size, spec.resolved_stride
-        dilation = spec.dilation if settings.layer != AVG_POOL else (1, 1)
+        dilation = spec.dilation if kind.option("dilation") is not None else (1, 1)
         pads = report.padding
         extent = [n + p0 + p1 for n, (p0, p1) in zip(size, pads)]
-        if settings.layer in (MAX_POOL, AVG_POOL) and spec.ceil_mode:
+        if kind.option("ceil_mode") is not None and spec.ceil_mode:
             # ceil_mode keeps a last window that hangs over the edge: draw the cells it would cover.
             spans_ = [effective_kernel_size(k, d) for k, d in zip(kernel, dilation)]
             edge = list(extent)
@@ -121,8 +122,8 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         needed = (counts[dim] - 1) * stride[dim] + spans[dim] if counts[dim] else shown[dim]
         if counts[dim] < out_full[dim] and needed < shown[dim] - leftover[dim]:
             shown[dim], cropped[dim] = needed, True
-    grid = _grid(shown, size, origin, step, pads_kinds=settings.layer == CONV_T)
-    if settings.layer in (MAX_POOL, AVG_POOL) and spec.ceil_mode:
+    grid = _grid(shown, size, origin, step, pads_kinds=kind.geometry == "transposed")
+    if kind.option("ceil_mode") is not None and spec.ceil_mode:
         grid[edge[0] :, :] = BEYOND
         grid[:, edge[1] :] = BEYOND
     for dim, (left, crop) in enumerate(zip(leftover, cropped)):
@@ -173,14 +174,14 @@ def _taps(start: int, kernel: int, dilation: int) -> tuple[int, ...]:
 
 def _caption(settings: ExplorerSettings, size, counts, out_full, max_cells: int) -> str:
     kind = settings.layer
-    if kind == CONV_T:
+    if KINDS[kind].geometry == "transposed":
         text = (
             f"ConvTranspose2d drawn as the equivalent ordinary convolution (stride 1, kernel flipped): "
             f"the {size[0]} x {size[1]} input with stride − 1 = {settings.stride[0] - 1}"
             + (f" x {settings.stride[1] - 1}" if settings.stride[0] != settings.stride[1] else "")
             + " zeros inserted between pixels and dilation × (kernel − 1) − padding rows of implied padding."
         )
-    elif kind in (MAX_POOL, AVG_POOL):
+    elif KINDS[kind].stride_is_kernel:  # a pool
         text = f"{kind} window sliding over the padded {size[0]} x {size[1]} input."
     else:
         text = f"The kernel sliding over the padded {size[0]} x {size[1]} input."
