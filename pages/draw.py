@@ -17,6 +17,7 @@ from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSe
 from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
+from widgets.chart import chart
 from widgets.draw_canvas import draw_canvas
 from widgets.map_grid import map_grid
 
@@ -191,7 +192,7 @@ with answer_column:
             f"({result.confidence:.0%}, {sure})</div>",
             unsafe_allow_html=True,
         )
-        st.plotly_chart(figures.probabilities, width="stretch", key="draw_probability_chart")
+        chart(figures.probabilities, key="draw_probability_chart")
 
 if result is not None:
     for layer, figure in figures.layers:
@@ -205,8 +206,10 @@ if result is not None:
             "invariant. The dashed line marks the input shown now."
         )
         shift_column, turn_column = st.columns(2)
-        shift_column.plotly_chart(figures.shift_sweep, width="stretch", key="draw_shift_sweep")
-        turn_column.plotly_chart(figures.rotation_sweep, width="stretch", key="draw_rotation_sweep")
+        with shift_column:
+            chart(figures.shift_sweep, key="draw_shift_sweep")
+        with turn_column:
+            chart(figures.rotation_sweep, key="draw_rotation_sweep")
 
 st.header("The autoencoder: squeeze it, rebuild it")
 if reading.reconstruction is None:
