@@ -195,9 +195,9 @@ with answer_column:
         chart(figures.probabilities, key="draw_probability_chart")
 
 if result is not None:
-    for layer, figure in figures.layers:
+    if figures.layers:
         with layer_area:
-            map_grid(figure, key=f"draw_layer_{layer.name}")
+            map_grid([grid for _, grid in figures.layers], key="draw_layers_maps")
 
     with sweep_area:
         st.markdown(
@@ -221,10 +221,6 @@ else:
     mse_column.metric("Mean squared error", f"{r.mse:.4f}", help="Mean of (reconstruction - input)² over 784 pixels.")
     size_column.metric("Bottleneck", f"{c} x {h} x {w} = {r.code_size}", help="Numbers the decoder gets to see.")
     ratio_column.metric("Compression", f"{r.compression:.1f}x", help=f"784 input pixels / {r.code_size} numbers.")
-    pictures_column, error_column = st.columns([2, 1])
-    with pictures_column:
-        map_grid(figures.reconstruction, key="draw_reconstruction", panel_px=196)
-    with error_column:
-        map_grid(figures.error, key="draw_error", panel_px=196)
+    map_grid([figures.reconstruction, figures.error], key="draw_reconstruction", panel_px=196, side_by_side=True)
     st.caption("Error map: red where the reconstruction adds ink, blue where it loses ink, white where it is exact.")
     map_grid(figures.code, key="draw_code", panel_px=112)
