@@ -3,8 +3,9 @@
 Scenarios (each repeated ``--reps`` times after one unmeasured warm-up):
 
 - *explorer, default view* (``/explorer``) and *explorer, 256x256 RGB, 16 ch, 7x7 same* (the same page
-  from a link, feature maps of the colour sample on): click ``+`` on kernel_size, then ``-`` the next
-  time, so that every click changes the view. "visible" = the output shape text (``.cnnviz-shape``)
+  from a link, feature maps of the colour sample on): click ``+`` on kernel_size ``--walk`` times
+  (default 4), then ``-`` as many times, and again, so that every click shows a view the browser does not
+  hold (see ``WALK``). "visible" = the output shape text (``.cnnviz-shape``)
   differs from before the click; in the 256x256 view ("same" padding keeps the shape) the
   ``nn.Conv2d(...)`` code line (the first ``stCode`` element) instead.
 - *draw, pen up* (``/draw``): clear the canvas (unmeasured, when a prediction is shown), then draw a
@@ -29,7 +30,7 @@ Per interaction:
 - websocket bytes: the sizes of every frame the page received from / sent to the server in that time
   (Playwright's ``framereceived`` / ``framesent``).
 
-Usage: ``python -m benchmarks browser [--reps 10] [--baseline REF] [--scenarios explorer,large,draw]``.
+Usage: ``python -m benchmarks browser [--reps 10] [--walk 4] [--baseline REF] [--scenarios explorer,large,draw]``.
 With ``--baseline REF`` a temporary ``git worktree`` of REF is served beside this tree, and every
 repetition runs each scenario on both servers back to back, alternating which goes first.
 
