@@ -24,7 +24,8 @@ def main(argv: list[str]) -> None:
     if wanted:
         unknown = set(wanted) - {n.removeprefix("bench_") for n in names}
         if unknown:
-            sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(names)}")
+            known = ", ".join(n.removeprefix("bench_") for n in names)
+            sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {known}")
         names = [n for n in names if n.removeprefix("bench_") in wanted]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, "

@@ -3,8 +3,9 @@
 Scenarios (each repeated ``--reps`` times after one unmeasured warm-up):
 
 - *explorer, default view* (``/explorer``) and *explorer, 256x256 RGB, 16 ch, 7x7 same* (the same page
-  from a link, feature maps of the colour sample on): click ``+`` on kernel_size, then ``-`` the next
-  time, so that every click changes the view. "visible" = the output shape text (``.cnnviz-shape``)
+  from a link, feature maps of the colour sample on): click ``+`` on kernel_size ``--walk`` times
+  (default 4), then ``-`` as many times, and again, so that every click shows a view the browser does not
+  hold (see ``WALK``). "visible" = the output shape text (``.cnnviz-shape``)
   differs from before the click; in the 256x256 view ("same" padding keeps the shape) the
   ``nn.Conv2d(...)`` code line (the first ``stCode`` element) instead.
 - *draw, pen up* (``/draw``): clear the canvas (unmeasured, when a prediction is shown), then draw a
@@ -29,7 +30,7 @@ Per interaction:
 - websocket bytes: the sizes of every frame the page received from / sent to the server in that time
   (Playwright's ``framereceived`` / ``framesent``).
 
-Usage: ``python -m benchmarks browser [--reps 10] [--baseline REF] [--scenarios explorer,large,draw]``.
+Usage: ``python -m benchmarks browser [--reps 10] [--walk 4] [--baseline REF] [--scenarios explorer,large,draw]``.
 With ``--baseline REF`` a temporary ``git worktree`` of REF is served beside this tree, and every
 repetition runs each scenario on both servers back to back, alternating which goes first.
 
@@ -46,6 +47,8 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from benchmarks.served import Server, ratio, versions
@@ -82,6 +85,7 @@ REPS = 10
 WALK = 4
 QUIET_MS = 500  # no DOM change for this long (and no run in progress) = settled
 SETTLE_TIMEOUT_S = 60.0
+ACTION_TIMEOUT_MS = 20_000  # finding and clicking a control
 PARSE_LIMIT = 64 * 1024  # websocket messages longer than this are figures: counted, not parsed
 SEVEN = [(70, 60), (210, 60), (120, 235)]  # a bar and a diagonal, in canvas pixels
 LARGE_VIEW = ExplorerSettings(in_channels=3, height=256, width=256, out_channels=16, kernel=(7, 7), padding="same")
@@ -139,18 +143,27 @@ class Scenario:
     path: str  # URL path and query
     marker: str  # selector whose text appearing or changing counts as "visible"
     visible: str  # what "visible" means, for the table
+    ready: str  # selector of what the action needs: the page is not loaded before it is there
 
 
 SCENARIOS = (
-    Scenario("explorer, default view: kernel_size +/-", "explorer", "/explorer", SELECTORS["shape"], "shape"),
+    Scenario(
+        "explorer, default view: kernel_size +/-",
+        "explorer",
+        "/explorer",
+        SELECTORS["shape"],
+        "shape",
+        SELECTORS["step_up"],
+    ),
     Scenario(
         "explorer, 256x256 RGB 16 ch 7x7: kernel_size +/-",
         "large",
         "/explorer?" + urllib.parse.urlencode(to_query(LARGE_VIEW)),
         SELECTORS["layer_code"],  # "same" padding: the shape does not change with the kernel, this line does
         "code line",
+        SELECTORS["step_up"],
     ),
-    Scenario("draw: pen up", "draw", "/draw", SELECTORS["prediction"], "prediction"),
+    Scenario("draw: pen up", "draw", "/draw", SELECTORS["prediction"], "prediction", SELECTORS["any_canvas"]),
 )
 
 
@@ -212,7 +225,10 @@ class Tab:
                 self.page.wait_for_timeout(50)
                 if time.monotonic() > deadline:
                     raise SettleTimeout(f"{url} did not finish loading in {SETTLE_TIMEOUT_S:.0f} s")
-            self._settle_after(lambda: None, require_run=False)
+        # script_finished reaches Playwright before the page has drawn everything (the frontend may still be
+        # fetching a widget's code), so wait for what the action needs, then for the quiet.
+        self.page.locator(self.scenario.ready).first.wait_for(state="attached", timeout=SETTLE_TIMEOUT_S * 1000)
+        self._settle_after(lambda: None, require_run=False)
 
     def _settle_after(self, action: Callable[[], None], require_run: bool) -> dict:
         """Install the observer, act, wait until settled; returns the page's final stamps."""
@@ -232,12 +248,17 @@ class Tab:
     def interact(self, measured: bool = True) -> None:
         act = self._draw if self.scenario.short == "draw" else self._click_kernel
         if self.scenario.short == "draw" and self.page.locator(SELECTORS["prediction"]).count():
-            self._settle_after(lambda: self.page.locator(SELECTORS["clear_canvas"]).first.click(), require_run=True)
+            try:
+                clear = self.page.locator(SELECTORS["clear_canvas"]).first
+                self._settle_after(lambda: clear.click(timeout=ACTION_TIMEOUT_MS), True)
+            except (SettleTimeout, PlaywrightError) as error:
+                self.errors.append(f"clearing the canvas: {str(error).splitlines()[0]}")
         cpu, received, sent, runs = self.server.cpu_seconds(), self.received, self.sent, self.finished_runs
         try:
             state = self._settle_after(act, require_run=True)
-        except SettleTimeout as error:
-            self.errors.append(str(error))
+        except (SettleTimeout, PlaywrightError) as error:
+            inputs = self.page.locator(SELECTORS["number_input"]).count()
+            self.errors.append(f"{str(error).splitlines()[0]} (at {self.page.url}, {inputs} number inputs)")
             return
         if not measured:
             return
@@ -261,7 +282,8 @@ class Tab:
 
     def _click_kernel(self) -> None:
         field_box = self.page.locator(SELECTORS["number_input"]).filter(has_text=SELECTORS["kernel_label"]).first
-        field_box.locator(SELECTORS["step_up" if kernel_step_up(self.step, self.walk) else "step_down"]).click()
+        button = SELECTORS["step_up" if kernel_step_up(self.step, self.walk) else "step_down"]
+        field_box.locator(button).click(timeout=ACTION_TIMEOUT_MS)
         self.step += 1
 
     def _draw(self) -> None:
@@ -338,7 +360,6 @@ def main(argv: list[str] | None = None) -> None:
     if chromium is None:
         print("skipped: no chromium on PATH (apt-get install chromium)")
         return
-    from playwright.sync_api import sync_playwright
 
     with versions(args.baseline) as servers, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

@@ -3,7 +3,7 @@
 :func:`read_picture` does the computing of a rerun (preprocessing, the
 invariance adjustments, classification with every layer's maps, the sweeps,
 the reconstruction); :func:`build_figures` turns that into what the page draws:
-plotly charts for the probabilities and sweeps, :class:`~cnnviz.map_grid.MapGrid`
+:class:`~cnnviz.draw_plots.Chart` for the probabilities and sweeps, :class:`~cnnviz.map_grid.MapGrid`
 pictures for the digits and the feature maps. The page calls both; the benchmark
 times each.
 """
@@ -14,13 +14,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
 from PIL import Image
 from torch import nn
 
 from cnnviz.device import one_thread
-from cnnviz.draw_plots import probability_chart, sweep_chart
+from cnnviz.draw_plots import Chart, probability_chart, sweep_chart
 from cnnviz.features import (
     Classification,
     LayerMaps,
@@ -75,10 +74,10 @@ class DrawFigures:
     """The page's figures for one reading."""
 
     model_input: MapGrid  # the 28 x 28 input (and the naive resize beside it, if compared)
-    probabilities: go.Figure | None  # the bar chart
+    probabilities: Chart | None  # the bar chart
     layers: list[tuple[LayerMaps, MapGrid]]  # one feature-map grid per layer, in forward order
-    shift_sweep: go.Figure | None  # probabilities against horizontal shift
-    rotation_sweep: go.Figure | None  # probabilities against rotation
+    shift_sweep: Chart | None  # probabilities against horizontal shift
+    rotation_sweep: Chart | None  # probabilities against rotation
     reconstruction: MapGrid | None  # input | reconstruction, both in [0, 1]
     error: MapGrid | None  # reconstruction - input, signed
     code: MapGrid | None  # the bottleneck's maps

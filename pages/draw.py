@@ -17,6 +17,7 @@ from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSe
 from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
+from widgets.chart import chart
 from widgets.draw_canvas import draw_canvas
 from widgets.map_grid import map_grid
 
@@ -191,12 +192,12 @@ with answer_column:
             f"({result.confidence:.0%}, {sure})</div>",
             unsafe_allow_html=True,
         )
-        st.plotly_chart(figures.probabilities, width="stretch", key="draw_probability_chart")
+        chart(figures.probabilities, key="draw_probability_chart")
 
 if result is not None:
-    for layer, figure in figures.layers:
+    if figures.layers:
         with layer_area:
-            map_grid(figure, key=f"draw_layer_{layer.name}")
+            map_grid([grid for _, grid in figures.layers], key="draw_layers_maps")
 
     with sweep_area:
         st.markdown(
@@ -205,8 +206,10 @@ if result is not None:
             "invariant. The dashed line marks the input shown now."
         )
         shift_column, turn_column = st.columns(2)
-        shift_column.plotly_chart(figures.shift_sweep, width="stretch", key="draw_shift_sweep")
-        turn_column.plotly_chart(figures.rotation_sweep, width="stretch", key="draw_rotation_sweep")
+        with shift_column:
+            chart(figures.shift_sweep, key="draw_shift_sweep")
+        with turn_column:
+            chart(figures.rotation_sweep, key="draw_rotation_sweep")
 
 st.header("The autoencoder: squeeze it, rebuild it")
 if reading.reconstruction is None:
@@ -218,10 +221,6 @@ else:
     mse_column.metric("Mean squared error", f"{r.mse:.4f}", help="Mean of (reconstruction - input)² over 784 pixels.")
     size_column.metric("Bottleneck", f"{c} x {h} x {w} = {r.code_size}", help="Numbers the decoder gets to see.")
     ratio_column.metric("Compression", f"{r.compression:.1f}x", help=f"784 input pixels / {r.code_size} numbers.")
-    pictures_column, error_column = st.columns([2, 1])
-    with pictures_column:
-        map_grid(figures.reconstruction, key="draw_reconstruction", panel_px=196)
-    with error_column:
-        map_grid(figures.error, key="draw_error", panel_px=196)
+    map_grid([figures.reconstruction, figures.error], key="draw_reconstruction", panel_px=196, side_by_side=True)
     st.caption("Error map: red where the reconstruction adds ink, blue where it loses ink, white where it is exact.")
     map_grid(figures.code, key="draw_code", panel_px=112)

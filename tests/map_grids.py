@@ -15,7 +15,7 @@ def map_grids(at) -> list[dict]:
     found = []
     for element in at.get("bidi_component"):
         if element.proto.component_name == "cnnviz.map_grid":
-            found.append(json.loads(element.proto.json))
+            found.extend(json.loads(element.proto.json)["grids"])
     return found
 
 

@@ -135,3 +135,37 @@ def test_websocket_client_changes_the_explorer_and_sends_a_drawing(tmp_path):
     with served.served(Path(served.ROOT), "test") as server:
         run_async(scenario(server.url))
         assert server.cpu_seconds() > 0 and server.rss_bytes() > 0
+
+
+def _drawing_value(component: str) -> dict:
+    import json
+
+    from benchmarks.bench_classroom import CANVAS_KEY, Session, drawing_widget_state
+
+    session = Session(socket=None, page="draw", widget_ids={CANVAS_KEY: "$$ID-abc-draw_canvas"})
+    session.component_names[CANVAS_KEY] = component
+    state = drawing_widget_state(session, random.Random(0))
+    assert state.id == "$$ID-abc-draw_canvas"
+    return json.loads(state.json_value)
+
+
+def _png_size(data_url: str) -> tuple[int, int]:
+    import base64
+    import io
+
+    from PIL import Image
+
+    prefix = "data:image/png;base64,"
+    assert data_url.startswith(prefix)
+    return Image.open(io.BytesIO(base64.b64decode(data_url[len(prefix) :]))).size
+
+
+def test_a_drawing_is_sent_as_each_canvas_component_sends_it():
+    from benchmarks.bench_classroom import InteractionFailed
+
+    own = _drawing_value("cnnviz.draw_canvas")  # widgets/draw_canvas.js: {"picture": <PNG data URL>}
+    assert _png_size(own["picture"]) == (280, 280)
+    drawable = _drawing_value("streamlit-drawable-canvas.streamlit_drawable_canvas")
+    assert _png_size(drawable["drawing"]["data"]) == (280, 280) and drawable["drawing"]["raw"]["objects"]
+    with pytest.raises(InteractionFailed, match="unknown drawing component"):
+        _drawing_value("someone.else")

@@ -24,8 +24,9 @@ def draw(tab, strokes) -> None:
         tab.mouse.up()
 
 
-def chart(tab, text: str):
-    return tab.locator("[data-testid='stPlotlyChart']").filter(has_text=text)
+def chart(tab, title: str):
+    """A chart (widgets/chart.js) by its title."""
+    return tab.locator(".ch").filter(has=tab.locator("svg .title", has_text=title))
 
 
 def grid(tab, title: str):
@@ -48,7 +49,7 @@ def test_drawing_digits_shows_the_prediction_the_chart_and_the_reconstruction(pa
     draw(page, SEVEN)
     prediction = page.locator("[data-testid='draw-prediction']")
     expect(prediction).to_have_text("7", timeout=WAIT_MS)
-    expect(chart(page, "What the classifier thinks").locator(".barlayer .point")).to_have_count(10, timeout=WAIT_MS)
+    expect(chart(page, "What the classifier thinks").locator("rect.bar")).to_have_count(10, timeout=WAIT_MS)
     expect(grid(page, "Input and reconstruction").locator("canvas")).to_have_count(2, timeout=WAIT_MS)
     expect(grid(page, "The error")).to_contain_text("error = reconstruction - input", timeout=WAIT_MS)
     expect(page.get_by_text("Mean squared error")).to_be_visible(timeout=WAIT_MS)

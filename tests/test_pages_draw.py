@@ -49,6 +49,12 @@ def draw_page(**state) -> AppTest:
     return at
 
 
+def charts(at: AppTest) -> list[dict]:
+    """The payloads of the page's probability charts (widgets/chart.js)."""
+    elements = at.get("bidi_component")
+    return [json.loads(e.proto.json) for e in elements if e.proto.component_name == "cnnviz.chart"]
+
+
 def prediction(at: AppTest) -> int | None:
     for markdown in at.markdown:
         match = re.search(r"data-testid='draw-prediction'[^>]*>(\d)<", markdown.value)
@@ -70,7 +76,7 @@ def test_an_empty_canvas_shows_a_friendly_prompt_not_a_prediction():
     at = draw_page()
     assert any("Draw a digit from 0 to 9" in info.value for info in at.info)
     assert prediction(at) is None
-    assert not at.get("plotly_chart") and not map_grids(at)
+    assert not charts(at) and not map_grids(at)
 
 
 def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnist):
@@ -79,11 +85,9 @@ def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnis
     label = int(mnist.test.labels[DIGIT_INDEX])
     assert prediction(at) == label
     assert not at.error and not at.warning
-    figures = {element.proto.id: json.loads(element.proto.spec) for element in at.get("plotly_chart")}
-    specs = list(figures.values())
-    bars = [s for s in specs if s["data"][0]["type"] == "bar"]
-    assert len(bars) == 1 and bars[0]["data"][0]["x"] == [str(d) for d in range(10)]
-    probabilities = np.array(bars[0]["data"][0]["y"])
+    bars = [c for c in charts(at) if c["kind"] == "bars"]
+    assert len(bars) == 1 and bars[0]["x"] == [str(d) for d in range(10)]
+    probabilities = np.array(bars[0]["series"][0]["values"])
     assert probabilities.argmax() == label and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
     titles = grid_titles(at)
     for name, shape in [("conv1", "16 x 28 x 28"), ("pool1", "16 x 14 x 14"), ("pool3", "32 x 3 x 3")]:
@@ -104,12 +108,10 @@ def test_the_sliders_move_the_input_and_the_sweep_marks_it(mnist):
     at.slider(key="draw_degrees").set_value(-20)
     at.run()
     assert not at.exception
-    specs = [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
     seen = next(g for g in map_grids(at) if g["panels"][0]["title"] == "what the model sees")
     expected = shift_rotate(to_float(mnist.test.images[DIGIT_INDEX : DIGIT_INDEX + 1]), right=3, degrees=-20)
     np.testing.assert_allclose(grid_values(seen)[0], expected[0, 0].numpy(), atol=0.5 / 255 + 1e-5)
-    sweeps = [s for s in specs if s["data"][0]["type"] == "scatter" and "shapes" in s["layout"]]
-    marks = sorted(s["layout"]["shapes"][0]["x0"] for s in sweeps)
+    marks = sorted(c["marker"] for c in charts(at) if c["kind"] == "lines")
     assert marks == [-20, 3]
 
 
@@ -156,9 +158,8 @@ def test_an_uploaded_picture_is_read_and_compared_with_a_naive_resize(trained_ru
     at.file_uploader(key="draw_picture").set_value(("seven.png", png_of_a_seven(), "image/png")).run()
     assert not at.exception and prediction(at) == 7
     at.toggle(key="draw_naive").set_value(True).run()
-    specs = [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
-    bars = next(s for s in specs if s["data"][0]["type"] == "bar")
-    assert [trace["name"] for trace in bars["data"]] == ["drawing as MNIST", "naive resize"]
+    bars = next(c for c in charts(at) if c["kind"] == "bars")
+    assert [series["name"] for series in bars["series"]] == ["drawing as MNIST", "naive resize"]
     seen = next(g for g in map_grids(at) if g["panels"][0]["title"] == "what the model sees")
     assert [panel["title"] for panel in seen["panels"]] == ["what the model sees", "naive: the whole picture squeezed"]
 

@@ -57,16 +57,7 @@ const LEGEND = {
   greys: ["0", "", "1", "ink"],
 };
 
-export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
-  let root = parentElement.querySelector(".mg");
-  if (!root) {
-    root = document.createElement("div");
-    root.className = "mg";
-    parentElement.appendChild(root);
-  }
-  const signature = data.png + data.title + data.panels.map((p) => p.title + p.range).join("|");
-  if (root.dataset.signature === signature) return;  // a rerun that changed nothing here
+function renderGrid(root, data, setTriggerValue, index) {
   const picture = new Image();
   picture.onload = () => {
     const { rows, columns: cols, factor, panels, panel_px: panelPx } = data;
@@ -120,7 +111,7 @@ export default function (component) {
       });
       canvas.addEventListener("click", (event) => {
         const [r, c] = cellOf(event, canvas);
-        if (data.clickable) setTriggerValue("cell", { channel: p, row: r * factor, column: c * factor });
+        if (data.clickable) setTriggerValue("cell", { grid: index, channel: p, row: r * factor, column: c * factor });
         if (!big) enlarge(p);
       });
       figure.append(label, canvas);
@@ -156,7 +147,28 @@ export default function (component) {
     each.textContent = panels.length > 1 ? "each panel over its own range [min, max]" : "";
     legend.appendChild(each);
     root.replaceChildren(title, grid, legend, status, zoom);
-    root.dataset.signature = signature;
   };
   picture.src = data.png;
+}
+
+// data.grids: one or more grids, drawn one after the other (data.side_by_side: in a row).
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let root = parentElement.querySelector(".mg-all");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "mg-all";
+    parentElement.appendChild(root);
+  }
+  const signature = data.grids.map((g) => g.png + g.title + g.panels.map((p) => p.title + p.range).join("|")).join("#");
+  if (root.dataset.signature === signature) return;  // a rerun that changed nothing here
+  root.classList.toggle("mg-row", Boolean(data.side_by_side));
+  const sections = data.grids.map((grid, i) => {
+    const section = document.createElement("div");
+    section.className = "mg";
+    renderGrid(section, grid, setTriggerValue, i);
+    return section;
+  });
+  root.replaceChildren(...sections);
+  root.dataset.signature = signature;
 }

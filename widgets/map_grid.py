@@ -1,6 +1,12 @@
-"""Mount a :class:`cnnviz.map_grid.MapGrid` in the page."""
+"""Mount one or more :class:`cnnviz.map_grid.MapGrid` in the page, as one component.
+
+Streamlit sends a component's code with every instance on every rerun, so the
+grids of one part of a page travel together in one instance.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import streamlit as st
 
@@ -12,10 +18,24 @@ _COMPONENT = st.components.v2.component(
 )
 
 
-def map_grid(grid: MapGrid, *, key: str, panel_px: int = 112, clickable: bool = False) -> dict | None:
-    """Draw ``grid``; with ``clickable``, return the last clicked cell ``{channel, row, column}`` (else None)."""
+def map_grid(
+    grids: MapGrid | Sequence[MapGrid],
+    *,
+    key: str,
+    panel_px: int = 112,
+    clickable: bool = False,
+    side_by_side: bool = False,
+) -> dict | None:
+    """Draw the grids one below the other (or side by side).
+
+    With ``clickable``, return the last clicked cell ``{grid, channel, row, column}`` (else None).
+    """
+    grids = [grids] if isinstance(grids, MapGrid) else list(grids)
+    data = {
+        "grids": [grid.payload(panel_px=panel_px, clickable=clickable) for grid in grids],
+        "side_by_side": side_by_side,
+    }
     if clickable:
-        result = _COMPONENT(key=key, data=grid.payload(panel_px=panel_px, clickable=True), on_cell_change=lambda: None)
-        return result.cell
-    _COMPONENT(key=key, data=grid.payload(panel_px=panel_px))
+        return _COMPONENT(key=key, data=data, on_cell_change=lambda: None).cell
+    _COMPONENT(key=key, data=data)
     return None
