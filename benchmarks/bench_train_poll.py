@@ -1,0 +1,79 @@
+"""The Train page's polling: server CPU per second while a student watches it, with 200 runs on disk.
+
+A real server (``python serve.py``) with 200 finished runs in its runs folder (each with a config,
+a status and 60 lines of metrics), and real headless Chromium on ``/train``, which polls the runs
+folder once a second (``st.fragment(run_every=1)``). Reported: the server's CPU time per second of
+watching (target: under 5 ms), against the same server idle with no page open, both over
+``--seconds`` (default 15). Usage: ``python -m benchmarks train_poll [--runs 200] [--seconds 15]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+
+from benchmarks.served import ROOT, served
+from benchmarks.table import print_table
+from cnnviz.runs import create_run
+from cnnviz.training import TrainConfig
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def fill(folder, count: int) -> None:
+    """``count`` finished runs, alternately classifier and autoencoder, with a curve each."""
+    for i in range(count):
+        run = create_run(TrainConfig(model=("classifier", "autoencoder")[i % 2]), name=f"run {i}", root=folder)
+        for step in range(60):
+            run.append_metrics({"kind": "step", "step": step * 100, "epoch": step // 10, "loss": 1.0 / (step + 1)})
+        run.set_status("finished")
+
+
+def cpu_per_second(server, seconds: float) -> float:
+    """Milliseconds of server CPU per second of wall time, over ``seconds``."""
+    start_cpu, start = server.cpu_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return (server.cpu_seconds() - start_cpu) * 1000 / (time.monotonic() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks train_poll", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=200, help="finished runs on disk (default 200)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds each way (default 15)")
+    args = parser.parse_args(argv or [])
+    from playwright.sync_api import sync_playwright
+
+    with served(ROOT, "train-poll") as server:
+        fill(server.folder / "runs", args.runs)
+        idle = cpu_per_second(server, args.seconds)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server.url)
+            page.wait_for_selector("[data-testid='stSidebarNav']", timeout=90_000)
+            page.goto(f"{server.url}/train")
+            page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=90_000)
+            time.sleep(3)  # the first polls load what the page caches
+            watching = cpu_per_second(server, args.seconds)
+            browser.close()
+    print_table(
+        ["server", "runs on disk", "CPU ms per second"],
+        [
+            ["idle, no page open", args.runs, f"{idle:.1f}"],
+            ["one student watching /train", args.runs, f"{watching:.1f}"],
+            ["watching minus idle [target < 5]", args.runs, f"{watching - idle:.1f}"],
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
