@@ -20,7 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 ACCEPTED_FORMATS = ("PNG", "JPEG")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # 20 MB: far above any photo a student needs here
+MAX_UPLOAD_MB = 20  # far above any photo a student needs here; the image uploaders' max_upload_size
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000  # 40 megapixels; larger (or lying) headers are refused before decoding
 MNIST_SAMPLE_COUNT = 5  # digits shipped as samples
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from torch import nn
 
 from cnnviz.data import load_mnist
 from models import PRETRAINED_DIR, CheckpointError, load_model
-from models.checkpoint import model_kind
+from models.checkpoint import max_file_bytes, model_kind
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ def file_stamp(path: str | os.PathLike) -> tuple[str, float]:
 
 def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
+
+
+def checkpoint_upload_mb() -> int:
+    """The checkpoint uploaders' own limit in MB (``st.file_uploader(max_upload_size=...)``), from the file limit."""
+    return math.ceil(max_file_bytes() / 2**20)
 
 
 DRAW_INPUT = (1, 28, 28)  # what the draw page feeds a model: one grey 28 x 28 digit
