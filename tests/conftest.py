@@ -42,15 +42,31 @@ def isolated_runs_dir(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def mnist():
-    """The real MNIST splits; skipped outside CI when the data is missing, failed in CI."""
+    """The real MNIST splits, downloaded once into $CNNVIZ_DATA_DIR when missing and the internet answers.
+
+    Without the data and without internet: skipped with the data's own message outside CI,
+    failed in CI (CI always has the data). Set CNNVIZ_TEST_DOWNLOAD=0 to never try the download.
+    """
+    import socket
+
     from cnnviz.data import MNISTNotFound, load_mnist
 
     try:
         return load_mnist()
     except MNISTNotFound as error:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(error))
+        missing = error
+    if os.environ.get("CNNVIZ_TEST_DOWNLOAD", "1") != "0":
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(30)  # an unreachable mirror must not hang the suite
+        try:
+            return load_mnist(download=True)
+        except MNISTNotFound as error:
+            missing = error
+        finally:
+            socket.setdefaulttimeout(previous)
+    if os.environ.get("CI"):
+        raise missing
+    pytest.skip(str(missing))
 
 
 def pytest_collection_modifyitems(config, items):
