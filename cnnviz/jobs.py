@@ -235,21 +235,30 @@ def _launch(run: Run) -> None:
     trainer = [sys.executable, "-m", "cnnviz.train", "--run-dir", str(run.path.resolve()), "--quiet"]
     command = [sys.executable, "-m", "cnnviz.watch", "--nice", str(niceness), "--runs", str(run.path.parent), "--"]
     with open(run.path / "train.log", "ab") as log:
-        process = subprocess.Popen(
-            command + trainer,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a Ctrl-C or crash of the server does not reach it
-        )
+        # Claimed before anything starts: on a full disk this write fails and nothing is launched
+        # (a trainer whose status cannot be written would be launched again and again).
+        me = os.getpid()
+        run.set_status("running", "starting", pid=me, start_ticks=process_start_ticks(me), launched=time.time())
+        try:
+            process = subprocess.Popen(
+                command + trainer,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C or crash of the server does not reach it
+            )
+        except OSError as error:
+            run.set_status("queued", f"could not start a training process ({error.strerror}); it will be retried")
+            raise
     with contextlib.suppress(OSError):  # lower priority before torch starts its threads (they inherit it)
         os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
     # The trainer writes its own pid when it starts; until then the watcher's stands for it.
-    run.set_status(
-        "running", "starting", pid=process.pid, start_ticks=process_start_ticks(process.pid), launched=time.time()
-    )
+    with contextlib.suppress(OSError):
+        run.set_status(
+            "running", "starting", pid=process.pid, start_ticks=process_start_ticks(process.pid), launched=time.time()
+        )
     _reap(process)
 
 
