@@ -44,27 +44,32 @@ def queued_of(owner: str) -> list[Run]:
 # --- 7: limits under the lock ----------------------------------------------------------------------
 
 
+def submit_together(owner: str, count: int) -> list[str]:
+    """``count`` threads submit for ``owner`` at the same instant; "queued" or "refused" each."""
+    barrier = threading.Barrier(count)
+    outcomes: list[str] = []
+
+    def submit(seed: int) -> None:
+        barrier.wait()
+        try:
+            jobs.submit(TrainConfig(seed=seed, train_images=1000, epochs=1), owner=owner)
+            outcomes.append("queued")
+        except jobs.JobRefused as error:
+            assert "already have a run waiting" in str(error)
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
 def test_simultaneous_submits_from_one_owner_in_threads_queue_exactly_one():
     occupy_the_slot()
     for round_ in range(8):
-        barrier = threading.Barrier(4)
-        outcomes: list[str] = []
-
-        def submit(seed: int) -> None:
-            barrier.wait()
-            try:
-                jobs.submit(TrainConfig(seed=seed, **{"train_images": 1000, "epochs": 1}), owner=f"mallory{round_}")
-                outcomes.append("queued")
-            except jobs.JobRefused as error:
-                assert "already have a run waiting" in str(error)
-                outcomes.append("refused")
-
-        threads = [threading.Thread(target=submit, args=(i,)) for i in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(outcomes) == ["queued", "refused", "refused", "refused"]
+        assert submit_together(f"mallory{round_}", 4) == ["queued", "refused", "refused", "refused"]
         assert len(queued_of(f"mallory{round_}")) == 1
 
 
