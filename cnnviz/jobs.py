@@ -53,7 +53,7 @@ MAX_TRAIN_MEMORY_ENV = "CNNVIZ_MAX_TRAIN_MEMORY_MB"
 RUNS_DISK_ENV = "CNNVIZ_RUNS_DISK_MB"
 NICENESS = 10  # how much lower than the server the training processes run
 KILL_GRACE_S = 300  # a trainer still alive this long after its time limit is killed (it stops itself first)
-KEEPER_INTERVAL_S = 30.0  # how often the server's keeper thread advances the queue
+KEEPER_INTERVAL_S = 10.0  # how often the server's keeper thread advances the queue (a few ms each time)
 ROOT = Path(__file__).resolve().parents[1]  # the repository: `python -m cnnviz.train` runs from here
 
 
@@ -291,29 +291,39 @@ def advance_queue(root: str | os.PathLike | None = None) -> list[Run]:
 
 
 _keeper_lock = threading.Lock()
-_keepers: set[Path] = set()
+_keepers: dict[Path, threading.Event] = {}  # runs folder -> set to end its keeper
 
 
 def start_queue_keeper(root: str | os.PathLike | None = None, interval: float = KEEPER_INTERVAL_S) -> bool:
     """Advance the queue now and every ``interval`` seconds in a daemon thread (once per folder per process).
 
-    Called when the server starts, so a queue left waiting by a restart or a killed
-    trainer moves on with no page open. Returns False when a keeper already runs.
+    Called when the server starts (and by the Train page), so a queue left waiting by a
+    restart or a killed trainer moves on with no page open. Returns False when a keeper
+    already runs for the folder.
     """
     folder = Path(root or runs_dir()).resolve()
     with _keeper_lock:
         if folder in _keepers:
             return False
-        _keepers.add(folder)
+        done = _keepers[folder] = threading.Event()
 
     def keep() -> None:
         while True:
             with contextlib.suppress(Exception):  # a keeper must outlive any one bad moment
                 advance_queue(folder)
-            time.sleep(interval)
+            if done.wait(interval):
+                return
 
     threading.Thread(target=keep, daemon=True, name=f"cnnviz-queue-keeper-{folder.name}").start()
     return True
+
+
+def stop_queue_keepers() -> None:
+    """End every keeper thread of this process (tests; a server simply exits)."""
+    with _keeper_lock:
+        for done in _keepers.values():
+            done.set()
+        _keepers.clear()
 
 
 def queue_position(run: Run) -> int | None:

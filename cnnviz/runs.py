@@ -126,7 +126,8 @@ class Run:
     @property
     def meta(self) -> dict[str, Any]:
         """config.json: ``{"train": ..., "name": ..., "owner": ..., "created": ...}``."""
-        return _read_json(self.path / "config.json", {})
+        meta = _read_json(self.path / "config.json", {})
+        return meta if isinstance(meta, dict) else {}  # a hand-edited or damaged file
 
     @property
     def config(self) -> TrainConfig:
@@ -151,7 +152,8 @@ class Run:
     @property
     def status(self) -> dict[str, Any]:
         """status.json as written (see :func:`cnnviz.jobs.refresh` for the live state)."""
-        return _read_json(self.path / "status.json", {"state": "queued", "message": ""})
+        status = _read_json(self.path / "status.json", None)
+        return status if isinstance(status, dict) else {"state": "queued", "message": ""}
 
     @property
     def state(self) -> str:
