@@ -18,7 +18,6 @@ Every file except the append-only metrics is replaced atomically, so a reader
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import json
 import os
@@ -57,12 +56,12 @@ _parsed: dict[tuple[str, str], tuple[tuple, Any]] = {}  # (kind, path) -> (stamp
 _parsed_lock = threading.Lock()
 
 
-def _stamp(path: Path) -> tuple | None:
+def _stamp(path: str) -> tuple | None:
     try:
-        stat = path.stat()
+        stat = os.stat(path)  # plain strings: pathlib's joins cost more than the stat at 200 runs a poll
     except OSError:
         return None
-    return (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    return (path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def _recall(kind: str, stamp: tuple) -> Any:
@@ -79,17 +78,17 @@ def _remember(kind: str, stamp: tuple, value: Any) -> Any:
     return value
 
 
-def _read_json(path: Path, default: Any) -> Any:
+def _read_json(path: str, default: Any) -> Any:
     stamp = _stamp(path)
     if stamp is None:
         return default
     value = _recall("json", stamp)
     if value is None:
         try:
-            value = _remember("json", stamp, json.loads(path.read_text(encoding="utf-8")))
+            value = _remember("json", stamp, json.loads(Path(path).read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return default
-    return copy.deepcopy(value)  # callers may change what they get
+    return dict(value) if isinstance(value, dict) else value  # a caller may set keys; nested values are shared
 
 
 def _read_tensors(path: Path) -> dict[str, Any] | None:
@@ -108,6 +107,7 @@ class Run:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._folder = str(self.path)
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
@@ -126,7 +126,7 @@ class Run:
     @property
     def meta(self) -> dict[str, Any]:
         """config.json: ``{"train": ..., "name": ..., "owner": ..., "created": ...}``."""
-        meta = _read_json(self.path / "config.json", {})
+        meta = _read_json(os.path.join(self._folder, "config.json"), {})
         return meta if isinstance(meta, dict) else {}  # a hand-edited or damaged file
 
     @property
@@ -152,7 +152,7 @@ class Run:
     @property
     def status(self) -> dict[str, Any]:
         """status.json as written (see :func:`cnnviz.jobs.refresh` for the live state)."""
-        status = _read_json(self.path / "status.json", None)
+        status = _read_json(os.path.join(self._folder, "status.json"), None)
         return status if isinstance(status, dict) else {"state": "queued", "message": ""}
 
     @property
@@ -179,8 +179,8 @@ class Run:
 
         Parsed once per file version (a poll of an unchanged run reads nothing).
         """
-        path = self.path / "metrics.jsonl"
-        stamp = _stamp(path)
+        path = Path(self._folder, "metrics.jsonl")
+        stamp = _stamp(str(path))
         if stamp is None:
             return []
         records = _recall("metrics", stamp)
@@ -198,7 +198,7 @@ class Run:
                 if isinstance(record, dict):
                     records.append(record)
             _remember("metrics", stamp, records)
-        return [dict(r) for r in records if kind is None or r.get("kind") == kind]
+        return [r for r in records if kind is None or r.get("kind") == kind]  # shared: read, do not modify
 
     def truncate_metrics(self, step: int) -> None:
         """Keep only records up to ``step`` (resuming from a checkpoint taken at ``step``)."""
@@ -290,7 +290,7 @@ def get_run(run_id: str, root: str | os.PathLike | None = None) -> Run:
     return run
 
 
-_listings: dict[Path, tuple[int, list[tuple[float, str]], list[Path]]] = {}
+_listings: dict[Path, tuple[int, list[Run], list[Path]]] = {}
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[Run]:
@@ -304,7 +304,7 @@ def list_runs(root: str | os.PathLike | None = None) -> list[Run]:
         modified = folder.stat().st_mtime_ns
     except OSError:
         return []
-    cached = _listings.get(folder)
+    cached = _listings.get(folder)  # (modified, runs oldest first, folders still being made)
     if cached is None or cached[0] != modified or any((p / "config.json").exists() for p in cached[2]):
         found: list[tuple[float, str]] = []
         pending: list[Path] = []
@@ -321,9 +321,9 @@ def list_runs(root: str | os.PathLike | None = None) -> list[Run]:
                 found.append((created if isinstance(created, (int, float)) else 0, entry.name))
             else:
                 pending.append(path)
-        cached = (modified, sorted(found), pending)
+        cached = (modified, [Run(folder / name) for _, name in sorted(found)], pending)
         _listings[folder] = cached
-    return [Run(folder / name) for _, name in cached[1] if (folder / name).is_dir()]
+    return list(cached[1])  # Run objects hold only their path: sharing them is safe
 
 
 def disk_usage(root: str | os.PathLike | None = None) -> int:

@@ -156,9 +156,9 @@ def format_seconds(seconds: float | None) -> str:
 
 def run_row(run: Run) -> dict[str, Any]:
     """One line of the past-runs table."""
-    status = run.status
+    status, meta = run.status, run.meta
     try:
-        config = run.config
+        config = TrainConfig.from_dict(meta["train"])
     except (KeyError, TypeError, ValueError):  # a damaged config.json: listed, not trusted
         return {"name": run.name, "model": "?", "state": "damaged", "id": run.id}
     epochs = run.metrics("epoch")
@@ -173,14 +173,14 @@ def run_row(run: Run) -> dict[str, Any]:
     if test:
         result = test[-1].get("test_accuracy", test[-1].get("test_loss"))
     return {
-        "name": run.name,
+        "name": meta.get("name") or run.id,
         "model": config.model,
         "state": status.get("state"),
         "channels": ", ".join(map(str, config.channels)),
         "epochs": config.epochs,
         "best val (acc or MSE)": best_val,
         "test (acc or MSE)": result,
-        "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.meta.get("created", 0))),
+        "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created", 0))),
         "id": run.id,
     }
 
