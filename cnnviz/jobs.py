@@ -150,10 +150,6 @@ def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
     return start_ticks is None or process_start_ticks(pid) == start_ticks
 
 
-def _started(status: dict) -> float | None:
-    return status.get("started") or status.get("launched")
-
-
 def refresh(run: Run) -> dict:
     """The run's status with liveness checked: a dead "running" process becomes "interrupted".
 
@@ -195,10 +191,12 @@ def refresh(run: Run) -> dict:
 
 
 def _kill_if_overdue(status: dict) -> None:
-    """Kill a trainer that outlived its time limit by :data:`KILL_GRACE_S` (it normally stops itself)."""
-    started = _started(status)
-    limit = Limits.from_env().max_run_minutes * 60
-    if started and time.time() - started > limit + KILL_GRACE_S:
+    """Kill a trainer that outlived its time limit by :data:`KILL_GRACE_S` (it normally stops itself).
+
+    Only runs launched by the server carry a limit (``time_limit_s`` in their status); terminal runs have none.
+    """
+    started, limit = status.get("started"), status.get("time_limit_s")
+    if started and limit and time.time() - started > limit + KILL_GRACE_S:
         with contextlib.suppress(OSError):
             os.kill(status["pid"], signal.SIGKILL)  # the trainer only: its watcher then advances the queue
 

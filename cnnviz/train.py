@@ -93,6 +93,8 @@ def execute(run: Run, resume: bool = False, on_progress=None, time_limit_s: floa
     elif not resume:
         run.truncate_metrics(-1)
     me = {"pid": os.getpid(), "start_ticks": process_start_ticks(os.getpid()), "started": time.time()}
+    if time_limit_s is not None:
+        me["time_limit_s"] = time_limit_s  # lets any page kill a trainer stuck past it (cnnviz.jobs.refresh)
     run.set_status("running", "loading MNIST", **me)
     recorder = RunRecorder(run, on_progress, time_limit_s)
     try:

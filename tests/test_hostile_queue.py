@@ -310,3 +310,24 @@ def test_the_teacher_stops_everything_at_the_end_of_class(monkeypatch):
     assert running.stop_requested() and all(r.state == "stopped" for r in waiting)
     assert all("cancelled by the teacher" in r.status["message"] for r in waiting)
     assert finished.state == "finished"
+
+
+def test_a_trainer_stuck_past_its_time_limit_is_killed_but_a_terminal_run_never_is():
+    stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    terminal = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        long_ago = time.time() - 3 * 3600
+        app_run = create_run(SMALL, owner="alice")
+        app_run.set_status("running", "training", pid=stuck.pid, started=long_ago, time_limit_s=60)
+        cli_run = create_run(TrainConfig(seed=1, train_images=1000, epochs=1), owner="cli")
+        cli_run.set_status("running", "training", pid=terminal.pid, started=long_ago)
+        jobs.refresh(app_run)
+        jobs.refresh(cli_run)
+        assert stuck.wait(10) == -signal.SIGKILL
+        assert jobs.refresh(app_run)["state"] == "interrupted"
+        assert terminal.poll() is None and jobs.refresh(cli_run)["state"] == "running"
+    finally:
+        stuck.kill()
+        terminal.kill()
+        stuck.wait()
+        terminal.wait()
