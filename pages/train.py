@@ -329,15 +329,6 @@ def check_upload() -> None:
         st.error(f"This file was refused: {md(str(error))}")
 
 
-st.title("Train the lab's networks")
-st.markdown(
-    "Training runs in its own background process at low priority: the rest of the app stays fast, "
-    "and closing this tab or reloading loses nothing. One run trains at a time; others wait in a queue."
-)
-owner = owner_id()
-jobs.start_queue_keeper()  # once per server process: a queue left waiting moves on without a page open
-
-
 def teacher_box() -> str | None:
     """The admin token, a warning on an unencrypted connection, and the end-of-class button."""
     with st.sidebar.expander("Teacher"):
@@ -356,6 +347,13 @@ def teacher_box() -> str | None:
     return admin
 
 
+st.title("Train the lab's networks")
+st.markdown(
+    "Training runs in its own background process at low priority: the rest of the app stays fast, "
+    "and closing this tab or reloading loses nothing. One run trains at a time; others wait in a queue."
+)
+owner = owner_id()
+jobs.start_queue_keeper()  # once per server process: a queue left waiting moves on without a page open
 admin = teacher_box()
 
 with st.expander("New run", expanded=True):
