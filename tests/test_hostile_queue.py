@@ -73,16 +73,18 @@ def test_simultaneous_submits_from_one_owner_in_threads_queue_exactly_one():
         assert len(queued_of(f"mallory{round_}")) == 1
 
 
-def test_simultaneous_submits_from_two_processes_queue_exactly_one():
+def test_simultaneous_submits_from_two_processes_queue_exactly_one(tmp_path):
     occupy_the_slot()
-    start_at = time.time() + 25  # both processes have imported torch by then, even on a busy machine
     script = textwrap.dedent(
-        f"""
-        import time
+        """
+        import sys, time
+        from pathlib import Path
         from cnnviz import jobs
         from cnnviz.training import TrainConfig
-        config = TrainConfig(train_images=1000, epochs=1, seed={{seed}})
-        time.sleep(max(0, {start_at} - time.time()))
+        config = TrainConfig(train_images=1000, epochs=1, seed=int(sys.argv[2]))
+        Path(sys.argv[1], f"ready-{sys.argv[2]}").touch()  # imported: ready to submit
+        while len(list(Path(sys.argv[1]).glob("ready-*"))) < 2:  # both at the same instant
+            time.sleep(0.001)
         try:
             jobs.submit(config, owner="mallory")
             print("queued")
@@ -92,11 +94,12 @@ def test_simultaneous_submits_from_two_processes_queue_exactly_one():
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CNNVIZ_RUNS_DIR": str(runs_dir())}
     processes = [
-        subprocess.Popen([sys.executable, "-c", script.format(seed=i)], env=env, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path), str(i)], env=env, stdout=subprocess.PIPE, text=True
+        )
         for i in range(2)
     ]
     outputs = sorted(p.communicate(timeout=120)[0].strip() for p in processes)
-    assert time.time() >= start_at, "the processes did not wait for the common start"
     assert outputs[0] == "queued" and outputs[1].startswith("refused: you already have a run waiting"), outputs
     assert len(queued_of("mallory")) == 1
 
