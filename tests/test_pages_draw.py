@@ -115,13 +115,29 @@ def test_the_sliders_move_the_input_and_the_sweep_marks_it(mnist):
     assert marks == [-20, 3]
 
 
-def test_the_chosen_layers_are_the_ones_drawn(trained_runs):
+@pytest.fixture
+def a_test_digit(monkeypatch):
+    """The "random MNIST test digit" source, from MNIST when it is there, else from the shipped sample of a 0.
+
+    These tests look at layers and errors, not at MNIST itself, so they run in a fresh clone too.
+    """
+    from cnnviz import inference
+    from cnnviz.data import MNISTNotFound
+    from cnnviz.images import load_sample
+
+    try:
+        inference.mnist_test_digit(DIGIT_INDEX)
+    except MNISTNotFound:
+        monkeypatch.setattr(inference, "mnist_test_digit", lambda index: (load_sample("mnist_0").pixels, 0))
+
+
+def test_the_chosen_layers_are_the_ones_drawn(trained_runs, a_test_digit):
     at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, draw_layers=["res2_1"], **trained_runs)
     layer_titles = [t for t in grid_titles(at) if "(channels x rows x columns)" in t]
     assert len(layer_titles) == 1 and layer_titles[0].startswith("res2_1 (residual block): output 32 x 14 x 14")
 
 
-def test_a_broken_checkpoint_is_reported_and_the_page_goes_on(tmp_path, trained_runs):
+def test_a_broken_checkpoint_is_reported_and_the_page_goes_on(tmp_path, trained_runs, a_test_digit):
     run = create_run(TrainConfig(model="classifier"), name="broken")
     run.checkpoint_path.write_bytes(b"not a checkpoint at all")
     run.set_status("finished")
