@@ -54,5 +54,8 @@ def freeze_imports() -> int:
 
 if __name__ == "__main__":
     freeze_imports()
+    from cnnviz import jobs
+
+    jobs.start_queue_keeper()  # a queue left waiting by a restart or a killed trainer moves on with no page open
     sys.argv = ["streamlit", "run", "app.py", *sys.argv[1:]]
     sys.exit(cli.main())

@@ -14,7 +14,7 @@ import streamlit as st
 from cnnviz import images
 from cnnviz.data import MNISTNotFound
 from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSettings, build_figures, read_picture
-from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
+from cnnviz.inference import checkpoint_upload_mb, file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
 from widgets.chart import chart
@@ -48,7 +48,8 @@ def pick_model(kind: str, label: str):
     choice = st.sidebar.selectbox(label, options, key=f"draw_{kind}_source")
     try:
         if choice == UPLOAD_CHOICE:
-            upload = st.sidebar.file_uploader(f"{kind} checkpoint", type=["pt", "pth"], key=f"draw_{kind}_upload")
+            upload = st.sidebar.file_uploader(f"{kind} checkpoint", type=["pt", "pth"], key=f"draw_{kind}_upload",
+                                              max_upload_size=checkpoint_upload_mb())  # fmt: skip
             if upload is None:
                 st.sidebar.info(f"Upload a {kind} checkpoint saved by cnnviz.")
                 return None
@@ -73,7 +74,8 @@ def pick_picture(source: str):
             st.error(str(error))
             return None, False
     if source == "upload":
-        upload = st.file_uploader("A picture of one digit", type=["png", "jpg", "jpeg"], key="draw_picture")
+        upload = st.file_uploader("A picture of one digit", type=["png", "jpg", "jpeg"], key="draw_picture",
+                                  max_upload_size=images.MAX_UPLOAD_MB)  # fmt: skip
         if upload is None:
             return None, False
         try:

@@ -82,7 +82,8 @@ def _image_controls(sample_names: list[str]) -> images.LoadedImage | None:
         name = st.selectbox("Sample", sample_names, key="ex_sample", help=HELP["sample"])
         return images.load_sample(name)
     if source == "upload":
-        upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload", help=HELP["upload"])
+        upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload", help=HELP["upload"],
+                                  max_upload_size=images.MAX_UPLOAD_MB)  # fmt: skip
         st.caption("Uploads stay in this browser tab; a copied link cannot carry them.")
         if upload is None:
             return None
