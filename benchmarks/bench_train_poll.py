@@ -15,21 +15,13 @@ import shutil
 import subprocess
 import time
 
+from benchmarks.bench_browser import CHROMIUM_ARGS
 from benchmarks.served import ROOT, served
 from benchmarks.table import print_table
 from cnnviz.runs import create_run
 from cnnviz.train import process_start_ticks
 from cnnviz.training import TrainConfig
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def fill(folder, count: int) -> None:
