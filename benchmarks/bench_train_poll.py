@@ -23,7 +23,6 @@ from cnnviz.train import process_start_ticks
 from cnnviz.training import TrainConfig
 
 
-
 def fill(folder, count: int) -> None:
     """``count`` finished runs, alternately classifier and autoencoder, with a curve each."""
     for i in range(count):
