@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from cnnviz.data import Split, load_mnist, to_float
+from cnnviz.device import one_thread
 from cnnviz.model_cache import find_cached, save_cached
 
 ENCODE_BATCH = 200  # test digits per encoder pass while projecting (about 0.2 s on the 2-core machine)
@@ -162,14 +163,15 @@ class ProjectionJob:
     def advance(self, seconds: float = 0.5) -> float:
         """Encode batches for about ``seconds`` (at least one); fit, store and set :attr:`result` at the end."""
         started = time.monotonic()
-        while self.result is None:
-            batch = self.test.images[self.done_images : self.done_images + ENCODE_BATCH]
-            self.codes.append(encode(self.autoencoder, batch))
-            self.done_images += len(batch)
-            if self.done_images >= len(self.test):
-                self._finish()
-            elif time.monotonic() - started >= seconds:
-                break
+        with one_thread():  # a page's share of a busy machine; see cnnviz.device.one_thread
+            while self.result is None:
+                batch = self.test.images[self.done_images : self.done_images + ENCODE_BATCH]
+                self.codes.append(encode(self.autoencoder, batch))
+                self.done_images += len(batch)
+                if self.done_images >= len(self.test):
+                    self._finish()
+                elif time.monotonic() - started >= seconds:
+                    break
         return self.progress
 
     def _finish(self) -> None:
