@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/network.py", title="Network builder", icon="🧱", url_path="network"),
     st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
     st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+    st.Page("pages/inside.py", title="Inside the network", icon="🧠", url_path="inside"),
 ]
 
 st.navigation(PAGES).run()

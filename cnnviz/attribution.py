@@ -47,13 +47,18 @@ class Attribution:
         return np.maximum(self.gradcam, 0.0)
 
 
+def convolution_stages(model: nn.Module) -> list[str]:
+    """Names of the convolutions and residual blocks Grad-CAM can look at, in forward order."""
+    return [path for path, kind, _ in watched_layers(model) if kind in ("convolution", "residual block")]
+
+
 def last_convolution_stage(model: nn.Module) -> str:
     """The last convolution or residual block that runs before the classifier's head (its name).
 
     Raises:
         ValueError: the model has no convolution.
     """
-    convolutions = [path for path, kind, _ in watched_layers(model) if kind in ("convolution", "residual block")]
+    convolutions = convolution_stages(model)
     if not convolutions:
         raise ValueError("this model has no convolution for Grad-CAM to look at.")
     return convolutions[-1]
