@@ -1,9 +1,10 @@
 """``python -m cnnviz.bottleneck``: the lab's bottleneck comparison, autoencoders with several code sizes in one go.
 
-Every model shares one architecture: four backbone stages shrink the digit to
-1 x 1 (28 -> 14 -> 7 -> 3 -> 1), so a bottleneck of ``n`` channels is a code of
-exactly ``n`` numbers (the lab's fair comparison: same compression, same
-everything else). Each size is an ordinary run folder (the Train page shows
+Every model shares one architecture and differs only in its bottleneck's
+channels (the lab's fair comparison). By default four backbone stages shrink
+the digit to 1 x 1 (28 -> 14 -> 7 -> 3 -> 1), so ``n`` channels are a code of
+exactly ``n`` numbers; with three stages the code is ``c x 3 x 3`` and the
+sizes must be multiples of 9. Each size is an ordinary run folder (the Train page shows
 them); a ``comparison.json`` beside its config names the batch it belongs to,
 so the Inside page can plot test MSE against code size and show the same test
 digits reconstructed by each.
@@ -31,9 +32,11 @@ from dataclasses import dataclass, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from cnnviz.arithmetic import InvalidLayerConfig  # noqa: E402
 from cnnviz.files import atomic_write_text  # noqa: E402
 from cnnviz.runs import Run, create_run, list_runs  # noqa: E402
 from cnnviz.training import TrainConfig  # noqa: E402
+from models import AutoencoderConfig, BackboneConfig, bottleneck_shape  # noqa: E402
 
 SIZES = (2, 4, 8, 16, 36, 64)  # code sizes compared by default (numbers per digit)
 CHANNELS = (16, 32, 32, 32)  # four stages: the code is bottleneck_channels x 1 x 1
@@ -45,25 +48,35 @@ MARKER = "comparison.json"  # in each run folder: {"batch": ..., "code_size": ..
 class ComparisonEntry:
     """One finished model of a comparison."""
 
-    code_size: int  # numbers in the code (bottleneck_channels, the code being n x 1 x 1)
+    code_size: int  # numbers in the code (c * h * w)
     test_mse: float  # mean squared reconstruction error on the test digits
     run: Run  # its folder
     images: np.ndarray  # (K, 28, 28) the first test digits in [0, 1] (the same for every entry)
     reconstructions: np.ndarray  # (K, 28, 28) this model's reconstructions of them
 
 
+def cells_per_channel(channels: Sequence[int]) -> int:
+    """``h * w`` of the code for backbone stages ``channels`` (1 for four stages on 28 x 28)."""
+    _, h, w = bottleneck_shape(AutoencoderConfig(BackboneConfig(channels=tuple(channels))))
+    return h * w
+
+
 def configs(sizes: Sequence[int], base: TrainConfig, channels: Sequence[int] = CHANNELS) -> list[TrainConfig]:
-    """One autoencoder config per code size, everything else from ``base``.
+    """One autoencoder config per code size (numbers in the code), everything else from ``base``.
 
     Raises:
-        ValueError: a size below 1, or not four stages (the code must be 1 x 1).
+        ValueError: a size below 1, or one the code's ``h x w`` does not divide.
     """
     if not sizes or min(sizes) < 1:
         raise ValueError(f"code sizes must be positive whole numbers, got {list(sizes)}.")
-    if len(channels) != len(CHANNELS):
-        raise ValueError(f"give {len(CHANNELS)} stage widths (28 -> 14 -> 7 -> 3 -> 1), got {list(channels)}.")
     stages = tuple(int(c) for c in channels)
-    return [replace(base, model="autoencoder", channels=stages, bottleneck_channels=int(n)) for n in sizes]
+    cells = cells_per_channel(stages)
+    if any(n % cells for n in sizes):
+        raise ValueError(
+            f"with {len(stages)} stages the code is c x {cells} cells, so every size must be a multiple of {cells}; "
+            f"got {list(sizes)}. Use four stages (--channels 16 32 32 32) for any size."
+        )
+    return [replace(base, model="autoencoder", channels=stages, bottleneck_channels=int(n) // cells) for n in sizes]
 
 
 def create_comparison(
@@ -120,12 +133,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="code sizes (numbers per digit)")
     p.add_argument(
-        "--channels", type=int, nargs=4, default=list(CHANNELS), help="output channels of the four backbone stages"
+        "--channels", type=int, nargs="+", default=list(CHANNELS), help="output channels of each backbone stage"
     )
     p.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the training images, per model")
     p.add_argument("--train-images", type=int, default=0, help="train on the first N training images only (0: all)")
     p.add_argument("--val-images", type=int, default=0, help="validate on the first N validation images (0: all)")
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="images per optimisation step")
+    p.add_argument("--lr", type=float, default=TrainConfig.lr, help="peak learning rate")
+    p.add_argument("--dropout", type=float, default=TrainConfig.dropout, help="dropout inside the residual blocks")
     p.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout (all models)")
     p.add_argument("--queue", action="store_true", help="queue the runs for the app's background jobs and return")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -139,12 +154,14 @@ def main(argv: list[str] | None = None) -> int:
             model="autoencoder",
             epochs=args.epochs,
             batch_size=args.batch_size,
+            lr=args.lr,
+            dropout=args.dropout,
             seed=args.seed,
             train_images=args.train_images,
             val_images=args.val_images,
         )
         runs = create_comparison(args.sizes, base, args.channels)
-    except ValueError as error:
+    except (ValueError, InvalidLayerConfig) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.queue:
