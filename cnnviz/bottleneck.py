@@ -86,8 +86,9 @@ def create_comparison(
     batch = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     runs = []
     for config in configs(sizes, base, channels):
-        run = create_run(config, name=f"bottleneck {config.bottleneck_channels} values", owner=owner)
-        atomic_write_text(run.path / MARKER, json.dumps({"batch": batch, "code_size": config.bottleneck_channels}))
+        size = config.bottleneck_channels * cells_per_channel(config.channels)
+        run = create_run(config, name=f"bottleneck {size} values", owner=owner)
+        atomic_write_text(run.path / MARKER, json.dumps({"batch": batch, "code_size": size}))
         runs.append(run)
     return runs
 

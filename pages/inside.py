@@ -39,8 +39,9 @@ def model_from_file(path: str, modified: float, kind: str):
 
 
 def pick_model(kind: str, label: str, extra: tuple[ModelSource, ...] = ()):
-    """A sidebar picker; returns ``(model, path)`` or ``(None, None)`` with the reason shown."""
-    sources = [*extra, *model_sources(kind)]
+    """A sidebar picker (the shipped model first, then ``extra``, then runs); ``(model, path)`` or ``(None, None)``."""
+    shipped, *runs = model_sources(kind)
+    sources = [shipped, *extra, *runs]
     labels = [source.label for source in sources]
     choice = st.sidebar.selectbox(label, labels, key=f"inside_{kind}")
     path = sources[labels.index(choice)].path
