@@ -8,12 +8,12 @@ labels colour-blind-safe (Okabe-Ito colours *and* a marker shape per digit).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnviz.draw_plots import GREYS, Panel, image_row
-from cnnviz.plots import DIVERGING, color_range, fast_figure, plotly_colorscale
+from cnnviz.plots import DIVERGING, color_range, colormap_lut, fast_figure
 from cnnviz.receptive import Box
 
 # Okabe-Ito's eight colours plus two of Paul Tol's, one per digit; shapes tell them apart without colour.
@@ -26,6 +26,59 @@ DIGIT_SYMBOLS = (
 PLANE_GRID = 21  # clickable points per side of the latent plane's background grid
 PLANE_POINTS = 3000  # test digits drawn on the plane (all 10,000 are projected; fewer keep the page light)
 FONT = dict(size=14)
+GREYS = [[0.0, "#000000"], [1.0, "#ffffff"]]  # digits: ink 1 is white on black, as MNIST shows them
+# The project's blue-white-red map (cnnviz.plots.DIVERGING) as a plotly colorscale, 11 stops.
+BLUE_RED = [[i / 10, "rgb({},{},{})".format(*colormap_lut(DIVERGING, 11)[i])] for i in range(11)]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One picture in a row of :func:`image_row`."""
+
+    title: str  # shown above the picture
+    values: np.ndarray  # (H, W)
+    signed: bool = False  # False: a digit in [0, 1], greys; True: signed, blue-white-red centred on 0
+
+
+def image_row(panels: Sequence[Panel], *, height: int = 300, title: str | None = None) -> go.Figure:
+    """Pictures side by side, each on its own axes (x, x2, ...) with row and column numbers."""
+    count = len(panels)
+    gap = 0.08 if count > 1 else 0.0
+    width = (1 - gap * (count - 1)) / count
+    data, layout, annotations = [], {}, []
+    for i, panel in enumerate(panels):
+        suffix = "" if i == 0 else str(i + 1)
+        values = np.asarray(panel.values, dtype=np.float32)
+        h, w = values.shape
+        low, high = color_range(values, True) if panel.signed else (0.0, 1.0)
+        x0 = min(i * (width + gap), 1.0)
+        x1 = min(x0 + width, 1.0)
+        data.append(
+            dict(
+                type="heatmap", z=values, xaxis=f"x{suffix}", yaxis=f"y{suffix}", zmin=low, zmax=high,
+                colorscale=BLUE_RED if panel.signed else GREYS, showscale=panel.signed,
+                colorbar=dict(x=x1 + 0.005, xanchor="left", thickness=10, len=0.8),
+                hovertemplate="row %{y}, column %{x}<br>%{z:.3f}<extra>" + panel.title + "</extra>",
+            )
+        )  # fmt: skip
+        layout[f"xaxis{suffix}"] = dict(
+            domain=[x0, x1], anchor=f"y{suffix}", range=[-0.5, w - 0.5], title=dict(text="column")
+        )
+        layout[f"yaxis{suffix}"] = dict(
+            anchor=f"x{suffix}", range=[h - 0.5, -0.5], scaleanchor=f"x{suffix}",
+            title=dict(text="row" if i == 0 else ""),
+        )  # fmt: skip
+        annotations.append(
+            dict(text=panel.title, x=(x0 + x1) / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                 showarrow=False, font=dict(size=14))
+        )  # fmt: skip
+    layout.update(
+        annotations=annotations, height=height, margin=dict(l=50, r=40, t=60 if title else 35, b=45),
+        font=dict(size=12), plot_bgcolor="white",
+    )  # fmt: skip
+    if title:
+        layout["title"] = dict(text=title, font=dict(size=17))
+    return fast_figure(data, layout)
 
 
 def _box_shape(box_: Box, xref: str = "x", yref: str = "y", colour: str = "#D55E00") -> dict:
@@ -46,7 +99,7 @@ def feature_map_picker(values: np.ndarray, chosen: tuple[int, int], title: str) 
     data = [
         dict(
             type="heatmap", z=values, zmin=low, zmax=high,
-            colorscale=plotly_colorscale(DIVERGING) if signed else "Viridis",
+            colorscale=BLUE_RED if signed else "Viridis",
             colorbar=dict(thickness=10), hoverinfo="skip",
         ),
         dict(
@@ -103,8 +156,13 @@ def attribution_figure(digit: np.ndarray, saliency: np.ndarray, gradcam: np.ndar
     return figure
 
 
-def digit_row(images: Sequence[np.ndarray], titles: Sequence[str], title: str | None = None, height: int = 230):
-    """Greyscale pictures in [0, 1] side by side, one heatmap with a blank column between them (light to send)."""
+def digit_row(
+    images: Sequence[np.ndarray], titles: Sequence[str], title: str | None = None, height: int = 230, signed=False
+) -> go.Figure:
+    """Pictures side by side in one heatmap with a blank column between them (light to send).
+
+    Digits in [0, 1] in greys; ``signed`` values (kernels) blue-white-red centred on zero, with a colour bar.
+    """
     pictures = [np.asarray(image, dtype=np.float32) for image in images]
     h = max(p.shape[0] for p in pictures)
     gap = np.full((h, 1), np.nan, dtype=np.float32)
@@ -116,10 +174,13 @@ def digit_row(images: Sequence[np.ndarray], titles: Sequence[str], title: str | 
         centres.append(x + (picture.shape[1] - 1) / 2)
         x += picture.shape[1] + 1
     strip = np.concatenate(columns[:-1], axis=1)  # (h, total width)
+    limit = max(float(np.nanmax(np.abs(strip))), 1e-6)
     data = [
         dict(
-            type="heatmap", z=np.where(np.isnan(strip), None, strip.round(3)).tolist(), zmin=0.0, zmax=1.0,
-            colorscale=GREYS, showscale=False, hoverongaps=False,
+            type="heatmap", z=np.where(np.isnan(strip), None, strip.round(3)).tolist(),
+            zmin=-limit if signed else 0.0, zmax=limit if signed else 1.0,
+            colorscale=BLUE_RED if signed else GREYS, showscale=signed, colorbar=dict(thickness=10),
+            hoverongaps=False,
             hovertemplate="row %{y}<br>value %{z:.3f}<extra></extra>",
         )
     ]  # fmt: skip

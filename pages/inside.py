@@ -17,7 +17,6 @@ from cnnviz.data import MNISTNotFound
 from cnnviz.device import one_thread
 from cnnviz.features import classify, reconstruct
 from cnnviz.inference import ModelSource, file_stamp, load_checked, mnist_test_digit, model_sources
-from cnnviz.plots import feature_map_grid
 from cnnviz.preprocess import EmptyDrawing, to_mnist
 from models import PRETRAINED_DIR, CheckpointError
 
@@ -164,11 +163,9 @@ def show_why(classifier, digit: torch.Tensor) -> None:
 
 def show_filters(classifier, path: str) -> None:
     kernels = filters.first_layer_kernels(classifier)
-    st.plotly_chart(
-        feature_map_grid(
-            kernels[:, 0], signed=True, title=f"The {len(kernels)} learned first-layer kernels (hover for the weights)"
-        )
-    )
+    title = f"The {len(kernels)} learned first-layer kernels (hover for the weights)"
+    kernel_titles = [str(i) for i in range(len(kernels))]
+    st.plotly_chart(inside_view.digit_row(list(kernels[:, 0]), kernel_titles, title, height=200, signed=True))
     layers = filters.filter_layers(classifier)
     layer = st.selectbox("Layer", layers, index=layers.index("backbone.layers.conv2"), key="inside_filter_layer")
     stamp = file_stamp(path)

@@ -38,3 +38,13 @@ def test_picker_plane_and_other_figures_are_valid():
     valid(inside_view.maximised_figure(digit, ((0, 0), (9, 9)), 1.5))
     chart = valid(inside_view.bottleneck_chart([2, 8, 64], [0.05, 0.03, 0.01]))
     assert chart["data"][0]["y"] == (0.05, 0.03, 0.01) or list(chart["data"][0]["y"]) == [0.05, 0.03, 0.01]
+
+
+def test_signed_rows_are_centred_on_zero():
+    kernels = [np.array([[-2.0, 0.0], [1.0, 0.5]]), np.array([[0.1, -0.3], [0.0, 0.2]])]
+    figure = valid(inside_view.digit_row(kernels, ["0", "1"], "kernels", signed=True))
+    (heatmap,) = figure["data"]
+    assert heatmap["zmin"] == -2.0 and heatmap["zmax"] == 2.0 and heatmap["showscale"]
+    row = valid(inside_view.image_row([inside_view.Panel("a", kernels[0], True), inside_view.Panel("b", kernels[1])]))
+    assert row["data"][0]["zmin"] == -row["data"][0]["zmax"] and row["data"][1]["zmin"] == 0.0
+    assert row["layout"]["xaxis2"]["domain"][1] <= 1.0
