@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/solver.py", title="Which layer gives this size?", icon="🎯", url_path="solver"),
     st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
     st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+    st.Page("pages/inside.py", title="Inside the network", icon="🧠", url_path="inside"),
 ]
 
 st.navigation(PAGES).run()

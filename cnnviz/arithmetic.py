@@ -662,6 +662,7 @@ class Window:
     kernel_size: IntPair = 1
     stride: IntPair = 1
     dilation: IntPair = 1
+    padding: IntPair = 0  # rows / columns padded before the first one (top, left); moves the field, not its size
 
 
 @dataclass(frozen=True)
@@ -670,11 +671,14 @@ class ReceptiveField:
 
     Attributes:
         size: input pixels one output pixel depends on.
-        jump: input pixels between two neighbouring output pixels.
+        jump: input pixels between two neighbouring output pixels (the effective stride).
+        padding: effective padding: output pixel ``y`` reads input pixels ``y * jump - padding``
+            to ``y * jump - padding + size - 1`` (Araujo, Norris and Sim, Distill 2019).
     """
 
     size: tuple[int, int]
     jump: tuple[int, int]
+    padding: tuple[int, int] = (0, 0)
 
 
 def receptive_fields(windows: Iterable[Window]) -> list[ReceptiveField]:
@@ -683,15 +687,17 @@ def receptive_fields(windows: Iterable[Window]) -> list[ReceptiveField]:
     Starting from ``r = 1, j = 1`` at the input, each layer gives::
 
         r_out = r_in + (dilation * (kernel_size - 1)) * j_in
+        p_out = p_in + padding * j_in
         j_out = j_in * stride
     """
-    size, jump = (1, 1), (1, 1)
+    size, jump, padding = (1, 1), (1, 1), (0, 0)
     fields = []
     for window in windows:
         kernel, strides, dil = pair(window.kernel_size), pair(window.stride), pair(window.dilation)
         size = tuple(r + (effective_kernel_size(k, d) - 1) * j for r, k, d, j in zip(size, kernel, dil, jump))  # type: ignore[assignment]
+        padding = tuple(p + q * j for p, q, j in zip(padding, pair(window.padding), jump))  # type: ignore[assignment]
         jump = tuple(j * s for j, s in zip(jump, strides))  # type: ignore[assignment]
-        fields.append(ReceptiveField(size=size, jump=jump))
+        fields.append(ReceptiveField(size=size, jump=jump, padding=padding))
     return fields
 
 

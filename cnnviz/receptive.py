@@ -1,0 +1,323 @@
+"""Which input pixels one feature-map cell sees: the theoretical box and the effective field.
+
+The theoretical receptive field follows Araujo, Norris and Sim ("Computing
+receptive fields of convolutional neural networks", Distill 2019): per axis,
+a stack of windows has a size ``r``, an effective stride ``S`` and an
+effective padding ``P`` (:func:`cnnviz.arithmetic.receptive_fields`), and
+output cell ``y`` reads input pixels ``[y*S - P, y*S - P + r - 1]``. Parts of
+that interval fall on padding; clipped to the image it is the box drawn on
+the digit. The *effective* receptive field is the gradient of the cell with
+respect to the input pixels for one particular digit: where inside the box
+the cell actually looks (Luo et al., NeurIPS 2016).
+
+The windows come from the model's own modules (kernel, stride, padding,
+dilation), in the order they run, caught with forward pre-hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnviz import arithmetic
+from cnnviz.arithmetic import ReceptiveField, Window
+from cnnviz.layers import AVG_POOL, CONV, MAX_POOL, RESIDUAL, LayerSpec, evaluate_stack
+from models import ResidualBlock
+from models.backbone import Normalize
+
+Box = tuple[tuple[int, int], tuple[int, int]]  # ((top, left), (bottom, right)), inclusive, in input pixels
+
+# Layers that change no position (each output pixel reads the same input pixel).
+POINTWISE = (
+    nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.GELU, nn.Dropout, nn.BatchNorm2d, nn.Identity, Normalize,
+)  # fmt: skip
+
+
+class NoReceptiveField(ValueError):
+    """The layer's output is not a sliding-window function of the input (it upsamples or flattens)."""
+
+
+@dataclass(frozen=True)
+class AxisRegion:
+    """The input interval one output index reads, along one axis."""
+
+    start: int  # first input index, may be negative (padding)
+    end: int  # last input index (inclusive), may be past the image (padding)
+    size: int  # pixels of the image along this axis
+
+    @property
+    def clipped(self) -> tuple[int, int]:
+        """``(first, last)`` inside the image."""
+        return max(self.start, 0), min(self.end, self.size - 1)
+
+
+def axis_region(field: ReceptiveField, axis: int, index: int, size: int) -> AxisRegion:
+    """Input interval of output ``index`` along ``axis`` (0 rows, 1 columns) for an image ``size`` long.
+
+    ``[index * S - P, index * S - P + r - 1]`` with the field's effective stride ``S``, padding ``P``, size ``r``.
+    """
+    start = index * field.jump[axis] - field.padding[axis]
+    return AxisRegion(start, start + field.size[axis] - 1, size)
+
+
+def box(field: ReceptiveField, row: int, col: int, image: tuple[int, int], clip: bool = True) -> Box:
+    """The inclusive box ``((top, left), (bottom, right))`` cell ``(row, col)`` reads in an ``image`` (H, W).
+
+    Args:
+        field: the stack's receptive field (size, effective stride, effective padding).
+        row, col: the output cell.
+        image: the input's height and width.
+        clip: clip to the image (``False``: the unclipped interval, reaching into the padding).
+    """
+    rows, cols = axis_region(field, 0, row, image[0]), axis_region(field, 1, col, image[1])
+    if clip:
+        (top, bottom), (left, right) = rows.clipped, cols.clipped
+    else:
+        (top, bottom), (left, right) = (rows.start, rows.end), (cols.start, cols.end)
+    return (top, left), (bottom, right)
+
+
+# --- from modules ---------------------------------------------------------------------------------------------------
+
+
+def module_window(module: nn.Module) -> Window | None:
+    """The window of one module; ``None`` for a module that does not move pixels (ReLU, BatchNorm, ...).
+
+    Raises:
+        NoReceptiveField: an upsampling, flattening or unknown spatial layer.
+    """
+    if isinstance(module, ResidualBlock):
+        # f(x) + x: the convolution's "same" window contains the identity's single pixel.
+        return module_window(module.conv)
+    if isinstance(module, nn.Conv2d):
+        if module.padding_mode != "zeros":
+            raise NoReceptiveField(f"padding_mode={module.padding_mode!r} reads pixels across the border.")
+        (top, _), (left, _) = arithmetic.conv2d_padding(
+            module.padding, module.kernel_size, module.stride, module.dilation
+        )
+        return Window(module.kernel_size, module.stride, module.dilation, (top, left))
+    if isinstance(module, nn.MaxPool2d):
+        kernel = module.kernel_size
+        return Window(kernel, module.stride or kernel, module.dilation, module.padding)
+    if isinstance(module, nn.AvgPool2d):
+        kernel = module.kernel_size
+        return Window(kernel, module.stride or kernel, 1, module.padding)
+    if isinstance(module, POINTWISE):
+        return None
+    raise NoReceptiveField(
+        f"{type(module).__name__} is not a sliding window: past it a cell's input is not one box "
+        "(upsampling or flattening mixes positions)."
+    )
+
+
+def _input_shape(model: nn.Module) -> tuple[int, int, int]:
+    config = getattr(model, "config", None)
+    backbone = getattr(config, "backbone", None)
+    if backbone is None:
+        raise ValueError("pass input_shape: the model has no config.backbone to read it from.")
+    return (backbone.in_channels, backbone.input_size, backbone.input_size)
+
+
+def _is_container(module: nn.Module) -> bool:
+    return bool(list(module.children())) and not isinstance(module, ResidualBlock)
+
+
+def layer_windows(
+    model: nn.Module, layer_name: str, input_shape: Sequence[int] | None = None
+) -> tuple[list[tuple[str, Window]], tuple[int, int]]:
+    """The windows that run from the input up to and including ``layer_name``, and the input's ``(H, W)``.
+
+    Leaf modules are recorded in the order a forward pass calls them (a residual block counts as one).
+
+    Args:
+        model: e.g. a ``CNNClassifier``; the layer as named in ``model.named_modules()``.
+        layer_name: e.g. ``"backbone.layers.res2_1"``.
+        input_shape: ``(C, H, W)``; default from ``model.config.backbone``.
+
+    Raises:
+        KeyError: no layer of that name.
+        NoReceptiveField: the path to the layer upsamples or flattens.
+    """
+    modules = dict(model.named_modules())
+    if layer_name not in modules or layer_name == "":
+        raise KeyError(f"no layer {layer_name!r} in the model; names come from model.named_modules().")
+    shape = tuple(input_shape) if input_shape is not None else _input_shape(model)
+    order: list[str] = []
+    blocks: list[str] = []
+    hooks = []
+    for name, module in modules.items():
+        if name == "" or _is_container(module):
+            continue
+        if any(name.startswith(block + ".") for block in blocks):
+            continue
+        if isinstance(module, ResidualBlock):
+            blocks.append(name)
+        hooks.append(module.register_forward_pre_hook(lambda _m, _i, name=name: order.append(name)))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            parameter = next(model.parameters(), None)
+            like = {"device": parameter.device, "dtype": parameter.dtype} if parameter is not None else {}
+            model(torch.zeros(1, *shape, **like))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    target = layer_name
+    if target not in order:  # a container or a layer inside a residual block: up to its last leaf
+        inside = [name for name in order if name.startswith(layer_name + ".") or layer_name.startswith(name + ".")]
+        if not inside:
+            raise KeyError(f"layer {layer_name!r} does not run in the forward pass.")
+        target = inside[-1]
+    windows = []
+    for name in order[: order.index(target) + 1]:
+        window = module_window(modules[name])
+        if window is not None:
+            windows.append((name, window))
+    return windows, (shape[1], shape[2])
+
+
+def layer_field(model: nn.Module, layer_name: str, input_shape: Sequence[int] | None = None) -> ReceptiveField:
+    """Size, effective stride and effective padding of ``layer_name``'s output cells."""
+    windows, _ = layer_windows(model, layer_name, input_shape)
+    if not windows:
+        return ReceptiveField((1, 1), (1, 1), (0, 0))
+    return arithmetic.receptive_fields(window for _, window in windows)[-1]
+
+
+def region(model: nn.Module, layer_name: str, row: int, col: int, input_shape: Sequence[int] | None = None) -> Box:
+    """The clipped inclusive box ``((top, left), (bottom, right))`` of input pixels cell ``(row, col)`` reads.
+
+    Args:
+        model: a network, e.g. ``models.load_pretrained("classifier")``.
+        layer_name: as in ``model.named_modules()``, e.g. ``"backbone.layers.res2_1"``.
+        row, col: the cell of that layer's output feature map.
+        input_shape: ``(C, H, W)`` of the input; default from the model's config.
+    """
+    windows, image = layer_windows(model, layer_name, input_shape)
+    field = arithmetic.receptive_fields(w for _, w in windows)[-1] if windows else ReceptiveField((1, 1), (1, 1))
+    return box(field, row, col, image)
+
+
+# --- the effective receptive field ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellField:
+    """One feature-map cell: its value, its theoretical box and its effective receptive field for one input."""
+
+    layer: str  # as in model.named_modules()
+    channel: int
+    row: int
+    col: int
+    value: float  # the cell's activation for this input
+    box: Box  # clipped ((top, left), (bottom, right)), inclusive
+    unclipped: Box  # the same before clipping (may reach into the padding)
+    field: ReceptiveField  # size, effective stride, effective padding
+    gradient: np.ndarray  # (H, W) float32: d value / d input pixel (summed over input channels)
+
+
+def cell_field(model: nn.Module, layer_name: str, channel: int, row: int, col: int, digit: torch.Tensor) -> CellField:
+    """The cell's value, box and effective receptive field (gradient of the cell w.r.t. the pixels) for ``digit``.
+
+    Args:
+        model: a network in eval mode.
+        layer_name: as in ``model.named_modules()``.
+        channel, row, col: the cell of that layer's output ``(C, H, W)``.
+        digit: ``(1, C_in, H, W)`` input in [0, 1].
+
+    Raises:
+        IndexError: the cell is outside the layer's output (the message gives its shape).
+    """
+    windows, image = layer_windows(model, layer_name, tuple(digit.shape[1:]))
+    field = arithmetic.receptive_fields(w for _, w in windows)[-1] if windows else ReceptiveField((1, 1), (1, 1))
+    module = dict(model.named_modules())[layer_name]
+    caught: list[torch.Tensor] = []
+    hook = module.register_forward_hook(lambda _m, _i, output: caught.append(output))
+    parameter = next(model.parameters(), None)
+    like = {"device": parameter.device, "dtype": parameter.dtype} if parameter is not None else {}
+    x = digit.detach().to(**like).requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            model(x)
+            maps = caught[0][0]  # (C, H, W)
+            if not (0 <= channel < maps.shape[0] and 0 <= row < maps.shape[1] and 0 <= col < maps.shape[2]):
+                raise IndexError(
+                    f"cell ({channel}, {row}, {col}) is outside {layer_name}'s output of shape {tuple(maps.shape)}."
+                )
+            unit = maps[channel, row, col]
+            (gradient,) = torch.autograd.grad(unit, x)  # (1, C_in, H, W)
+    finally:
+        hook.remove()
+    return CellField(
+        layer=layer_name,
+        channel=channel,
+        row=row,
+        col=col,
+        value=float(unit.detach()),
+        box=box(field, row, col, image),
+        unclipped=box(field, row, col, image, clip=False),
+        field=field,
+        gradient=gradient[0].sum(0).detach().float().cpu().numpy(),
+    )
+
+
+# --- the network builder's table ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackField:
+    """Receptive-field columns of one row of the network builder's table."""
+
+    size: tuple[int, int]  # r per axis (rows, columns)
+    stride: tuple[int, int]  # effective stride S: input pixels between neighbouring output cells
+    padding: tuple[int, int]  # effective padding P
+    first_cell: Box  # clipped box of output cell (0, 0) in the input
+
+
+def _spec_window(spec: LayerSpec) -> Window:
+    if spec.kind in (CONV, MAX_POOL, AVG_POOL):
+        if spec.kind == CONV:
+            pads = arithmetic.conv2d_padding(spec.padding, spec.kernel_size, spec.resolved_stride, spec.dilation)
+            (top, _), (left, _) = pads
+        else:
+            top, left = arithmetic.pair(spec.padding, "padding")
+        dilation = 1 if spec.kind == AVG_POOL else spec.dilation
+        return Window(spec.kernel_size, spec.resolved_stride, dilation, (top, left))
+    if spec.kind == RESIDUAL:
+        (top, _), (left, _) = arithmetic.same_padding(spec.kernel_size)
+        return Window(spec.kernel_size, 1, 1, (top, left))
+    return Window(1, 1, 1, 0)
+
+
+def stack_fields(specs: Sequence[LayerSpec], input_shape: Sequence[int]) -> list[StackField | None]:
+    """Per layer of a builder stack: size, effective stride, effective padding and the first cell's box.
+
+    ``None`` for a layer that cannot work, for every layer from the first one that upsamples on, and
+    from the first flat (``Flatten`` / ``Linear``) output on. The list is as long as
+    ``cnnviz.layers.evaluate_stack(specs, input_shape).rows``.
+
+    Args:
+        specs: the builder's layers.
+        input_shape: ``(C, H, W)`` of one sample.
+    """
+    report = evaluate_stack(specs, tuple(input_shape))
+    image = (int(input_shape[1]), int(input_shape[2]))
+    windows: list[Window] = []
+    fields: list[StackField | None] = []
+    for row in report.rows:
+        if row.error is not None or row.receptive_field is None or row.output_shape is None:
+            fields.append(None)
+            continue
+        if len(row.output_shape) != 3:
+            fields.append(None)
+            continue
+        windows.append(_spec_window(row.spec))
+        field = arithmetic.receptive_fields(windows)[-1]
+        fields.append(StackField(field.size, field.jump, field.padding, box(field, 0, 0, image)))
+    return fields

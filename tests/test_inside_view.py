@@ -1,0 +1,50 @@
+"""The Inside page's figures are valid plotly (rebuilt with validation on) and show what they claim."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cnnviz import inside_view
+
+
+def valid(figure) -> dict:
+    return go.Figure(figure.to_dict()).to_dict()  # plotly validates every property here
+
+
+def test_digit_row_is_one_heatmap_with_gaps():
+    images = [np.full((28, 28), i / 10) for i in range(10)]
+    figure = valid(inside_view.digit_row(images, [str(i) for i in range(10)], "ten digits"))
+    (heatmap,) = figure["data"]
+    assert np.asarray(heatmap["z"]).shape == (28, 10 * 29 - 1)
+    assert [a["text"] for a in figure["layout"]["annotations"]] == [str(i) for i in range(10)]
+    assert heatmap["z"][0][28] is None  # the gap column
+
+
+def test_picker_plane_and_other_figures_are_valid():
+    values = np.arange(49, dtype=np.float32).reshape(7, 7) - 20
+    picker = valid(inside_view.feature_map_picker(values, (3, 4), "pick"))
+    assert len(picker["data"][1]["x"]) == 49 and picker["layout"]["shapes"][0]["x0"] == 3.5
+    rng = np.random.default_rng(0)
+    points, labels = rng.normal(size=(500, 2)), rng.integers(0, 10, 500)
+    plane = valid(inside_view.latent_plane(points, labels, (0.1, 0.2), False, [0.3, 0.2]))
+    names = [trace.get("name") for trace in plane["data"]]
+    assert names == ["anywhere (click)", *[str(d) for d in range(10)], "this digit"]
+    assert len(set(trace["marker"].get("symbol") for trace in plane["data"][1:11])) == 10
+    assert "30% of the variance" in plane["layout"]["xaxis"]["title"]["text"]
+    digit = rng.random((28, 28))
+    valid(inside_view.receptive_figure(digit, ((1, 2), (5, 6)), digit - 0.5))
+    valid(inside_view.attribution_figure(digit, digit - 0.5, digit - 0.2, 7))
+    valid(inside_view.maximised_figure(digit, ((0, 0), (9, 9)), 1.5))
+    chart = valid(inside_view.bottleneck_chart([2, 8, 64], [0.05, 0.03, 0.01]))
+    assert chart["data"][0]["y"] == (0.05, 0.03, 0.01) or list(chart["data"][0]["y"]) == [0.05, 0.03, 0.01]
+
+
+def test_signed_rows_are_centred_on_zero():
+    kernels = [np.array([[-2.0, 0.0], [1.0, 0.5]]), np.array([[0.1, -0.3], [0.0, 0.2]])]
+    figure = valid(inside_view.digit_row(kernels, ["0", "1"], "kernels", signed=True))
+    (heatmap,) = figure["data"]
+    assert heatmap["zmin"] == -2.0 and heatmap["zmax"] == 2.0 and heatmap["showscale"]
+    row = valid(inside_view.image_row([inside_view.Panel("a", kernels[0], True), inside_view.Panel("b", kernels[1])]))
+    assert row["data"][0]["zmin"] == -row["data"][0]["zmax"] and row["data"][1]["zmin"] == 0.0
+    assert row["layout"]["xaxis2"]["domain"][1] <= 1.0
