@@ -701,6 +701,49 @@ def receptive_fields(windows: Iterable[Window]) -> list[ReceptiveField]:
     return fields
 
 
+Box = tuple[tuple[int, int], tuple[int, int]]  # ((top, left), (bottom, right)), inclusive, in input pixels
+
+
+@dataclass(frozen=True)
+class AxisRegion:
+    """The input interval one output index reads, along one axis."""
+
+    start: int  # first input index, may be negative (padding)
+    end: int  # last input index (inclusive), may be past the image (padding)
+    size: int  # pixels of the image along this axis
+
+    @property
+    def clipped(self) -> tuple[int, int]:
+        """``(first, last)`` inside the image."""
+        return max(self.start, 0), min(self.end, self.size - 1)
+
+
+def axis_region(field: ReceptiveField, axis: int, index: int, size: int) -> AxisRegion:
+    """Input interval of output ``index`` along ``axis`` (0 rows, 1 columns) for an image ``size`` long.
+
+    ``[index * S - P, index * S - P + r - 1]`` with the field's effective stride ``S``, padding ``P``, size ``r``.
+    """
+    start = index * field.jump[axis] - field.padding[axis]
+    return AxisRegion(start, start + field.size[axis] - 1, size)
+
+
+def box(field: ReceptiveField, row: int, col: int, image: tuple[int, int], clip: bool = True) -> Box:
+    """The inclusive box ``((top, left), (bottom, right))`` cell ``(row, col)`` reads in an ``image`` (H, W).
+
+    Args:
+        field: the stack's receptive field (size, effective stride, effective padding).
+        row, col: the output cell.
+        image: the input's height and width.
+        clip: clip to the image (``False``: the unclipped interval, reaching into the padding).
+    """
+    rows, cols = axis_region(field, 0, row, image[0]), axis_region(field, 1, col, image[1])
+    if clip:
+        (top, bottom), (left, right) = rows.clipped, cols.clipped
+    else:
+        (top, bottom), (left, right) = (rows.start, rows.end), (cols.start, cols.end)
+    return (top, left), (bottom, right)
+
+
 # --- the reverse question: which layer gives this size? ---------------------------------------
 
 SOLVER_KINDS = ("Conv2d", "MaxPool2d", "ConvTranspose2d", "Conv1d", "MaxPool1d", "ConvTranspose1d")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cnnviz import arithmetic
-from cnnviz.arithmetic import InvalidLayerConfig, Solution
+from cnnviz.arithmetic import InvalidLayerConfig, Solution, axis_region, box
 from cnnviz.code_export import pytorch_line
 from cnnviz.kinds import KINDS, LAYER_KINDS, LayerKind
 from cnnviz.specs import FLATTEN, LINEAR, LayerSpec, Pair, Shape, format_bytes, parse_padding, parse_pair, show_shape
@@ -146,15 +146,34 @@ def rows_to_specs(rows: Sequence[dict[str, object]]) -> list[LayerSpec]:
     return [row_to_spec(row, i + 1) for i, row in enumerate(rows) if not _blank(row.get("layer"))]
 
 
+def _field_columns(row, network_input: tuple[int, ...]) -> tuple[str, str]:
+    """Effective stride and the input the first output cell reads (clipped to the network's input).
+
+    ``"n/a"`` after a layer that upsamples and for flat outputs (every output sees everything).
+    """
+    field, out = row.field, row.output_shape
+    if field is None or out is None or len(out) != len(row.input_shape):
+        return "n/a", "n/a"
+    if len(out) == 2:  # (C, L): both axes of the field are the length
+        start, end = axis_region(field, 0, 0, network_input[-1]).clipped
+        return str(field.jump[0]), f"positions {start}-{end}"
+    (top, left), (bottom, right) = box(field, 0, 0, (network_input[1], network_input[2]))
+    stride = str(field.jump[0]) if field.jump[0] == field.jump[1] else f"{field.jump[0]} x {field.jump[1]}"
+    return stride, f"rows {top}-{bottom}, columns {left}-{right}"
+
+
 def report_table(report: StackReport) -> list[dict[str, str]]:
     """One display row per evaluated layer: the PyTorch line, shape, parameters, receptive field, memory.
 
     The receptive field reads ``"n/a"`` from the first layer that upsamples on;
-    a layer that cannot work says so in ``status``.
+    a layer that cannot work says so in ``status``. "effective stride" is the
+    input pixels between neighbouring output cells, "first cell reads" the input
+    region output cell 0 sees (Araujo, Norris and Sim, Distill 2019).
     """
     table = []
     for i, row in enumerate(report.rows, start=1):
         ok = row.error is None
+        stride, first_cell = _field_columns(row, report.input_shape) if ok else ("—", "—")
         table.append(
             {
                 "#": str(i),
@@ -163,6 +182,8 @@ def report_table(report: StackReport) -> list[dict[str, str]]:
                 "parameters": f"{row.parameters.total:,}" if ok else "—",
                 "receptive field": (" x ".join(str(r) for r in row.receptive_field)
                                     if row.receptive_field else "n/a") if ok else "—",
+                "effective stride": stride,
+                "first cell reads": first_cell,
                 "activation memory": format_bytes(row.activation_bytes) if ok else "—",
                 "status": "ok" if ok else "cannot work",
             }

@@ -137,7 +137,19 @@ def _point(spec: LayerSpec) -> Window:
 
 
 def _sliding(spec: LayerSpec) -> Window:
-    return Window(spec.kernel_size, spec.resolved_stride, spec.dilation)
+    """The window with the padding before the first row / column: it moves the receptive field, not its size."""
+    if isinstance(spec.padding, str):
+        pads = arithmetic.conv2d_padding(spec.padding, spec.kernel_size, spec.resolved_stride, spec.dilation)
+        before = (pads[0][0], pads[1][0])
+    else:
+        before = arithmetic.pair(spec.padding, "padding")
+    return Window(spec.kernel_size, spec.resolved_stride, spec.dilation, before)
+
+
+def _same_window(spec: LayerSpec) -> Window:
+    """A residual block's convolution: stride 1, "same" padding."""
+    (top, _), (left, _) = arithmetic.same_padding(spec.kernel_size)
+    return Window(spec.kernel_size, 1, 1, (top, left))
 
 
 def _upsamples(spec: LayerSpec) -> None:
@@ -390,7 +402,7 @@ _ENTRIES = (
               _no_parameters, _point, lambda spec, shape: ([], {"p": repr(float(spec.p))}), (nn.Dropout,),
               lambda module: LayerSpec(DROPOUT, p=module.p)),
     LayerKind(RESIDUAL, IMAGE, "y = f(x) + x with f = Conv2d(same) -> ReLU -> Dropout -> BatchNorm2d.",
-              (_KERNEL, _P), _residual_output, _residual_parameters, lambda spec: Window(spec.kernel_size, 1, 1),
+              (_KERNEL, _P), _residual_output, _residual_parameters, _same_window,
               lambda spec, shape: ([str(shape[0])], {"kernel_size": show_pair(spec.kernel_size),
                                                      "dropout": repr(float(spec.p))}),
               (), _residual_from_module, code_prefix=""),

@@ -24,12 +24,10 @@ import torch
 from torch import nn
 
 from cnnviz import arithmetic
-from cnnviz.arithmetic import ReceptiveField, Window
-from cnnviz.layers import AVG_POOL, CONV, MAX_POOL, RESIDUAL, LayerSpec, evaluate_stack
+from cnnviz.arithmetic import AxisRegion, Box, ReceptiveField, Window, axis_region, box  # noqa: F401 (re-exported)
+from cnnviz.layers import LayerSpec, evaluate_stack
 from models import ResidualBlock
 from models.backbone import Normalize
-
-Box = tuple[tuple[int, int], tuple[int, int]]  # ((top, left), (bottom, right)), inclusive, in input pixels
 
 # Layers that change no position (each output pixel reads the same input pixel).
 POINTWISE = (
@@ -39,46 +37,6 @@ POINTWISE = (
 
 class NoReceptiveField(ValueError):
     """The layer's output is not a sliding-window function of the input (it upsamples or flattens)."""
-
-
-@dataclass(frozen=True)
-class AxisRegion:
-    """The input interval one output index reads, along one axis."""
-
-    start: int  # first input index, may be negative (padding)
-    end: int  # last input index (inclusive), may be past the image (padding)
-    size: int  # pixels of the image along this axis
-
-    @property
-    def clipped(self) -> tuple[int, int]:
-        """``(first, last)`` inside the image."""
-        return max(self.start, 0), min(self.end, self.size - 1)
-
-
-def axis_region(field: ReceptiveField, axis: int, index: int, size: int) -> AxisRegion:
-    """Input interval of output ``index`` along ``axis`` (0 rows, 1 columns) for an image ``size`` long.
-
-    ``[index * S - P, index * S - P + r - 1]`` with the field's effective stride ``S``, padding ``P``, size ``r``.
-    """
-    start = index * field.jump[axis] - field.padding[axis]
-    return AxisRegion(start, start + field.size[axis] - 1, size)
-
-
-def box(field: ReceptiveField, row: int, col: int, image: tuple[int, int], clip: bool = True) -> Box:
-    """The inclusive box ``((top, left), (bottom, right))`` cell ``(row, col)`` reads in an ``image`` (H, W).
-
-    Args:
-        field: the stack's receptive field (size, effective stride, effective padding).
-        row, col: the output cell.
-        image: the input's height and width.
-        clip: clip to the image (``False``: the unclipped interval, reaching into the padding).
-    """
-    rows, cols = axis_region(field, 0, row, image[0]), axis_region(field, 1, col, image[1])
-    if clip:
-        (top, bottom), (left, right) = rows.clipped, cols.clipped
-    else:
-        (top, bottom), (left, right) = (rows.start, rows.end), (cols.start, cols.end)
-    return (top, left), (bottom, right)
 
 
 # --- from modules ---------------------------------------------------------------------------------------------------
@@ -280,21 +238,6 @@ class StackField:
     first_cell: Box  # clipped box of output cell (0, 0) in the input
 
 
-def _spec_window(spec: LayerSpec) -> Window:
-    if spec.kind in (CONV, MAX_POOL, AVG_POOL):
-        if spec.kind == CONV:
-            pads = arithmetic.conv2d_padding(spec.padding, spec.kernel_size, spec.resolved_stride, spec.dilation)
-            (top, _), (left, _) = pads
-        else:
-            top, left = arithmetic.pair(spec.padding, "padding")
-        dilation = 1 if spec.kind == AVG_POOL else spec.dilation
-        return Window(spec.kernel_size, spec.resolved_stride, dilation, (top, left))
-    if spec.kind == RESIDUAL:
-        (top, _), (left, _) = arithmetic.same_padding(spec.kernel_size)
-        return Window(spec.kernel_size, 1, 1, (top, left))
-    return Window(1, 1, 1, 0)
-
-
 def stack_fields(specs: Sequence[LayerSpec], input_shape: Sequence[int]) -> list[StackField | None]:
     """Per layer of a builder stack: size, effective stride, effective padding and the first cell's box.
 
@@ -308,16 +251,11 @@ def stack_fields(specs: Sequence[LayerSpec], input_shape: Sequence[int]) -> list
     """
     report = evaluate_stack(specs, tuple(input_shape))
     image = (int(input_shape[1]), int(input_shape[2]))
-    windows: list[Window] = []
     fields: list[StackField | None] = []
     for row in report.rows:
-        if row.error is not None or row.receptive_field is None or row.output_shape is None:
+        field = row.field
+        if row.error is not None or field is None or row.output_shape is None or len(row.output_shape) != 3:
             fields.append(None)
             continue
-        if len(row.output_shape) != 3:
-            fields.append(None)
-            continue
-        windows.append(_spec_window(row.spec))
-        field = arithmetic.receptive_fields(windows)[-1]
         fields.append(StackField(field.size, field.jump, field.padding, box(field, 0, 0, image)))
     return fields

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cnnviz import arithmetic
-from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount, Window
+from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount, ReceptiveField, Window
 from cnnviz.kinds import kind_of
 from cnnviz.specs import LayerSpec, Shape
 
@@ -32,6 +32,7 @@ class LayerRow:
     receptive_field: tuple[int, ...] | None  # input cells one output cell sees: (h, w) or (L,); None after upsampling
     activation_bytes: int | None  # float32 bytes of the output, per sample
     error: InvalidLayerConfig | None = None  # why this layer cannot work (first failing layer only)
+    field: ReceptiveField | None = None  # size, effective stride and padding per axis; None when receptive_field is
 
 
 @dataclass(frozen=True)
@@ -102,14 +103,15 @@ def evaluate_stack(specs: Sequence[LayerSpec], input_shape: Shape) -> StackRepor
             break
         layer_window = window(spec)
         upsampled = upsampled or layer_window is None
-        field_size = None
+        field_size = field = None
         if not upsampled and len(shape) in (2, 3):
             # Flattening mixes the whole map (or sequence): a window as large as it.
             whole = Window((shape[1], shape[-1]))
             windows.append(layer_window if len(out) == len(shape) else whole)  # type: ignore[arg-type]
-            field_size = arithmetic.receptive_fields(windows)[-1].size[: len(shape) - 1]
+            field = arithmetic.receptive_fields(windows)[-1]
+            field_size = field.size[: len(shape) - 1]
         elif not upsampled and report.rows:
             field_size = report.rows[-1].receptive_field  # flat -> flat: every output already sees it all
-        report.rows.append(LayerRow(spec, shape, out, params, field_size, math.prod(out) * FLOAT32_BYTES))
+        report.rows.append(LayerRow(spec, shape, out, params, field_size, math.prod(out) * FLOAT32_BYTES, field=field))
         shape = out
     return report

@@ -85,3 +85,21 @@ def test_no_fix_is_offered_for_other_failures():
     odd = [LayerSpec("Conv2d", out_channels=4), LayerSpec("Flatten"),
            LayerSpec("Linear", out_channels=2, in_features=7)]  # fmt: skip
     assert builder_table.size_fixes(odd, (1, 8, 8), stack.evaluate_stack(odd, (1, 8, 8))) is None  # 7 % 4 channels
+
+
+def test_the_table_shows_each_layers_effective_stride_and_what_its_first_cell_reads():
+    specs = [
+        LayerSpec("Conv2d", 8, (5, 5), padding=(2, 2)),
+        LayerSpec("MaxPool2d", kernel_size=(2, 2)),
+        LayerSpec("Conv2d", 8, (3, 3), stride=(2, 2), padding=(1, 1)),
+        LayerSpec("Flatten"),
+    ]
+    table = builder_table.report_table(stack.evaluate_stack(specs, (1, 28, 28)))
+    assert [row["effective stride"] for row in table] == ["1", "2", "4", "n/a"]
+    # cell (0, 0) of the last convolution: r = 10, P = 4, so [-4, 5] clipped to the image
+    assert [row["first cell reads"] for row in table] == [
+        "rows 0-2, columns 0-2", "rows 0-3, columns 0-3", "rows 0-5, columns 0-5", "n/a"
+    ]  # fmt: skip
+    conv1d = [LayerSpec("Conv1d", 4, (7, 7), stride=(3, 3))]
+    sequence = builder_table.report_table(stack.evaluate_stack(conv1d, (4, 100)))
+    assert sequence[0]["effective stride"] == "3" and sequence[0]["first cell reads"] == "positions 0-6"
