@@ -148,6 +148,11 @@ def check_nickname(text: str) -> str:
     return name
 
 
+def escape_markdown(text: str) -> str:
+    """Student text made inert for Markdown: every ASCII punctuation mark backslash-escaped (CommonMark)."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text))
+
+
 def database_url() -> str:
     """``$CNNVIZ_CLASSROOM_DB``, default ``sqlite:///$CNNVIZ_RUNS_DIR/classroom.sqlite``."""
     configured = os.environ.get(DB_ENV, "").strip()
@@ -163,6 +168,15 @@ def _safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+@contextlib.contextmanager
+def _busy_as_error() -> Iterator[None]:
+    """A database that stays locked past BUSY_TIMEOUT_S (or breaks) becomes a ClassroomError with a message."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        raise ClassroomError(f"the class database did not answer in time ({error}); try again in a moment.") from None
 
 
 class Classroom:
@@ -195,18 +209,21 @@ class Classroom:
 
     def _connect(self) -> Any:
         if self.kind == "sqlite":
-            assert self.path is not None
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            except (OSError, sqlite3.Error) as error:
-                raise ClassroomError(f"the class database {self.path} cannot be opened ({error}).") from None
-            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at each checkpoint, safe on a crash
-            return connection
+            return self._connect_sqlite()
         import psycopg
 
         return psycopg.connect(self.url, autocommit=True)
+
+    def _connect_sqlite(self) -> sqlite3.Connection:
+        assert self.path is not None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at each checkpoint, safe on a crash
+        except (OSError, sqlite3.Error) as error:
+            raise ClassroomError(f"the class database {self.path} cannot be opened ({error}).") from None
+        return connection
 
     def _sql(self, statement: str) -> str:
         return statement if self.kind == "sqlite" else statement.replace("?", "%s")
@@ -222,7 +239,8 @@ class Classroom:
     def _read(self) -> Iterator[Any]:
         connection = self._connect()
         try:
-            yield self._runner(connection)
+            with _busy_as_error():
+                yield self._runner(connection)
         finally:
             connection.close()
 
@@ -231,13 +249,14 @@ class Classroom:
         """One transaction that takes the write lock at once (no deadlock between two upgrading readers)."""
         connection = self._connect()
         try:
-            connection.execute("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
-            try:
-                yield self._runner(connection)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+            with _busy_as_error():
+                connection.execute("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
+                try:
+                    yield self._runner(connection)
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
         finally:
             connection.close()
 
