@@ -49,6 +49,11 @@ def step_name(by_slug: dict[str, lessons.Lesson], slug: str, step: int) -> str:
     return f"{lesson.title} · {step + 1}. {lesson.steps[step].title}"
 
 
+def position(by_slug: dict[str, lessons.Lesson], slug: str) -> int:
+    """A lesson's place in the course (unknown lessons last)."""
+    return list(by_slug).index(slug) if slug in by_slug else len(by_slug)
+
+
 def where_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
     """Who is on which step, as an HTML table (names escaped)."""
     now = time.time()
@@ -65,14 +70,14 @@ def where_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(step_name(by_slug, slug, step))}</td><td>{len(names)}</td>"
         f"<td>{', '.join(names)}</td></tr>"
-        for (slug, step), names in sorted(groups.items())
+        for (slug, step), names in sorted(groups.items(), key=lambda item: (position(by_slug, item[0][0]), item[0]))
     )
     return f"<table><tr><th>step</th><th>students</th><th>who (⤫: not following)</th></tr>{rows}</table>"
 
 
 def answers_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
     """Per question: how many answered, how many right, the most common wrong answer (escaped)."""
-    stats = room.question_stats()
+    stats = sorted(room.question_stats(), key=lambda s: (position(by_slug, s.question.partition("/")[0]), s.question))
     if not stats:
         return "<p>No answers yet.</p>"
     rows = []
@@ -105,12 +110,11 @@ def live_room(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
 
 def move_controls(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
     slugs = list(by_slug)
-    cols = st.columns([2, 3, 1])
+    cols = st.columns([2, 3, 2], vertical_alignment="bottom")
     slug = cols[0].selectbox("Lesson", slugs, format_func=lambda s: by_slug[s].title, key="cl_lesson")
     steps = list(range(len(by_slug[slug].steps)))
     step = cols[1].selectbox("Step", steps, format_func=lambda i: f"{i + 1}. {by_slug[slug].steps[i].title}",
                              key=f"cl_step_{slug}")  # fmt: skip
-    cols[2].write("")
     if cols[2].button("Move the room here", type="primary", key="cl_move"):
         room.move_room(slug, step)
         st.toast(f"Moving the room to {step_name(by_slug, slug, step)}: pages follow within a couple of seconds.")

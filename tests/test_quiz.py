@@ -18,6 +18,8 @@ from cnnviz import explorer, quiz
 from cnnviz.layers import LayerSpec
 from models.residual import ResidualBlock
 
+# PyTorch warns that "same" padding with an even kernel copies the input: true, and beside the point here.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
 COUNT = 1000  # questions per kind
 ON_CPU = 25  # of which the first ones also run as real layers on CPU tensors
 
