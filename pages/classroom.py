@@ -18,7 +18,7 @@ from cnnviz import classroom, jobs, lessons
 from cnnviz.classroom import Classroom, ClassroomError
 
 REFRESH_SECONDS = 1.0  # the live panel reruns at most this often
-ACTIVE_SECONDS = 120  # a student silent for longer is shown as idle
+AWAY_SECONDS = 150  # a student whose Lessons page has not reported for longer is shown as away
 # Presentation size: large type for a projector; Okabe-Ito blue for "right" (colour-blind safe).
 STYLE = """
 <style>
@@ -60,8 +60,8 @@ def where_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
     groups: dict[tuple[str, int], list[str]] = {}
     for student in room.students():
         name = html.escape(student.display_name)
-        if now - student.seen > ACTIVE_SECONDS:
-            name = f'<span class="idle">{name} (idle)</span>'
+        if now - student.seen > AWAY_SECONDS:
+            name = f'<span class="idle">{name} (away)</span>'
         if not student.follow:
             name += " ⤫"
         groups.setdefault((student.lesson, student.step), []).append(name)

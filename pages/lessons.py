@@ -9,6 +9,7 @@ new tab continues where the student was; a fragment polls the teacher's
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import numpy as np
@@ -18,6 +19,7 @@ from cnnviz import classroom, lessons, quiz, train_view
 from cnnviz.classroom import Classroom, ClassroomError, NicknameRejected
 
 POLL_SECONDS = 2.0  # how often a page checks whether the teacher moved the room
+HEARTBEAT_SECONDS = 60.0  # how often an open page tells the class database the student is still there
 FOLLOW_HELP = "When the teacher moves the room to a step, this page goes there within a couple of seconds."
 DIGIT_PIXELS = 168  # the shifted digit is drawn 6x (28 -> 168 pixels), crisp
 
@@ -72,14 +74,19 @@ def save_position(room: Classroom, student: str) -> None:
     if st.session_state.get("ls_saved") != here:
         room.record_progress(student, here[0], here[1], here[2])
         st.session_state.ls_saved = here
+        st.session_state.ls_heartbeat = time.monotonic()
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def follow_the_teacher(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
-    """Jump to the teacher's step once per move (never when the student opted out)."""
-    if not st.session_state.ls_follow:
-        return
+def follow_the_teacher(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -> None:
+    """Jump to the teacher's step once per move (never when the student opted out); say "still here" now and then."""
     try:
+        if time.monotonic() - st.session_state.get("ls_heartbeat", 0.0) > HEARTBEAT_SECONDS:
+            st.session_state.ls_heartbeat = time.monotonic()
+            room.record_progress(student, st.session_state.ls_lesson, st.session_state.ls_step,
+                                 st.session_state.ls_follow)  # fmt: skip
+        if not st.session_state.ls_follow:
+            return
         move = room.room()
     except ClassroomError:
         return  # a busy moment: the next poll tries again
@@ -237,4 +244,4 @@ except ClassroomError as error:
     st.warning(f"Your answer could not be stored just now: {error}")
 st.divider()
 navigation(lesson, index)
-follow_the_teacher(room, by_slug)
+follow_the_teacher(room, student, by_slug)
