@@ -12,7 +12,7 @@ from cnnviz import jobs, lessons
 from cnnviz.classroom import Classroom
 
 TOKEN = "browser-test-token"
-WAIT_MS = 60_000  # a busy 2-core machine
+WAIT_MS = 90_000  # a busy 2-core machine
 expect.set_options(timeout=WAIT_MS)
 LESSON = {lesson.slug: lesson for lesson in lessons.load_lessons()}["convolution"]
 
@@ -67,8 +67,9 @@ def test_two_browsers_answer_and_the_class_page_shows_both_then_moves_them(brows
     teacher_context, teacher = open_tab(browser, f"{url}/class")
     teacher.get_by_label("Admin token", exact=True).fill(TOKEN)
     teacher.get_by_label("Admin token", exact=True).press("Enter")
+    expect(teacher.get_by_role("button", name="Move the room here")).to_be_visible()  # the token was accepted
     room = teacher.locator(".cnnviz-room")
-    expect(room).to_contain_text("Ada", timeout=WAIT_MS)
+    expect(room).to_contain_text("Ada")
     expect(room).to_contain_text("Grace")
     expect(room).to_contain_text("1 of 2 right")
     expect(room).to_contain_text("(1×)")  # the most common wrong answer, counted once
