@@ -186,6 +186,10 @@ def show_question(room: Classroom, student: str, lesson: lessons.Lesson, index: 
         results[form_key] = (result, counted)
     if form_key in results:
         show_result(*results[form_key])
+    elif attempt == 0 and key in (earlier := room.answered(student)):
+        st.caption(f"You answered this question before ({'right' if earlier[key] else 'not right'}); "
+                   "that first answer is the one the class statistics count.")  # fmt: skip
+    if form_key in results:
         if st.button("Another question like this (practice, not counted)", key=f"ls_more_{key}_{attempt}"):
             attempts[key] = attempt + 1
             st.rerun()

@@ -60,8 +60,11 @@ def test_progress_is_kept_for_the_browser_across_sessions():
     at.button(key="ls_next").click().run()
     at.button(key="ls_next").click().run()
     assert at.header[0].value == LESSONS["convolution"].steps[2].title
+    question = current_question("convolution", 2)
+    answer(at, question.answer_text)
     again = lessons_page("browser-keep0001")  # a reload or a new tab: a new session, the same browser
     assert again.header[0].value == LESSONS["convolution"].steps[2].title
+    assert "You answered this question before (right)" in again.caption[-1].value
     other = lessons_page("browser-else0001")
     assert other.header[0].value == LESSONS["convolution"].steps[0].title
 
