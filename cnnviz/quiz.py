@@ -165,7 +165,7 @@ def _layer_line(spec: LayerSpec, shape: Shape) -> str:
     return layers.pytorch_line(spec, shape)
 
 
-def _draw_conv(rng: random.Random, channels: int, size: tuple[int, int]) -> LayerSpec:
+def _draw_conv(rng: random.Random) -> LayerSpec:
     kernel = rng.choice([1, 2, 3, 3, 3, 5, 5, 7])
     stride = rng.choice([1, 1, 1, 2, 2, 3])
     padding: tuple[int, int] | str = (p := rng.choice([0, 0, 1, 1, 2, 3]), p)
@@ -230,7 +230,7 @@ def _make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Qu
         kind = variant or r.choice([CONV, CONV, CONV, MAX_POOL, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE])
         channels, size = _draw_input(r)
         if kind in (CONV, "channels"):
-            spec = _draw_conv(r, channels, size)
+            spec = _draw_conv(r)
             if kind == "channels":  # the lab's picture: RGB in, several kernels, no padding
                 channels, spec = 3, LayerSpec(CONV, out_channels=r.choice([1, 8, 16]), kernel_size=spec.kernel_size)
         elif kind in (MAX_POOL, AVG_POOL):
@@ -282,7 +282,7 @@ def _stack_draw(rng: random.Random, variant: str) -> tuple[Shape, tuple[LayerSpe
                 if position == 0:
                     choice = CONV
                 if choice == CONV:
-                    spec = _draw_conv(rng, current[0], current[1:])  # type: ignore[arg-type]
+                    spec = _draw_conv(rng)
                 elif choice == MAX_POOL:
                     spec = LayerSpec(MAX_POOL, kernel_size=(2, 2))
                 elif choice == RESIDUAL:
@@ -373,7 +373,7 @@ def _conv_size(size: int, kernel: int, stride: int, padding: int | str, dilation
 
 
 def _make_padding(rng: random.Random, seed: int, variant: str | None) -> Question:
-    def draw(r: random.Random) -> tuple[int, LayerSpec, int] | None:
+    def draw(r: random.Random) -> tuple[int, LayerSpec, int, int] | None:
         size = r.choice([28, 28, 32, r.randint(6, 64)])
         kernel = r.choice([3, 3, 5, 5, 7, 4])
         stride = 1 if variant == "same" else r.choice([1, 1, 2])
@@ -388,7 +388,7 @@ def _make_padding(rng: random.Random, seed: int, variant: str | None) -> Questio
         spec = LayerSpec(CONV, out_channels=r.choice([8, 16, 32]), kernel_size=(kernel, kernel),
                          stride=(stride, stride), dilation=(dilation, dilation))  # fmt: skip
         answer = _smallest(range(0, 65), lambda p: _conv_size(size, kernel, stride, p, dilation) == target)
-        return None if answer is None else (size, spec, target, answer)  # type: ignore[return-value]
+        return None if answer is None else (size, spec, target, answer)
 
     size, spec, target, answer = _retry(rng, draw)  # type: ignore[misc]
     channels = rng.choice([1, 3, 8])
