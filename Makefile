@@ -17,8 +17,10 @@ app: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
+# make bench BENCH="browser classroom --baseline main": names and options for python -m benchmarks (default: all)
+BENCH ?=
 bench: $(STAMP)
-	$(VENV)/bin/python -m benchmarks
+	$(VENV)/bin/python -m benchmarks $(BENCH)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

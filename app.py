@@ -7,7 +7,9 @@ st.set_page_config(page_title="cnnviz: CNNs made tangible", page_icon="🧮", la
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/explorer.py", title="Layer explorer", icon="🔍", url_path="explorer"),
+    st.Page("pages/explorer1d.py", title="1-D explorer (sequences)", icon="🧬", url_path="explorer1d"),
     st.Page("pages/network.py", title="Network builder", icon="🧱", url_path="network"),
+    st.Page("pages/solver.py", title="Which layer gives this size?", icon="🎯", url_path="solver"),
     st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
     st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
     st.Page("pages/lessons.py", title="Lessons", icon="🎓", url_path="lessons"),

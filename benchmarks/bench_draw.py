@@ -1,14 +1,15 @@
 """Draw page: what one canvas update costs, from the picture to the bytes the browser receives.
 
 Rows: each step of :func:`cnnviz.draw_view.read_picture` on a 280 x 280 RGBA canvas picture, the
-whole computation (target: median under 50 ms), the figures, their JSON (what ``st.plotly_chart``
-sends), the page's whole rerun under ``streamlit.testing`` (target: under 200 ms), and the bytes
+whole computation (target: median under 50 ms), the figures and their JSON (plotly charts and map
+grids, as the page sends them), the page's whole rerun under ``streamlit.testing`` (target: under 200 ms), and the bytes
 of one rerun's elements (target: under 1 MB). Uses the shipped models when they exist, untrained
 ones otherwise (the timings are the same: the work does not depend on the weights).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -42,15 +43,12 @@ def models() -> tuple[torch.nn.Module, torch.nn.Module, str]:
 
 
 def figure_json(figures) -> list[str]:
-    shown = [
-        figures.model_input,
-        figures.naive_input,
-        figures.probabilities,
-        figures.shift_sweep,
-        figures.rotation_sweep,
-    ]
-    shown += [figures.reconstruction, figures.code] + [grid for _, grid in figures.layers]
-    return [plotly.io.to_json(figure, validate=False) for figure in shown if figure is not None]
+    """What the page sends: plotly charts as st.plotly_chart serialises them, map grids as their payloads."""
+    charts = [figures.probabilities, figures.shift_sweep, figures.rotation_sweep]
+    grids = [figures.model_input, figures.reconstruction, figures.error, figures.code]
+    grids += [grid for _, grid in figures.layers]
+    sent = [plotly.io.to_json(chart, validate=False) for chart in charts if chart is not None]
+    return sent + [json.dumps(grid.payload()) for grid in grids if grid is not None]
 
 
 def page_rerun() -> tuple[object, int]:
@@ -74,7 +72,7 @@ def page_rerun() -> tuple[object, int]:
         at.run()
 
     rerun()
-    if not at.get("plotly_chart"):
+    if not at.get("bidi_component"):
         raise RuntimeError(f"the draw page showed no figures (is MNIST in $CNNVIZ_DATA_DIR?): {at.info} {at.error}")
     size = sum(element.proto.ByteSize() for element in _elements(at._tree) if getattr(element, "proto", None))
     return rerun, size
@@ -115,7 +113,7 @@ def main() -> None:
         f"build_figures ({len(DEFAULT_LAYERS)} layer grids, the default)",
         lambda: build_figures(reading, DEFAULT_LAYERS),
     )
-    row("figures to JSON (what st.plotly_chart sends)", lambda: figure_json(figures))
+    row("figures to JSON (what the page sends)", lambda: figure_json(figures))
     row("build_figures + JSON, all 9 layer grids", lambda: figure_json(build_figures(reading)), repeats=10)
     rerun, size = page_rerun()
     row("whole page rerun, streamlit.testing [target < 200]", rerun, repeats=15)

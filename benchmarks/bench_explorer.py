@@ -1,17 +1,16 @@
 """Explorer and network builder: server-side time of one interaction, and what the browser receives.
 
 One interaction = everything the explorer page computes for a rerun: load the
-image, the arithmetic, the animation frames, the convolution, building both
-figures, and serialising them exactly as Streamlit does (``fig.to_dict()``
-then ``plotly.io.to_json``). "cold" clears the animation cache (e.g. the
-kernel size changed); "warm" reuses it (e.g. ReLU toggled).
+image, the arithmetic, the animation's description, the convolution, the map
+grid, and serialising both as the page's components send them (JSON). "cold"
+clears the animation cache (e.g. the kernel size changed); "warm" reuses it
+(e.g. ReLU toggled).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-
-import plotly.io
 
 from benchmarks.table import measure, print_table
 from cnnviz import explorer_view, images, layers
@@ -32,7 +31,7 @@ SCENARIOS = [
      out_channels=512, kernel=(15, 15), padding="same"), SCENE, True),
     ("worst: ConvTranspose2d 256 -> 1027, 64 ch, 7x7 stride 4", ExplorerSettings(layer="ConvTranspose2d",
      in_channels=3, height=256, width=256, out_channels=64, kernel=(7, 7), stride=(4, 4)), SCENE, True),
-    ("worst: 1x1 kernel on 256 (1024 animation frames)", ExplorerSettings(in_channels=3, height=256, width=256,
+    ("worst: 1x1 kernel on 256 (1024 animation steps)", ExplorerSettings(in_channels=3, height=256, width=256,
      out_channels=16, kernel=(1, 1)), SCENE, True),
     ("worst: 15x15 dilation 2 (tap markers)", ExplorerSettings(in_channels=3, height=64, width=64,
      out_channels=16, kernel=(15, 15), dilation=(2, 2), padding=(14, 14)), SCENE, True),
@@ -42,16 +41,15 @@ SCENARIOS = [
 
 
 def interaction(settings: ExplorerSettings, sample: str, cold: bool) -> int:
-    """One rerun's server-side work; returns the bytes of figure JSON sent to the browser."""
+    """One rerun's server-side work; returns the bytes of JSON sent to the browser's components."""
     if cold:
-        explorer_view.animation_figure.cache_clear()
+        explorer_view.animation_payload.cache_clear()
     image = images.load_sample(sample)
     view = explorer_view.build_view(settings, image)
     assert view.error is None, view.error
-    sent = 0
-    for figure in (view.animation, view.maps):
-        if figure is not None:
-            sent += len(plotly.io.to_json(figure.to_dict(), validate=False))
+    sent = len(json.dumps(view.animation))
+    if view.maps is not None:
+        sent += len(json.dumps(view.maps.payload()))
     return sent
 
 

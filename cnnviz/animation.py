@@ -18,13 +18,17 @@ import numpy as np
 
 from cnnviz.arithmetic import effective_kernel_size
 from cnnviz.explorer import ExplorerSettings, LayerReport
-from cnnviz.layers import AVG_POOL, CONV_T, MAX_POOL, UPSAMPLE
+from cnnviz.kinds import KINDS
 
 MAX_CELLS = 32  # input rows / columns drawn cell by cell; larger inputs show this corner
+TICKS = 12  # at most this many numbered rows / columns per axis
 MAX_TAP_MARKERS = 40_000  # tap markers over all frames (dilated kernels); beyond, fewer outputs are animated
 
 # Cell kinds of the grid.
 PADDING, INPUT, INSERTED, UNREAD, BEYOND = 0, 1, 2, 3, 4
+# Cell colours (colour-blind safe: grey / light blue / cream / orange / lilac) and what each kind is.
+KIND_COLOURS = {PADDING: "#e6e6e6", INPUT: "#c6dbef", INSERTED: "#fff3c4", UNREAD: "#f4a261", BEYOND: "#e7d4f0"}
+TAP_COLOUR, OUTPUT_COLOUR = "#08306b", "#d95f02"
 KIND_NAMES = {
     PADDING: "padding (zeros)",
     INPUT: "input pixel",
@@ -74,9 +78,10 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
     spec = settings.spec()
     size = (settings.height, settings.width)
     out_full = report.output_shape[2:]
-    if settings.layer == UPSAMPLE:
+    kind = KINDS[settings.layer]  # the registry says how the kind is drawn
+    if kind.geometry == "resample":
         return _upsample(settings, size, out_full, max_cells)
-    if settings.layer == CONV_T:
+    if kind.geometry == "transposed":
         kernel, dilation, stride = spec.kernel_size, spec.dilation, (1, 1)
         implied = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, _numeric(spec.padding)))
         step = spec.resolved_stride
@@ -85,10 +90,10 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         leftover = (0, 0)
     else:
         kernel, stride = spec.kernel_size, spec.resolved_stride
-        dilation = spec.dilation if settings.layer != AVG_POOL else (1, 1)
+        dilation = spec.dilation if kind.option("dilation") is not None else (1, 1)
         pads = report.padding
         extent = [n + p0 + p1 for n, (p0, p1) in zip(size, pads)]
-        if settings.layer in (MAX_POOL, AVG_POOL) and spec.ceil_mode:
+        if kind.option("ceil_mode") is not None and spec.ceil_mode:
             # ceil_mode keeps a last window that hangs over the edge: draw the cells it would cover.
             spans_ = [effective_kernel_size(k, d) for k, d in zip(kernel, dilation)]
             edge = list(extent)
@@ -117,8 +122,8 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         needed = (counts[dim] - 1) * stride[dim] + spans[dim] if counts[dim] else shown[dim]
         if counts[dim] < out_full[dim] and needed < shown[dim] - leftover[dim]:
             shown[dim], cropped[dim] = needed, True
-    grid = _grid(shown, size, origin, step, pads_kinds=settings.layer == CONV_T)
-    if settings.layer in (MAX_POOL, AVG_POOL) and spec.ceil_mode:
+    grid = _grid(shown, size, origin, step, pads_kinds=kind.geometry == "transposed")
+    if kind.option("ceil_mode") is not None and spec.ceil_mode:
         grid[edge[0] :, :] = BEYOND
         grid[:, edge[1] :] = BEYOND
     for dim, (left, crop) in enumerate(zip(leftover, cropped)):
@@ -169,14 +174,14 @@ def _taps(start: int, kernel: int, dilation: int) -> tuple[int, ...]:
 
 def _caption(settings: ExplorerSettings, size, counts, out_full, max_cells: int) -> str:
     kind = settings.layer
-    if kind == CONV_T:
+    if KINDS[kind].geometry == "transposed":
         text = (
             f"ConvTranspose2d drawn as the equivalent ordinary convolution (stride 1, kernel flipped): "
             f"the {size[0]} x {size[1]} input with stride − 1 = {settings.stride[0] - 1}"
             + (f" x {settings.stride[1] - 1}" if settings.stride[0] != settings.stride[1] else "")
             + " zeros inserted between pixels and dilation × (kernel − 1) − padding rows of implied padding."
         )
-    elif kind in (MAX_POOL, AVG_POOL):
+    elif KINDS[kind].stride_is_kernel:  # a pool
         text = f"{kind} window sliding over the padded {size[0]} x {size[1]} input."
     else:
         text = f"The kernel sliding over the padded {size[0]} x {size[1]} input."
@@ -227,3 +232,51 @@ def upsample_sources(out_index: int, in_size: int, scale: float, mode: str) -> t
     low = min(math.floor(position), in_size - 1)
     high = min(low + 1, in_size - 1)
     return (low,) if high == low or position == low else (low, high)
+
+
+def payload(window: SlidingWindow, frame_ms: int = 250) -> dict:
+    """The JSON-ready description ``widgets/sliding_window.js`` animates in the browser.
+
+    Steps are separable (output cell ``(i, j)`` reads grid rows ``row_taps[i]`` x
+    columns ``col_taps[j]``), so a few hundred bytes describe every frame.
+
+    Args:
+        window: from :func:`sliding_window`.
+        frame_ms: milliseconds per step when playing.
+    """
+    out_rows, out_cols = window.output_shown
+    by_cell = {(s.out_row, s.out_col): s for s in window.steps}
+    row_taps = [list(by_cell[(i, 0)].rows) for i in range(out_rows) if (i, 0) in by_cell]
+    col_taps = [list(by_cell[(0, j)].cols) for j in range(out_cols) if (0, j) in by_cell]
+    has_input = (window.grid == INPUT) | (window.grid == UNREAD)  # (R, C) cells holding input pixels
+    kinds = sorted(int(k) for k in np.unique(window.grid))
+    return {
+        "grid": "".join(str(int(k)) for k in window.grid.ravel()),  # one digit per cell, row by row
+        "rows": int(window.grid.shape[0]),
+        "cols": int(window.grid.shape[1]),
+        "row_taps": row_taps,
+        "col_taps": col_taps,
+        "output_full": list(window.output_full),
+        "contiguous": window.contiguous,
+        "row_ticks": _ticks(has_input.any(axis=1), window.input_origin[0], window.input_step[0]),
+        "col_ticks": _ticks(has_input.any(axis=0), window.input_origin[1], window.input_step[1]),
+        "colours": {str(k): KIND_COLOURS[k] for k in KIND_COLOURS},
+        "legend": [[KIND_COLOURS[k], KIND_NAMES[k]] for k in kinds],
+        "tap_colour": TAP_COLOUR,
+        "output_colour": OUTPUT_COLOUR,
+        "frame_ms": frame_ms,
+    }
+
+
+def _ticks(is_input: np.ndarray, origin: int, step: int) -> list[list[int]]:
+    """``[[grid index, input pixel number], ...]``: at most TICKS numbered rows (or columns).
+
+    Args:
+        is_input: per grid row (or column), whether it holds input pixels.
+        origin: grid index of input pixel 0.
+        step: grid cells between neighbouring input pixels.
+    """
+    positions = [int(p) for p in np.flatnonzero(is_input) if (p - origin) % step == 0]
+    if len(positions) > TICKS:
+        positions = positions[:: math.ceil(len(positions) / TICKS)]
+    return [[p, (p - origin) // step] for p in positions]

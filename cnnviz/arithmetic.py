@@ -1,4 +1,4 @@
-"""Exact shape, parameter and receptive-field arithmetic for 2-D CNN layers.
+"""Exact shape, parameter and receptive-field arithmetic for 1-D and 2-D CNN layers.
 
 The one place in cnnviz where layer formulas live. Every function agrees with
 PyTorch (the tests build the real layer and compare), both on the shape it
@@ -7,13 +7,19 @@ configuration raises :class:`InvalidLayerConfig`, whose message names the
 constraint that fails, with the actual numbers, and the smallest change that
 fixes it where one exists.
 
-Sizes are given as an int (square) or an ``(h, w)`` pair and returned as an
-``(h, w)`` tuple of ints.
+2-D sizes are given as an int (square) or an ``(h, w)`` pair and returned as
+an ``(h, w)`` tuple of ints; 1-D sizes (sequences) are ints in and out. Both
+share one per-dimension implementation; the ``*_terms`` functions return each
+formula's terms (padded size, effective kernel, numerator, rounding) so that
+views only format them.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -63,18 +69,46 @@ def pair(value: IntPair | Sequence[int], name: str = "value") -> tuple[int, int]
     return (int(h), int(w))
 
 
-def _require_at_least(values: tuple[int, int], minimum: int, name: str) -> None:
-    for dim, v in zip(_DIMS, values):
+@dataclass(frozen=True)
+class _Axis:
+    """How messages name one dimension."""
+
+    name: str  # "height", "width" or "length"
+    where: str  # "in height", "along the length"
+    cells: str  # what one step along it is called: "rows", "columns", "positions"
+
+
+_HEIGHT = _Axis("height", "in height", "rows")
+_WIDTH = _Axis("width", "in width", "columns")
+_LENGTH = _Axis("length", "along the length", "positions")
+_AXES_2D = (_HEIGHT, _WIDTH)
+_AXES_1D = (_LENGTH,)
+
+
+def integer(value: object, name: str = "value") -> int:
+    """``value`` as an int; anything else (a bool, a float, a pair) is refused by name."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidLayerConfig(f"{name} must be a whole number, got {value!r}.")
+    return int(value)
+
+
+def _require_at_least(values: Sequence[int], minimum: int, name: str, axes: Sequence[_Axis] = _AXES_2D) -> None:
+    for axis, v in zip(axes, values):
         if v < minimum:
-            raise InvalidLayerConfig(
-                f"{name} must be at least {minimum}, but the {dim} is {v}.",
-                f"set {name} to {minimum} or more.",
-            )
+            where = "it is" if len(axes) == 1 else f"the {axis.name} is"
+            raise InvalidLayerConfig(f"{name} must be at least {minimum}, but {where} {v}.",
+                                     f"set {name} to {minimum} or more.")  # fmt: skip
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     """Input rows (or columns) one kernel window spans: ``dilation * (kernel_size - 1) + 1``."""
     return dilation * (kernel_size - 1) + 1
+
+
+def _same_sides(kernel_size: int, dilation: int) -> tuple[int, int]:
+    """``padding="same"`` in one dimension: ``total = dilation * (kernel_size - 1)``, ``total // 2`` before."""
+    total = dilation * (kernel_size - 1)
+    return (total // 2, total - total // 2)
 
 
 def same_padding(kernel_size: IntPair, dilation: IntPair = 1) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -87,37 +121,230 @@ def same_padding(kernel_size: IntPair, dilation: IntPair = 1) -> tuple[tuple[int
     kernel, dil = pair(kernel_size, "kernel_size"), pair(dilation, "dilation")
     _require_at_least(kernel, 1, "kernel_size")
     _require_at_least(dil, 1, "dilation")
-    sides = []
-    for k, d in zip(kernel, dil):
-        total = d * (k - 1)
-        sides.append((total // 2, total - total // 2))
-    return (sides[0], sides[1])
+    return (_same_sides(kernel[0], dil[0]), _same_sides(kernel[1], dil[1]))
+
+
+def _resolve_padding(
+    padding: Sequence[int] | str, kernel: Sequence[int], strides: Sequence[int], dil: Sequence[int]
+) -> list[tuple[int, int]]:
+    """A convolution's padding argument (numbers per dimension, "same" or "valid") as (before, after) sides."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0) for _ in kernel]
+        if padding == "same":
+            if any(s != 1 for s in strides):
+                shown = str(strides[0]) if len(set(strides)) == 1 else str(tuple(strides))
+                raise InvalidLayerConfig(
+                    f'padding="same" needs stride 1, but stride is {shown}: '
+                    "PyTorch does not support it for strided convolutions.",
+                    "set stride to 1, or give padding as a number.",
+                )
+            return [_same_sides(k, d) for k, d in zip(kernel, dil)]
+        shapes = "an (h, w) pair, " if len(kernel) == 2 else ""
+        raise InvalidLayerConfig(f'padding must be a number, {shapes}"same" or "valid", got {padding!r}.')
+    return [(p, p) for p in padding]
 
 
 def conv2d_padding(
     padding: IntPair | str, kernel_size: IntPair, stride: IntPair = 1, dilation: IntPair = 1
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     """Resolve ``Conv2d``'s ``padding`` argument to ``((top, bottom), (left, right))``."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0), (0, 0))
-        if padding == "same":
-            strides = pair(stride, "stride")
-            if strides != (1, 1):
-                raise InvalidLayerConfig(
-                    f'padding="same" needs stride 1, but stride is {_show(strides)}: '
-                    "PyTorch does not support it for strided convolutions.",
-                    "set stride to 1, or give padding as a number.",
-                )
-            return same_padding(kernel_size, dilation)
-        raise InvalidLayerConfig(f'padding must be a number, an (h, w) pair, "same" or "valid", got {padding!r}.')
-    pads = pair(padding, "padding")
-    _require_at_least(pads, 0, "padding")
-    return ((pads[0], pads[0]), (pads[1], pads[1]))
+    if not isinstance(padding, str):
+        pads = pair(padding, "padding")
+        _require_at_least(pads, 0, "padding")
+        return ((pads[0], pads[0]), (pads[1], pads[1]))
+    sides = _resolve_padding(padding, pair(kernel_size, "kernel_size"), pair(stride, "stride"),
+                             pair(dilation, "dilation"))  # fmt: skip
+    return (sides[0], sides[1])
 
 
-def _show(values: tuple[int, int]) -> str:
-    return str(values[0]) if values[0] == values[1] else str(values)
+def conv1d_padding(padding: int | str, kernel_size: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """Resolve ``Conv1d``'s ``padding`` argument to ``(before, after)``."""
+    if not isinstance(padding, str):
+        pad = integer(padding, "padding")
+        _require_at_least((pad,), 0, "padding", _AXES_1D)
+        return (pad, pad)
+    return _resolve_padding(padding, (kernel_size,), (stride,), (dilation,))[0]
+
+
+def _show(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else str(values)
+
+
+# --- one dimension, term by term ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowTerms:
+    """One dimension of a sliding-window layer's output size (convolution or pooling), term by term.
+
+    ``output = round((padded - span) / stride) + 1``, rounding down, or up with
+    ``ceil_mode`` (then minus one when the last window would start in the
+    right padding).
+    """
+
+    size: int  # input rows / columns / positions
+    kernel_size: int  # taps of the window
+    stride: int  # step between neighbouring windows
+    dilation: int  # spacing of the taps (1 = touching)
+    pad_before: int  # zeros before the input (top / left)
+    pad_after: int  # zeros after the input (bottom / right)
+    ceil_mode: bool  # pools only: round up instead of down
+    padded: int  # size + pad_before + pad_after
+    span: int  # effective kernel: dilation * (kernel_size - 1) + 1
+    numerator: int  # padded - span: how far the window can travel
+    rounded: int  # numerator / stride rounded (down, or up with ceil_mode), plus 1
+    output: int  # the output size (rounded, or rounded - 1 when ceil_mode drops a last window)
+    leftover: int  # padded cells after the last window that no window reads (0 with ceil_mode)
+
+    @property
+    def dropped_last(self) -> bool:
+        """ceil_mode's last window would start in the right padding, so PyTorch drops it."""
+        return self.output != self.rounded
+
+
+def _window_terms(
+    axis: _Axis, n: int, k: int, s: int, sides: tuple[int, int], d: int, ceil_mode: bool, pooling: bool
+) -> WindowTerms:
+    """The size formula in one dimension; raises where PyTorch refuses (window larger than the padded input)."""
+    p0, p1 = sides
+    span = effective_kernel_size(k, d)
+    padded = n + p0 + p1
+    numerator = padded - span
+    if not pooling and numerator < 0:
+        raise InvalidLayerConfig(
+            f"The kernel is larger than the padded input {axis.where}: kernel_size {k} "
+            f"with dilation {d} spans {span} {axis.cells}, but the padded input has only "
+            f"{padded} ({n} + {p0} + {p1} padding).",
+            _window_fix(n, k, d, p0 + p1),
+        )
+    rounded = (numerator + (s - 1 if ceil_mode else 0)) // s + 1
+    output = rounded - 1 if ceil_mode and (rounded - 1) * s >= n + p0 else rounded
+    if output < 1:
+        raise InvalidLayerConfig(
+            f"The pooling window is larger than the padded input {axis.where}: kernel_size {k} "
+            f"with dilation {d} spans {span} {axis.cells}, but the padded input has only "
+            f"{padded} ({n} + 2 * {p0} padding), so the output would be {output}.",
+            _window_fix(n, k, d, p0 + p1, max_padding=k // 2),
+        )
+    leftover = 0 if ceil_mode else padded - ((output - 1) * s + span)
+    return WindowTerms(n, k, s, d, p0, p1, ceil_mode, padded, span, numerator, rounded, output, leftover)
+
+
+def _window_fix(n: int, k: int, d: int, total_pad: int, max_padding: int | None = None) -> str:
+    """Smallest changes that let a window of size k (dilation d) fit n + padding.
+
+    ``max_padding`` caps the padding that may be suggested (pooling allows at most ``k // 2``).
+    """
+    padded = n + total_pad
+    options = [f"kernel_size <= {max(1, (padded - 1) // d + 1)}"]
+    if d > 1:
+        options.append(f"dilation <= {max(1, (padded - 1) // max(k - 1, 1))}")
+    needed = math.ceil((effective_kernel_size(k, d) - n) / 2)
+    if max_padding is None or needed <= max_padding:
+        options.append(f"padding >= {needed}")
+    options.append(f"an input of at least {effective_kernel_size(k, d) - total_pad}")
+    return "use " + ", or ".join(options) + "."
+
+
+def _conv_terms(
+    axes: Sequence[_Axis], size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+    padding: Sequence[int] | str, dil: Sequence[int],
+) -> tuple[WindowTerms, ...]:  # fmt: skip
+    for name, values, low in (("input size", size, 1), ("kernel_size", kernel, 1), ("stride", strides, 1),
+                              ("dilation", dil, 1)):  # fmt: skip
+        _require_at_least(values, low, name, axes)
+    if not isinstance(padding, str):
+        _require_at_least(padding, 0, "padding", axes)
+    sides = _resolve_padding(padding, kernel, strides, dil)
+    return tuple(
+        _window_terms(axis, n, k, s, side, d, ceil_mode=False, pooling=False)
+        for axis, n, k, s, side, d in zip(axes, size, kernel, strides, sides, dil)
+    )
+
+
+def _pool_terms(
+    axes: Sequence[_Axis], size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+    pads: Sequence[int], dil: Sequence[int], ceil_mode: bool,
+) -> tuple[WindowTerms, ...]:  # fmt: skip
+    for name, values, low in (("input size", size, 1), ("kernel_size", kernel, 1), ("stride", strides, 1),
+                              ("dilation", dil, 1), ("padding", pads, 0)):  # fmt: skip
+        _require_at_least(values, low, name, axes)
+    for axis, k, p in zip(axes, kernel, pads):
+        if p > k // 2:
+            raise InvalidLayerConfig(
+                f"Pooling padding may be at most half the kernel size: {axis.where}, padding {p} "
+                f"> kernel_size {k} // 2 = {k // 2}.",
+                f"use padding <= {k // 2}, or kernel_size >= {2 * p}.",
+            )
+    return tuple(
+        _window_terms(axis, n, k, s, (p, p), d, ceil_mode=bool(ceil_mode), pooling=True)
+        for axis, n, k, s, p, d in zip(axes, size, kernel, strides, pads, dil)
+    )
+
+
+@dataclass(frozen=True)
+class TransposeTerms:
+    """One dimension of a transposed convolution's output size, term by term.
+
+    ``output = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``
+    """
+
+    size: int  # input rows / columns / positions
+    kernel_size: int  # taps of the kernel
+    stride: int  # input pixels land this far apart in the output
+    padding: int  # rows / columns removed from each side of the full output
+    output_padding: int  # extra rows / columns added on one side (bottom / right)
+    dilation: int  # spacing of the taps
+    stretched: int  # (size - 1) * stride: from the first input pixel's place to the last one's
+    output: int  # the output size
+
+
+def _transpose_terms(
+    axes: Sequence[_Axis], size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+    pads: Sequence[int], out_pads: Sequence[int], dil: Sequence[int],
+) -> tuple[TransposeTerms, ...]:  # fmt: skip
+    for name, values, low in (("input size", size, 1), ("kernel_size", kernel, 1), ("stride", strides, 1),
+                              ("dilation", dil, 1), ("padding", pads, 0), ("output_padding", out_pads, 0)):  # fmt: skip
+        _require_at_least(values, low, name, axes)
+    for axis, op, s, d in zip(axes, out_pads, strides, dil):
+        if op >= max(s, d):
+            raise InvalidLayerConfig(
+                f"output_padding must be smaller than either the stride or the dilation, but {axis.where} "
+                f"output_padding is {op} with stride {s} and dilation {d}.",
+                f"use output_padding <= {max(s, d) - 1}"
+                + ("." if max(s, d) > 1 else ", or a stride of at least 2 to make room for it."),
+            )
+    terms = []
+    for axis, n, k, s, p, op, d in zip(axes, size, kernel, strides, pads, out_pads, dil):
+        o = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        if o < 1:
+            max_pad = ((n - 1) * s + d * (k - 1) + op) // 2
+            raise InvalidLayerConfig(
+                f"The output would be empty {axis.where}: ({n} - 1) * {s} - 2 * {p} + {d} * ({k} - 1) "
+                f"+ {op} + 1 = {o}, and it must be at least 1.",
+                f"use padding <= {max_pad}.",
+            )
+        terms.append(TransposeTerms(n, k, s, p, op, d, (n - 1) * s, o))
+    return tuple(terms)
+
+
+# --- 2-D layers ---------------------------------------------------------------------------
+
+
+def conv2d_terms(
+    input_size: IntPair,
+    kernel_size: IntPair,
+    stride: IntPair = 1,
+    padding: IntPair | str = 0,
+    dilation: IntPair = 1,
+) -> tuple[WindowTerms, WindowTerms]:
+    """The terms of :func:`conv2d_output_size`'s formula for height and width."""
+    size = pair(input_size, "input size")
+    kernel, strides, dil = pair(kernel_size, "kernel_size"), pair(stride, "stride"), pair(dilation, "dilation")
+    pads = padding if isinstance(padding, str) else pair(padding, "padding")
+    h, w = _conv_terms(_AXES_2D, size, kernel, strides, pads, dil)
+    return (h, w)
 
 
 def conv2d_output_size(
@@ -139,42 +366,8 @@ def conv2d_output_size(
         InvalidLayerConfig: when PyTorch would refuse the layer, e.g. the
             (dilated) kernel is larger than the padded input.
     """
-    size = pair(input_size, "input size")
-    kernel, strides, dil = pair(kernel_size, "kernel_size"), pair(stride, "stride"), pair(dilation, "dilation")
-    _require_at_least(size, 1, "input size")
-    _require_at_least(kernel, 1, "kernel_size")
-    _require_at_least(strides, 1, "stride")
-    _require_at_least(dil, 1, "dilation")
-    pads = conv2d_padding(padding, kernel, strides, dil)
-    out = []
-    for dim, n, k, s, (p0, p1), d in zip(_DIMS, size, kernel, strides, pads, dil):
-        span = effective_kernel_size(k, d)
-        padded = n + p0 + p1
-        if padded < span:
-            raise InvalidLayerConfig(
-                f"The kernel is larger than the padded input in {dim}: kernel_size {k} "
-                f"with dilation {d} spans {span} rows, but the padded input has only "
-                f"{padded} ({n} + {p0} + {p1} padding).",
-                _window_fix(n, k, d, p0 + p1),
-            )
-        out.append((padded - span) // s + 1)
-    return (out[0], out[1])
-
-
-def _window_fix(n: int, k: int, d: int, total_pad: int, max_padding: int | None = None) -> str:
-    """Smallest changes that let a window of size k (dilation d) fit n + padding.
-
-    ``max_padding`` caps the padding that may be suggested (pooling allows at most ``k // 2``).
-    """
-    padded = n + total_pad
-    options = [f"kernel_size <= {max(1, (padded - 1) // d + 1)}"]
-    if d > 1:
-        options.append(f"dilation <= {max(1, (padded - 1) // max(k - 1, 1))}")
-    needed = math.ceil((effective_kernel_size(k, d) - n) / 2)
-    if max_padding is None or needed <= max_padding:
-        options.append(f"padding >= {needed}")
-    options.append(f"an input of at least {effective_kernel_size(k, d) - total_pad}")
-    return "use " + ", or ".join(options) + "."
+    h, w = conv2d_terms(input_size, kernel_size, stride, padding, dilation)
+    return (h.output, w.output)
 
 
 def conv2d_leftover(
@@ -190,14 +383,24 @@ def conv2d_leftover(
     windows start at 0 and 2, and row 5 is never read. Counted in the padded
     input, so trailing padding is included.
     """
-    out = conv2d_output_size(input_size, kernel_size, stride, padding, dilation)
-    size, kernel = pair(input_size), pair(kernel_size)
-    strides, dil = pair(stride), pair(dilation)
-    pads = conv2d_padding(padding, kernel, strides, dil)
-    leftover = []
-    for n, k, s, (p0, p1), d, o in zip(size, kernel, strides, pads, dil, out):
-        leftover.append(n + p0 + p1 - ((o - 1) * s + effective_kernel_size(k, d)))
-    return (leftover[0], leftover[1])
+    h, w = conv2d_terms(input_size, kernel_size, stride, padding, dilation)
+    return (h.leftover, w.leftover)
+
+
+def pool2d_terms(
+    input_size: IntPair,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+) -> tuple[WindowTerms, WindowTerms]:
+    """The terms of :func:`pool2d_output_size`'s formula for height and width."""
+    size, kernel = pair(input_size, "input size"), pair(kernel_size, "kernel_size")
+    strides = kernel if stride is None else pair(stride, "stride")
+    h, w = _pool_terms(_AXES_2D, size, kernel, strides, pair(padding, "padding"), pair(dilation, "dilation"),
+                       ceil_mode)  # fmt: skip
+    return (h, w)
 
 
 def pool2d_output_size(
@@ -219,38 +422,24 @@ def pool2d_output_size(
     at most half the kernel size (``padding <= kernel_size // 2``) and the
     output must be at least 1.
     """
-    size = pair(input_size, "input size")
-    kernel = pair(kernel_size, "kernel_size")
-    strides = kernel if stride is None else pair(stride, "stride")
-    pads, dil = pair(padding, "padding"), pair(dilation, "dilation")
-    _require_at_least(size, 1, "input size")
-    _require_at_least(kernel, 1, "kernel_size")
-    _require_at_least(strides, 1, "stride")
-    _require_at_least(dil, 1, "dilation")
-    _require_at_least(pads, 0, "padding")
-    for dim, k, p in zip(_DIMS, kernel, pads):
-        if p > k // 2:
-            raise InvalidLayerConfig(
-                f"Pooling padding may be at most half the kernel size: in {dim}, padding {p} "
-                f"> kernel_size {k} // 2 = {k // 2}.",
-                f"use padding <= {k // 2}, or kernel_size >= {2 * p}.",
-            )
-    out = []
-    for dim, n, k, s, p, d in zip(_DIMS, size, kernel, strides, pads, dil):
-        span = effective_kernel_size(k, d)
-        numerator = n + 2 * p - span + (s - 1 if ceil_mode else 0)
-        o = numerator // s + 1
-        if ceil_mode and (o - 1) * s >= n + p:
-            o -= 1
-        if o < 1:
-            raise InvalidLayerConfig(
-                f"The pooling window is larger than the padded input in {dim}: kernel_size {k} "
-                f"with dilation {d} spans {span} rows, but the padded input has only "
-                f"{n + 2 * p} ({n} + 2 * {p} padding), so the output would be {o}.",
-                _window_fix(n, k, d, 2 * p, max_padding=k // 2),
-            )
-        out.append(o)
-    return (out[0], out[1])
+    h, w = pool2d_terms(input_size, kernel_size, stride, padding, dilation, ceil_mode)
+    return (h.output, w.output)
+
+
+def conv_transpose2d_terms(
+    input_size: IntPair,
+    kernel_size: IntPair,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    dilation: IntPair = 1,
+) -> tuple[TransposeTerms, TransposeTerms]:
+    """The terms of :func:`conv_transpose2d_output_size`'s formula for height and width."""
+    h, w = _transpose_terms(
+        _AXES_2D, pair(input_size, "input size"), pair(kernel_size, "kernel_size"), pair(stride, "stride"),
+        pair(padding, "padding"), pair(output_padding, "output_padding"), pair(dilation, "dilation"),
+    )  # fmt: skip
+    return (h, w)
 
 
 def conv_transpose2d_output_size(
@@ -272,35 +461,87 @@ def conv_transpose2d_output_size(
     exactly 0, some of PyTorch's CPU kernels return an empty tensor where
     others refuse; an empty layer is never usable, so this always refuses.)
     """
-    size = pair(input_size, "input size")
-    kernel, strides = pair(kernel_size, "kernel_size"), pair(stride, "stride")
-    pads, out_pads, dil = pair(padding, "padding"), pair(output_padding, "output_padding"), pair(dilation, "dilation")
-    _require_at_least(size, 1, "input size")
-    _require_at_least(kernel, 1, "kernel_size")
-    _require_at_least(strides, 1, "stride")
-    _require_at_least(dil, 1, "dilation")
-    _require_at_least(pads, 0, "padding")
-    _require_at_least(out_pads, 0, "output_padding")
-    for dim, op, s, d in zip(_DIMS, out_pads, strides, dil):
-        if op >= max(s, d):
-            raise InvalidLayerConfig(
-                f"output_padding must be smaller than either the stride or the dilation, but in {dim} "
-                f"output_padding is {op} with stride {s} and dilation {d}.",
-                f"use output_padding <= {max(s, d) - 1}"
-                + ("." if max(s, d) > 1 else ", or a stride of at least 2 to make room for it."),
-            )
-    out = []
-    for dim, n, k, s, p, op, d in zip(_DIMS, size, kernel, strides, pads, out_pads, dil):
-        o = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
-        if o < 1:
-            max_pad = ((n - 1) * s + d * (k - 1) + op) // 2
-            raise InvalidLayerConfig(
-                f"The output would be empty in {dim}: ({n} - 1) * {s} - 2 * {p} + {d} * ({k} - 1) "
-                f"+ {op} + 1 = {o}, and it must be at least 1.",
-                f"use padding <= {max_pad}.",
-            )
-        out.append(o)
-    return (out[0], out[1])
+    h, w = conv_transpose2d_terms(input_size, kernel_size, stride, padding, output_padding, dilation)
+    return (h.output, w.output)
+
+
+# --- 1-D layers (sequences: (N, C, L)) ---------------------------------------------------------
+
+
+def conv1d_terms(
+    length: int, kernel_size: int, stride: int = 1, padding: int | str = 0, dilation: int = 1
+) -> WindowTerms:
+    """The terms of :func:`conv1d_output_size`'s formula."""
+    pads = padding if isinstance(padding, str) else (integer(padding, "padding"),)
+    (terms,) = _conv_terms(
+        _AXES_1D, (integer(length, "length"),), (integer(kernel_size, "kernel_size"),),
+        (integer(stride, "stride"),), pads, (integer(dilation, "dilation"),),
+    )  # fmt: skip
+    return terms
+
+
+def conv1d_output_size(length: int, kernel_size: int, stride: int = 1, padding: int | str = 0,
+                       dilation: int = 1) -> int:  # fmt: skip
+    """Output length of ``nn.Conv1d``: the same formula as :func:`conv2d_output_size`, in one dimension::
+
+        L_out = floor((L_in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1)
+
+    ``padding="same"`` (stride 1 only) keeps the length; ``"valid"`` is 0.
+
+    Raises:
+        InvalidLayerConfig: where PyTorch refuses, with the constraint and the fix.
+    """
+    return conv1d_terms(length, kernel_size, stride, padding, dilation).output
+
+
+def pool1d_terms(
+    length: int, kernel_size: int, stride: int | None = None, padding: int = 0, dilation: int = 1,
+    ceil_mode: bool = False,
+) -> WindowTerms:  # fmt: skip
+    """The terms of :func:`pool1d_output_size`'s formula."""
+    kernel = integer(kernel_size, "kernel_size")
+    (terms,) = _pool_terms(
+        _AXES_1D, (integer(length, "length"),), (kernel,), (kernel if stride is None else integer(stride, "stride"),),
+        (integer(padding, "padding"),), (integer(dilation, "dilation"),), ceil_mode,
+    )  # fmt: skip
+    return terms
+
+
+def pool1d_output_size(
+    length: int, kernel_size: int, stride: int | None = None, padding: int = 0, dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:  # fmt: skip
+    """Output length of ``nn.MaxPool1d`` (``nn.AvgPool1d`` is the same with dilation 1).
+
+    As :func:`pool2d_output_size` in one dimension: ``stride`` defaults to
+    ``kernel_size``, ``padding <= kernel_size // 2``, ``ceil_mode`` rounds up
+    but drops a last window that would start in the right padding.
+    """
+    return pool1d_terms(length, kernel_size, stride, padding, dilation, ceil_mode).output
+
+
+def conv_transpose1d_terms(
+    length: int, kernel_size: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> TransposeTerms:
+    """The terms of :func:`conv_transpose1d_output_size`'s formula."""
+    (terms,) = _transpose_terms(
+        _AXES_1D, (integer(length, "length"),), (integer(kernel_size, "kernel_size"),), (integer(stride, "stride"),),
+        (integer(padding, "padding"),), (integer(output_padding, "output_padding"),), (integer(dilation, "dilation"),),
+    )  # fmt: skip
+    return terms
+
+
+def conv_transpose1d_output_size(
+    length: int, kernel_size: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> int:
+    """Output length of ``nn.ConvTranspose1d``::
+
+        L_out = (L_in - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+    ``output_padding`` must be smaller than the stride or the dilation, and the
+    output at least 1 (as :func:`conv_transpose2d_output_size`).
+    """
+    return conv_transpose1d_terms(length, kernel_size, stride, padding, output_padding, dilation).output
 
 
 def upsample_output_size(
@@ -360,22 +601,38 @@ def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
             )
 
 
+def _conv_parameters(in_channels: int, out_channels: int, taps: int, groups: int, bias: bool) -> ParameterCount:
+    """Every output channel has ``in / groups * taps`` weights (the transposed layout stores the same number)."""
+    _check_groups(in_channels, out_channels, groups)
+    return ParameterCount(out_channels * (in_channels // groups) * taps, out_channels if bias else 0)
+
+
 def conv2d_parameters(
     in_channels: int, out_channels: int, kernel_size: IntPair, groups: int = 1, bias: bool = True
 ) -> ParameterCount:
     """Parameters of ``nn.Conv2d``: weight ``(out, in / groups, kh, kw)`` plus ``out`` biases."""
-    _check_groups(in_channels, out_channels, groups)
-    kh, kw = pair(kernel_size, "kernel_size")
-    return ParameterCount(out_channels * (in_channels // groups) * kh * kw, out_channels if bias else 0)
+    return _conv_parameters(in_channels, out_channels, math.prod(pair(kernel_size, "kernel_size")), groups, bias)
 
 
 def conv_transpose2d_parameters(
     in_channels: int, out_channels: int, kernel_size: IntPair, groups: int = 1, bias: bool = True
 ) -> ParameterCount:
     """Parameters of ``nn.ConvTranspose2d``: weight ``(in, out / groups, kh, kw)`` plus ``out`` biases."""
-    _check_groups(in_channels, out_channels, groups)
-    kh, kw = pair(kernel_size, "kernel_size")
-    return ParameterCount(in_channels * (out_channels // groups) * kh * kw, out_channels if bias else 0)
+    return _conv_parameters(in_channels, out_channels, math.prod(pair(kernel_size, "kernel_size")), groups, bias)
+
+
+def conv1d_parameters(
+    in_channels: int, out_channels: int, kernel_size: int, groups: int = 1, bias: bool = True
+) -> ParameterCount:
+    """Parameters of ``nn.Conv1d``: weight ``(out, in / groups, k)`` plus ``out`` biases."""
+    return _conv_parameters(in_channels, out_channels, integer(kernel_size, "kernel_size"), groups, bias)
+
+
+def conv_transpose1d_parameters(
+    in_channels: int, out_channels: int, kernel_size: int, groups: int = 1, bias: bool = True
+) -> ParameterCount:
+    """Parameters of ``nn.ConvTranspose1d``: weight ``(in, out / groups, k)`` plus ``out`` biases."""
+    return _conv_parameters(in_channels, out_channels, integer(kernel_size, "kernel_size"), groups, bias)
 
 
 def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> ParameterCount:
@@ -384,7 +641,7 @@ def linear_parameters(in_features: int, out_features: int, bias: bool = True) ->
 
 
 def batchnorm2d_parameters(num_features: int, affine: bool = True) -> ParameterCount:
-    """Learnable parameters of ``nn.BatchNorm2d``: a scale and a shift per channel.
+    """Learnable parameters of ``nn.BatchNorm2d`` (and ``BatchNorm1d``): a scale and a shift per channel.
 
     The running mean and variance are buffers, not parameters.
     """
@@ -436,3 +693,197 @@ def receptive_fields(windows: Iterable[Window]) -> list[ReceptiveField]:
         jump = tuple(j * s for j, s in zip(jump, strides))  # type: ignore[assignment]
         fields.append(ReceptiveField(size=size, jump=jump))
     return fields
+
+
+# --- the reverse question: which layer gives this size? ---------------------------------------
+
+SOLVER_KINDS = ("Conv2d", "MaxPool2d", "ConvTranspose2d", "Conv1d", "MaxPool1d", "ConvTranspose1d")
+_SOLVER_FAMILY = {"Conv2d": "conv", "Conv1d": "conv", "MaxPool2d": "pool", "MaxPool1d": "pool",
+                  "ConvTranspose2d": "transpose", "ConvTranspose1d": "transpose"}  # fmt: skip
+MAX_SOLVER_BOUND = 64  # largest kernel / stride / padding / dilation bound solve() accepts (keeps it instant)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One layer configuration that turns the input size into the wanted output size.
+
+    1-D kinds hold ints; 2-D kinds hold ``(h, w)`` pairs.
+    """
+
+    kind: str  # one of SOLVER_KINDS
+    kernel_size: int | tuple[int, int]  # window taps
+    stride: int | tuple[int, int]  # step between windows (given explicitly, also for pools)
+    padding: int | tuple[int, int] | str  # zeros per side, or "same" (convolutions, stride 1)
+    dilation: int | tuple[int, int]  # tap spacing; only > 1 with kernels of 2 or more
+    output_padding: int | tuple[int, int] = 0  # ConvTranspose: extra cells on one side
+    ceil_mode: bool = False  # MaxPool: round up
+
+    def options(self) -> dict[str, object]:
+        """Keyword arguments for the PyTorch layer (``nn.<kind>(..., **options)``), defaults left out."""
+        defaults = {"stride": 1, "padding": 0, "dilation": 1, "output_padding": 0, "ceil_mode": False}
+        if self.kind.startswith("MaxPool"):
+            defaults["stride"] = self.kernel_size
+        values = {
+            "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
+            "dilation": self.dilation, "output_padding": self.output_padding, "ceil_mode": self.ceil_mode,
+        }  # fmt: skip
+        shown = {}
+        for name, value in values.items():
+            default = defaults.get(name)
+            if name in defaults and (value == default or (isinstance(value, tuple) and set(value) == {default})):
+                continue
+            shown[name] = value[0] if isinstance(value, tuple) and value[0] == value[1] else value
+        return shown
+
+    def simplicity(self) -> tuple:
+        """Sort key, simplest first: smaller kernel, no dilation, square, then stride, padding and the rest."""
+
+        def values(value: int | tuple[int, int] | str) -> tuple[int, ...]:
+            return value if isinstance(value, tuple) else (value,)  # type: ignore[return-value]
+
+        kernel, dilation, stride = values(self.kernel_size), values(self.dilation), values(self.stride)
+        square = len(set(kernel)) == len(set(stride)) == len(set(dilation)) == 1
+        pads = _same_sides(kernel[0], dilation[0]) if self.padding == "same" else values(self.padding)
+        return (max(kernel), max(dilation) > 1, not square, sum(kernel), sum(stride), sum(pads), not square,
+                sum(dilation), sum(values(self.output_padding)), self.ceil_mode)  # fmt: skip
+
+
+# One dimension's options: (kernel, stride, padding, dilation, output_padding, ceil_mode) -> output size.
+_DimOption = tuple[int, int, int, int, int, bool]
+
+
+@functools.lru_cache(maxsize=256)
+def _dimension_options(family: str, n: int, bounds: tuple[int, int, int, int]) -> tuple[tuple[_DimOption, int], ...]:
+    """Every configuration of one dimension within ``bounds`` that PyTorch accepts, with its output size."""
+    max_kernel, max_stride, max_padding, max_dilation = bounds
+    found = []
+    for k in range(1, max_kernel + 1):
+        for d in range(1, (max_dilation if k > 1 else 1) + 1):  # dilation changes nothing for kernel 1
+            for s in range(1, max_stride + 1):
+                for p in range(0, max_padding + 1):
+                    try:
+                        if family == "conv":
+                            (terms,) = _conv_terms(_AXES_1D, (n,), (k,), (s,), (p,), (d,))
+                            found.append(((k, s, p, d, 0, False), terms.output))
+                        elif family == "pool":
+                            for ceil in (False, True):
+                                (terms,) = _pool_terms(_AXES_1D, (n,), (k,), (s,), (p,), (d,), ceil)
+                                found.append(((k, s, p, d, 0, ceil), terms.output))
+                        else:
+                            for op in range(max(s, d)):
+                                (t,) = _transpose_terms(_AXES_1D, (n,), (k,), (s,), (p,), (op,), (d,))
+                                found.append(((k, s, p, d, op, False), t.output))
+                    except InvalidLayerConfig:
+                        continue
+    return tuple(found)
+
+
+def _same_options(n: int, target: int, bounds: tuple[int, int, int, int]) -> list[tuple[int, int]]:
+    """``(kernel, dilation)`` for which ``padding="same"`` keeps ``n == target`` within the bounds."""
+    max_kernel, _, max_padding, max_dilation = bounds
+    if n != target:
+        return []
+    return [(k, d) for k in range(1, max_kernel + 1) for d in range(1, (max_dilation if k > 1 else 1) + 1)
+            if max(_same_sides(k, d)) <= max_padding]  # fmt: skip
+
+
+def _uneven(kernel: int, dilation: int) -> bool:
+    """``padding="same"`` pads one more after than before: no number can say it."""
+    return dilation * (kernel - 1) % 2 == 1
+
+
+def _solver_inputs(
+    kind: str, input_size: IntPair, output_size: IntPair | None, bounds: tuple[int, int, int, int]
+) -> tuple[str, bool, tuple[int, ...], tuple[int, ...] | None]:
+    if kind not in _SOLVER_FAMILY:
+        raise InvalidLayerConfig(f"The solver knows {', '.join(SOLVER_KINDS)}, not {kind!r}.",
+                                 f"choose one of {', '.join(SOLVER_KINDS)}.")  # fmt: skip
+    for name, value, low in zip(("max_kernel", "max_stride", "max_padding", "max_dilation"), bounds, (1, 1, 0, 1)):
+        if not low <= integer(value, name) <= MAX_SOLVER_BOUND:
+            raise InvalidLayerConfig(f"{name} must be between {low} and {MAX_SOLVER_BOUND}, got {value}.")
+    two_d = kind.endswith("2d")
+    axes = _AXES_2D if two_d else _AXES_1D
+    size = pair(input_size, "input size") if two_d else (integer(input_size, "input length"),)
+    _require_at_least(size, 1, "input size", axes)
+    wanted = None
+    if output_size is not None:
+        wanted = pair(output_size, "output size") if two_d else (integer(output_size, "output length"),)
+        _require_at_least(wanted, 1, "output size", axes)
+    return _SOLVER_FAMILY[kind], two_d, size, wanted
+
+
+def solve(
+    kind: str,
+    input_size: IntPair,
+    output_size: IntPair,
+    *,
+    max_kernel: int = 11,
+    max_stride: int = 4,
+    max_padding: int = 5,
+    max_dilation: int = 3,
+) -> list[Solution]:
+    """Every configuration of ``kind`` within the bounds that PyTorch accepts and that gives ``output_size``.
+
+    Kernel sizes 1 .. max_kernel, strides 1 .. max_stride, padding 0 ..
+    max_padding (convolutions also ``"same"`` where it pads unevenly, which no
+    number can say, and its larger side fits max_padding), dilation 1 .. max_dilation (only for kernels
+    of 2 or more: with kernel 1 it changes nothing), every ``output_padding``
+    PyTorch allows and both ``ceil_mode`` values. 2-D kinds take ints (square)
+    or ``(h, w)`` pairs and answer with pairs, one ``ceil_mode`` for both
+    dimensions. Sorted simplest first (:meth:`Solution.simplicity`).
+
+    Raises:
+        InvalidLayerConfig: for an unknown kind, sizes below 1 or bounds outside 0 .. MAX_SOLVER_BOUND.
+    """
+    bounds = (max_kernel, max_stride, max_padding, max_dilation)
+    family, two_d, size, wanted = _solver_inputs(kind, input_size, output_size, bounds)
+    per_dim = [[option for option, out in _dimension_options(family, n, bounds) if out == t]
+               for n, t in zip(size, wanted)]  # fmt: skip
+    solutions = []
+    if not two_d:
+        for k, s, p, d, op, ceil in per_dim[0]:
+            solutions.append(Solution(kind, k, s, p, d, op, ceil))
+        if family == "conv":
+            solutions += [Solution(kind, k, 1, "same", d) for k, d in _same_options(size[0], wanted[0], bounds)
+                          if _uneven(k, d)]  # fmt: skip
+    else:
+        for kh, sh, ph, dh, oph, ceil_h in per_dim[0]:
+            for kw, sw, pw, dw, opw, ceil_w in per_dim[1]:
+                if ceil_h == ceil_w:
+                    solutions.append(Solution(kind, (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oph, opw), ceil_h))
+        if family == "conv":
+            for kh, dh in _same_options(size[0], wanted[0], bounds):
+                for kw, dw in _same_options(size[1], wanted[1], bounds):
+                    if _uneven(kh, dh) or _uneven(kw, dw):  # an even "same" is a numeric answer already
+                        solutions.append(Solution(kind, (kh, kw), (1, 1), "same", (dh, dw), (0, 0)))
+    return sorted(solutions, key=Solution.simplicity)
+
+
+def nearest_sizes(
+    kind: str,
+    input_size: IntPair,
+    output_size: IntPair,
+    *,
+    count: int = 4,
+    max_kernel: int = 11,
+    max_stride: int = 4,
+    max_padding: int = 5,
+    max_dilation: int = 3,
+) -> list[int] | list[tuple[int, int]]:
+    """The ``count`` output sizes within the bounds closest to ``output_size`` (itself first when reachable).
+
+    For 2-D kinds the distance is ``|dh| + |dw|`` and only pairs one
+    configuration reaches are given (pools share ``ceil_mode`` between
+    dimensions). Ties list the smaller size first.
+    """
+    bounds = (max_kernel, max_stride, max_padding, max_dilation)
+    family, two_d, size, wanted = _solver_inputs(kind, input_size, output_size, bounds)
+    candidates: set[tuple[int, ...]] = set()
+    for ceil in (False, True) if family == "pool" else (False,):
+        near_per_dim = []
+        for n, t in zip(size, wanted):
+            reachable = sorted({out for option, out in _dimension_options(family, n, bounds) if option[5] == ceil})
+            near_per_dim.append(sorted(reachable, key=lambda o, t=t: (abs(o - t), o))[: max(count, 2)])
+        candidates.update(itertools.product(*near_per_dim))
+    ranked = sorted(candidates, key=lambda c: (sum(abs(o - t) for o, t in zip(c, wanted)), c))[:count]
+    return [(c[0], c[1]) for c in ranked] if two_d else [c[0] for c in ranked]

@@ -1,25 +1,50 @@
-"""Figures of the draw page: class probabilities, digit images with their error, invariance sweeps.
+"""Charts of the draw page: class probabilities and invariance sweeps, as small data the browser draws.
 
-Feature-map grids come from :func:`cnnviz.plots.feature_map_grid`; these are
-the page's own pictures. Colours are colour-blind safe: greys for the digits
-(white ink on black, as MNIST), blue-white-red centred on zero for the signed
-error, the Okabe-Ito palette for lines.
+Pictures (digits, feature maps, the error) are :mod:`cnnviz.map_grid` grids;
+these two charts are drawn as SVG by ``widgets/chart.js`` from a
+:class:`Chart` (a few hundred bytes, painted in a millisecond; plotly took
+tens of milliseconds of server time and more of the browser's per stroke).
+Colours are colour-blind safe: the Okabe-Ito palette for lines (with
+different dashes too), blue for the top guess, grey for the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
-import plotly.graph_objects as go
-
-from cnnviz.plots import DIVERGING, color_range, fast_figure, format_value, plotly_colorscale
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
 TOP_COLOUR, OTHER_COLOUR, COMPARE_COLOUR = "#0072B2", "#9aa5b1", "#E69F00"
-GREYS = [[0.0, "#000000"], [1.0, "#ffffff"]]  # ink 0 -> black, 1 -> white, as MNIST shows digits
-FONT = dict(size=15)
+DASHES = ("solid", "dash", "dot", "dashdot")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One set of values: a row of bars or a line."""
+
+    name: str  # in the legend and the hover text
+    values: tuple[float, ...]  # one per x, probabilities in [0, 1]
+    colours: tuple[str, ...]  # one colour per value (bars) or a single colour (lines)
+    dash: str = "solid"  # lines: "solid", "dash", "dot" or "dashdot"
+    hatched: bool = False  # bars: striped, so the second set differs by more than colour
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A probability chart: bars per digit, or lines along a sweep."""
+
+    kind: str  # "bars" or "lines"
+    title: str  # above the chart
+    x_title: str  # under the x axis, with units
+    x: tuple[str, ...] | tuple[float, ...]  # digit names (bars) or sweep values (lines)
+    series: tuple[Series, ...]  # drawn in this order
+    marker: float | None = None  # lines: x of the input shown now (a dashed line)
+
+    def payload(self) -> dict:
+        """The JSON-ready description ``widgets/chart.js`` draws."""
+        return asdict(self)
 
 
 def probability_chart(
@@ -28,138 +53,27 @@ def probability_chart(
     compare: np.ndarray | None = None,
     compare_name: str = "naive resize",
     title: str = "What the classifier thinks",
-) -> go.Figure:
+) -> Chart:
     """Bars of the probability of each digit; the top guess in blue, the rest grey.
 
     Args:
         probabilities: ``(10,)`` summing to 1.
-        compare: another ``(10,)`` set of probabilities drawn beside them (orange), or None.
+        compare: another ``(10,)`` set of probabilities drawn beside them (orange, striped), or None.
         compare_name: the legend name of ``compare``.
         title: the chart's title.
     """
     probabilities = np.asarray(probabilities, dtype=float)
-    classes = [str(c) for c in range(len(probabilities))]
     top = int(np.argmax(probabilities))
-    colours = [TOP_COLOUR if c == top else OTHER_COLOUR for c in range(len(probabilities))]
-    data = [
-        dict(
-            type="bar",
-            name="drawing as MNIST" if compare is not None else "probability",
-            x=classes,
-            y=probabilities.tolist(),
-            marker=dict(color=colours),
-            text=[f"{p:.0%}" if p >= 0.005 else "" for p in probabilities],
-            textposition="outside",
-            textfont=dict(size=14),
-            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
-        )
-    ]
+    colours = tuple(TOP_COLOUR if c == top else OTHER_COLOUR for c in range(len(probabilities)))
+    name = "drawing as MNIST" if compare is not None else "probability"
+    series = [Series(name, tuple(probabilities.round(4).tolist()), colours)]
     if compare is not None:
         compare = np.asarray(compare, dtype=float)
-        data.append(
-            dict(
-                type="bar",
-                name=compare_name,
-                x=classes,
-                y=compare.tolist(),
-                marker=dict(color=COMPARE_COLOUR, pattern=dict(shape="/")),
-                text=[f"{p:.0%}" if p >= 0.005 else "" for p in compare],
-                textposition="outside",
-                textfont=dict(size=14),
-                hovertemplate=f"{compare_name}, digit %{{x}}: %{{y:.1%}}<extra></extra>",
-            )
+        series.append(
+            Series(compare_name, tuple(compare.round(4).tolist()), (COMPARE_COLOUR,) * len(compare), hatched=True)
         )
-    layout = dict(
-        title=dict(text=title, font=dict(size=17)),
-        xaxis=dict(title=dict(text="digit"), type="category", tickvals=classes, tickfont=dict(size=18)),
-        yaxis=dict(title=dict(text="probability"), range=[0, 1.12], tickformat=".0%", dtick=0.25),
-        barmode="group",
-        height=330 if compare is None else 370,
-        margin=dict(l=60, r=10, t=50, b=50 if compare is None else 90),
-        showlegend=compare is not None,
-        legend=dict(orientation="h", y=-0.22, x=0.5, xanchor="center", yanchor="top"),
-        font=FONT,
-        plot_bgcolor="white",
-    )
-    return fast_figure(data, layout)
-
-
-@dataclass(frozen=True)
-class Panel:
-    """One picture in a row of :func:`image_row`."""
-
-    title: str  # shown above the picture
-    values: np.ndarray  # (H, W)
-    signed: bool = False  # False: a digit in [0, 1], greys; True: signed values, blue-white-red centred on 0
-
-
-def image_row(panels: Sequence[Panel], *, height: int = 300, title: str | None = None) -> go.Figure:
-    """Pictures side by side with row and column numbers; signed ones with a colour bar.
-
-    Args:
-        panels: the pictures, left to right.
-        height: of the figure in CSS pixels.
-        title: above the row, or None.
-    """
-    count = len(panels)
-    gap = 0.1 if count > 1 else 0.0
-    width = (1 - gap * (count - 1)) / count
-    data, layout = [], {}
-    annotations = []
-    for i, panel in enumerate(panels):
-        suffix = "" if i == 0 else str(i + 1)
-        values = np.asarray(panel.values, dtype=np.float32)
-        h, w = values.shape
-        low, high = color_range(values, True) if panel.signed else (0.0, 1.0)
-        x0 = i * (width + gap)
-        bar_x = x0 + width + 0.01
-        data.append(
-            dict(
-                type="heatmap",
-                z=values,
-                xaxis=f"x{suffix}",
-                yaxis=f"y{suffix}",
-                zmin=low,
-                zmax=high,
-                colorscale=plotly_colorscale(DIVERGING) if panel.signed else GREYS,
-                showscale=panel.signed,  # digits are black-to-white ink in [0, 1]; the signed error needs its scale
-                colorbar=dict(x=bar_x, xanchor="left", thickness=10, len=0.8, tickfont=dict(size=11)),
-                hovertemplate="row %{y}, column %{x}<br>%{z:.3f}<extra>" + panel.title + "</extra>",
-            )
-        )
-        ticks = dict(tickvals=[0, w // 2, w - 1]), dict(tickvals=[0, h // 2, h - 1])
-        layout[f"xaxis{suffix}"] = dict(
-            domain=[x0, x0 + width], anchor=f"y{suffix}", range=[-0.5, w - 0.5], title=dict(text="column"), **ticks[0]
-        )
-        layout[f"yaxis{suffix}"] = dict(
-            anchor=f"x{suffix}",
-            range=[h - 0.5, -0.5],
-            scaleanchor=f"x{suffix}",
-            title=dict(text="row" if i == 0 else ""),
-            **ticks[1],
-        )
-        annotations.append(
-            dict(
-                text=panel.title,
-                x=x0 + width / 2,
-                y=1.0,
-                xref="paper",
-                yref="paper",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=15),
-            )
-        )
-    layout.update(
-        annotations=annotations,
-        height=height,
-        margin=dict(l=50, r=40, t=60 if title else 35, b=45),
-        font=dict(size=12),
-        plot_bgcolor="white",
-    )
-    if title:
-        layout["title"] = dict(text=title, font=dict(size=17))
-    return fast_figure(data, layout)
+    digits = tuple(str(c) for c in range(len(probabilities)))
+    return Chart("bars", title, "digit", digits, tuple(series))
 
 
 def sweep_chart(
@@ -169,8 +83,8 @@ def sweep_chart(
     x_title: str,
     current: float,
     lines: int = 3,
-    title: str | None = None,
-) -> go.Figure:
+    title: str = "",
+) -> Chart:
     """How the probabilities of the leading digits change along a sweep (shift or rotation).
 
     Args:
@@ -179,44 +93,17 @@ def sweep_chart(
         x_title: the x axis' label, with units.
         current: x of the input shown now (a dashed line marks it).
         lines: digits drawn: those with the highest peak probability along the sweep.
-        title: the chart's title, or None.
+        title: the chart's title.
     """
     probabilities = np.asarray(probabilities, dtype=float)
     leaders = np.argsort(-probabilities.max(axis=0))[:lines]
-    dashes = ("solid", "dash", "dot", "dashdot")
-    data = [
-        dict(
-            type="scatter",
-            mode="lines+markers",
-            name=f"digit {digit}",
-            x=list(values),
-            y=probabilities[:, digit].tolist(),
-            line=dict(color=OKABE_ITO[rank % len(OKABE_ITO)], width=3, dash=dashes[rank % len(dashes)]),
-            hovertemplate=f"digit {digit}" + ": %{y:.1%} at %{x}<extra></extra>",
+    series = tuple(
+        Series(
+            f"digit {digit}",
+            tuple(probabilities[:, digit].round(4).tolist()),
+            (OKABE_ITO[rank % len(OKABE_ITO)],),
+            DASHES[rank % len(DASHES)],
         )
         for rank, digit in enumerate(leaders)
-    ]
-    layout = dict(
-        xaxis=dict(title=dict(text=x_title), zeroline=True),
-        yaxis=dict(title=dict(text="probability"), range=[-0.02, 1.02], tickformat=".0%"),
-        shapes=[dict(type="line", x0=current, x1=current, y0=0, y1=1, yref="paper", line=dict(dash="dash", width=1))],
-        annotations=[
-            dict(
-                x=current,
-                y=1,
-                yref="paper",
-                text=f"now: {format_value(current)}",
-                showarrow=False,
-                yanchor="bottom",
-                font=dict(size=12),
-            )
-        ],
-        height=300,
-        margin=dict(l=60, r=10, t=50 if title else 25, b=50),
-        legend=dict(orientation="h", y=-0.3),
-        font=dict(size=13),
-        plot_bgcolor="white",
     )
-    if title:
-        layout["title"] = dict(text=title, font=dict(size=16))
-    return fast_figure(data, layout)
+    return Chart("lines", title, x_title, tuple(float(v) for v in values), series, marker=float(current))

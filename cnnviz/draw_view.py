@@ -2,8 +2,10 @@
 
 :func:`read_picture` does the computing of a rerun (preprocessing, the
 invariance adjustments, classification with every layer's maps, the sweeps,
-the reconstruction); :func:`build_figures` turns that into plotly figures. The
-page calls both; the benchmark times each.
+the reconstruction); :func:`build_figures` turns that into what the page draws:
+:class:`~cnnviz.draw_plots.Chart` for the probabilities and sweeps, :class:`~cnnviz.map_grid.MapGrid`
+pictures for the digits and the feature maps. The page calls both; the benchmark
+times each.
 """
 
 from __future__ import annotations
@@ -12,14 +14,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
 from PIL import Image
 from torch import nn
 
-from cnnviz import plots
 from cnnviz.device import one_thread
-from cnnviz.draw_plots import Panel, image_row, probability_chart, sweep_chart
+from cnnviz.draw_plots import Chart, probability_chart, sweep_chart
 from cnnviz.features import (
     Classification,
     LayerMaps,
@@ -29,6 +29,8 @@ from cnnviz.features import (
     probabilities,
     reconstruct,
 )
+from cnnviz.map_grid import MapGrid, map_grid
+from cnnviz.plots import DIVERGING, GREYS
 from cnnviz.preprocess import naive_resize, shift_rotate, to_mnist
 
 SHIFT_LIMIT = 6  # the sliders and the sweep move the digit up to this many pixels each way
@@ -71,14 +73,14 @@ class DigitReading:
 class DrawFigures:
     """The page's figures for one reading."""
 
-    model_input: go.Figure  # the 28 x 28 input
-    naive_input: go.Figure | None  # the naive resize, if compared
-    probabilities: go.Figure | None  # the bar chart
-    layers: list[tuple[LayerMaps, go.Figure]]  # one feature-map grid per layer, in forward order
-    shift_sweep: go.Figure | None  # probabilities against horizontal shift
-    rotation_sweep: go.Figure | None  # probabilities against rotation
-    reconstruction: go.Figure | None  # input | reconstruction | error
-    code: go.Figure | None  # the bottleneck's maps
+    model_input: MapGrid  # the 28 x 28 input (and the naive resize beside it, if compared)
+    probabilities: Chart | None  # the bar chart
+    layers: list[tuple[LayerMaps, MapGrid]]  # one feature-map grid per layer, in forward order
+    shift_sweep: Chart | None  # probabilities against horizontal shift
+    rotation_sweep: Chart | None  # probabilities against rotation
+    reconstruction: MapGrid | None  # input | reconstruction, both in [0, 1]
+    error: MapGrid | None  # reconstruction - input, signed
+    code: MapGrid | None  # the bottleneck's maps
 
 
 def _as_mnist(picture: Image.Image | np.ndarray, mnist_format: bool) -> torch.Tensor:
@@ -149,20 +151,23 @@ def build_figures(reading: DigitReading, layers: Collection[str] | None = None) 
     Args:
         reading: from :func:`read_picture`.
         layers: names of the layers whose feature-map grids to build (None: every layer). Each grid
-            costs about 20 ms and 50-100 kB per rerun, so the page builds the ones asked for.
+            costs about a millisecond and a few kB per rerun; the page builds the ones asked for.
     """
-    model_input = image_row([Panel("what the model sees", reading.digit)], height=280)
-    naive_input = None
+    pictures, names = [reading.digit], ["what the model sees"]
     if reading.naive is not None:
-        naive_input = image_row([Panel("naive: the whole picture squeezed", reading.naive)], height=280)
+        pictures.append(reading.naive)
+        names.append("naive: the whole picture squeezed")
+    model_input = map_grid(
+        np.stack(pictures), titles=names, colormap=GREYS, value_range=(0.0, 1.0), title="The input, 28 x 28"
+    )
 
     result = reading.classification
     chart = shifts = rotations = None
-    grids: list[tuple[LayerMaps, go.Figure]] = []
+    grids: list[tuple[LayerMaps, MapGrid]] = []
     if result is not None:
         chart = probability_chart(result.probabilities, compare=reading.naive_probabilities)
         grids = [
-            (layer, plots.feature_map_grid(layer.maps, columns=8, title=layer_title(layer)))
+            (layer, map_grid(layer.maps, per_row=8, title=layer_title(layer)))
             for layer in result.layers
             if layers is None or layer.name in layers
         ]
@@ -182,22 +187,13 @@ def build_figures(reading: DigitReading, layers: Collection[str] | None = None) 
             title="Turning the digit",
         )
 
-    rebuilt = code = None
+    rebuilt = error = code = None
     if reading.reconstruction is not None:
         r = reading.reconstruction
-        rebuilt = image_row(
-            [
-                Panel("input", r.original),
-                Panel("reconstruction", r.output),
-                Panel("error = reconstruction - input", r.error, signed=True),
-            ],
-            height=300,
-        )
+        rebuilt = map_grid(np.stack([r.original, r.output]), titles=["input", "reconstruction"], colormap=GREYS,
+                           value_range=(0.0, 1.0), title="Input and reconstruction")  # fmt: skip
+        error = map_grid(r.error, titles=["error = reconstruction - input"], colormap=DIVERGING, title="The error")
         c, h, w = r.bottleneck_shape
-        code = plots.feature_map_grid(
-            r.code,
-            columns=c,
-            signed=True,
-            title=f"the bottleneck: {c} x {h} x {w} = {r.code_size} numbers",
-        )
-    return DrawFigures(model_input, naive_input, chart, grids, shifts, rotations, rebuilt, code)
+        code = map_grid(r.code, per_row=c, colormap=DIVERGING,
+                        title=f"the bottleneck: {c} x {h} x {w} = {r.code_size} numbers")  # fmt: skip
+    return DrawFigures(model_input, chart, grids, shifts, rotations, rebuilt, error, code)

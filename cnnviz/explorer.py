@@ -11,6 +11,7 @@ and the PyTorch line, all through :mod:`cnnviz.arithmetic` and
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -20,9 +21,11 @@ import torch.nn.functional as F  # noqa: N812
 from cnnviz import arithmetic, kernels, layers
 from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount
 from cnnviz.device import one_thread
+from cnnviz.kinds import IMAGE, KINDS
 from cnnviz.layers import AVG_POOL, CONV, CONV_T, MAX_POOL, UPSAMPLE, LayerSpec
 
-EXPLORER_LAYERS = (CONV, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE)
+# The registry's image kinds that change the size (the 1-D ones have their own explorer, cnnviz.explorer1d).
+EXPLORER_LAYERS = tuple(name for name, kind in KINDS.items() if kind.input_dims == IMAGE and kind.geometry != "none")
 MAX_INPUT = 256  # largest input height / width the controls offer
 MAX_CHANNELS = 512  # largest channel count the controls offer
 MAX_BATCH = 1024
@@ -85,16 +88,89 @@ class ExplorerSettings:
         return (self.batch, self.in_channels, self.height, self.width)
 
 
-# --- the URL ---------------------------------------------------------------------
+# --- every setting, declared once ---------------------------------------------------------
 
-# Short names for the link (field -> query key).
-QUERY_KEYS = {
-    "layer": "layer", "batch": "n", "in_channels": "c", "height": "h", "width": "w", "out_channels": "out",
-    "groups": "g", "kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "ceil_mode": "ceil",
-    "output_padding": "op", "bias": "bias", "scale_factor": "scale", "mode": "mode", "maps": "maps",
-    "sample": "img", "kernel_mode": "kern", "preset": "preset", "seed": "seed", "relu": "relu", "pool": "pool",
-    "present": "present",
-}  # fmt: skip
+
+def _having(key: str) -> tuple[str, ...]:
+    """The explorer's layers that have this option in the registry (its control shows for them)."""
+    return tuple(name for name in EXPLORER_LAYERS if KINDS[name].option(key) is not None)
+
+
+_SLIDING = _having("kernel")
+_CONVS = _having("out")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One explorer setting, declared once: the URL codec, clamping, widget seeding and state keeping follow.
+
+    Widgets: ``select`` (one of ``choices``), ``number`` (int), ``float``,
+    ``toggle``, ``text``, ``pair`` (two ints: ``widget_key + "_h"`` / ``"_w"``),
+    ``padding`` (a pair, or "same" / "valid" from the ``mode_key`` widget), or
+    ``none`` (URL only).
+    """
+
+    field: str  # the ExplorerSettings field
+    key: str  # its URL query key
+    widget: str  # the kind of control (see above)
+    widget_key: str  # its session-state key (the prefix, for pairs)
+    help: str  # one sentence for the student: what it does to the output
+    low: float | None = None  # smallest value offered (numbers, pairs)
+    high: float | None = None  # largest value offered
+    choices: tuple[str, ...] = ()  # for "select"
+    layers: tuple[str, ...] = EXPLORER_LAYERS  # the layers whose controls show it
+    mode_key: str = ""  # padding: the session-state key of its number / same / valid choice
+
+
+SETTINGS = (
+    Setting("layer", "layer", "select", "ex_layer", "Conv2d slides learned kernels over the input; pooling "
+            "summarises each window; ConvTranspose2d and Upsample make the image larger.", choices=EXPLORER_LAYERS),
+    Setting("batch", "n", "number", "ex_batch", "Images processed together: only the first number of the shape "
+            "changes.", 1, MAX_BATCH),
+    Setting("in_channels", "c", "number", "ex_c", "Numbers per input pixel (1 for grayscale, 3 for RGB); a kernel "
+            "sums over all of them.", 1, MAX_CHANNELS),
+    Setting("height", "h", "number", "ex_h", "Rows of the input image; the output height follows from it through "
+            "the formula.", 1, MAX_INPUT),
+    Setting("width", "w", "number", "ex_w", "Columns of the input image; the output width follows from it through "
+            "the formula.", 1, MAX_INPUT),
+    Setting("out_channels", "out", "number", "ex_out", "One kernel per output channel: more kernels, more feature "
+            "maps, more weights.", 1, MAX_CHANNELS, layers=_CONVS),
+    Setting("groups", "g", "number", "ex_groups", "Split the channels into groups that do not see each other; "
+            "fewer weights per kernel.", 1, MAX_CHANNELS, layers=_CONVS),
+    Setting("kernel", "k", "pair", "ex_k", "Size of the window one output pixel looks at.", 1, MAX_INPUT,
+            layers=_SLIDING),
+    Setting("stride", "s", "pair", "ex_s", "Step size of the window: stride 2 roughly halves the output.", 1,
+            MAX_INPUT, layers=_SLIDING),
+    Setting("padding", "p", "padding", "ex_p", "Rows and columns of zeros added on each side: more padding, larger "
+            "output.", 0, MAX_INPUT, layers=_SLIDING, mode_key="ex_pad_mode"),
+    Setting("dilation", "d", "pair", "ex_d", "Gaps between the kernel's taps: a wider view with the same number of "
+            "weights.", 1, MAX_INPUT, layers=_having("dilation")),
+    Setting("ceil_mode", "ceil", "toggle", "ex_ceil", "Round the output size up instead of down, so a last partial "
+            "window still counts.", layers=_having("ceil_mode")),
+    Setting("output_padding", "op", "pair", "ex_op", "Extra rows/columns on one side of a transposed convolution's "
+            "output, to hit an exact size.", 0, MAX_INPUT, layers=_having("output_padding")),
+    Setting("bias", "bias", "toggle", "ex_bias", "One learnable number added to each output channel.", layers=_CONVS),
+    Setting("scale_factor", "scale", "float", "ex_scale", "How many times larger the output is: output = floor(input "
+            "x scale).", 0.01, 8.0, layers=_having("scale")),
+    Setting("mode", "mode", "select", "ex_mode", "nearest copies the closest input pixel; bilinear blends the four "
+            "around it.", choices=layers.UPSAMPLE_MODES, layers=_having("mode")),
+    Setting("maps", "maps", "toggle", "ex_maps", "Run the layer on a real image and show every output channel as a "
+            "picture."),
+    Setting("sample", "img", "text", "ex_sample", "Images shipped with cnnviz: MNIST digits and a colour scene."),
+    Setting("kernel_mode", "kern", "select", "ex_kernel_mode", "Which weights the convolution uses: a classic "
+            "kernel, one per channel, PyTorch's random initialisation, or numbers you type.", choices=KERNEL_MODES,
+            layers=_CONVS),
+    Setting("preset", "preset", "select", "ex_preset", "Classic image-processing kernels: blur, sharpen, edge "
+            "detectors.", choices=kernels.PRESETS, layers=_CONVS),
+    Setting("seed", "seed", "number", "ex_seed", "The random initialisation is reproducible: the same seed gives "
+            "the same weights.", 0, 2**31 - 1, layers=_CONVS),
+    Setting("relu", "relu", "toggle", "ex_relu", "Set negative values to zero after the layer, as a CNN does."),
+    Setting("pool", "pool", "toggle", "ex_pool", "Halve height and width after the layer with 2 x 2 max pooling."),
+    Setting("present", "present", "none", "", "Presentation mode: no controls, large text."),
+)  # fmt: skip
+SETTING_BY_FIELD = {s.field: s for s in SETTINGS}
+QUERY_KEYS = {s.field: s.key for s in SETTINGS}  # field -> short query key
+assert set(SETTING_BY_FIELD) == {f.name for f in fields(ExplorerSettings)}  # every setting declared, once
 
 
 def _encode(value: object) -> str:
@@ -113,6 +189,26 @@ def to_query(settings: ExplorerSettings) -> dict[str, str]:
     return {QUERY_KEYS[k]: _encode(v) for k, v in asdict(settings).items() if v != defaults[k]}
 
 
+def _decode(setting: Setting, text: str) -> object:
+    """One query value, read as its setting's widget holds it (raises ValueError or InvalidLayerConfig)."""
+    if setting.widget in ("toggle", "none"):
+        if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ValueError(text)
+        return text.lower() in ("1", "true", "yes")
+    if setting.widget == "padding":
+        return layers.parse_padding(text)
+    if setting.widget == "pair":
+        return layers.parse_pair(text, setting.key)
+    if setting.widget == "number":
+        return int(text)
+    if setting.widget == "float":
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(text)
+        return value
+    return text
+
+
 def from_query(query: dict[str, str | list[str]]) -> tuple[ExplorerSettings, list[str]]:
     """Settings from query parameters; unreadable ones keep their default and are reported.
 
@@ -122,80 +218,92 @@ def from_query(query: dict[str, str | list[str]]) -> tuple[ExplorerSettings, lis
     values: dict[str, object] = {}
     problems: list[str] = []
     defaults = ExplorerSettings()
-    for f in fields(ExplorerSettings):
-        key = QUERY_KEYS[f.name]
-        if key not in query:
+    for setting in SETTINGS:
+        if setting.key not in query:
             continue
-        raw = query[key]
+        raw = query[setting.key]
         text = str(raw[-1] if isinstance(raw, list) else raw).strip()
-        default = getattr(defaults, f.name)
         try:
-            if isinstance(default, bool):
-                if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                    raise ValueError(text)
-                value: object = text.lower() in ("1", "true", "yes")
-            elif f.name == "padding":
-                value = layers.parse_padding(text)
-            elif isinstance(default, tuple):
-                value = layers.parse_pair(text, key)
-            elif isinstance(default, int):
-                value = int(text)
-            elif isinstance(default, float):
-                value = float(text)
-                if not math.isfinite(value):
-                    raise ValueError(text)
-            else:
-                value = text
+            values[setting.field] = _decode(setting, text)
         except (ValueError, InvalidLayerConfig):
-            problems.append(f"The link's {key}={text!r} could not be read; it was left at {_encode(default)}.")
-            continue
-        values[f.name] = value
-    settings = replace(defaults, **values)  # type: ignore[arg-type]
-    settings, clamped = clamp(settings)
+            default = _encode(getattr(defaults, setting.field))
+            problems.append(f"The link's {setting.key}={text!r} could not be read; it was left at {default}.")
+    settings, clamped = clamp(replace(defaults, **values))  # type: ignore[arg-type]
     return settings, problems + clamped
 
 
 def clamp(settings: ExplorerSettings) -> tuple[ExplorerSettings, list[str]]:
-    """Bring every setting into the range the controls offer; say what moved.
+    """Bring every setting into its declared range or choices; say what moved.
 
     Impossible *combinations* stay as they are: :func:`analyze` explains them.
     """
     notes: list[str] = []
     changes: dict[str, object] = {}
+    defaults = ExplorerSettings()
 
-    def bound(name: str, value: int, low: int, high: int) -> int:
+    def bound(name: str, value: float, low: float, high: float) -> float:
         fixed = min(max(value, low), high)
         if fixed != value:
-            notes.append(f"{name} {value} is outside {low} .. {high}; it was set to {fixed}.")
+            notes.append(f"{name} {_encode(value)} is outside {_encode(low)} .. {_encode(high)}; it was set to "
+                         f"{_encode(fixed)}.")  # fmt: skip
         return fixed
 
-    def bound_pair(name: str, value: tuple[int, int], low: int, high: int) -> tuple[int, int]:
-        return (bound(name, value[0], low, high), bound(name, value[1], low, high))
-
-    choices = {"layer": EXPLORER_LAYERS, "mode": layers.UPSAMPLE_MODES, "kernel_mode": KERNEL_MODES,
-               "preset": kernels.PRESETS}  # fmt: skip
-    for name, allowed in choices.items():
-        if getattr(settings, name) not in allowed:
-            notes.append(f"{name} {getattr(settings, name)!r} is not one of {', '.join(allowed)}; the default is used.")
-            changes[name] = getattr(ExplorerSettings(), name)
-    changes["batch"] = bound("batch", settings.batch, 1, MAX_BATCH)
-    changes["in_channels"] = bound("in_channels", settings.in_channels, 1, MAX_CHANNELS)
-    changes["out_channels"] = bound("out_channels", settings.out_channels, 1, MAX_CHANNELS)
-    changes["groups"] = bound("groups", settings.groups, 1, MAX_CHANNELS)
-    changes["height"] = bound("height", settings.height, 1, MAX_INPUT)
-    changes["width"] = bound("width", settings.width, 1, MAX_INPUT)
-    changes["kernel"] = bound_pair("kernel_size", settings.kernel, 1, MAX_INPUT)
-    changes["stride"] = bound_pair("stride", settings.stride, 1, MAX_INPUT)
-    changes["dilation"] = bound_pair("dilation", settings.dilation, 1, MAX_INPUT)
-    changes["output_padding"] = bound_pair("output_padding", settings.output_padding, 0, MAX_INPUT)
-    if not isinstance(settings.padding, str):
-        changes["padding"] = bound_pair("padding", settings.padding, 0, MAX_INPUT)
-    if not 0.01 <= settings.scale_factor <= 8:
-        changes["scale_factor"] = min(max(settings.scale_factor, 0.01), 8.0)
-        notes.append(f"scale_factor {settings.scale_factor:g} is outside 0.01 .. 8; it was set to "
-                     f"{changes['scale_factor']:g}.")  # fmt: skip
-    changes["seed"] = bound("seed", settings.seed, 0, 2**31 - 1)
+    for setting in SETTINGS:
+        value = getattr(settings, setting.field)
+        name = "kernel_size" if setting.field == "kernel" else setting.field
+        if setting.widget == "select" and value not in setting.choices:
+            notes.append(f"{name} {value!r} is not one of {', '.join(setting.choices)}; the default is used.")
+            changes[setting.field] = getattr(defaults, setting.field)
+        elif setting.widget == "number":
+            changes[setting.field] = int(bound(name, value, setting.low, setting.high))  # type: ignore[arg-type]
+        elif setting.widget == "float":
+            changes[setting.field] = float(bound(name, value, setting.low, setting.high))  # type: ignore[arg-type]
+        elif setting.widget == "pair" or (setting.widget == "padding" and not isinstance(value, str)):
+            changes[setting.field] = tuple(int(bound(name, v, setting.low, setting.high)) for v in value)  # type: ignore[arg-type]
     return replace(settings, **changes), notes  # type: ignore[arg-type]
+
+
+# --- the page's widgets, from the same declaration ----------------------------------------------
+
+
+def widget_values(settings: ExplorerSettings) -> dict[str, object]:
+    """Every widget's value for ``settings``, by session-state key (pairs as ``_h`` / ``_w``, padding's mode)."""
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        value = getattr(settings, setting.field)
+        if setting.widget == "pair":
+            values[f"{setting.widget_key}_h"], values[f"{setting.widget_key}_w"] = value
+        elif setting.widget == "padding":
+            values[setting.mode_key] = value if isinstance(value, str) else "number"
+            pads = (0, 0) if isinstance(value, str) else value
+            values[f"{setting.widget_key}_h"], values[f"{setting.widget_key}_w"] = pads
+        elif setting.widget != "none":
+            values[setting.widget_key] = value
+    return values
+
+
+def settings_from_widgets(state: Mapping[str, object], base: ExplorerSettings | None = None) -> ExplorerSettings:
+    """The settings the widgets' session state holds; a widget not there (hidden, dropped) keeps ``base``'s value.
+
+    The reverse of :func:`widget_values`.
+    """
+    base = base or ExplorerSettings()
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        key = setting.widget_key
+        if setting.widget == "pair" and f"{key}_h" in state and f"{key}_w" in state:
+            values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
+        elif setting.widget == "padding" and setting.mode_key in state:
+            mode = state[setting.mode_key]
+            if mode in ("same", "valid"):
+                values[setting.field] = mode
+            elif f"{key}_h" in state and f"{key}_w" in state:
+                values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
+        elif setting.widget not in ("pair", "padding", "none") and key in state:
+            value = state[key]
+            kind = type(getattr(base, setting.field))
+            values[setting.field] = kind(value) if kind in (int, float, bool) else value
+    return replace(base, **values)  # type: ignore[arg-type]
 
 
 # --- the arithmetic, shown --------------------------------------------------------
@@ -229,6 +337,20 @@ def _pad_text(before: int, after: int) -> str:
     return f"2 × {before}" if before == after else f"{before} + {after}"
 
 
+def window_formula(t: arithmetic.WindowTerms, pad_text: str) -> str:
+    """A sliding window's size formula with ``t``'s numbers, ending in the output size."""
+    low, high = ("⌈", "⌉") if t.ceil_mode else ("⌊", "⌋")
+    text = f"{low}({t.size} + {pad_text} − {t.dilation} × ({t.kernel_size} − 1) − 1) / {t.stride} + 1{high} "
+    text += f"= {low}{_frac(t.numerator + t.stride, t.stride)}{high} = {t.rounded}"
+    return text + (f" − 1 = {t.output}" if t.dropped_last else "")
+
+
+def transpose_formula(t: arithmetic.TransposeTerms) -> str:
+    """A transposed convolution's size formula with ``t``'s numbers."""
+    return (f"({t.size} − 1) × {t.stride} − 2 × {t.padding} + {t.dilation} × ({t.kernel_size} − 1) "
+            f"+ {t.output_padding} + 1 = {t.output}")  # fmt: skip
+
+
 def analyze(settings: ExplorerSettings) -> LayerReport:
     """Shapes, formula, parameters, receptive field, leftover and PyTorch line of the explored layer.
 
@@ -250,47 +372,31 @@ def analyze(settings: ExplorerSettings) -> LayerReport:
     padding = ((0, 0), (0, 0))
     formulas = []
     if kind == CONV:
-        padding = arithmetic.conv2d_padding(spec.padding, spec.kernel_size, stride, spec.dilation)
-        leftover = arithmetic.conv2d_leftover(size, spec.kernel_size, stride, spec.padding, spec.dilation)
+        terms = arithmetic.conv2d_terms(size, spec.kernel_size, stride, spec.padding, spec.dilation)
+        padding = ((terms[0].pad_before, terms[0].pad_after), (terms[1].pad_before, terms[1].pad_after))
+        leftover = (terms[0].leftover, terms[1].leftover)
         weight_shape = (out_c, c // spec.groups, *spec.kernel_size)
         general = "⌊(in + pad_before + pad_after − dilation × (kernel − 1) − 1) / stride + 1⌋"
-        for i, out in enumerate((out_h, out_w)):
-            k, s, d, (p0, p1) = spec.kernel_size[i], stride[i], spec.dilation[i], padding[i]
-            numerator = size[i] + p0 + p1 - d * (k - 1) - 1
-            formulas.append(
-                f"⌊({size[i]} + {_pad_text(p0, p1)} − {d} × ({k} − 1) − 1) / {s} + 1⌋ "
-                f"= ⌊{_frac(numerator + s, s)}⌋ = {out}"
-            )
+        formulas = [window_formula(t, _pad_text(t.pad_before, t.pad_after)) for t in terms]
     elif kind in (MAX_POOL, AVG_POOL):
         pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
+        terms = arithmetic.pool2d_terms(size, spec.kernel_size, stride, pads, spec.dilation, spec.ceil_mode)
         padding = ((pads[0], pads[0]), (pads[1], pads[1]))
-        if not spec.ceil_mode:
-            leftover = arithmetic.conv2d_leftover(size, spec.kernel_size, stride, pads, spec.dilation)
-        else:
-            leftover = (0, 0)
+        leftover = (terms[0].leftover, terms[1].leftover)
         bracket = ("⌈", "⌉") if spec.ceil_mode else ("⌊", "⌋")
         general = f"{bracket[0]}(in + 2 × padding − dilation × (kernel − 1) − 1) / stride + 1{bracket[1]}"
-        for i, out in enumerate((out_h, out_w)):
-            k, s, d, p = spec.kernel_size[i], stride[i], spec.dilation[i], pads[i]
-            numerator = size[i] + 2 * p - d * (k - 1) - 1
-            rounded = (numerator + (s - 1 if spec.ceil_mode else 0)) // s + 1
-            text = f"{bracket[0]}({size[i]} + 2 × {p} − {d} × ({k} − 1) − 1) / {s} + 1{bracket[1]} "
-            text += f"= {bracket[0]}{_frac(numerator + s, s)}{bracket[1]} = {rounded}"
-            if rounded != out:
-                text += f" − 1 = {out}"
-                notes.append(
-                    f"ceil_mode: the last window in {('height', 'width')[i]} would start in the padding, "
-                    "so PyTorch drops it."
-                )
-            formulas.append(text)
+        formulas = [window_formula(t, f"2 × {t.pad_before}") for t in terms]
+        for dim, t in zip(("height", "width"), terms):
+            if t.dropped_last:
+                notes.append(f"ceil_mode: the last window in {dim} would start in the padding, so PyTorch drops it.")
     elif kind == CONV_T:
         pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
         padding = ((pads[0], pads[0]), (pads[1], pads[1]))
         weight_shape = (c, out_c // spec.groups, *spec.kernel_size)
         general = "(in − 1) × stride − 2 × padding + dilation × (kernel − 1) + output_padding + 1"
-        for i, out in enumerate((out_h, out_w)):
-            k, s, d, p, op = spec.kernel_size[i], stride[i], spec.dilation[i], pads[i], spec.output_padding[i]
-            formulas.append(f"({size[i]} − 1) × {s} − 2 × {p} + {d} × ({k} − 1) + {op} + 1 = {out}")
+        terms = arithmetic.conv_transpose2d_terms(size, spec.kernel_size, stride, pads, spec.output_padding,
+                                                  spec.dilation)  # fmt: skip
+        formulas = [transpose_formula(t) for t in terms]
     else:  # Upsample
         general = "⌊in × scale_factor⌋"
         for i, out in enumerate((out_h, out_w)):

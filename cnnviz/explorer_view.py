@@ -2,8 +2,8 @@
 
 The page reads its widgets into an :class:`~cnnviz.explorer.ExplorerSettings`,
 calls :func:`build_view`, and renders the result; all the work of a rerun
-(arithmetic, animation frames, the convolution, the figures) happens here, so
-the benchmark measures exactly what an interaction costs.
+(arithmetic, the animation's description, the convolution, the map grid)
+happens here, so the benchmark measures exactly what an interaction costs.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
-import plotly.graph_objects as go
 
-from cnnviz import animation, images, plots
+from cnnviz import animation, images
 from cnnviz.arithmetic import InvalidLayerConfig
 from cnnviz.explorer import (
     ExplorerSettings,
@@ -23,6 +22,7 @@ from cnnviz.explorer import (
     analyze,
     feature_maps,
 )
+from cnnviz.map_grid import MapGrid, map_grid
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,9 @@ class ExplorerView:
     settings: ExplorerSettings  # the settings the view was built from
     report: LayerReport | None  # None when the layer cannot work
     error: InvalidLayerConfig | None  # why it cannot work
-    animation: go.Figure | None  # the sliding-window figure
+    animation: dict | None  # the sliding-window animation (cnnviz.animation.payload), drawn by the browser
     animation_caption: str  # what the animation shows
-    maps: go.Figure | None  # the feature-map grid (None: off, or unavailable)
+    maps: MapGrid | None  # the feature maps (None: off, or unavailable)
     maps_message: str  # what the maps show, or why they are missing
     kernel: np.ndarray | None  # the 2-D kernel used on every channel, if one
     input_preview: np.ndarray | None = None  # (H, W) or (H, W, 3) uint8: the image as the layer receives it
@@ -51,11 +51,14 @@ def animation_key(settings: ExplorerSettings) -> ExplorerSettings:
     return replace(defaults, **{name: getattr(settings, name) for name in _ANIMATION_FIELDS}, batch=1)  # type: ignore[arg-type]
 
 
-@functools.lru_cache(maxsize=32)
-def animation_figure(settings: ExplorerSettings) -> tuple[go.Figure, str]:
-    """The sliding-window figure and caption (cached: changing the image or kernel reuses it)."""
+@functools.lru_cache(maxsize=64)
+def animation_payload(settings: ExplorerSettings) -> tuple[dict, str]:
+    """The sliding-window description and caption (cached: changing the image or kernel reuses it).
+
+    The dict is shared between sessions through the cache: read it, never change it.
+    """
     window = animation.sliding_window(settings, analyze(settings))
-    return plots.sliding_window_figure(window), window.caption
+    return animation.payload(window), window.caption
 
 
 def build_view(
@@ -74,7 +77,7 @@ def build_view(
         report = analyze(settings)
     except InvalidLayerConfig as error:
         return ExplorerView(settings, None, error, None, "", None, "", None)
-    figure, caption = animation_figure(animation_key(settings))
+    description, caption = animation_payload(animation_key(settings))
     maps, message, kernel, preview = None, "", None, None
     if settings.maps and image is not None:
         try:
@@ -93,6 +96,6 @@ def build_view(
             )
             _, h, w = result.maps.shape
             title = f"{settings.layer} on {image.name}: {channels}, each {h} x {w}"
-            maps = plots.feature_map_grid(result.maps, titles=result.titles, title=title)
+            maps = map_grid(result.maps, titles=result.titles, title=title)
             message = f"{result.description[0].upper()}{result.description[1:]}."
-    return ExplorerView(settings, report, None, figure, caption, maps, message, kernel, preview)
+    return ExplorerView(settings, report, None, description, caption, maps, message, kernel, preview)

@@ -1,12 +1,16 @@
 """What the networks make of one digit: probabilities, every layer's feature maps, the reconstruction.
 
-Feature maps are caught with forward hooks during the one forward pass that
-also gives the probabilities, so "what each layer sees" is exactly what the
-prediction was computed from.
+Feature maps are caught during the one forward pass that also gives the
+probabilities, so "what each layer sees" is exactly what the prediction was
+computed from. The model is shared by every student's session (one cached copy
+per file), so nothing is attached to it: the pass walks the layers itself and
+keeps each output in a dictionary of its own call. Hooks on the shared model
+would let two students' threads catch each other's maps.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +19,7 @@ import torch
 from torch import nn
 
 from cnnviz.preprocess import shift_rotate
-from models import ResidualBlock
+from models import CNNBackbone, CNNClassifier, ResidualBlock
 
 INPUT_PIXELS = 28 * 28  # what the autoencoder's bottleneck is compared with
 # The layers whose outputs are shown, and what to call them. A residual block
@@ -120,8 +124,45 @@ def _device(model: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
+# How the lab's models chain their parts in forward(): applied one after the other.
+# tests/test_hostile_sessions.py checks that walking them gives exactly model(x).
+_CHAINS: dict[type[nn.Module], tuple[str, ...]] = {
+    CNNClassifier: ("normalize", "backbone", "flatten", "head"),
+    CNNBackbone: ("layers",),
+}
+
+
+def _walk(module: nn.Module, x: torch.Tensor, path: str, watched: set[str], caught: dict[str, torch.Tensor]):
+    """``module(x)``, computed part by part where needed so that every watched output is kept in ``caught``."""
+    if path in watched or not any(not path or p.startswith(path + ".") for p in watched):
+        output = module(x)
+        if path in watched:
+            caught[path] = output
+        return output
+    if isinstance(module, nn.Sequential):
+        parts: tuple[str, ...] = tuple(name for name, _ in module.named_children())
+    else:
+        parts = _CHAINS.get(type(module), ())
+    if not parts:
+        raise LookupError(path)  # a model whose forward we cannot replay: see _hooked_copy
+    for name in parts:
+        x = _walk(getattr(module, name), x, f"{path}.{name}" if path else name, watched, caught)
+    return x
+
+
+def _hooked_copy(model: nn.Module, x: torch.Tensor, watched: set[str], caught: dict[str, torch.Tensor]):
+    """Any other model: hooks on a private copy made for this call (never on the shared model)."""
+    private = copy.deepcopy(model)
+    for path, module in private.named_modules():
+        if path in watched:
+            module.register_forward_hook(lambda _m, _i, output, path=path: caught.__setitem__(path, output))
+    return private(x)
+
+
 def classify(model: nn.Module, digit: torch.Tensor, layers: bool = True) -> Classification:
     """Class probabilities for one digit and, with ``layers``, the feature maps of every shown layer.
+
+    Safe to call from many threads on one shared model: the model is never modified.
 
     Args:
         model: a classifier in eval mode, ``(B, 1, 28, 28)`` -> ``(B, classes)`` logits.
@@ -130,18 +171,16 @@ def classify(model: nn.Module, digit: torch.Tensor, layers: bool = True) -> Clas
     """
     if digit.shape[0] != 1:
         raise ValueError(f"classify takes one digit (1, C, H, W), got a batch of shape {tuple(digit.shape)}")
-    caught: dict[str, torch.Tensor] = {}
+    caught: dict[str, torch.Tensor] = {}  # this call's own: path -> (1, C, H, W)
     watched = watched_layers(model) if layers else []
-    hooks = [
-        module.register_forward_hook(lambda _m, _i, output, path=path: caught.__setitem__(path, output))
-        for path, _, module in watched
-    ]
-    try:
-        with torch.inference_mode():
-            logits = model(digit.to(_device(model)))  # (1, classes)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    paths = {path for path, _, _ in watched}
+    with torch.inference_mode():
+        x = digit.to(_device(model))
+        try:
+            logits = _walk(model, x, "", paths, caught)  # (1, classes)
+        except LookupError:
+            caught.clear()
+            logits = _hooked_copy(model, x, paths, caught)
     probabilities = torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
     maps = [
         LayerMaps(path.rsplit(".", 1)[-1], path, kind, caught[path][0].float().cpu().numpy())

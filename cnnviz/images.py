@@ -19,9 +19,11 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
-ACCEPTED_FORMATS = ("PNG", "JPEG")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # 20 MB: far above any photo a student needs here
+ACCEPTED_FORMATS = ("PNG", "JPEG", "MPO")  # MPO: a JPEG holding several pictures, as phones write; the first is used
+MAX_UPLOAD_MB = 20  # far above any photo a student needs here; the image uploaders' max_upload_size
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000  # 40 megapixels; larger (or lying) headers are refused before decoding
+MAX_ASPECT_RATIO = 20  # longer side / shorter side; a 40,000,000 x 1 strip passes the pixel limit but breaks resizing
 MNIST_SAMPLE_COUNT = 5  # digits shipped as samples
 
 
@@ -62,11 +64,18 @@ def decode_upload(data: bytes, name: str = "upload") -> LoadedImage:
                     f"{name} is a {image.format or 'unknown'} file; upload a PNG or JPEG (save it as PNG first)."
                 )
             width, height = image.size
+            if min(width, height) < 1 or max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+                raise ImageRejected(
+                    f"{name} is {width} x {height} pixels: at most {MAX_ASPECT_RATIO} times as long as it is wide "
+                    "is accepted. Crop it to the part that matters first."
+                )
             if width * height > MAX_UPLOAD_PIXELS:
                 raise ImageRejected(
                     f"{name} claims {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); the limit "
                     f"is {MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels. Scale it down first."
                 )
+            if getattr(image, "n_frames", 1) > 1:
+                image.seek(0)  # the first picture of an MPO (or the first frame of an animated PNG)
             image.load()
     except ImageRejected:
         raise

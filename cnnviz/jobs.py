@@ -10,33 +10,50 @@ CLI) sees the same truth:
   **interrupted** (:func:`refresh`), and :func:`resume` continues it;
 - at most :func:`max_parallel` runs train at once (``$CNNVIZ_MAX_RUNS``,
   default 1 for 2 cores); more wait **queued** and :func:`advance_queue` starts
-  the oldest one. Every finishing training process calls it, so the queue
-  advances with no page open;
+  the oldest one. The queue advances with no page open: every finishing
+  training process calls it, a small watcher process (:mod:`cnnviz.watch`)
+  calls it when its trainer was killed (``kill -9``, the out-of-memory killer),
+  and :func:`start_queue_keeper` calls it periodically in the server;
 - a run belongs to the browser session (``owner``) that asked for it; only it,
-  or someone holding ``$CNNVIZ_ADMIN_TOKEN``, may stop it; each owner may have
-  one run waiting in the queue.
+  or someone holding ``$CNNVIZ_ADMIN_TOKEN``, may stop it;
+- every decision about the queue (submit, resume, cancel, launch) is taken
+  under one lock file, so two requests at once cannot both pass a limit;
+- limits (each an environment variable, see :class:`Limits`): runs waiting per
+  owner and in all, wall time per run, the model and time budget of a new run,
+  and the disk budget of the runs folder. Each refusal says which and why.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hmac
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from cnnviz.runs import Run, create_run, list_runs, runs_dir
+from cnnviz.runs import Run, create_run, disk_usage, list_runs, runs_dir
 from cnnviz.train import process_start_ticks
-from cnnviz.training import TrainConfig
+from cnnviz.training import TrainConfig, TrainingEstimate, estimate
+from models.checkpoint import CheckpointError
 
 ADMIN_TOKEN_ENV = "CNNVIZ_ADMIN_TOKEN"
 MAX_RUNS_ENV = "CNNVIZ_MAX_RUNS"
+MAX_QUEUED_ENV = "CNNVIZ_MAX_QUEUED"
+MAX_QUEUED_PER_OWNER_ENV = "CNNVIZ_MAX_QUEUED_PER_OWNER"
+MAX_RUN_MINUTES_ENV = "CNNVIZ_MAX_RUN_MINUTES"
+MAX_TRAIN_MEMORY_ENV = "CNNVIZ_MAX_TRAIN_MEMORY_MB"
+RUNS_DISK_ENV = "CNNVIZ_RUNS_DISK_MB"
 NICENESS = 10  # how much lower than the server the training processes run
+KILL_GRACE_S = 300  # a trainer still alive this long after its time limit is killed (it stops itself first)
+KEEPER_INTERVAL_S = 10.0  # how often the server's keeper thread advances the queue (a few ms each time)
 ROOT = Path(__file__).resolve().parents[1]  # the repository: `python -m cnnviz.train` runs from here
 
 
@@ -44,12 +61,70 @@ class JobRefused(ValueError):
     """A request the queue cannot take (the message says why and what to do instead)."""
 
 
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
+    try:
+        return max(minimum, int(os.environ.get(name, str(default))))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the shared server allows; each field is read from its environment variable."""
+
+    max_running: int  # runs training at once ($CNNVIZ_MAX_RUNS, default 1)
+    max_queued: int  # runs waiting, all owners together ($CNNVIZ_MAX_QUEUED, default 10)
+    max_queued_per_owner: int  # runs one browser may have waiting, resumes included (default 1)
+    max_run_minutes: int  # wall time of one training process; it then stops, resumable (default 60)
+    max_train_memory_mb: int  # estimated memory of one training step (default 2048)
+    runs_disk_mb: int  # disk budget of the runs folder (default 2048)
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            max_running=_env_int(MAX_RUNS_ENV, 1),
+            max_queued=_env_int(MAX_QUEUED_ENV, 10),
+            max_queued_per_owner=_env_int(MAX_QUEUED_PER_OWNER_ENV, 1),
+            max_run_minutes=_env_int(MAX_RUN_MINUTES_ENV, 60),
+            max_train_memory_mb=_env_int(MAX_TRAIN_MEMORY_ENV, 2048),
+            runs_disk_mb=_env_int(RUNS_DISK_ENV, 2048),
+        )
+
+
 def max_parallel() -> int:
     """How many runs may train at once: ``$CNNVIZ_MAX_RUNS``, default 1."""
+    return Limits.from_env().max_running
+
+
+def storage_message(error: OSError) -> str:
+    """What a student reads when the runs folder cannot be written (a full disk, a read-only mount)."""
+    reason = "the disk is full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else (error.strerror or str(error))
+    return (
+        f"The runs folder cannot be written ({reason}): new runs cannot start or change now. "
+        "Runs already saved stay readable. The teacher can free space by deleting old runs."
+    )
+
+
+def check_budget(config: TrainConfig, limits: Limits | None = None) -> TrainingEstimate:
+    """The run's estimate, refused (:class:`JobRefused`) when it is over the server's model, time or memory budget."""
+    limits = limits or Limits.from_env()
     try:
-        return max(1, int(os.environ.get(MAX_RUNS_ENV, "1")))
-    except ValueError:
-        return 1
+        cost = estimate(config)
+    except CheckpointError as error:
+        raise JobRefused(f"This model is too big for the shared server: {error}") from None
+    if cost.seconds > limits.max_run_minutes * 60:
+        raise JobRefused(
+            f"This run would take about {cost.seconds / 60:,.0f} minutes here; one run may take at most "
+            f"{limits.max_run_minutes} minutes (teacher: {MAX_RUN_MINUTES_ENV}). Fewer epochs, fewer training "
+            "images, fewer channels or a smaller kernel bring it down."
+        )
+    if cost.memory_bytes > limits.max_train_memory_mb * 2**20:
+        raise JobRefused(
+            f"One training step would need about {cost.memory_bytes / 2**20:,.0f} MB of memory; the limit is "
+            f"{limits.max_train_memory_mb} MB (teacher: {MAX_TRAIN_MEMORY_ENV}). A smaller batch or fewer "
+            "channels bring it down."
+        )
+    return cost
 
 
 def is_admin(token: str | None) -> bool:
@@ -76,33 +151,66 @@ def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
 
 
 def refresh(run: Run) -> dict:
-    """The run's status with liveness checked: a dead "running" process becomes "interrupted"."""
-    status = run.status
-    if status.get("state") == "running" and not process_alive(status.get("pid"), status.get("start_ticks")):
-        if run.stop_requested():  # asked to stop, and it ended before it could say so
-            run.clear_stop()
-            run.set_status("stopped", "stopped before training started")
-            return run.status
-        last = run.checkpoint_path.exists()
-        run.set_status(
-            "interrupted",
-            "the training process died (killed or the machine restarted); "
-            + ("Resume continues from the last checkpoint." if last else "no checkpoint was written yet."),
-        )
+    """The run's status with liveness checked: a dead "running" process becomes "interrupted".
+
+    Never raises for a full disk: the corrected status is then returned without being saved.
+    A trainer far past its time limit (it stops itself at the limit) is killed.
+    """
+    for _ in range(3):
         status = run.status
-    return status
+        if status.get("state") != "running":
+            return status
+        if process_alive(status.get("pid"), status.get("start_ticks")):
+            _kill_if_overdue(status)
+            return status
+        # The process writes its last status before it exits: read again now that it is gone,
+        # so a run that just finished is not relabelled. Changed meanwhile (relaunched): look again.
+        again = run.status
+        if again == status:
+            break
+    else:
+        return run.status
+    if run.stop_requested():  # asked to stop, and it ended before it could say so
+        state, message = "stopped", "stopped before training started"
+    else:
+        last = run.checkpoint_path.exists()
+        state, message = (
+            "interrupted",
+            (
+                "the training process died (killed, out of memory, or the machine restarted); "
+                + ("Resume continues from the last checkpoint." if last else "no checkpoint was written yet.")
+            ),
+        )
+    try:
+        if state == "stopped":
+            run.clear_stop()
+        run.set_status(state, message)
+    except OSError as error:
+        return {"state": state, "message": f"{message} ({storage_message(error)})"}
+    return run.status
+
+
+def _kill_if_overdue(status: dict) -> None:
+    """Kill a trainer that outlived its time limit by :data:`KILL_GRACE_S` (it normally stops itself).
+
+    Only runs launched by the server carry a limit (``time_limit_s`` in their status); terminal runs have none.
+    """
+    started, limit = status.get("started"), status.get("time_limit_s")
+    if started and limit and time.time() - started > limit + KILL_GRACE_S:
+        with contextlib.suppress(OSError):
+            os.kill(status["pid"], signal.SIGKILL)  # the trainer only: its watcher then advances the queue
 
 
 @contextlib.contextmanager
 def _queue_lock(root: Path) -> Iterator[None]:
     """One process at a time decides what starts (an advisory lock file in the runs folder)."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".queue.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    descriptor = os.open(root / ".queue.lock", os.O_RDWR | os.O_CREAT, 0o644)  # never truncates or writes
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _reap(process: subprocess.Popen) -> None:
@@ -111,47 +219,109 @@ def _reap(process: subprocess.Popen) -> None:
 
 
 def _launch(run: Run) -> None:
-    """Start ``python -m cnnviz.train --run-dir`` for ``run``: detached, niced, output to train.log."""
+    """Start the trainer for ``run`` under a watcher: detached, niced, output to train.log.
+
+    The watcher (:mod:`cnnviz.watch`, no torch, a few MB) waits for the trainer and
+    advances the queue when it ends for any reason, ``kill -9`` included.
+    """
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "OMP_WAIT_POLICY": "PASSIVE",  # see cnnviz/train.py: spinning threads starve a shared CPU
     }
-    command = [sys.executable, "-m", "cnnviz.train", "--run-dir", str(run.path.resolve()), "--quiet"]
+    niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
+    trainer = [sys.executable, "-m", "cnnviz.train", "--run-dir", str(run.path.resolve()), "--quiet"]
+    command = [sys.executable, "-m", "cnnviz.watch", "--nice", str(niceness), "--runs", str(run.path.parent), "--"]
     with open(run.path / "train.log", "ab") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a Ctrl-C or crash of the server does not reach it
-        )
+        # Claimed before anything starts: on a full disk this write fails and nothing is launched
+        # (a trainer whose status cannot be written would be launched again and again).
+        me = os.getpid()
+        run.set_status("running", "starting", pid=me, start_ticks=process_start_ticks(me), launched=time.time())
+        try:
+            process = subprocess.Popen(
+                command + trainer,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C or crash of the server does not reach it
+            )
+        except OSError as error:
+            run.set_status("queued", f"could not start a training process ({error.strerror}); it will be retried")
+            raise
     with contextlib.suppress(OSError):  # lower priority before torch starts its threads (they inherit it)
-        os.setpriority(os.PRIO_PROCESS, process.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS))
-    # The child writes its own pid when it starts; writing it here too closes the gap before that.
-    run.set_status(
-        "running", "starting", pid=process.pid, start_ticks=process_start_ticks(process.pid), launched=time.time()
-    )
+        os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
+    # The trainer writes its own pid when it starts; until then the watcher's stands for it.
+    with contextlib.suppress(OSError):
+        run.set_status(
+            "running", "starting", pid=process.pid, start_ticks=process_start_ticks(process.pid), launched=time.time()
+        )
     _reap(process)
 
 
-def advance_queue(root: str | os.PathLike | None = None) -> list[Run]:
-    """Start the oldest queued runs while fewer than :func:`max_parallel` train; return those started."""
-    folder = Path(root or runs_dir())
+def _advance_locked(folder: Path, limits: Limits) -> list[Run]:
+    """Start the oldest queued runs while fewer than ``limits.max_running`` train (the lock is held)."""
+    runs = list_runs(folder)
+    running = sum(1 for r in runs if refresh(r).get("state") == "running")
     started = []
-    with _queue_lock(folder):
-        runs = list_runs(folder)
-        running = sum(1 for r in runs if refresh(r).get("state") == "running")
-        for run in runs:
-            if running >= max_parallel():
-                break
-            if run.state == "queued":
-                _launch(run)
-                started.append(run)
-                running += 1
+    for run in runs:
+        if running >= limits.max_running:
+            break
+        if run.state == "queued":
+            _launch(run)
+            started.append(run)
+            running += 1
     return started
+
+
+def advance_queue(root: str | os.PathLike | None = None) -> list[Run]:
+    """Start the oldest queued runs while fewer than :func:`max_parallel` train; return those started.
+
+    Never raises for a full or read-only disk: nothing starts, and the pages say why when asked.
+    """
+    folder = Path(root or runs_dir())
+    try:
+        with _queue_lock(folder):
+            return _advance_locked(folder, Limits.from_env())
+    except OSError:
+        return []
+
+
+_keeper_lock = threading.Lock()
+_keepers: dict[Path, threading.Event] = {}  # runs folder -> set to end its keeper
+
+
+def start_queue_keeper(root: str | os.PathLike | None = None, interval: float = KEEPER_INTERVAL_S) -> bool:
+    """Advance the queue now and every ``interval`` seconds in a daemon thread (once per folder per process).
+
+    Called when the server starts (and by the Train page), so a queue left waiting by a
+    restart or a killed trainer moves on with no page open. Returns False when a keeper
+    already runs for the folder.
+    """
+    folder = Path(root or runs_dir()).resolve()
+    with _keeper_lock:
+        if folder in _keepers:
+            return False
+        done = _keepers[folder] = threading.Event()
+
+    def keep() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a keeper must outlive any one bad moment
+                advance_queue(folder)
+            if done.wait(interval):
+                return
+
+    threading.Thread(target=keep, daemon=True, name=f"cnnviz-queue-keeper-{folder.name}").start()
+    return True
+
+
+def stop_queue_keepers() -> None:
+    """End every keeper thread of this process (tests; a server simply exits)."""
+    with _keeper_lock:
+        for done in _keepers.values():
+            done.set()
+        _keepers.clear()
 
 
 def queue_position(run: Run) -> int | None:
@@ -168,19 +338,50 @@ def find_finished(config: TrainConfig, root: str | os.PathLike | None = None) ->
     return None
 
 
+def _check_queue_room(runs: list[Run], owner: str, limits: Limits, exclude: Run | None = None) -> None:
+    queued = [r for r in runs if r.state == "queued" and r != exclude]
+    mine = [r for r in queued if r.owner == owner]
+    if len(mine) >= limits.max_queued_per_owner:
+        raise JobRefused(
+            f"you already have a run waiting in the queue ({mine[0].name}); stop it or wait until it starts."
+        )
+    if len(queued) >= limits.max_queued:
+        raise JobRefused(
+            f"the queue is full ({len(queued)} runs waiting, at most {limits.max_queued}); try again when some "
+            "have started."
+        )
+
+
+def _check_disk(folder: Path, needed: int, limits: Limits) -> None:
+    used = disk_usage(folder)
+    budget = limits.runs_disk_mb * 2**20
+    if used + needed > budget:
+        raise JobRefused(
+            f"the runs folder holds {used / 2**20:,.0f} MB of its {limits.runs_disk_mb:,} MB budget and this run "
+            f"needs about {needed / 2**20:,.0f} MB more; delete old runs first (teacher: {RUNS_DISK_ENV})."
+        )
+
+
 def submit(config: TrainConfig, owner: str, name: str = "", root: str | os.PathLike | None = None) -> Run:
     """Queue a run for ``owner`` and start it if the machine is free.
 
+    The budget is checked first, then, under the queue lock, the owner's and the
+    global queue limits and the disk budget, so simultaneous submits cannot both pass.
+
     Raises:
-        JobRefused: ``owner`` already has a run waiting in the queue.
+        JobRefused: over a limit (the message says which), or the runs folder cannot be written.
     """
-    for run in list_runs(root):
-        if run.owner == owner and run.state == "queued":
-            raise JobRefused(
-                f"you already have a run waiting in the queue ({run.name}); stop it or wait until it starts."
-            )
-    run = create_run(config, name=name, owner=owner, root=root)
-    advance_queue(root)
+    limits = Limits.from_env()
+    cost = check_budget(config, limits)
+    folder = Path(root or runs_dir())
+    try:
+        with _queue_lock(folder):
+            _check_queue_room(list_runs(folder), owner, limits)
+            _check_disk(folder, 2 * cost.checkpoint_bytes + 2**20, limits)  # checkpoint, its temporary copy, logs
+            run = create_run(config, name=name, owner=owner, root=folder)
+            _advance_locked(folder, limits)
+    except OSError as error:
+        raise JobRefused(storage_message(error)) from None
     return run
 
 
@@ -189,50 +390,92 @@ def can_control(run: Run, owner: str, admin_token: str | None = None) -> bool:
     return run.owner == owner or is_admin(admin_token)
 
 
+def _stop_locked(run: Run, message: str) -> bool:
+    """Cancel a queued run or ask a running one to stop (the lock is held); True if it was active."""
+    state = refresh(run)["state"]
+    if state == "queued":
+        run.set_status("stopped", message)
+        return True
+    if state == "running":
+        # A flag file, not a signal: the process checks it before every step and evaluation batch,
+        # writes its checkpoint and status, then starts the next queued run itself.
+        run.request_stop()
+        return True
+    return False
+
+
 def stop(run: Run, owner: str, admin_token: str | None = None) -> None:
     """Ask ``run`` to stop (it checkpoints and ends within about a step); cancel it if still queued.
 
+    Decided under the queue lock: a run being launched at this moment is either
+    cancelled before it starts or asked to stop once it runs, never both missed.
+
     Raises:
-        JobRefused: ``owner`` is not the run's owner and holds no admin token.
+        JobRefused: ``owner`` is not the run's owner and holds no admin token, or the disk cannot be written.
     """
     if not can_control(run, owner, admin_token):
         raise JobRefused("this run belongs to another session; only its owner or the teacher can stop it.")
-    status = refresh(run)
-    if status["state"] == "queued":
-        run.set_status("stopped", "cancelled before it started")
-        return
-    if status["state"] != "running":
-        return
-    # A flag file, not a signal: the process checks it before every step and evaluation batch,
-    # writes its checkpoint and status, then starts the next queued run itself.
-    run.request_stop()
+    try:
+        with _queue_lock(run.path.parent):
+            _stop_locked(run, "cancelled before it started")
+    except OSError as error:
+        raise JobRefused(storage_message(error)) from None
+
+
+def stop_all(admin_token: str | None, root: str | os.PathLike | None = None) -> int:
+    """The teacher's end of class: cancel every queued run and ask every running one to stop.
+
+    Returns how many runs were cancelled or asked to stop. Trainers are separate
+    processes that outlive the server by design; this is how to end them all.
+
+    Raises:
+        JobRefused: without the admin token, or when the runs folder cannot be written.
+    """
+    if not is_admin(admin_token):
+        raise JobRefused("only the teacher (with the admin token) can stop every run.")
+    folder = Path(root or runs_dir())
+    try:
+        with _queue_lock(folder):
+            return sum(_stop_locked(run, "cancelled by the teacher") for run in list_runs(folder))
+    except OSError as error:
+        raise JobRefused(storage_message(error)) from None
 
 
 def resume(run: Run, owner: str, admin_token: str | None = None) -> None:
     """Queue a stopped, interrupted or failed run to continue from its last checkpoint.
 
+    A resumed run waits in the queue like a new one: the same per-owner and global limits apply.
+
     Raises:
-        JobRefused: not the owner, nothing to resume from, or the run is still active.
+        JobRefused: not the owner, nothing to resume from, the run is still active, or a queue limit.
     """
     if not can_control(run, owner, admin_token):
         raise JobRefused("this run belongs to another session; only its owner or the teacher can resume it.")
-    state = refresh(run)["state"]
-    if state in ("queued", "running", "finished"):
-        raise JobRefused(f"the run is {state}; only a stopped, interrupted or failed run can be resumed.")
-    if not run.checkpoint_path.exists():
-        raise JobRefused("this run has no checkpoint to resume from; start a new run instead.")
-    run.clear_stop()
-    run.set_status("queued", "waiting to resume")
-    advance_queue(run.path.parent)
+    limits = Limits.from_env()
+    try:
+        with _queue_lock(run.path.parent):
+            state = refresh(run)["state"]
+            if state in ("queued", "running", "finished"):
+                raise JobRefused(f"the run is {state}; only a stopped, interrupted or failed run can be resumed.")
+            if not run.checkpoint_path.exists():
+                raise JobRefused("this run has no checkpoint to resume from; start a new run instead.")
+            _check_queue_room(list_runs(run.path.parent), run.owner, limits, exclude=run)
+            _check_disk(run.path.parent, run.checkpoint_path.stat().st_size + 2**20, limits)
+            run.clear_stop()
+            run.set_status("queued", "waiting to resume")
+            _advance_locked(run.path.parent, limits)
+    except OSError as error:
+        raise JobRefused(storage_message(error)) from None
 
 
 def delete(run: Run, owner: str, admin_token: str | None = None) -> None:
     """Delete a run folder (stopping it first if it is active)."""
     if not can_control(run, owner, admin_token):
         raise JobRefused("this run belongs to another session; only its owner or the teacher can delete it.")
-    if refresh(run)["state"] in ("queued", "running"):
-        raise JobRefused("stop the run before deleting it.")
-    run.delete()
+    with _queue_lock(run.path.parent):  # not while it is being launched
+        if refresh(run)["state"] in ("queued", "running"):
+            raise JobRefused("stop the run before deleting it.")
+        run.delete()
 
 
 def wait(run: Run, timeout: float, states: tuple[str, ...] = ("finished", "stopped", "failed", "interrupted")) -> str:
@@ -243,3 +486,11 @@ def wait(run: Run, timeout: float, states: tuple[str, ...] = ("finished", "stopp
         if state in states or time.monotonic() > deadline:
             return state
         time.sleep(0.05)
+
+
+if __name__ == "__main__":  # `python -m cnnviz.jobs --advance DIR`: what cnnviz.watch runs after a killed trainer
+    import argparse
+
+    arguments = argparse.ArgumentParser(description="Advance the training queue of a runs folder once.")
+    arguments.add_argument("--advance", metavar="DIR", required=True, help="the runs folder")
+    advance_queue(arguments.parse_args().advance)

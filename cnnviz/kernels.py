@@ -94,14 +94,23 @@ def random_conv(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(weight, bias)`` exactly as PyTorch initialises a fresh layer, reproducibly from ``seed``.
 
-    Uses the layer's own initialisation (Kaiming-uniform weights, uniform
-    biases) under a fixed seed, restoring the global random state afterwards.
+    The layer's own initialisation (Kaiming-uniform weights with ``a = sqrt(5)``,
+    biases uniform in +-1/sqrt(fan_in)), drawn in the same order from a private
+    ``torch.Generator`` seeded with ``seed``: the same numbers as
+    ``torch.manual_seed(seed)`` then a new layer, but without touching the global
+    random state, which other sessions' threads share (under load, the global
+    state gave different weights for the same seed).
     """
     cls = nn.ConvTranspose2d if transposed else nn.Conv2d
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        layer = cls(in_channels, out_channels, kernel_size, groups=groups)
-    return layer.weight.detach(), layer.bias.detach()
+    with torch.device("meta"):  # the layer's shapes only; its own random draws would use the global state
+        shapes = cls(in_channels, out_channels, kernel_size, groups=groups)
+    generator = torch.Generator().manual_seed(seed)
+    weight = torch.empty(shapes.weight.shape)  # Conv2d (out, in/g, kh, kw); ConvTranspose2d (in, out/g, kh, kw)
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+    fan_in, _ = nn.init._calculate_fan_in_and_fan_out(weight)
+    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    bias = torch.empty(out_channels).uniform_(-bound, bound, generator=generator)  # (out,)
+    return weight, bias
 
 
 def parse_kernel_grid(rows: list[list[object]], size: tuple[int, int]) -> np.ndarray:

@@ -17,12 +17,14 @@ Every file except the append-only metrics is replaced atomically, so a reader
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,11 +46,49 @@ def runs_dir() -> Path:
     return Path(os.environ.get(RUNS_DIR_ENV, "runs")).expanduser()
 
 
-def _read_json(path: Path, default: Any) -> Any:
+# Pages poll run folders every second; with hundreds of runs on disk, reading and parsing
+# every file each time cost ~50 ms per poll. Parsed files are kept per (path, size,
+# modification time, inode): a stat is all a poll costs while nothing changed. Every
+# file here is replaced atomically (a new inode) or appended to (a new size). One entry
+# per file (its latest version): a few MB for hundreds of runs.
+_CACHE_ENTRIES = 4096
+_parsed: dict[tuple[str, str], tuple[tuple, Any]] = {}  # (kind, path) -> (stamp, parsed value)
+_parsed_lock = threading.Lock()
+
+
+def _stamp(path: str) -> tuple | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        stat = os.stat(path)  # plain strings: pathlib's joins cost more than the stat at 200 runs a poll
+    except OSError:
+        return None
+    return (path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def _recall(kind: str, stamp: tuple) -> Any:
+    """The value parsed from exactly this file version, or None."""
+    entry = _parsed.get((kind, stamp[0]))
+    return entry[1] if entry is not None and entry[0] == stamp else None
+
+
+def _remember(kind: str, stamp: tuple, value: Any) -> Any:
+    with _parsed_lock:
+        if len(_parsed) >= _CACHE_ENTRIES:
+            _parsed.clear()  # cheap and rare: rebuilt on the next reads
+        _parsed[(kind, stamp[0])] = (stamp, value)
+    return value
+
+
+def _read_json(path: str, default: Any) -> Any:
+    stamp = _stamp(path)
+    if stamp is None:
         return default
+    value = _recall("json", stamp)
+    if value is None:
+        try:
+            value = _remember("json", stamp, json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return default
+    return dict(value) if isinstance(value, dict) else value  # a caller may set keys; nested values are shared
 
 
 def _read_tensors(path: Path) -> dict[str, Any] | None:
@@ -67,6 +107,7 @@ class Run:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._folder = str(self.path)
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
@@ -85,7 +126,8 @@ class Run:
     @property
     def meta(self) -> dict[str, Any]:
         """config.json: ``{"train": ..., "name": ..., "owner": ..., "created": ...}``."""
-        return _read_json(self.path / "config.json", {})
+        meta = _read_json(os.path.join(self._folder, "config.json"), {})
+        return meta if isinstance(meta, dict) else {}  # a hand-edited or damaged file
 
     @property
     def config(self) -> TrainConfig:
@@ -110,7 +152,8 @@ class Run:
     @property
     def status(self) -> dict[str, Any]:
         """status.json as written (see :func:`cnnviz.jobs.refresh` for the live state)."""
-        return _read_json(self.path / "status.json", {"state": "queued", "message": ""})
+        status = _read_json(os.path.join(self._folder, "status.json"), None)
+        return status if isinstance(status, dict) else {"state": "queued", "message": ""}
 
     @property
     def state(self) -> str:
@@ -132,20 +175,30 @@ class Run:
             f.write(json.dumps({**record, "time": time.time()}) + "\n")
 
     def metrics(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """All complete records (a line still being written is skipped), optionally of one ``kind``."""
-        try:
-            lines = (self.path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
+        """All complete records (a line still being written is skipped), optionally of one ``kind``.
+
+        Parsed once per file version (a poll of an unchanged run reads nothing).
+        """
+        path = Path(self._folder, "metrics.jsonl")
+        stamp = _stamp(str(path))
+        if stamp is None:
             return []
-        records = []
-        for line in lines:
+        records = _recall("metrics", stamp)
+        if records is None:
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if kind is None or record.get("kind") == kind:
-                records.append(record)
-        return records
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                return []
+            records = []
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(record, dict):
+                    records.append(record)
+            _remember("metrics", stamp, records)
+        return [r for r in records if kind is None or r.get("kind") == kind]  # shared: read, do not modify
 
     def truncate_metrics(self, step: int) -> None:
         """Keep only records up to ``step`` (resuming from a checkpoint taken at ``step``)."""
@@ -218,8 +271,12 @@ def create_run(config: TrainConfig, name: str = "", owner: str = "", root: str |
         "owner": owner,
         "created": time.time(),
     }
-    atomic_write_text(run.path / "config.json", json.dumps(meta, indent=2))
-    run.set_status("queued")
+    try:
+        run.set_status("queued")  # before config.json: a listed run always has its status
+        atomic_write_text(run.path / "config.json", json.dumps(meta, indent=2))
+    except OSError:
+        shutil.rmtree(run.path, ignore_errors=True)  # a full disk leaves no half-made run behind
+        raise
     return run
 
 
@@ -233,13 +290,50 @@ def get_run(run_id: str, root: str | os.PathLike | None = None) -> Run:
     return run
 
 
+_listings: dict[Path, tuple[int, list[Run], list[Path]]] = {}
+
+
 def list_runs(root: str | os.PathLike | None = None) -> list[Run]:
-    """Every run folder, oldest first."""
+    """Every run folder, oldest first.
+
+    The listing is kept until the folder's modification time changes (a run created
+    or deleted); folders still being made are looked at again on every call.
+    """
     folder = Path(root or runs_dir())
-    if not folder.is_dir():
+    try:
+        modified = folder.stat().st_mtime_ns
+    except OSError:
         return []
-    runs = [Run(p) for p in folder.iterdir() if p.is_dir() and (p / "config.json").exists()]
-    return sorted(runs, key=lambda r: (r.meta.get("created", 0), r.id))
+    cached = _listings.get(folder)  # (modified, runs oldest first, folders still being made)
+    if cached is None or cached[0] != modified or any((p / "config.json").exists() for p in cached[2]):
+        found: list[tuple[float, str]] = []
+        pending: list[Path] = []
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return []
+        for entry in entries:
+            if not entry.is_dir() or entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            if (path / "config.json").exists():
+                created = Run(path).meta.get("created", 0)
+                found.append((created if isinstance(created, (int, float)) else 0, entry.name))
+            else:
+                pending.append(path)
+        cached = (modified, [Run(folder / name) for _, name in sorted(found)], pending)
+        _listings[folder] = cached
+    return list(cached[1])  # Run objects hold only their path: sharing them is safe
+
+
+def disk_usage(root: str | os.PathLike | None = None) -> int:
+    """Bytes the runs folder's files take (what the disk budget counts)."""
+    total = 0
+    for directory, _, files in os.walk(Path(root or runs_dir())):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(directory, name)).st_size
+    return total
 
 
 class RunRecorder(TrainingCallbacks):
@@ -248,11 +342,14 @@ class RunRecorder(TrainingCallbacks):
     Args:
         run: the folder to write to.
         on_progress: also called with every record (e.g. the CLI's progress bar).
+        time_limit_s: stop (resumably) after this many seconds of wall time; None: no limit.
     """
 
-    def __init__(self, run: Run, on_progress=None):
+    def __init__(self, run: Run, on_progress=None, time_limit_s: float | None = None):
         self.run = run
         self.on_progress = on_progress
+        self.deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
+        self.timed_out = False  # set when the time limit, not a person, stopped the run
 
     def on_record(self, record: dict[str, Any]) -> None:
         self.run.append_metrics(record)
@@ -266,4 +363,7 @@ class RunRecorder(TrainingCallbacks):
         self.run.save_samples(epoch, samples)
 
     def should_stop(self) -> bool:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.timed_out = True
+            return True
         return self.run.stop_requested()

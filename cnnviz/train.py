@@ -21,6 +21,8 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import errno  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -74,13 +76,14 @@ def test_results(model, data, model_kind: str) -> tuple[dict[str, Any], str]:
     return results, f"test accuracy {evaluation.accuracy:.2%}"
 
 
-def execute(run: Run, resume: bool = False, on_progress=None) -> str:
+def execute(run: Run, resume: bool = False, on_progress=None, time_limit_s: float | None = None) -> str:
     """Train ``run`` in this process, keeping its folder up to date; return the final state.
 
     Args:
         run: a queued (or, with ``resume``, a stopped/interrupted) run folder.
         resume: continue from the run's checkpoint instead of starting afresh.
         on_progress: called with every metrics record (the CLI's progress bar).
+        time_limit_s: stop, resumably, after this much wall time (the shared server's limit); None: none.
     """
     config = run.config
     checkpoint = None
@@ -89,14 +92,24 @@ def execute(run: Run, resume: bool = False, on_progress=None) -> str:
         run.truncate_metrics(checkpoint["step"])
     elif not resume:
         run.truncate_metrics(-1)
-    run.set_status("running", "loading MNIST", pid=os.getpid(), start_ticks=process_start_ticks(os.getpid()))
+    me = {"pid": os.getpid(), "start_ticks": process_start_ticks(os.getpid()), "started": time.time()}
+    if time_limit_s is not None:
+        me["time_limit_s"] = time_limit_s  # lets any page kill a trainer stuck past it (cnnviz.jobs.refresh)
+    run.set_status("running", "loading MNIST", **me)
+    recorder = RunRecorder(run, on_progress, time_limit_s)
     try:
         data = load_mnist()
-        run.set_status("running", "training", pid=os.getpid(), start_ticks=process_start_ticks(os.getpid()))
-        result = train(config, data, RunRecorder(run, on_progress), resume=checkpoint)
+        run.set_status("running", "training", **me)
+        result = train(config, data, recorder, resume=checkpoint)
         if result.stopped:
             run.clear_stop()
-            run.set_status("stopped", f"stopped at step {result.step}; resume continues from there")
+            if recorder.timed_out:
+                minutes = time_limit_s / 60 if time_limit_s else 0
+                message = f"reached the time limit of {minutes:.0f} minutes at step {result.step}"
+            else:
+                message = f"stopped at step {result.step}"
+            resumable = "; resume continues from there" if result.step > 0 else " (nothing to keep yet)"
+            run.set_status("stopped", message + resumable)
             return "stopped"
         results, summary = test_results(result.model, data, config.model)
         run.save_results(results)
@@ -107,7 +120,11 @@ def execute(run: Run, resume: bool = False, on_progress=None) -> str:
         run.set_status("failed", f"{error}; the last good checkpoint is kept", step=error.step)
         return "failed"
     except Exception as error:  # noqa: BLE001 - the folder must say why the run ended
-        run.set_status("failed", f"{type(error).__name__}: {error}")
+        message = f"{type(error).__name__}: {error}"
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            message = "the disk is full: the run stopped; its last checkpoint is kept"
+        with contextlib.suppress(OSError):  # on a full disk even this may fail; the page then says interrupted
+            run.set_status("failed", message)
         raise
 
 
@@ -235,15 +252,38 @@ def _stop_on_signal(run: Run) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _claim_for_resume(run: Run) -> str | None:
+    """Mark ``run`` as running in this process, unless it is queued or already training; else say why."""
+    from cnnviz import jobs
+
+    with jobs._queue_lock(run.path.parent):  # the app cannot launch it meanwhile
+        state = jobs.refresh(run)["state"]
+        if state in ("queued", "running"):
+            return f"run {run.id} is {state} already; stop it first (or wait for it)."
+        if state == "finished":
+            return f"run {run.id} has finished; start a new run instead."
+        run.clear_stop()
+        me = os.getpid()
+        run.set_status("running", "resuming from a terminal", pid=me, start_ticks=process_start_ticks(me))
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    time_limit_s = None
     try:
         if args.run_dir:
+            from cnnviz.jobs import Limits
+
             run = Run(args.run_dir)
             resume = run.checkpoint_path.exists()
+            time_limit_s = Limits.from_env().max_run_minutes * 60  # launched by the shared server
         elif args.resume:
             run, resume = get_run(args.resume), True
-            run.clear_stop()
+            refusal = _claim_for_resume(run)
+            if refusal:
+                print(f"error: {refusal}", file=sys.stderr)
+                return 2
         else:
             run, resume = create_run(config_from_args(args), name=args.name, owner="cli"), False
     except (KeyError, ValueError) as error:
@@ -253,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(f"run {run.id} in {run.path.parent} ({'resuming' if resume else 'new'})", file=sys.stderr)
     try:
-        state = execute(run, resume=resume, on_progress=None if args.quiet else ProgressBar())
+        state = execute(
+            run, resume=resume, on_progress=None if args.quiet else ProgressBar(), time_limit_s=time_limit_s
+        )
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -261,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.run_dir:  # launched by the app: hand the CPU to the next queued run
             from cnnviz import jobs
 
-            jobs.advance_queue()
+            jobs.advance_queue(run.path.parent)
     status = run.status
     print(f"\n{state}: {status.get('message', '')}", file=sys.stderr)
     if state == "finished" and args.export:

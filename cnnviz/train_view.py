@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from cnnviz import jobs
 from cnnviz.runs import Run
-from cnnviz.training import TrainConfig, count_parameters, make_model
+from cnnviz.training import TrainConfig, count_parameters, model_config
 from models import bottleneck_shape, load_model
+from models.checkpoint import model_cost
 
 PARAMETER_WARNING = 100_000  # the lab asks for a classifier below this many parameters
 # Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
@@ -41,29 +45,73 @@ def parse_channels(text: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class ConfigSummary:
-    """What a training config builds, for the live parameter count."""
+    """What a training config would build and cost, shown before it starts (nothing is built)."""
 
     parameters: int  # trainable parameters of the model
+    seconds: float | None  # estimated training time on this server (None when over the model budget)
+    checkpoint_bytes: int | None  # size of its resumable checkpoint
+    refusal: str | None  # why this server will not train it (a limit and how to get under it), else None
     warning: str | None  # set when the classifier exceeds the lab's budget
     description: str  # one line: what the model is
 
 
 def summarize_config(config: TrainConfig) -> ConfigSummary:
-    """Build the model (on the CPU, untrained) and describe it; raises InvalidLayerConfig if impossible."""
-    model = make_model(config)
-    parameters = count_parameters(model)
+    """Count and estimate the run without building it (shape arithmetic; cached per config).
+
+    Raises:
+        InvalidLayerConfig: the settings cannot make a network (the image shrinks away, ...).
+    """
+    model_settings = model_config(config)  # raises InvalidLayerConfig for impossible shapes
+    cost = model_cost(config.model, model_settings)
+    refusal, seconds, checkpoint = None, None, None
+    try:
+        estimate = jobs.check_budget(config)
+        seconds, checkpoint = estimate.seconds, estimate.checkpoint_bytes
+    except jobs.JobRefused as error:
+        refusal = str(error)
     warning = None
-    if config.model == "classifier" and parameters > PARAMETER_WARNING:
+    if config.model == "classifier" and cost.parameters > PARAMETER_WARNING:
         warning = (
-            f"{parameters:,} parameters: more than the lab's budget of {PARAMETER_WARNING:,}. "
+            f"{cost.parameters:,} parameters: more than the lab's budget of {PARAMETER_WARNING:,}. "
             "Fewer channels or fewer residual blocks bring it down."
         )
     if config.model == "autoencoder":
-        c, h, w = bottleneck_shape(model.config)
+        c, h, w = bottleneck_shape(model_settings)
         description = f"autoencoder squeezing 784 pixels into {c} x {h} x {w} = {c * h * w} numbers"
     else:
         description = f"classifier with {len(config.channels)} stages of {config.channels} channels"
-    return ConfigSummary(parameters, warning, description)
+    return ConfigSummary(cost.parameters, seconds, checkpoint, refusal, warning, description)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally by Streamlit's Markdown: no links, emphasis, colours, maths or HTML.
+
+    Run names are typed by students and read by the whole class.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def insecure_connection_warning(url: str | None, forwarded_proto: str | None = None) -> str | None:
+    """A warning when the page travels unencrypted to another machine; None over HTTPS or on this machine.
+
+    Args:
+        url: the address in the browser (``st.context.url``); None when unknown.
+        forwarded_proto: the ``X-Forwarded-Proto`` header a reverse proxy adds, if any.
+    """
+    if not url or (forwarded_proto or "").lower() == "https":
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" or host in ("localhost", "127.0.0.1", "::1"):
+        return None
+    return (
+        "This connection is not secure (http://): the admin token typed here, and every student's "
+        "browser id, can be read by anyone on the network. Serve the app over HTTPS (see the README, "
+        "Serving a class) before typing the token."
+    )
 
 
 @dataclass(frozen=True)
@@ -108,8 +156,11 @@ def format_seconds(seconds: float | None) -> str:
 
 def run_row(run: Run) -> dict[str, Any]:
     """One line of the past-runs table."""
-    status = run.status
-    config = run.config
+    status, meta = run.status, run.meta
+    try:
+        config = TrainConfig.from_dict(meta["train"])
+    except (KeyError, TypeError, ValueError):  # a damaged config.json: listed, not trusted
+        return {"name": run.name, "model": "?", "state": "damaged", "id": run.id}
     epochs = run.metrics("epoch")
     test = run.metrics("test")
     best_val = None
@@ -122,14 +173,14 @@ def run_row(run: Run) -> dict[str, Any]:
     if test:
         result = test[-1].get("test_accuracy", test[-1].get("test_loss"))
     return {
-        "name": run.name,
+        "name": meta.get("name") or run.id,
         "model": config.model,
         "state": status.get("state"),
         "channels": ", ".join(map(str, config.channels)),
         "epochs": config.epochs,
         "best val (acc or MSE)": best_val,
         "test (acc or MSE)": result,
-        "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.meta.get("created", 0))),
+        "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created", 0))),
         "id": run.id,
     }
 

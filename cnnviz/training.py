@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,6 +101,53 @@ def make_model(config: TrainConfig) -> nn.Module:
     """A freshly initialised model for ``config`` (seeded by ``config.seed``)."""
     torch.manual_seed(config.seed)
     return build_model(config.model, model_config(config))
+
+
+TRAIN_IMAGES, VAL_IMAGES = 48_000, 12_000  # the lab's split of MNIST's 60,000 training images
+MACHINE_GMACS_ENV = "CNNVIZ_MACHINE_GMACS"
+# Multiply-adds per second a training step achieves, in billions: the default classifier
+# trains at about 1,900 images/s on the 2-core machine (README), 3 x 5.5 M multiply-adds each
+# (forward, and backward twice that). Larger layers run faster per multiply-add, so estimates
+# err long for them; a teacher with a GPU or more cores raises it.
+DEFAULT_MACHINE_GMACS = 30
+STEP_OVERHEAD_S = 0.002  # per optimisation step: optimizer, logging, Python
+
+
+@dataclass(frozen=True)
+class TrainingEstimate:
+    """What a run would cost, from the config alone (nothing is built)."""
+
+    parameters: int  # trainable parameters
+    macs_per_image: int  # multiply-adds of one forward pass for one image
+    seconds: float  # estimated training and validation time on this machine
+    memory_bytes: int  # activations and gradients of one batch, weights, optimizer state
+    checkpoint_bytes: int  # a resumable checkpoint: weights and the optimizer's moments
+
+
+def estimate(config: TrainConfig) -> TrainingEstimate:
+    """Time, memory and checkpoint size of training ``config``, from the shape arithmetic.
+
+    Raises:
+        models.CheckpointError: the model itself is invalid or over the server's model budget.
+    """
+    from models.checkpoint import check_budget  # the one budget shared with loading checkpoints
+
+    cost = check_budget(config.model, model_config(config))
+    train_images = config.train_images or TRAIN_IMAGES
+    val_images = config.val_images or VAL_IMAGES
+    validations = config.epochs + (config.epochs * train_images // config.val_every if config.val_every else 0)
+    work = cost.macs_per_image * (3 * config.epochs * train_images + validations * val_images)
+    steps = config.epochs * math.ceil(train_images / config.batch_size)
+    gmacs = DEFAULT_MACHINE_GMACS
+    try:
+        gmacs = max(0.1, float(os.environ.get(MACHINE_GMACS_ENV, DEFAULT_MACHINE_GMACS)))
+    except ValueError:
+        pass
+    seconds = work / (gmacs * 1e9) + steps * STEP_OVERHEAD_S
+    moments = 1 if config.optimizer == "sgd" else 2
+    memory = 4 * (2 * config.batch_size * cost.activations_per_image + (2 + moments) * cost.parameters)
+    checkpoint = 4 * (1 + moments) * cost.parameters + 64 * 1024
+    return TrainingEstimate(cost.parameters, cost.macs_per_image, seconds, memory, checkpoint)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -304,7 +352,8 @@ def train(
         window_loss, window_correct, window_count, window_start = 0.0, 0, 0, train_seconds
         while step_in_epoch < steps_per_epoch:
             if callbacks.should_stop():
-                callbacks.on_checkpoint(checkpoint())
+                if step > 0:  # nothing learnt yet: no file (submit, stop, repeat must not fill the disk)
+                    callbacks.on_checkpoint(checkpoint())
                 return TrainResult(model.eval(), True, epoch, step, train_seconds, last_epoch_record)
             idx = order[step_in_epoch * config.batch_size : (step_in_epoch + 1) * config.batch_size]
             images = to_float(train_split.images[idx]).to(device)  # (B, 1, 28, 28)

@@ -5,17 +5,21 @@ A thin view: canvas / upload / MNIST digit -> cnnviz.draw_view.read_picture -> b
 
 from __future__ import annotations
 
+import hashlib
 import random
 
+import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from cnnviz import images
 from cnnviz.data import MNISTNotFound
 from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSettings, build_figures, read_picture
-from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
+from cnnviz.inference import checkpoint_upload_mb, file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
+from widgets.chart import chart
+from widgets.draw_canvas import draw_canvas
+from widgets.map_grid import map_grid
 
 CANVAS_PX = 280  # the canvas is 10x MNIST's 28 pixels
 SOURCES = {"draw": "✏️ Draw", "upload": "📁 Upload a picture", "mnist": "🎲 Random MNIST test digit"}
@@ -44,7 +48,8 @@ def pick_model(kind: str, label: str):
     choice = st.sidebar.selectbox(label, options, key=f"draw_{kind}_source")
     try:
         if choice == UPLOAD_CHOICE:
-            upload = st.sidebar.file_uploader(f"{kind} checkpoint", type=["pt", "pth"], key=f"draw_{kind}_upload")
+            upload = st.sidebar.file_uploader(f"{kind} checkpoint", type=["pt", "pth"], key=f"draw_{kind}_upload",
+                                              max_upload_size=checkpoint_upload_mb())  # fmt: skip
             if upload is None:
                 st.sidebar.info(f"Upload a {kind} checkpoint saved by cnnviz.")
                 return None
@@ -59,21 +64,18 @@ def pick_picture(source: str):
     """Show the chosen input and return ``(picture, is_mnist_digit)``; picture is None when there is none yet."""
     if source == "draw":
         pen = st.slider("Pen width", 6, 40, 20, key="draw_pen", help="Thicker strokes look more like MNIST's.")
-        canvas = st_canvas(
-            stroke_width=pen,
-            stroke_color="#000000",
-            background_color="#FFFFFF",  # opaque, so the picture's colours carry the ink
-            height=CANVAS_PX,
-            width=CANVAS_PX,
-            drawing_mode="freedraw",
-            update_streamlit=True,
-            return_image_data=True,
-            key="draw_canvas",
-        )
-        st.caption("The toolbar above the canvas undoes, redoes and clears (bin).")
-        return canvas.image_data, False
+        drawing = draw_canvas(key="draw_canvas", size=CANVAS_PX, pen=pen)
+        st.caption("Undo, redo and clear are above the canvas.")
+        if drawing is None:
+            return None, False
+        try:
+            return images.decode_upload(drawing, "drawing").pixels, False
+        except images.ImageRejected as error:
+            st.error(str(error))
+            return None, False
     if source == "upload":
-        upload = st.file_uploader("A picture of one digit", type=["png", "jpg", "jpeg"], key="draw_picture")
+        upload = st.file_uploader("A picture of one digit", type=["png", "jpg", "jpeg"], key="draw_picture",
+                                  max_upload_size=images.MAX_UPLOAD_MB)  # fmt: skip
         if upload is None:
             return None, False
         try:
@@ -93,6 +95,19 @@ def pick_picture(source: str):
         return None, True
     st.image(digit, caption=f"MNIST test digit #{index}, labelled {label}", width=CANVAS_PX, clamp=True)
     return digit, True
+
+
+def read_once(picture, classifier, autoencoder, settings: DrawSettings):
+    """read_picture, reused while the picture, the models and the settings stay the same (a layer pick, say)."""
+    pixels = np.ascontiguousarray(picture)
+    key = (hashlib.blake2b(pixels.tobytes(), digest_size=16).digest(), pixels.shape, id(classifier), id(autoencoder),
+           settings)  # fmt: skip
+    last = st.session_state.get("draw_last_reading")
+    if last is not None and last[0] == key:
+        return last[1]
+    reading = read_picture(picture, classifier, autoencoder, settings)
+    st.session_state["draw_last_reading"] = (key, reading)
+    return reading
 
 
 def adjustments(is_mnist: bool) -> DrawSettings:
@@ -134,7 +149,7 @@ sweep_area = st.container()  # filled below, once there is a reading
 reading = None
 if picture is not None:
     try:
-        reading = read_picture(picture, classifier, autoencoder, settings)
+        reading = read_once(picture, classifier, autoencoder, settings)
     except EmptyDrawing:
         pass
 if reading is None:
@@ -164,9 +179,7 @@ if result is not None:
     layer_area = st.container()
 figures = build_figures(reading, layers=shown_layers or [])
 with input_column:
-    st.plotly_chart(figures.model_input, width="stretch", key="draw_input_chart")
-    if figures.naive_input is not None:
-        st.plotly_chart(figures.naive_input, width="stretch", key="draw_naive_chart")
+    map_grid(figures.model_input, key="draw_input", panel_px=196)
     st.caption(
         "Like MNIST: cropped to the ink, scaled to fit 20 x 20 keeping its shape, centred by its centre of mass."
     )
@@ -181,11 +194,12 @@ with answer_column:
             f"({result.confidence:.0%}, {sure})</div>",
             unsafe_allow_html=True,
         )
-        st.plotly_chart(figures.probabilities, width="stretch", key="draw_probability_chart")
+        chart(figures.probabilities, key="draw_probability_chart")
 
 if result is not None:
-    for layer, figure in figures.layers:
-        layer_area.plotly_chart(figure, width="stretch", key=f"draw_layer_{layer.name}")
+    if figures.layers:
+        with layer_area:
+            map_grid([grid for _, grid in figures.layers], key="draw_layers_maps")
 
     with sweep_area:
         st.markdown(
@@ -194,8 +208,10 @@ if result is not None:
             "invariant. The dashed line marks the input shown now."
         )
         shift_column, turn_column = st.columns(2)
-        shift_column.plotly_chart(figures.shift_sweep, width="stretch", key="draw_shift_sweep")
-        turn_column.plotly_chart(figures.rotation_sweep, width="stretch", key="draw_rotation_sweep")
+        with shift_column:
+            chart(figures.shift_sweep, key="draw_shift_sweep")
+        with turn_column:
+            chart(figures.rotation_sweep, key="draw_rotation_sweep")
 
 st.header("The autoencoder: squeeze it, rebuild it")
 if reading.reconstruction is None:
@@ -207,6 +223,6 @@ else:
     mse_column.metric("Mean squared error", f"{r.mse:.4f}", help="Mean of (reconstruction - input)² over 784 pixels.")
     size_column.metric("Bottleneck", f"{c} x {h} x {w} = {r.code_size}", help="Numbers the decoder gets to see.")
     ratio_column.metric("Compression", f"{r.compression:.1f}x", help=f"784 input pixels / {r.code_size} numbers.")
-    st.plotly_chart(figures.reconstruction, width="stretch", key="draw_reconstruction")
+    map_grid([figures.reconstruction, figures.error], key="draw_reconstruction", panel_px=196, side_by_side=True)
     st.caption("Error map: red where the reconstruction adds ink, blue where it loses ink, white where it is exact.")
-    st.plotly_chart(figures.code, width="stretch", key="draw_code")
+    map_grid(figures.code, key="draw_code", panel_px=112)

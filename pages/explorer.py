@@ -7,54 +7,43 @@ Every setting is mirrored in the URL, so a link reproduces the view.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz import explorer, images, kernels
+from cnnviz import explorer, explorer1d, images, kernels
 from cnnviz.explorer import AVG_POOL, CONV, CONV_T, EXPLORER_LAYERS, MAX_POOL, UPSAMPLE, ExplorerSettings
 from cnnviz.explorer_view import build_view
 from cnnviz.layers import UPSAMPLE_MODES, format_bytes, show_shape
+from widgets.map_grid import map_grid
+from widgets.sliding_window import sliding_window
 
 # One sentence per control, in the lab's words: what it does to the output.
 HELP = {
-    "layer": "Conv2d slides learned kernels over the input; pooling summarises each window; ConvTranspose2d and "
-    "Upsample make the image larger.",
+    **{setting.field: setting.help for setting in explorer.SETTINGS},
     "square": "Use one number for height and width (kernel, stride, padding, ...), or set them separately.",
-    "batch": "Images processed together: only the first number of the shape changes.",
-    "in_channels": "Numbers per input pixel (1 for grayscale, 3 for RGB); a kernel sums over all of them.",
-    "height": "Rows of the input image; the output height follows from it through the formula.",
-    "width": "Columns of the input image; the output width follows from it through the formula.",
-    "out_channels": "One kernel per output channel: more kernels, more feature maps, more weights.",
-    "groups": "Split the channels into groups that do not see each other; fewer weights per kernel.",
-    "kernel": "Size of the window one output pixel looks at.",
-    "stride": "Step size of the window: stride 2 roughly halves the output.",
     "padding_mode": "Zeros added around the input: a number, 'same' (keep the size, stride 1 only) or 'valid' (none).",
-    "padding": "Rows and columns of zeros added on each side: more padding, larger output.",
-    "dilation": "Gaps between the kernel's taps: a wider view with the same number of weights.",
-    "ceil_mode": "Round the output size up instead of down, so a last partial window still counts.",
-    "output_padding": "Extra rows/columns on one side of a transposed convolution's output, to hit an exact size.",
-    "bias": "One learnable number added to each output channel.",
-    "scale_factor": "How many times larger the output is: output = floor(input x scale).",
-    "mode": "nearest copies the closest input pixel; bilinear blends the four around it.",
-    "maps": "Run the layer on a real image and show every output channel as a picture.",
     "source": "Where the input image comes from; it sets the channels (grayscale 1, colour 3) and is resized.",
-    "sample": "Images shipped with cnnviz: MNIST digits and a colour scene.",
     "upload": "Your own picture becomes the input: grayscale gives 1 channel, colour 3; it is resized to H x W.",
     "camera": "A photo from your camera becomes the input (3 channels), resized to H x W.",
-    "kernel_mode": "Which weights the convolution uses: a classic kernel, one per channel, PyTorch's random "
-    "initialisation, or numbers you type.",
-    "preset": "Classic image-processing kernels: blur, sharpen, edge detectors.",
-    "seed": "The random initialisation is reproducible: the same seed gives the same weights.",
-    "relu": "Set negative values to zero after the layer, as a CNN does.",
-    "pool": "Halve height and width after the layer with 2 x 2 max pooling.",
 }
 
 SOURCES = ("sample", "upload", "camera")
+SEQUENCE_LAYERS = explorer1d.SEQUENCE_LAYERS  # offered here, shown by the 1-D explorer
 CHANNEL_LIMIT = explorer.MAX_CHANNELS
+
+
+def _sequence_layer() -> None:
+    """A 1-D layer opens the 1-D explorer (sequences need other inputs and controls); this page keeps its layer."""
+    chosen = st.session_state["ex_layer"]
+    if chosen in SEQUENCE_LAYERS:
+        st.session_state["ex_open_1d"] = chosen
+        st.session_state["ex_layer"] = st.session_state.get("ex_layer_2d", CONV)
+    else:
+        st.session_state["ex_layer_2d"] = chosen
 
 
 def _seed_widgets(settings: ExplorerSettings) -> None:
@@ -63,22 +52,8 @@ def _seed_widgets(settings: ExplorerSettings) -> None:
         isinstance(v, str) or v[0] == v[1]
         for v in (settings.kernel, settings.stride, settings.padding, settings.dilation, settings.output_padding)
     )
-    pad_mode = settings.padding if isinstance(settings.padding, str) else "number"
-    padding = (0, 0) if isinstance(settings.padding, str) else settings.padding
-    values = {
-        "ex_layer": settings.layer, "ex_square": square, "ex_batch": settings.batch, "ex_c": settings.in_channels,
-        "ex_h": settings.height, "ex_w": settings.width, "ex_out": settings.out_channels, "ex_groups": settings.groups,
-        "ex_k_h": settings.kernel[0], "ex_k_w": settings.kernel[1], "ex_s_h": settings.stride[0],
-        "ex_s_w": settings.stride[1], "ex_pad_mode": pad_mode, "ex_p_h": padding[0], "ex_p_w": padding[1],
-        "ex_d_h": settings.dilation[0], "ex_d_w": settings.dilation[1], "ex_ceil": settings.ceil_mode,
-        "ex_op_h": settings.output_padding[0], "ex_op_w": settings.output_padding[1], "ex_bias": settings.bias,
-        "ex_scale": settings.scale_factor, "ex_mode": settings.mode, "ex_maps": settings.maps,
-        "ex_sample": settings.sample, "ex_kernel_mode": settings.kernel_mode, "ex_preset": settings.preset,
-        "ex_seed": settings.seed, "ex_relu": settings.relu, "ex_pool": settings.pool,
-    }  # fmt: skip
-    for key, value in values.items():
+    for key, value in {**explorer.widget_values(settings), "ex_square": square, "ex_source": "sample"}.items():
         st.session_state.setdefault(key, value)
-    st.session_state.setdefault("ex_source", "sample")
 
 
 def _pair(label: str, key: str, low: int, high: int, square: bool, help_text: str) -> tuple[int, int]:
@@ -107,7 +82,8 @@ def _image_controls(sample_names: list[str]) -> images.LoadedImage | None:
         name = st.selectbox("Sample", sample_names, key="ex_sample", help=HELP["sample"])
         return images.load_sample(name)
     if source == "upload":
-        upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload", help=HELP["upload"])
+        upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload", help=HELP["upload"],
+                                  max_upload_size=images.MAX_UPLOAD_MB)  # fmt: skip
         st.caption("Uploads stay in this browser tab; a copied link cannot carry them.")
         if upload is None:
             return None
@@ -135,7 +111,9 @@ def _controls(sample_names: list[str]) -> tuple[ExplorerSettings, images.LoadedI
     """All widgets (in the sidebar); returns the settings, the image and the edited kernel."""
     sb = st.sidebar
     with sb:
-        layer = st.selectbox("Layer", EXPLORER_LAYERS, key="ex_layer", help=HELP["layer"])
+        layer = st.selectbox("Layer", EXPLORER_LAYERS + SEQUENCE_LAYERS, key="ex_layer", on_change=_sequence_layer,
+                             format_func=lambda name: f"{name} (sequences)" if name in SEQUENCE_LAYERS else name,
+                             help=HELP["layer"] + " The …1d layers slide along a sequence.")  # fmt: skip
         square = st.toggle("Square (one number for height and width)", key="ex_square", help=HELP["square"])
         st.subheader("Input")
         maps_on = st.toggle("Feature maps on an image", key="ex_maps", help=HELP["maps"])
@@ -218,27 +196,12 @@ def _controls(sample_names: list[str]) -> tuple[ExplorerSettings, images.LoadedI
 
 def _kept(values: dict[str, object]) -> dict[str, object]:
     """Settings of controls that are hidden for this layer keep their session value (the link keeps them)."""
-    state = st.session_state
-    defaults = ExplorerSettings()
-    keep = {
-        "out_channels": int(state.get("ex_out", defaults.out_channels)),
-        "groups": int(state.get("ex_groups", defaults.groups)),
-        "kernel": (int(state.get("ex_k_h", 3)), int(state.get("ex_k_w", 3))),
-        "stride": (int(state.get("ex_s_h", 1)), int(state.get("ex_s_w", 1))),
-        "dilation": (int(state.get("ex_d_h", 1)), int(state.get("ex_d_w", 1))),
-        "ceil_mode": bool(state.get("ex_ceil", False)),
-        "output_padding": (int(state.get("ex_op_h", 0)), int(state.get("ex_op_w", 0))),
-        "bias": bool(state.get("ex_bias", True)),
-        "scale_factor": float(state.get("ex_scale", defaults.scale_factor)),
-        "mode": state.get("ex_mode", defaults.mode),
-        "relu": bool(state.get("ex_relu", False)),
-        "pool": bool(state.get("ex_pool", False)),
-    }
-    pad_mode = state.get("ex_pad_mode", "number")
-    keep["padding"] = pad_mode if pad_mode in ("same", "valid") else (
-        int(state.get("ex_p_h", 0)), int(state.get("ex_p_w", 0)))  # fmt: skip
-    keep.update(values)
-    return keep
+    kept = asdict(explorer.settings_from_widgets(st.session_state))
+    kept.update(values)
+    for shown_elsewhere in ("layer", "batch", "in_channels", "height", "width", "maps", "sample", "kernel_mode",
+                            "preset", "seed", "present"):  # fmt: skip
+        kept.pop(shown_elsewhere)
+    return kept
 
 
 def _kernel_editor(size: tuple[int, int]) -> np.ndarray | None:
@@ -310,7 +273,7 @@ def _render(view, present: bool) -> None:
         st.markdown(f"**Output size:** {n * c * h * w:,} numbers ({memory} as float32).")
     st.subheader("The window, step by step")
     st.caption(view.animation_caption)
-    st.plotly_chart(view.animation, key="ex_animation", config={"displaylogo": False})
+    sliding_window(view.animation, key="ex_animation")
     if settings.maps:
         st.subheader("Feature maps")
         if view.maps is not None:
@@ -323,7 +286,7 @@ def _render(view, present: bool) -> None:
             if view.kernel is not None and view.kernel.size <= 49 and not present:
                 right.caption("Kernel on every channel (rows x columns):")
                 right.dataframe(pd.DataFrame(view.kernel).round(3), hide_index=False)
-            st.plotly_chart(view.maps, key="ex_maps_chart", config={"displaylogo": False})
+            map_grid(view.maps, key="ex_maps_chart", panel_px=160 if present else 128)
         elif view.maps_message:
             st.info(view.maps_message)
         else:
@@ -345,6 +308,10 @@ html, body, [data-testid="stMarkdownContainer"] p, code {font-size: 1.35rem !imp
 """
 
 st.markdown(STYLE, unsafe_allow_html=True)
+if st.query_params.get("layer") in SEQUENCE_LAYERS:  # a link to a 1-D layer: the 1-D explorer reads it
+    st.switch_page("pages/explorer1d.py", query_params=st.query_params.to_dict())
+if "ex_open_1d" in st.session_state:
+    st.switch_page("pages/explorer1d.py", query_params={"layer": st.session_state.pop("ex_open_1d")})
 url_settings, url_problems = explorer.from_query(st.query_params.to_dict())
 present = url_settings.present
 if present:

@@ -1,7 +1,8 @@
 """Network shape builder: stack layers in a table, follow the shape, export PyTorch code.
 
-A thin view: the table -> cnnviz.layers (parse, evaluate_stack, export_code) -> render.
-The editor is seeded from ``st.session_state["net_rows"]``: a preset (or a test) writes the rows there.
+A thin view: the table -> cnnviz (builder_table, stack, code_export) -> render. Inputs are images ``(C, H, W)``
+or sequences ``(C, L)``. The editor is seeded from ``st.session_state["net_rows"]``: a preset, a solver answer
+(or a test) writes the rows there.
 """
 
 from __future__ import annotations
@@ -12,61 +13,91 @@ import json
 import pandas as pd
 import streamlit as st
 
-from cnnviz import layers
+from cnnviz import builder_table, code_export, kinds, layers, stack
 from cnnviz.arithmetic import InvalidLayerConfig
+from cnnviz.specs import LayerSpec, format_bytes, show_shape
 
 CUSTOM = "(your own)"
+IMAGE, SEQUENCE = "image (C, H, W)", "sequence (C, L)"
 
 st.title("Network builder")
 st.caption(
     "Stack layers in the table (add rows at the bottom, delete with the row menu) and follow the tensor's shape "
-    "through the network. Shapes are per sample; memory is float32 activations of one sample."
+    "through the network. Shapes are per sample; memory is float32 activations of one sample. Images take 2-D "
+    "layers (Conv2d, ...), sequences such as one-hot DNA take 1-D layers (Conv1d, ...)."
 )
 
 presets = layers.presets()
+
+
+def _seed(preset: layers.Preset) -> None:
+    st.session_state["net_rows"] = [builder_table.spec_to_row(s) for s in preset.specs]
+    st.session_state["net_c"] = preset.input_shape[0]
+    if len(preset.input_shape) == 3:
+        st.session_state["net_input"] = IMAGE
+        st.session_state["net_h"], st.session_state["net_w"] = preset.input_shape[1:]
+    else:
+        st.session_state["net_input"] = SEQUENCE
+        st.session_state["net_l"] = preset.input_shape[1]
+
+
 if "net_rows" not in st.session_state:
-    first = next(iter(presets.values()))
-    st.session_state["net_rows"] = [layers.spec_to_row(s) for s in first.specs]
-    st.session_state["net_c"], st.session_state["net_h"], st.session_state["net_w"] = first.input_shape
-    st.session_state["net_preset"] = first.name
+    _seed(next(iter(presets.values())))
+    st.session_state["net_preset"] = next(iter(presets))
+for key, default in (("net_input", IMAGE), ("net_h", 28), ("net_w", 28), ("net_l", 100), ("net_c", 1)):
+    st.session_state.setdefault(key, default)
 
 
 def _load_preset() -> None:
     """Seed the table and the input shape from the chosen preset."""
     preset = presets.get(st.session_state["net_preset"])
     if preset is not None:
-        st.session_state["net_rows"] = [layers.spec_to_row(s) for s in preset.specs]
-        st.session_state["net_c"], st.session_state["net_h"], st.session_state["net_w"] = preset.input_shape
+        _seed(preset)
 
 
-top = st.columns([3, 1, 1, 1])
+def _use(specs: list[LayerSpec]) -> None:
+    """Put a solver answer into the table."""
+    st.session_state["net_rows"] = [builder_table.spec_to_row(s) for s in specs]
+    st.session_state["net_preset"] = CUSTOM
+
+
+top = st.columns([3, 2, 1, 1, 1])
 top[0].selectbox("Preset", [*presets, CUSTOM], key="net_preset", on_change=_load_preset,
-                 help="The project's own networks (read from models/, so they stay in sync) and LeNet-5.")  # fmt: skip
-c = top[1].number_input("channels (C)", 1, 512, key="net_c", help="Channels of one input image.")
-h = top[2].number_input("height (H)", 1, 1024, key="net_h", help="Rows of the input image.")
-w = top[3].number_input("width (W)", 1, 1024, key="net_w", help="Columns of the input image.")
+                 help="The project's own networks (read from models/, so they stay in sync), LeNet-5 and a 1-D "
+                      "DNA classifier.")  # fmt: skip
+top[1].radio("Input", [IMAGE, SEQUENCE], key="net_input", horizontal=True,
+             help="An image has height and width; a sequence (DNA one-hot: 4 channels; a signal: 1) has a "
+                  "length.")  # fmt: skip
+c = top[2].number_input("channels (C)", 1, 512, key="net_c", help="Channels of one input sample.")
+if st.session_state["net_input"] == IMAGE:
+    h = top[3].number_input("height (H)", 1, 1024, key="net_h", help="Rows of the input image.")
+    w = top[4].number_input("width (W)", 1, 1024, key="net_w", help="Columns of the input image.")
+    input_shape: tuple[int, ...] = (int(c), int(h), int(w))
+else:
+    length = top[3].number_input("length (L)", 1, 100_000, key="net_l", help="Positions of the input sequence.")
+    input_shape = (int(c), int(length))
 
 try:
-    seed_rows = layers.complete_rows(st.session_state["net_rows"])
+    seed_rows = builder_table.complete_rows(st.session_state["net_rows"])
 except (TypeError, ValueError):
     st.error("The table's saved rows could not be read; the preset is shown instead.")
-    seed_rows = layers.complete_rows([layers.spec_to_row(s) for s in next(iter(presets.values())).specs])
-# A new seed (preset or test) gets a fresh editor; edits live in that editor's own state.
+    seed_rows = builder_table.complete_rows([builder_table.spec_to_row(s) for s in next(iter(presets.values())).specs])
+# A new seed (preset, solver answer or test) gets a fresh editor; edits live in that editor's own state.
 seed_id = hashlib.sha1(json.dumps(seed_rows, sort_keys=True, default=str).encode()).hexdigest()[:10]
 edited = st.data_editor(
-    pd.DataFrame(seed_rows, columns=list(layers.TABLE_COLUMNS)),
+    pd.DataFrame(seed_rows, columns=list(builder_table.TABLE_COLUMNS)),
     key=f"net_editor_{seed_id}",
     num_rows="dynamic",
     width="stretch",
     height=min(900, 38 + 35 * (len(seed_rows) + 1)),
     column_config={
-        "layer": st.column_config.SelectboxColumn("layer", options=list(layers.LAYER_KINDS), required=True,
-                                                  help="The kind of layer."),
+        "layer": st.column_config.SelectboxColumn("layer", options=list(kinds.LAYER_KINDS), required=True,
+                                                  help="The kind of layer (…1d for sequences, …2d for images)."),
         "out": st.column_config.NumberColumn("out", min_value=1, step=1,
-                                             help="Output channels (Conv2d, ConvTranspose2d) or features (Linear)."),
-        "kernel": st.column_config.TextColumn("kernel", help="kernel_size: 3, or 3x5 for height x width."),
+                                             help="Output channels (convolutions) or features (Linear)."),
+        "kernel": st.column_config.TextColumn("kernel", help="kernel_size: 3, or 3x5 for height x width (2-D)."),
         "stride": st.column_config.TextColumn("stride", help="Blank: the default (1; a pool's kernel size)."),
-        "padding": st.column_config.TextColumn("padding", help="A number, 1x2, or same / valid (Conv2d)."),
+        "padding": st.column_config.TextColumn("padding", help="A number, 1x2, or same / valid (convolutions)."),
         "dilation": st.column_config.TextColumn("dilation", help="Gap between kernel taps; blank = 1."),
         "groups": st.column_config.NumberColumn("groups", min_value=1, step=1, help="Convolution groups."),
         "extra": st.column_config.TextColumn(
@@ -76,36 +107,41 @@ edited = st.data_editor(
 )  # fmt: skip
 
 try:
-    specs = layers.rows_to_specs(edited.to_dict("records"))
+    specs = builder_table.rows_to_specs(edited.to_dict("records"))
 except InvalidLayerConfig as error:
     st.error(f"{error.constraint}" + (f" Fix: {error.fix}" if error.fix else ""))
     st.stop()
 
-report = layers.evaluate_stack(specs, (int(c), int(h), int(w)))
+report = stack.evaluate_stack(specs, input_shape)
 st.subheader("Shapes through the network")
-table = layers.report_table(report)
+table = builder_table.report_table(report)
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", height=min(900, 38 + 35 * len(table)))
 
 if report.error_index is not None:
     bad = report.rows[report.error_index]
     st.error(
         f"**Layer {report.error_index + 1} ({bad.spec.kind}) cannot work** on input "
-        f"{layers.show_shape(bad.input_shape)}: {bad.error.constraint}"
+        f"{show_shape(bad.input_shape)}: {bad.error.constraint}"
     )
     if bad.error.fix:
         st.info(f"**Fix:** {bad.error.fix}")
+    fix = builder_table.size_fixes(specs, input_shape, report)
+    if fix is not None:
+        st.info(f"**Or change layer {fix.layer_index + 1}:** {fix.reason} The solver's answers, simplest first:")
+        for number, (fixed, line) in enumerate(zip(fix.specs, fix.lines)):
+            changed = [*specs[: fix.layer_index], fixed, *specs[fix.layer_index + 1 :]]
+            st.button(f"Use {line}", key=f"net_fix_{number}", on_click=_use, args=(changed,))
     st.stop()
 
 total = report.total_parameters
-out_shape = layers.show_shape(report.output_shape)
 metrics = st.columns(3)
-metrics[0].metric("Output shape", out_shape)
+metrics[0].metric("Output shape", show_shape(report.output_shape))
 metrics[1].metric("Parameters", f"{total.total:,}", help=f"{total.weights:,} weights + {total.biases:,} biases")
-metrics[2].metric("Activation memory", layers.format_bytes(report.total_activation_bytes),
+metrics[2].metric("Activation memory", format_bytes(report.total_activation_bytes),
                   help="All layer outputs of one sample, float32 (4 bytes each).")  # fmt: skip
 
 st.subheader("PyTorch code")
-code = layers.export_code(specs, (int(c), int(h), int(w)))
+code = code_export.export_code(specs, input_shape)
 st.caption("Self-contained: it needs only torch. Run it to print every layer's output shape.")
 st.code(code, language="python")
 st.download_button("Download network.py", code, file_name="network.py", mime="text/x-python")

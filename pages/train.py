@@ -13,9 +13,12 @@ import streamlit as st
 
 from cnnviz import jobs, train_view
 from cnnviz.arithmetic import InvalidLayerConfig
+from cnnviz.inference import checkpoint_upload_mb
 from cnnviz.runs import ACTIVE_STATES, Run, get_run, list_runs
 from cnnviz.training import OPTIMIZERS, TrainConfig
 from models import CheckpointError
+
+md = train_view.escape_markdown  # anything a student typed (run names) or a message quoting it
 
 POLL_SECONDS = 1.0
 STATE_ICONS = {
@@ -106,9 +109,18 @@ def settings_form() -> TrainConfig | None:
     except ValueError as error:
         st.error(str(error))
         return None
-    st.metric("Parameters", f"{summary.parameters:,}", help=summary.description)
+    parameters, duration, size = st.columns(3)
+    parameters.metric("Parameters", f"{summary.parameters:,}", help=summary.description)
+    duration.metric(
+        "Estimated time", train_view.format_seconds(summary.seconds),
+        help="Training and validation on this server, from the model's multiply-adds; more when it is busy.",
+    )  # fmt: skip
+    size.metric("Checkpoint", f"{summary.checkpoint_bytes / 2**20:,.1f} MB" if summary.checkpoint_bytes else "-")
     if summary.warning:
         st.warning(summary.warning)
+    if summary.refusal:
+        st.error(md(summary.refusal))
+        return None
     return config
 
 
@@ -116,7 +128,7 @@ def start(config: TrainConfig, owner: str) -> None:
     try:
         run = jobs.submit(config, owner=owner)
     except jobs.JobRefused as error:
-        st.error(str(error))
+        st.error(md(str(error)))
         return
     st.session_state.pop("train_offer", None)
     follow(run)
@@ -139,7 +151,7 @@ def start_controls(config: TrainConfig | None, owner: str) -> None:
         if same.config != config:
             st.session_state.pop("train_offer")
             return
-        st.info(f"A run with exactly these settings already finished: **{same.name}**. Open it instead?")
+        st.info(f"A run with exactly these settings already finished: **{md(same.name)}**. Open it instead?")
         a, b = st.columns(2)
         if a.button("Open that run", key="tr_open_same"):
             st.session_state.pop("train_offer")
@@ -164,14 +176,14 @@ def control_buttons(run: Run, state: str, owner: str, admin: str | None) -> None
             jobs.resume(run, owner, admin)
             st.rerun()
     except jobs.JobRefused as error:
-        st.error(str(error))
+        st.error(md(str(error)))
 
 
 def run_header(run: Run, status: dict) -> None:
     state = status.get("state", "queued")
-    st.subheader(f"{STATE_ICONS.get(state, '')} {run.name}")
+    st.subheader(f"{STATE_ICONS.get(state, '')} {md(run.name)}")
     message = status.get("message") or ""
-    text = f"**{state}**" + (f": {message}" if message else "")
+    text = f"**{state}**" + (f": {md(message)}" if message else "")
     if state in ("failed", "interrupted"):
         st.warning(text)
     else:
@@ -221,8 +233,7 @@ def live_panel(run_id: str, owner: str, admin: str | None) -> None:
     state = status.get("state")
     if state not in ACTIVE_STATES:
         st.rerun()  # finished, stopped, failed: show the static results instead
-    if state == "queued":
-        jobs.advance_queue()  # in case the run before it died without starting it
+    # No queue work here: the trainers, their watchers and the server's keeper thread advance it.
     run_header(run, status)
     control_buttons(run, state, owner, admin)
     records = run.metrics()
@@ -256,7 +267,7 @@ def results_panel(run: Run, owner: str, admin: str | None) -> None:
     if run.checkpoint_path.exists():
         st.download_button(
             "⬇️ Download the checkpoint",
-            data=run.checkpoint_path.read_bytes(),
+            data=run.checkpoint_path.read_bytes,  # read when clicked, not on every rerun for every viewer
             file_name=f"{run.id}.pt",
             mime="application/octet-stream",
             key=f"tr_download_{run.id}",
@@ -292,8 +303,8 @@ def past_runs(owner: str, admin: str | None) -> None:
             try:
                 target.rename(new_name)
                 st.rerun()
-            except ValueError as error:
-                st.error(str(error))
+            except (ValueError, OSError) as error:
+                st.error(md(str(error)))
         else:
             st.error("Only the run's owner or the teacher can rename it.")
     if st.button("🗑️ Delete this run", key="tr_delete"):
@@ -302,18 +313,38 @@ def past_runs(owner: str, admin: str | None) -> None:
             st.session_state.pop("train_run", None)
             st.query_params.pop("run", None)
             st.rerun()
-        except jobs.JobRefused as error:
-            st.error(str(error))
+        except (jobs.JobRefused, OSError) as error:
+            st.error(md(str(error)))
 
 
 def check_upload() -> None:
-    upload = st.file_uploader("Check a checkpoint file", type=["pt", "pth"], key="tr_upload")
+    upload = st.file_uploader(
+        "Check a checkpoint file", type=["pt", "pth"], key="tr_upload", max_upload_size=checkpoint_upload_mb()
+    )
     if upload is None:
         return
     try:
         st.success(train_view.describe_checkpoint(upload.getvalue()))
     except CheckpointError as error:
-        st.error(f"This file was refused: {error}")
+        st.error(f"This file was refused: {md(str(error))}")
+
+
+def teacher_box() -> str | None:
+    """The admin token, a warning on an unencrypted connection, and the end-of-class button."""
+    with st.sidebar.expander("Teacher"):
+        insecure = train_view.insecure_connection_warning(st.context.url, st.context.headers.get("X-Forwarded-Proto"))
+        if insecure:
+            st.warning(insecure)
+        admin = st.text_input("Admin token", type="password", key="tr_admin") or None
+        if admin and not jobs.is_admin(admin):
+            st.caption("This token does not match the server's CNNVIZ_ADMIN_TOKEN.")
+        elif admin and st.button("⏹️ Stop every run (end of class)", key="tr_stop_all"):
+            try:
+                count = jobs.stop_all(admin)
+                st.success(f"Asked {count} runs to stop or cancelled them; checkpoints are kept.")
+            except jobs.JobRefused as error:
+                st.error(md(str(error)))
+    return admin
 
 
 st.title("Train the lab's networks")
@@ -322,10 +353,8 @@ st.markdown(
     "and closing this tab or reloading loses nothing. One run trains at a time; others wait in a queue."
 )
 owner = owner_id()
-with st.sidebar.expander("Teacher"):
-    admin = st.text_input("Admin token", type="password", key="tr_admin") or None
-    if admin and not jobs.is_admin(admin):
-        st.caption("This token does not match the server's CNNVIZ_ADMIN_TOKEN.")
+jobs.start_queue_keeper()  # once per server process: a queue left waiting moves on without a page open
+admin = teacher_box()
 
 with st.expander("New run", expanded=True):
     config = settings_form()

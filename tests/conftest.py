@@ -36,21 +36,40 @@ _skipped_browser: list[str] = []
 
 @pytest.fixture(autouse=True)
 def isolated_runs_dir(tmp_path_factory, monkeypatch):
-    """Every test gets its own runs folder, so nothing leaks into ./runs."""
+    """Every test gets its own runs folder, so nothing leaks into ./runs; no queue keeper outlives its test."""
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+    yield
+    if "cnnviz.jobs" in sys.modules:  # the Train page starts a keeper thread for the test's runs folder
+        sys.modules["cnnviz.jobs"].stop_queue_keepers()
 
 
 @pytest.fixture(scope="session")
 def mnist():
-    """The real MNIST splits; skipped outside CI when the data is missing, failed in CI."""
+    """The real MNIST splits, downloaded once into $CNNVIZ_DATA_DIR when missing and the internet answers.
+
+    Without the data and without internet: skipped with the data's own message outside CI,
+    failed in CI (CI always has the data). Set CNNVIZ_TEST_DOWNLOAD=0 to never try the download.
+    """
+    import socket
+
     from cnnviz.data import MNISTNotFound, load_mnist
 
     try:
         return load_mnist()
     except MNISTNotFound as error:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(error))
+        missing = error
+    if os.environ.get("CNNVIZ_TEST_DOWNLOAD", "1") != "0":
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(30)  # an unreachable mirror must not hang the suite
+        try:
+            return load_mnist(download=True)
+        except MNISTNotFound as error:
+            missing = error
+        finally:
+            socket.setdefaulttimeout(previous)
+    if os.environ.get("CI"):
+        raise missing
+    pytest.skip(str(missing))
 
 
 def pytest_collection_modifyitems(config, items):

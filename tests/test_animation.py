@@ -1,14 +1,14 @@
 """The animation's taps are exactly the inputs PyTorch's output cell depends on (found by autograd)."""
 
+import json
 import random
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from cnnviz import animation, plots
+from cnnviz import animation
 from cnnviz.arithmetic import InvalidLayerConfig
 from cnnviz.explorer import ExplorerSettings, analyze
 
@@ -115,29 +115,36 @@ def test_upsample_sources_follow_pytorch_nearest():
 
 
 @pytest.mark.parametrize("layer", ["Conv2d", "ConvTranspose2d", "MaxPool2d", "Upsample"])
-def test_the_figure_has_one_frame_per_step_play_pause_and_a_scrubber(layer):
+def test_the_payload_describes_every_step_as_rows_times_columns(layer):
     s = ExplorerSettings(layer=layer, height=9, width=8, kernel=(3, 2), stride=(2, 2), dilation=(1, 2))
     window = animation.sliding_window(s, analyze(s))
-    figure = plots.sliding_window_figure(window)
-    spec = figure.to_dict()
-    frames = spec["frames"]
-    assert len(frames) == len(window.steps) > 0
-    last = window.steps[-1]
-    assert frames[-1]["data"][-1] == {"x": [last.out_col], "y": [last.out_row]}
-    assert frames[-1]["traces"][-1] == 4  # the output-cell trace
-    assert [b["label"] for b in spec["layout"]["updatemenus"][0]["buttons"]] == ["▶ play", "❚❚ pause"]
-    assert len(spec["layout"]["sliders"][0]["steps"]) == len(frames)
-    assert spec["layout"]["xaxis"]["title"]["text"].startswith("<b>input</b>")
-    assert spec["layout"]["xaxis2"]["title"]["text"].startswith("<b>output</b>")
-    assert spec["layout"]["yaxis"]["title"] == {"text": "input row"}  # plotly.js 3 ignores a bare string
-    go.Figure(spec)  # plotly's validation accepts the whole figure, frames included
+    described = animation.payload(window)
+    assert len(described["row_taps"]) * len(described["col_taps"]) == len(window.steps) > 0
+    for step in window.steps:  # the browser draws step (i, j) from row_taps[i] x col_taps[j]
+        assert tuple(described["row_taps"][step.out_row]) == step.rows
+        assert tuple(described["col_taps"][step.out_col]) == step.cols
+    grid = np.array([int(k) for k in described["grid"]]).reshape(described["rows"], described["cols"])
+    np.testing.assert_array_equal(grid, window.grid)
+    assert described["output_full"] == list(window.output_full)
+    assert {name for _, name in described["legend"]} == {animation.KIND_NAMES[int(k)] for k in np.unique(grid)}
+    json.dumps(described)  # what the component receives
+
+
+def test_the_tick_labels_number_input_pixels_not_padding():
+    s = ExplorerSettings(height=5, width=5, kernel=(3, 3), padding=(2, 2))
+    described = animation.payload(animation.sliding_window(s, analyze(s)))
+    assert described["row_ticks"] == [[2 + i, i] for i in range(5)]  # two rows of padding come first
+    transposed = ExplorerSettings(layer="ConvTranspose2d", height=4, width=4, kernel=(3, 3), stride=(2, 2))
+    described = animation.payload(animation.sliding_window(transposed, analyze(transposed)))
+    assert [n for _, n in described["col_ticks"]] == [0, 1, 2, 3]
+    assert [c for c, _ in described["col_ticks"]] == [2, 4, 6, 8]  # zeros inserted between pixels
 
 
 def test_the_animation_payload_stays_small_for_the_largest_corner():
     s = ExplorerSettings(height=256, width=256, kernel=(3, 3), padding=(1, 1))
-    figure = plots.sliding_window_figure(animation.sliding_window(s, analyze(s)))
-    assert len(figure.to_json()) < 600_000
-    assert np.asarray(figure.data[0].z).shape == (33, 33)
+    described = animation.payload(animation.sliding_window(s, analyze(s)))
+    assert len(json.dumps(described)) < 5_000
+    assert (described["rows"], described["cols"]) == (33, 33)
 
 
 def test_at_most_32_x_32_outputs_are_animated_even_when_a_small_input_makes_many():

@@ -24,7 +24,8 @@ def number_input(tab, label: str):
 
 
 @pytest.mark.browser
-def test_a_run_started_in_the_browser_updates_by_itself_and_stops(page, app_url):
+def test_a_run_started_in_the_browser_updates_by_itself_and_stops(mnist, page, app_url):
+    """Training needs MNIST: skipped with the data's message outside CI when it is missing."""
     open_train_page(page, app_url)
     images = number_input(page, "Training images (0 = all 48,000)")
     images.fill("2000")

@@ -1,45 +1,30 @@
-"""The draw page's figures: valid plotly (rebuilt with validation on), labelled, coloured as promised."""
+"""The draw page's charts: labelled, coloured as promised, the right values, JSON-ready."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
-import plotly.graph_objects as go
-import pytest
 
-from cnnviz.draw_plots import OTHER_COLOUR, TOP_COLOUR, Panel, image_row, probability_chart, sweep_chart
-
-
-def validated(figure: go.Figure) -> dict:
-    """The figure's dict after plotly has validated every property (raises on a wrong name or value)."""
-    return go.Figure(figure.to_dict()).to_dict()
+from cnnviz.draw_plots import COMPARE_COLOUR, OTHER_COLOUR, TOP_COLOUR, probability_chart, sweep_chart
 
 
 def test_probability_chart_highlights_the_top_guess_and_labels_its_axes():
     probabilities = np.array([0.01, 0.02, 0.05, 0.02, 0.8, 0.02, 0.02, 0.02, 0.02, 0.02])
-    spec = validated(probability_chart(probabilities))
-    bars = spec["data"][0]
-    assert list(bars["x"]) == [str(d) for d in range(10)]
-    assert bars["marker"]["color"][4] == TOP_COLOUR and set(bars["marker"]["color"][:4]) == {OTHER_COLOUR}
-    assert bars["text"][4] == "80%"
-    assert spec["layout"]["xaxis"]["title"]["text"] == "digit"
-    assert spec["layout"]["yaxis"]["title"]["text"] == "probability"
+    chart = probability_chart(probabilities)
+    assert chart.kind == "bars" and chart.x == tuple(str(d) for d in range(10))
+    (bars,) = chart.series
+    assert bars.colours[4] == TOP_COLOUR and set(bars.colours[:4]) == {OTHER_COLOUR}
+    np.testing.assert_allclose(bars.values, probabilities)
+    assert chart.x_title == "digit" and chart.title == "What the classifier thinks"
+    json.dumps(chart.payload())
 
 
 def test_probability_chart_compares_a_second_set_side_by_side():
-    spec = validated(probability_chart(np.full(10, 0.1), compare=np.eye(10)[3]))
-    assert [trace["name"] for trace in spec["data"]] == ["drawing as MNIST", "naive resize"]
-    assert spec["layout"]["barmode"] == "group" and spec["layout"]["showlegend"]
-
-
-def test_image_row_shows_digits_in_greys_and_the_signed_error_centred_on_zero():
-    digit = np.linspace(0, 1, 28 * 28, dtype=np.float32).reshape(28, 28)
-    error = digit - 0.3  # from -0.3 to 0.7
-    spec = validated(image_row([Panel("input", digit), Panel("error", error, signed=True)]))
-    picture, signed = spec["data"]
-    assert (picture["zmin"], picture["zmax"]) == (0.0, 1.0) and not picture["showscale"]
-    assert signed["zmin"] == pytest.approx(-0.7) and signed["zmax"] == pytest.approx(0.7) and signed["showscale"]
-    assert [a["text"] for a in spec["layout"]["annotations"]] == ["input", "error"]
-    assert spec["layout"]["yaxis"]["range"][0] > spec["layout"]["yaxis"]["range"][1]  # row 0 at the top
+    chart = probability_chart(np.full(10, 0.1), compare=np.eye(10)[3])
+    assert [s.name for s in chart.series] == ["drawing as MNIST", "naive resize"]
+    assert chart.series[1].hatched and set(chart.series[1].colours) == {COMPARE_COLOUR}
+    assert chart.series[1].values[3] == 1.0
 
 
 def test_sweep_chart_draws_the_leading_digits_and_marks_the_current_input():
@@ -48,7 +33,9 @@ def test_sweep_chart_draws_the_leading_digits_and_marks_the_current_input():
     probabilities[:, 7] = [0.2, 0.9, 1.0, 0.9, 0.1]
     probabilities[:, 1] = [0.8, 0.1, 0.0, 0.1, 0.9]
     probabilities[:, 4] = [0.0, 0.0, 0.0, 0.0, 0.0]
-    spec = validated(sweep_chart(values, probabilities, x_title="moved right by (pixels)", current=1, lines=2))
-    assert [trace["name"] for trace in spec["data"]] == ["digit 7", "digit 1"]
-    assert spec["layout"]["shapes"][0]["x0"] == 1
-    assert spec["layout"]["xaxis"]["title"]["text"] == "moved right by (pixels)"
+    chart = sweep_chart(values, probabilities, x_title="moved right by (pixels)", current=1, lines=2)
+    assert chart.kind == "lines" and [s.name for s in chart.series] == ["digit 7", "digit 1"]
+    assert chart.series[0].dash != chart.series[1].dash  # told apart without colour too
+    assert chart.marker == 1 and chart.x == (-2.0, -1.0, 0.0, 1.0, 2.0)
+    assert chart.x_title == "moved right by (pixels)"
+    np.testing.assert_allclose(chart.series[1].values, probabilities[:, 1])

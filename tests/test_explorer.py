@@ -1,8 +1,9 @@
 """The explorer's arithmetic, URL round trip and feature maps, checked against PyTorch."""
 
+import json
 import math
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 import torch
@@ -245,12 +246,23 @@ EXTREMES = [
 
 
 @pytest.mark.parametrize("extreme", EXTREMES, ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()))
-def test_what_the_browser_receives_stays_under_a_megabyte_at_the_extremes(extreme, scene):
-    import plotly.io
-
+def test_what_the_browser_receives_stays_under_300_kb_at_the_extremes(extreme, scene):
     from cnnviz.explorer_view import build_view
 
     view = build_view(ExplorerSettings(in_channels=3, height=256, width=256, **extreme), scene)
     assert view.error is None
-    sent = sum(len(plotly.io.to_json(f.to_dict(), validate=False)) for f in (view.animation, view.maps) if f)
-    assert sent < 1_000_000
+    sent = len(json.dumps(view.animation)) + (len(json.dumps(view.maps.payload())) if view.maps else 0)
+    assert sent < 300_000
+
+
+def test_every_setting_is_declared_once_and_the_widgets_round_trip():
+    assert [s.field for s in explorer.SETTINGS] == [f.name for f in fields(ExplorerSettings)]
+    assert len({s.key for s in explorer.SETTINGS}) == len(explorer.SETTINGS)  # URL keys are unique
+    rng = random.Random(4)
+    for _ in range(100):
+        s = replace(_random_settings(rng), maps=rng.random() < 0.5, relu=rng.random() < 0.5, seed=rng.randint(0, 9))
+        state = explorer.widget_values(s)
+        assert explorer.settings_from_widgets(state) == s
+        assert explorer.clamp(s) == (s, [])  # every value the widgets hold is in range
+    partial = {k: v for k, v in explorer.widget_values(ExplorerSettings(kernel=(5, 5))).items() if k != "ex_k_h"}
+    assert explorer.settings_from_widgets(partial, ExplorerSettings(kernel=(7, 7))).kernel == (7, 7)  # kept

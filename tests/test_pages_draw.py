@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from map_grids import grid_titles, grid_values, map_grids
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -48,6 +49,12 @@ def draw_page(**state) -> AppTest:
     return at
 
 
+def charts(at: AppTest) -> list[dict]:
+    """The payloads of the page's probability charts (widgets/chart.js)."""
+    elements = at.get("bidi_component")
+    return [json.loads(e.proto.json) for e in elements if e.proto.component_name == "cnnviz.chart"]
+
+
 def prediction(at: AppTest) -> int | None:
     for markdown in at.markdown:
         match = re.search(r"data-testid='draw-prediction'[^>]*>(\d)<", markdown.value)
@@ -69,7 +76,7 @@ def test_an_empty_canvas_shows_a_friendly_prompt_not_a_prediction():
     at = draw_page()
     assert any("Draw a digit from 0 to 9" in info.value for info in at.info)
     assert prediction(at) is None
-    assert not at.get("plotly_chart")
+    assert not charts(at) and not map_grids(at)
 
 
 def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnist):
@@ -78,13 +85,11 @@ def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnis
     label = int(mnist.test.labels[DIGIT_INDEX])
     assert prediction(at) == label
     assert not at.error and not at.warning
-    figures = {element.proto.id: json.loads(element.proto.spec) for element in at.get("plotly_chart")}
-    specs = list(figures.values())
-    bars = [s for s in specs if s["data"][0]["type"] == "bar"]
-    assert len(bars) == 1 and bars[0]["data"][0]["x"] == [str(d) for d in range(10)]
-    probabilities = np.array(bars[0]["data"][0]["y"])
+    bars = [c for c in charts(at) if c["kind"] == "bars"]
+    assert len(bars) == 1 and bars[0]["x"] == [str(d) for d in range(10)]
+    probabilities = np.array(bars[0]["series"][0]["values"])
     assert probabilities.argmax() == label and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
-    titles = [s["layout"].get("title", {}).get("text", "") for s in specs]
+    titles = grid_titles(at)
     for name, shape in [("conv1", "16 x 28 x 28"), ("pool1", "16 x 14 x 14"), ("pool3", "32 x 3 x 3")]:
         assert any(t.startswith(f"{name} (") and shape in t for t in titles), (name, titles)
     assert any("bottleneck: 4 x 3 x 3 = 36" in t for t in titles)
@@ -92,19 +97,9 @@ def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnis
     assert metrics["Bottleneck"] == "4 x 3 x 3 = 36" and metrics["Compression"] == "21.8x"
     assert 0 < float(metrics["Mean squared error"]) < 0.03  # the shipped autoencoder rebuilds a real digit well
     # The input the model saw is MNIST's digit itself.
-    seen = next(s for s in specs if s["layout"]["annotations"][0]["text"].startswith("what the model sees"))
+    seen = next(g for g in map_grids(at) if g["panels"][0]["title"] == "what the model sees")
     digit = to_float(mnist.test.images[DIGIT_INDEX, 0]).numpy()
-    np.testing.assert_allclose(decode_z(seen["data"][0]["z"]), digit, atol=1e-6)
-
-
-def decode_z(z) -> np.ndarray:
-    """A heatmap's z from plotly JSON: a nested list, or plotly's typed-array dict."""
-    if isinstance(z, dict):
-        import base64
-
-        values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        return values.reshape([int(n) for n in str(z["shape"]).split(",")])
-    return np.array(z, dtype=float)
+    np.testing.assert_allclose(grid_values(seen)[0], digit, atol=0.5 / 255 + 1e-6)  # one byte per value
 
 
 def test_the_sliders_move_the_input_and_the_sweep_marks_it(mnist):
@@ -113,23 +108,36 @@ def test_the_sliders_move_the_input_and_the_sweep_marks_it(mnist):
     at.slider(key="draw_degrees").set_value(-20)
     at.run()
     assert not at.exception
-    specs = [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
-    seen = next(s for s in specs if s["layout"]["annotations"][0]["text"].startswith("what the model sees"))
+    seen = next(g for g in map_grids(at) if g["panels"][0]["title"] == "what the model sees")
     expected = shift_rotate(to_float(mnist.test.images[DIGIT_INDEX : DIGIT_INDEX + 1]), right=3, degrees=-20)
-    np.testing.assert_allclose(decode_z(seen["data"][0]["z"]), expected[0, 0].numpy(), atol=1e-5)
-    sweeps = [s for s in specs if s["data"][0]["type"] == "scatter" and "shapes" in s["layout"]]
-    marks = sorted(s["layout"]["shapes"][0]["x0"] for s in sweeps)
+    np.testing.assert_allclose(grid_values(seen)[0], expected[0, 0].numpy(), atol=0.5 / 255 + 1e-5)
+    marks = sorted(c["marker"] for c in charts(at) if c["kind"] == "lines")
     assert marks == [-20, 3]
 
 
-def test_the_chosen_layers_are_the_ones_drawn(trained_runs):
+@pytest.fixture
+def a_test_digit(monkeypatch):
+    """The "random MNIST test digit" source, from MNIST when it is there, else from the shipped sample of a 0.
+
+    These tests look at layers and errors, not at MNIST itself, so they run in a fresh clone too.
+    """
+    from cnnviz import inference
+    from cnnviz.data import MNISTNotFound
+    from cnnviz.images import load_sample
+
+    try:
+        inference.mnist_test_digit(DIGIT_INDEX)
+    except MNISTNotFound:
+        monkeypatch.setattr(inference, "mnist_test_digit", lambda index: (load_sample("mnist_0").pixels, 0))
+
+
+def test_the_chosen_layers_are_the_ones_drawn(trained_runs, a_test_digit):
     at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, draw_layers=["res2_1"], **trained_runs)
-    titles = [json.loads(e.proto.spec)["layout"].get("title", {}).get("text", "") for e in at.get("plotly_chart")]
-    layer_titles = [t for t in titles if "(channels x rows x columns)" in t]
+    layer_titles = [t for t in grid_titles(at) if "(channels x rows x columns)" in t]
     assert len(layer_titles) == 1 and layer_titles[0].startswith("res2_1 (residual block): output 32 x 14 x 14")
 
 
-def test_a_broken_checkpoint_is_reported_and_the_page_goes_on(tmp_path, trained_runs):
+def test_a_broken_checkpoint_is_reported_and_the_page_goes_on(tmp_path, trained_runs, a_test_digit):
     run = create_run(TrainConfig(model="classifier"), name="broken")
     run.checkpoint_path.write_bytes(b"not a checkpoint at all")
     run.set_status("finished")
@@ -166,12 +174,10 @@ def test_an_uploaded_picture_is_read_and_compared_with_a_naive_resize(trained_ru
     at.file_uploader(key="draw_picture").set_value(("seven.png", png_of_a_seven(), "image/png")).run()
     assert not at.exception and prediction(at) == 7
     at.toggle(key="draw_naive").set_value(True).run()
-    specs = [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
-    bars = next(s for s in specs if s["data"][0]["type"] == "bar")
-    assert [trace["name"] for trace in bars["data"]] == ["drawing as MNIST", "naive resize"]
-    assert any(
-        s["layout"]["annotations"][0]["text"].startswith("naive:") for s in specs if s["layout"].get("annotations")
-    )
+    bars = next(c for c in charts(at) if c["kind"] == "bars")
+    assert [series["name"] for series in bars["series"]] == ["drawing as MNIST", "naive resize"]
+    seen = next(g for g in map_grids(at) if g["panels"][0]["title"] == "what the model sees")
+    assert [panel["title"] for panel in seen["panels"]] == ["what the model sees", "naive: the whole picture squeezed"]
 
 
 def test_a_file_that_is_not_a_picture_is_refused_politely(trained_runs):

@@ -1,6 +1,7 @@
 """The layer explorer page under streamlit.testing: widgets, PyTorch shapes, the URL, errors, uploads."""
 
 import io
+import json
 import re
 import struct
 import zlib
@@ -8,6 +9,7 @@ import zlib
 import numpy as np
 import pytest
 import torch
+from map_grids import map_grids
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 from torch import nn
@@ -36,6 +38,10 @@ def _no_problem(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def _components(at) -> list[str]:
+    return [element.proto.component_name for element in at.get("bidi_component")]
+
+
 def test_default_view_shows_the_shape_pytorch_gives_and_the_line_to_copy():
     at = _app()
     _no_problem(at)
@@ -44,7 +50,11 @@ def test_default_view_shows_the_shape_pytorch_gives_and_the_line_to_copy():
     assert out == tuple(layer(torch.zeros(n, c, h, w)).shape)
     assert at.code[0].value == f"nn.Conv2d({c}, 8, kernel_size=3)"
     assert any("Parameters:" in m.value for m in at.markdown)
-    assert len(at.get("plotly_chart")) == 2  # the animation and the feature maps
+    assert _components(at) == ["cnnviz.sliding_window", "cnnviz.map_grid"]  # the animation and the feature maps
+    steps = json.loads(at.get("bidi_component")[0].proto.json)
+    assert (len(steps["row_taps"]), len(steps["col_taps"])) == (h - 2, w - 2)  # every output cell animated
+    (maps,) = map_grids(at)
+    assert len(maps["panels"]) == 8 and (maps["rows"], maps["columns"]) == (h - 2, w - 2)
 
 
 def test_changing_widgets_updates_the_shape_like_pytorch():
@@ -186,7 +196,7 @@ def test_each_bad_kind_of_upload_is_converted_or_refused_clearly(kind):
     shown = [e.value for e in (at.error if level == "error" else at.info)]
     assert any(message in text for text in shown), shown
     if level == "info":  # converted: the maps are drawn
-        assert len(at.get("plotly_chart")) == 2
+        assert len(map_grids(at)) == 1
 
 
 def test_a_camera_picture_sets_three_channels_and_the_page_says_where_the_camera_works():
@@ -199,8 +209,8 @@ def test_a_camera_picture_sets_three_channels_and_the_page_says_where_the_camera
     _no_problem(at)
     assert at.number_input(key="ex_c").value == 3
     assert _shown_shapes(at)[1] == (1, 4, 26, 26)
-    assert len(at.get("plotly_chart")) == 2
-    assert "camera picture" in at.get("plotly_chart")[1].proto.spec
+    (maps,) = map_grids(at)
+    assert "camera picture" in maps["title"] and len(maps["panels"]) == 4
 
 
 def _torch_shape(at: AppTest):

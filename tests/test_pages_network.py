@@ -120,3 +120,45 @@ def test_an_unreadable_cell_names_its_row():
     at = _app([{"layer": "ReLU"}, {"layer": "Conv2d", "out": 3, "kernel": "big"}], (1, 8, 8))
     assert not at.exception
     assert at.error[0].value.startswith("Row 2 (Conv2d): kernel must be a whole number")
+
+
+def test_the_dna_preset_takes_a_sequence_and_exports_1d_code():
+    at = _app()
+    at.selectbox(key="net_preset").set_value("DNA motif classifier (1-D)").run()
+    assert not at.exception and not at.error
+    assert at.radio(key="net_input").value == "sequence (C, L)"
+    assert at.number_input(key="net_l").value == 100 and at.number_input(key="net_c").value == 4
+    table = _table(at)
+    assert table["layer"][0] == "nn.Conv1d(4, 16, kernel_size=8, padding='same')"
+    model, shapes = _run_exported(at, (4, 100))
+    assert shapes == list(table["output shape"])
+    assert _metrics(at)["Parameters"] == f"{sum(p.numel() for p in model.parameters()):,}"
+
+
+def test_a_sequence_input_refuses_image_layers_with_the_1d_name():
+    rows = [{"layer": "Conv2d", "out": 4, "kernel": "3"}]
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["net_rows"], at.session_state["net_preset"] = rows, "(your own)"
+    at.session_state["net_input"], at.session_state["net_c"], at.session_state["net_l"] = "sequence (C, L)", 4, 50
+    at.run()
+    assert "image-shaped input (C, H, W)" in at.error[0].value
+    assert "use Conv1d for sequences" in at.info[0].value
+
+
+def test_a_layer_of_the_wrong_size_for_the_linear_offers_the_solvers_answers_and_applies_one():
+    rows = [{"layer": "Conv1d", "out": 8, "kernel": "5"}, {"layer": "MaxPool1d", "kernel": "2"},
+            {"layer": "Flatten"}, {"layer": "Linear", "out": 2, "extra": "in=200"}]  # fmt: skip
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["net_rows"], at.session_state["net_preset"] = rows, "(your own)"
+    at.session_state["net_input"], at.session_state["net_c"], at.session_state["net_l"] = "sequence (C, L)", 4, 100
+    at.run()
+    assert "in_features is 200" in at.error[0].value
+    assert "should give 25 instead of 48" in at.info[1].value
+    first = at.button(key="net_fix_0")
+    assert first.label.startswith("Use nn.MaxPool1d(")
+    first.click().run()
+    assert not at.error and not at.exception
+    assert _metrics(at)["Output shape"] == "(2,)"
+    assert list(_table(at)["output shape"])[1] == "(8, 25)"
+    _, shapes = _run_exported(at, (4, 100))
+    assert shapes == list(_table(at)["output shape"])

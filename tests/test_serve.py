@@ -20,3 +20,40 @@ def test_deep_link_first_after_start_gets_the_apps_navigation(browser, tmp_path)
     finally:
         context.close()
         stop_app(server, log)
+
+
+def test_the_served_app_skips_per_run_garbage_collection_and_file_watching():
+    """Per-run full collections and the polling watcher were most of a click's server CPU (issue 8)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    probe = (
+        "from streamlit import config; config.get_config_options(force_reparse=True);"
+        "print(config.get_option('runner.postScriptGC'), config.get_option('server.fileWatcherType'))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "none"]
+
+
+def test_serve_freezes_the_imported_libraries_out_of_the_collectors_sight():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    probe = "import gc, serve; assert gc.get_freeze_count() == 0; print(serve.freeze_imports())"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert int(out) > 100_000  # torch, plotly, streamlit: hundreds of thousands of long-lived objects
+
+
+def test_serve_does_not_poll_the_config_files(monkeypatch):
+    from streamlit.web import bootstrap
+
+    import serve  # noqa: F401  (replaces bootstrap's config watchers on import)
+
+    watched = []
+    monkeypatch.setattr(bootstrap, "watch_file", lambda *args, **kwargs: watched.append(args))
+    bootstrap._install_config_watchers({})
+    assert watched == []

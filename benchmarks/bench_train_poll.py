@@ -1,0 +1,95 @@
+"""The Train page's polling: server CPU per second while a student watches a run, with 200 runs on disk.
+
+A real server (``python serve.py``) with 200 finished runs in its runs folder (each with a config,
+a status and 60 lines of metrics) and one run "training" (its status names a live stand-in process,
+``sleep``, so no CPU goes to training), and real headless Chromium on ``/train?run=<that run>``,
+which polls the runs folder once a second (``st.fragment(run_every=1)``). Reported: the server's CPU time per second of
+watching (target: under 5 ms), against the same server idle with no page open, both over
+``--seconds`` (default 15). Usage: ``python -m benchmarks train_poll [--runs 200] [--seconds 15]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import time
+
+from benchmarks.served import ROOT, served
+from benchmarks.table import print_table
+from cnnviz.runs import create_run
+from cnnviz.train import process_start_ticks
+from cnnviz.training import TrainConfig
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def fill(folder, count: int) -> None:
+    """``count`` finished runs, alternately classifier and autoencoder, with a curve each."""
+    for i in range(count):
+        run = create_run(TrainConfig(model=("classifier", "autoencoder")[i % 2]), name=f"run {i}", root=folder)
+        for step in range(60):
+            run.append_metrics({"kind": "step", "step": step * 100, "epoch": step // 10, "loss": 1.0 / (step + 1)})
+        run.set_status("finished")
+
+
+def watched_run(folder, stand_in: subprocess.Popen) -> str:
+    """A run that looks like it is training (status "running", the stand-in's pid); returns its id."""
+    run = create_run(TrainConfig(model="classifier"), name="watched run", root=folder)
+    for step in range(40):
+        run.append_metrics({"kind": "step", "step": step * 100, "epoch": step / 40, "loss": 1.0 / (step + 1)})
+    pid = stand_in.pid
+    run.set_status("running", "training", pid=pid, start_ticks=process_start_ticks(pid), launched=time.time())
+    return run.id
+
+
+def cpu_per_second(server, seconds: float) -> float:
+    """Milliseconds of server CPU per second of wall time, over ``seconds``."""
+    start_cpu, start = server.cpu_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return (server.cpu_seconds() - start_cpu) * 1000 / (time.monotonic() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks train_poll", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=200, help="finished runs on disk (default 200)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds each way (default 15)")
+    args = parser.parse_args(argv or [])
+    from playwright.sync_api import sync_playwright
+
+    stand_in = subprocess.Popen(["sleep", str(int(args.seconds * 4 + 300))])
+    with served(ROOT, "train-poll") as server:
+        fill(server.folder / "runs", args.runs)
+        run_id = watched_run(server.folder / "runs", stand_in)
+        idle = cpu_per_second(server, args.seconds)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server.url)
+            page.wait_for_selector("[data-testid='stSidebarNav']", timeout=90_000)
+            page.goto(f"{server.url}/train?run={run_id}")
+            page.get_by_text("watched run").first.wait_for(timeout=90_000)
+            time.sleep(3)  # the first polls load what the page caches
+            watching = cpu_per_second(server, args.seconds)
+            browser.close()
+    stand_in.kill()
+    print_table(
+        ["server", "runs on disk", "CPU ms per second"],
+        [
+            ["idle, no page open", args.runs + 1, f"{idle:.1f}"],
+            ["one student watching a training run", args.runs + 1, f"{watching:.1f}"],
+            ["watching minus idle [target < 5]", args.runs + 1, f"{watching - idle:.1f}"],
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""What the end-to-end benchmarks share: a real server per app version, its CPU time and memory, and a
+temporary checkout of a baseline version to compare against.
+
+A server is started exactly as ``make app`` starts one (``python serve.py``), from the app's own folder,
+on a free port of 127.0.0.1, with its runs in a temporary folder. CPU time and memory are read from
+``/proc`` for the server process and every process below it (Linux only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (ROOT.parent / "shared" / "data", Path("/work/shared/data"))  # where the tests find MNIST too
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+START_TIMEOUT_S = 90  # a busy 2-core machine: torch and streamlit imports take a while
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` split after the command name (which may hold spaces and parentheses)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (children, grandchildren, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int(_stat_fields(int(entry.name))[1])  # field 4: ppid
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of ``pid``, its waited-for children and its live descendants, in seconds."""
+    fields = _stat_fields(pid)
+    # fields[11:15] are stat fields 14-17: utime, stime, cutime, cstime (ended children that were waited for)
+    ticks = sum(int(v) for v in fields[11:15])
+    for child in descendants(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            ticks += sum(int(v) for v in _stat_fields(child)[11:13])
+    return ticks / CLOCK_TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and its live descendants, in bytes."""
+    total = 0
+    for process in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{process}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+    return total
+
+
+@dataclass
+class Server:
+    """One running app: its label in tables, base URL and process."""
+
+    label: str
+    url: str
+    process: subprocess.Popen
+    folder: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def rss_bytes(self) -> int:
+        return rss_bytes(self.pid)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join((self.folder / "server.log").read_text(errors="replace").splitlines()[-lines:])
+
+
+def _app_env(folder: Path) -> dict[str, str]:
+    env = {**os.environ, "CNNVIZ_RUNS_DIR": str(folder / "runs")}
+    if "CNNVIZ_DATA_DIR" not in env:
+        for data in SHARED_DATA:
+            if (data / "MNIST" / "raw").is_dir():
+                env["CNNVIZ_DATA_DIR"] = str(data)
+                break
+    return env
+
+
+@contextlib.contextmanager
+def served(app_dir: Path, label: str, extra_args: tuple[str, ...] = ()) -> Iterator[Server]:
+    """Serve the app in ``app_dir`` with ``python serve.py`` (as ``make app``) on a free local port."""
+    folder = Path(tempfile.mkdtemp(prefix=f"cnnviz-bench-{label}-"))
+    port = free_port()
+    log = open(folder / "server.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1", *extra_args],
+        cwd=app_dir, env=_app_env(folder), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    server = Server(label, f"http://127.0.0.1:{port}", process, folder)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the {label} server did not start:\n{server.log_tail()}") from None
+                time.sleep(0.3)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def checkout(ref: str) -> Iterator[Path]:
+    """A temporary ``git worktree`` of ``ref`` (sharing this checkout's .venv), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="cnnviz-baseline-"))
+    tree = folder / "app"
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), ref], cwd=ROOT, check=True)
+    try:
+        venv = ROOT / ".venv"
+        if venv.exists() and not (tree / ".venv").exists():
+            (tree / ".venv").symlink_to(venv.resolve())
+        yield tree
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
+
+
+@contextlib.contextmanager
+def versions(
+    baseline: str | None, candidate_dir: Path = ROOT, extra_args: tuple[str, ...] = ()
+) -> Iterator[list[Server]]:
+    """The servers to compare: ``[candidate]``, or ``[baseline, candidate]`` when a baseline ref is given.
+
+    Both run at the same time, so that the benchmarks can alternate between them and both see the same noise.
+    """
+    with contextlib.ExitStack() as stack:
+        servers = []
+        if baseline:
+            tree = stack.enter_context(checkout(baseline))
+            servers.append(stack.enter_context(served(tree, f"baseline {baseline}", extra_args)))
+        servers.append(stack.enter_context(served(candidate_dir, "candidate" if baseline else "this tree", extra_args)))
+        yield servers
+
+
+def ratio(candidate: float, baseline: float) -> str:
+    """``candidate / baseline`` as ``0.42x``; a dash when it cannot be computed."""
+    if not baseline or candidate != candidate or baseline != baseline:  # zero or NaN
+        return "-"
+    return f"{candidate / baseline:.2f}x"

@@ -1,0 +1,27 @@
+"""Loading a component's JavaScript and CSS, with cnnviz's colour lookup tables injected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cnnviz.map_grid import COLORMAPS
+from cnnviz.plots import colormap_anchors
+
+HERE = Path(__file__).parent
+
+
+def source(name: str) -> str:
+    """The text of ``widgets/<name>`` without indentation and whole-line comments.
+
+    Streamlit sends a component's code with every instance on every rerun, so
+    the bytes saved here are saved per grid per click.
+    """
+    lines = (line.strip() for line in (HERE / name).read_text(encoding="utf-8").splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
+def colormap_constants() -> str:
+    """``const ANCHORS = {...}``: every colormap's anchor colours, the single source being cnnviz.plots."""
+    anchors = {name: [[round(float(v), 2) for v in rgb] for rgb in colormap_anchors(name)] for name in COLORMAPS}
+    return f"const ANCHORS = {json.dumps(anchors, separators=(',', ':'))};\n"

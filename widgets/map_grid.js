@@ -1,0 +1,174 @@
+// A grid of feature maps, painted from one PNG of colour indices (see cnnviz/map_grid.py).
+// Hover a panel: its value under the pointer. Click a panel: that channel enlarged below.
+// ANCHORS (colormap name -> evenly spaced RGB anchors) is prepended by widgets/assets.py.
+
+// The 256-entry table, interpolated exactly as cnnviz.plots.colormap_lut does.
+function lut(name) {
+  const anchors = ANCHORS[name];
+  const table = new Uint8Array(256 * 3);
+  const last = anchors.length - 1;
+  for (let i = 0; i < 256; i++) {
+    const x = (i / 255) * last;
+    const k = Math.min(Math.floor(x), last - 1);
+    const f = x - k;
+    for (let c = 0; c < 3; c++) {
+      const v = anchors[k][c] + (anchors[k + 1][c] - anchors[k][c]) * f;
+      table[i * 3 + c] = Math.round(v);
+    }
+  }
+  return table;
+}
+const TABLES = {};
+const table = (name) => TABLES[name] || (TABLES[name] = lut(name));
+
+function fmt(v) {
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e4)) return v.toExponential(2);
+  return String(Number(v.toPrecision(3)));
+}
+
+function paint(canvas, indices, offset, rows, cols, cmap) {
+  const t = table(cmap);
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(cols, rows);
+  for (let i = 0; i < rows * cols; i++) {
+    const k = indices[(offset + i) * 4] * 3;  // the red channel of a grey pixel is its index
+    image.data[i * 4] = t[k];
+    image.data[i * 4 + 1] = t[k + 1];
+    image.data[i * 4 + 2] = t[k + 2];
+    image.data[i * 4 + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+function gradient(cmap) {
+  const t = table(cmap);
+  const stops = [];
+  for (let s = 0; s <= 8; s++) {
+    const k = Math.round((s * 255) / 8) * 3;
+    stops.push(`rgb(${t[k]},${t[k + 1]},${t[k + 2]}) ${(s * 100) / 8}%`);
+  }
+  return `linear-gradient(to right, ${stops.join(",")})`;
+}
+
+const LEGEND = {
+  "blue-red": ["-max", "0", "+max", "signed: white = 0"],
+  viridis: ["min", "", "max", "values >= 0"],
+  greys: ["0", "", "1", "ink"],
+};
+
+function renderGrid(root, data, setTriggerValue, index) {
+  const picture = new Image();
+  picture.onload = () => {
+    const { rows, columns: cols, factor, panels, panel_px: panelPx } = data;
+    const scratch = document.createElement("canvas");
+    scratch.width = cols;
+    scratch.height = rows * panels.length;
+    const sctx = scratch.getContext("2d", { willReadFrequently: true });
+    sctx.drawImage(picture, 0, 0);
+    const indices = sctx.getImageData(0, 0, cols, rows * panels.length).data;
+    const scale = panelPx / Math.max(rows, cols);
+    const valueAt = (p, r, c) => {
+      const q = indices[(p * rows * cols + r * cols + c) * 4];
+      const panel = panels[p];
+      return panel.low + (q / 255) * (panel.high - panel.low);
+    };
+    const status = document.createElement("div");
+    status.className = "mg-status";
+    status.textContent = "Hover a map to read its values; click one to enlarge it.";
+    const cellOf = (event, canvas) => {
+      const box = canvas.getBoundingClientRect();
+      const c = Math.min(cols - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * cols)));
+      const r = Math.min(rows - 1, Math.max(0, Math.floor(((event.clientY - box.top) / box.height) * rows)));
+      return [r, c];
+    };
+    const where = (r, c) =>
+      factor > 1
+        ? `rows ${r * factor}-${r * factor + factor - 1}, columns ${c * factor}-${c * factor + factor - 1} (mean)`
+        : `row ${r}, column ${c}`;
+    const makePanel = (p, size, big) => {
+      const figure = document.createElement("figure");
+      figure.className = big ? "mg-panel mg-big" : "mg-panel";
+      if (!big) figure.style.minWidth = "110px";
+      const label = document.createElement("figcaption");
+      label.innerHTML = "";
+      const name = document.createElement("div");
+      name.className = "mg-name";
+      name.textContent = panels[p].title;
+      const range = document.createElement("div");
+      range.className = "mg-range";
+      range.textContent = panels[p].range;
+      label.append(name, range);
+      const canvas = document.createElement("canvas");
+      canvas.width = cols;
+      canvas.height = rows;
+      canvas.style.width = `${Math.max(1, Math.round(cols * size))}px`;
+      canvas.style.height = `${Math.max(1, Math.round(rows * size))}px`;
+      paint(canvas, indices, p * rows * cols, rows, cols, panels[p].cmap);
+      canvas.addEventListener("mousemove", (event) => {
+        const [r, c] = cellOf(event, canvas);
+        status.textContent = `${panels[p].title}, ${where(r, c)}: ${fmt(valueAt(p, r, c))}`;
+      });
+      canvas.addEventListener("click", (event) => {
+        const [r, c] = cellOf(event, canvas);
+        if (data.clickable) setTriggerValue("cell", { grid: index, channel: p, row: r * factor, column: c * factor });
+        if (!big) enlarge(p);
+      });
+      figure.append(label, canvas);
+      return figure;
+    };
+    const zoom = document.createElement("div");
+    zoom.className = "mg-zoom";
+    const enlarge = (p) => {
+      zoom.replaceChildren(makePanel(p, Math.min(480, Math.max(240, panelPx * 3)) / Math.max(rows, cols), true));
+    };
+    const grid = document.createElement("div");
+    grid.className = "mg-grid";
+    // at most per_row panels a row; fewer where the page is narrow (flex-wrap)
+    grid.style.maxWidth = `${data.per_row * (Math.max(cols * scale, 110) + 12)}px`;
+    panels.forEach((_, p) => grid.appendChild(makePanel(p, scale, false)));
+    const title = document.createElement("div");
+    title.className = "mg-title";
+    title.textContent = data.title;
+    const legend = document.createElement("div");
+    legend.className = "mg-legend";
+    for (const cmap of [...new Set(panels.map((p) => p.cmap))]) {
+      const [left, middle, right, note] = LEGEND[cmap];
+      const item = document.createElement("span");
+      item.className = "mg-key";
+      item.innerHTML = `<span class="mg-bar" style="background:${gradient(cmap)}"></span>`;
+      const words = document.createElement("span");
+      words.textContent = `${left} ${middle ? "… " + middle + " …" : "…"} ${right}: ${note}`;
+      item.appendChild(words);
+      legend.appendChild(item);
+    }
+    const each = document.createElement("span");
+    each.className = "mg-note";
+    each.textContent = panels.length > 1 ? "each panel over its own range [min, max]" : "";
+    legend.appendChild(each);
+    root.replaceChildren(title, grid, legend, status, zoom);
+  };
+  picture.src = data.png;
+}
+
+// data.grids: one or more grids, drawn one after the other (data.side_by_side: in a row).
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let root = parentElement.querySelector(".mg-all");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "mg-all";
+    parentElement.appendChild(root);
+  }
+  const signature = data.grids.map((g) => g.png + g.title + g.panels.map((p) => p.title + p.range).join("|")).join("#");
+  if (root.dataset.signature === signature) return;  // a rerun that changed nothing here
+  root.classList.toggle("mg-row", Boolean(data.side_by_side));
+  const sections = data.grids.map((grid, i) => {
+    const section = document.createElement("div");
+    section.className = "mg";
+    renderGrid(section, grid, setTriggerValue, i);
+    return section;
+  });
+  root.replaceChildren(...sections);
+  root.dataset.signature = signature;
+}

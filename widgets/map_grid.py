@@ -1,0 +1,41 @@
+"""Mount one or more :class:`cnnviz.map_grid.MapGrid` in the page, as one component.
+
+Streamlit sends a component's code with every instance on every rerun, so the
+grids of one part of a page travel together in one instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from cnnviz.map_grid import MapGrid
+from widgets.assets import colormap_constants, source
+
+_COMPONENT = st.components.v2.component(
+    "cnnviz.map_grid", js=colormap_constants() + source("map_grid.js"), css=source("map_grid.css")
+)
+
+
+def map_grid(
+    grids: MapGrid | Sequence[MapGrid],
+    *,
+    key: str,
+    panel_px: int = 112,
+    clickable: bool = False,
+    side_by_side: bool = False,
+) -> dict | None:
+    """Draw the grids one below the other (or side by side).
+
+    With ``clickable``, return the last clicked cell ``{grid, channel, row, column}`` (else None).
+    """
+    grids = [grids] if isinstance(grids, MapGrid) else list(grids)
+    data = {
+        "grids": [grid.payload(panel_px=panel_px, clickable=clickable) for grid in grids],
+        "side_by_side": side_by_side,
+    }
+    if clickable:
+        return _COMPONENT(key=key, data=data, on_cell_change=lambda: None).cell
+    _COMPONENT(key=key, data=data)
+    return None

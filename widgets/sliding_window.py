@@ -1,0 +1,16 @@
+"""Mount the explorer's sliding-window animation (a :func:`cnnviz.animation.payload`)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from widgets.assets import source
+
+_COMPONENT = st.components.v2.component(
+    "cnnviz.sliding_window", js=source("sliding_window.js"), css=source("sliding_window.css")
+)
+
+
+def sliding_window(payload: dict, *, key: str) -> None:
+    """Draw the animation; it plays in the browser without asking the server."""
+    _COMPONENT(key=key, data=payload)
