@@ -30,6 +30,7 @@ LESSONS_DIR_ENV = "CNNVIZ_LESSONS_DIR"
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "lessons"
 PAGES = {  # the views a step may open: name -> the page's file, as st.page_link wants it
     "explorer": "pages/explorer.py",
+    "explorer1d": "pages/explorer1d.py",
     "network": "pages/network.py",
     "draw": "pages/draw.py",
     "train": "pages/train.py",

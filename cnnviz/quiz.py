@@ -25,16 +25,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from cnnviz import arithmetic, explorer, layers
+from cnnviz import arithmetic, explorer, explorer1d, layers
 from cnnviz.arithmetic import InvalidLayerConfig, ParameterCount
 from cnnviz.layers import (
     AVG_POOL,
     BATCHNORM,
     CONV,
+    CONV1D,
     CONV_T,
     FLATTEN,
     LINEAR,
     MAX_POOL,
+    MAX_POOL1D,
     RELU,
     RESIDUAL,
     UPSAMPLE,
@@ -56,9 +58,9 @@ KINDS = (
 )  # fmt: skip
 # Optional narrowing of a kind (a lesson file names one); None draws from all of the kind's cases.
 VARIANTS: dict[str, tuple[str, ...]] = {
-    OUTPUT_SHAPE: (CONV, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE, "channels"),
-    STACK_SHAPE: ("conv", "residual", "classifier", "decoder"),
-    PARAMETER_COUNT: (CONV, CONV_T, LINEAR, BATCHNORM, RESIDUAL, "channels"),
+    OUTPUT_SHAPE: (CONV, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE, "channels", CONV1D, MAX_POOL1D),
+    STACK_SHAPE: ("conv", "residual", "classifier", "decoder", "sequence"),
+    PARAMETER_COUNT: (CONV, CONV_T, LINEAR, BATCHNORM, RESIDUAL, "channels", CONV1D),
     PADDING_FOR_SIZE: ("same",),
     STRIDE_FOR_SIZE: (),
     RECEPTIVE_FIELD: ("conv", "pool"),
@@ -247,17 +249,62 @@ def _make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Qu
         out = _valid(spec, shape)
         return None if out is None else (spec, shape, out)
 
-    spec, shape, out = _retry(rng, draw)  # type: ignore[misc]
+    if variant in (CONV1D, MAX_POOL1D):
+        spec, shape, out = _retry(rng, lambda r: _draw_sequence_layer(r, variant))  # type: ignore[misc]
+    else:
+        spec, shape, out = _retry(rng, draw)  # type: ignore[misc]
     batch = rng.choice([1, 4, 8, 16, 32])
+    axes = "(N, C, L)" if len(shape) == 2 else "(N, C, H, W)"
     text = (
-        f"`x` has shape `{_per_sample_text(batch, shape)}` (N, C, H, W). What is the shape of "
+        f"`x` has shape `{_per_sample_text(batch, shape)}` {axes}. What is the shape of "
         f"`{_layer_line(spec, shape)}(x)`?"
     )
-    return Question(OUTPUT_SHAPE, variant, seed, text, "(C, H, W), with or without N", SHAPE, out, shape, batch,
-                    (spec,))  # fmt: skip
+    hint = "(C, L), with or without N" if len(shape) == 2 else "(C, H, W), with or without N"
+    return Question(OUTPUT_SHAPE, variant, seed, text, hint, SHAPE, out, shape, batch, (spec,))
+
+
+def _draw_sequence_spec(rng: random.Random, kind: str) -> LayerSpec:
+    if kind == CONV1D:
+        kernel, stride = rng.choice([3, 5, 6, 7, 8, 9, 12]), rng.choice([1, 1, 1, 2, 3])
+        padding: tuple[int, int] | str = (p := rng.choice([0, 0, 1, 2, 3]), p)
+        if stride == 1 and rng.random() < 0.2:
+            padding = "same"
+        dilation = rng.choice([1, 1, 1, 2])
+        return LayerSpec(CONV1D, out_channels=rng.choice([8, 16, 32, 64]), kernel_size=(kernel, kernel),
+                         stride=(stride, stride), padding=padding, dilation=(dilation, dilation))  # fmt: skip
+    kernel = rng.choice([2, 2, 3, 4, 5])
+    stride = rng.choice([None, None, 1, 2])
+    return LayerSpec(MAX_POOL1D, kernel_size=(kernel, kernel), stride=None if stride is None else (stride, stride),
+                     padding=(p := rng.choice([0, 0, kernel // 2]), p), ceil_mode=rng.random() < 0.2)  # fmt: skip
+
+
+def _draw_sequence_layer(rng: random.Random, kind: str) -> tuple[LayerSpec, Shape, Shape] | None:
+    """One 1-D layer on a (C, L) sequence, e.g. one-hot DNA (4 channels) or a signal (1 channel)."""
+    shape: Shape = (rng.choice([1, 4, 4, 8, 16]), rng.randint(20, 300))
+    spec = _draw_sequence_spec(rng, kind)
+    out = _valid(spec, shape)
+    return None if out is None else (spec, shape, out)
+
+
+def _sequence_stack_draw(rng: random.Random) -> tuple[Shape, tuple[LayerSpec, ...]] | None:
+    """Conv1d, ReLU and MaxPool1d on one-hot DNA, as the lab's note on 1-D convolutions describes."""
+    shape: Shape = (4, rng.choice([100, 100, 200, rng.randint(40, 300)]))
+    specs: list[LayerSpec] = []
+    current = shape
+    for position in range(rng.randint(2, 4)):
+        kind = CONV1D if position == 0 else rng.choice([CONV1D, MAX_POOL1D, MAX_POOL1D, RELU])
+        spec = LayerSpec(RELU) if kind == RELU else _draw_sequence_spec(rng, kind)
+        out = _valid(spec, current)
+        if out is None or out[-1] < 2:
+            return None
+        specs.append(spec)
+        current = out
+    return shape, tuple(specs)
 
 
 def _stack_draw(rng: random.Random, variant: str) -> tuple[Shape, tuple[LayerSpec, ...]] | None:
+    if variant == "sequence":
+        return _sequence_stack_draw(rng)
     if variant == "decoder":
         shape: Shape = (rng.choice([4, 8, 16, 32]), h := rng.randint(2, 7), h)
     else:
@@ -313,7 +360,7 @@ def _make_stack_shape(rng: random.Random, seed: int, variant: str | None) -> Que
         f"`x` has shape `{_per_sample_text(batch, shape)}`. What is the shape of `model(x)`?\n\n"
         "```python\nmodel = nn.Sequential(\n" + "\n".join(lines) + "\n)\n```"
     )
-    hint = "(C, H, W), with or without N" if len(out) == 3 else "(features,), with or without N"  # type: ignore[arg-type]
+    hint = {3: "(C, H, W)", 2: "(C, L)"}.get(len(out), "(features,)") + ", with or without N"  # type: ignore[arg-type]
     return Question(STACK_SHAPE, variant, seed, text, hint, SHAPE, out, shape, batch, specs)  # type: ignore[arg-type]
 
 
@@ -333,6 +380,14 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
         return Question(PARAMETER_COUNT, variant, seed, text, "a whole number, e.g. 2,890", COUNT, (params.total,),
                         shape, 1, (LayerSpec(FLATTEN), spec))  # fmt: skip
     channels = rng.choice([1, 3, 3, 8, 16, 32])
+    if kind == CONV1D:
+        channels = rng.choice([1, 4, 4, 16])
+        spec = _draw_sequence_spec(rng, CONV1D)
+        spec = replace(spec, bias=rng.random() < 0.85)
+        params = layers.parameters(spec, (channels, 100))
+        text = f"How many learnable parameters (weights and biases) does `{_layer_line(spec, (channels, 100))}` have?"
+        return Question(PARAMETER_COUNT, variant, seed, text, "a whole number, e.g. 528", COUNT, (params.total,),
+                        (channels, 100), 1, (spec,))  # fmt: skip
     if kind == "channels":  # the lab's thought exercise: 3 channels in, 1 or 8 kernels
         channels = 3
         spec = LayerSpec(CONV, out_channels=rng.choice([1, 8]), kernel_size=(k := rng.choice([3, 5]), k))
@@ -770,6 +825,18 @@ def _settings(spec: LayerSpec, shape: Shape, batch: int) -> explorer.ExplorerSet
     )  # fmt: skip
 
 
+def _settings_1d(spec: LayerSpec, length: int) -> explorer1d.Explorer1dSettings:
+    """The 1-D explorer's settings for a Conv1d / MaxPool1d on a sequence of ``length`` (for its formula)."""
+    padding = spec.padding
+    return explorer1d.Explorer1dSettings(
+        layer=spec.kind, source="sine", length=length, out_channels=spec.out_channels, groups=spec.groups,
+        kernel=spec.kernel_size[0], stride=spec.resolved_stride[0],
+        padding_mode=padding if isinstance(padding, str) else "number",
+        padding=0 if isinstance(padding, str) else padding[0], dilation=spec.dilation[0], ceil_mode=spec.ceil_mode,
+        bias=spec.bias,
+    )  # fmt: skip
+
+
 def explorer_settings(question: Question) -> explorer.ExplorerSettings | None:
     """The explorer view of the question's single layer (for a link), or None when it has several."""
     if len(question.layers) != 1 or question.layers[0].kind not in explorer.EXPLORER_LAYERS:
@@ -780,6 +847,12 @@ def explorer_settings(question: Question) -> explorer.ExplorerSettings | None:
 def _layer_steps(spec: LayerSpec, shape: Shape, batch: int) -> list[str]:
     """How one layer turns ``shape`` into its output, in the explorer's words where it has them."""
     line = _layer_line(spec, shape)
+    if spec.kind in (CONV1D, MAX_POOL1D) and len(shape) == 2:
+        report = explorer1d.analyze(_settings_1d(spec, shape[1]))
+        out = layers.output_shape(spec, shape)
+        channels = (f"C_out = out_channels = {spec.out_channels}" if spec.kind == CONV1D
+                    else f"C stays {shape[0]} (each channel on its own)")  # fmt: skip
+        return [f"{line}: {report.general_formula}", f"  {report.formula}", f"  {channels} -> {layers.show_shape(out)}"]
     if spec.kind in explorer.EXPLORER_LAYERS and len(shape) == 3:
         report = explorer.analyze(_settings(spec, shape, batch))
         channels = (f"C_out = out_channels = {spec.out_channels}" if spec.kind in (CONV, CONV_T)
@@ -845,6 +918,15 @@ def _parameter_steps(question: Question) -> tuple[str, ...]:
             f"total = {params.weights:,} + {params.biases:,} = {params.total:,}",
         )
     c = shape[0]
+    if spec.kind == CONV1D:
+        params = arithmetic.conv1d_parameters(c, spec.out_channels, spec.kernel_size[0], spec.groups, spec.bias)
+        return (
+            f"weight tensor {layers.show_shape((spec.out_channels, c // spec.groups, spec.kernel_size[0]))} "
+            "= (out, in / groups, kernel)",
+            f"weights = {spec.out_channels} × {c // spec.groups} × {spec.kernel_size[0]} = {params.weights:,}",
+            f"biases = {'one per output channel' if spec.bias else 'none (bias=False)'} = {params.biases:,}",
+            f"total = {params.weights:,} + {params.biases:,} = {params.total:,}",
+        )
     if spec.kind in (CONV, CONV_T):
         report = explorer.analyze(_settings(spec, shape, 1))
         names = ("out", "in / groups") if spec.kind == CONV else ("in", "out / groups")

@@ -21,7 +21,7 @@ def test_the_shipped_lessons_follow_the_lab():
     titles = [lesson.title for lesson in LESSONS]
     assert titles == [
         "The convolution", "Channels", "Pooling", "The residual block", "The classifier and its parameter count",
-        "The autoencoder and its bottleneck",
+        "The autoencoder and its bottleneck", "Convolutions on sequences (1-D)",
     ]  # fmt: skip
     assert all(len(lesson.steps) >= 3 for lesson in LESSONS)
     kinds = {step.question.kind for lesson in LESSONS for step in lesson.steps if step.question}

@@ -33,6 +33,13 @@ def torch_layer(spec: LayerSpec, in_channels: int, in_features: int = 0) -> nn.M
     if spec.kind == "ConvTranspose2d":
         return nn.ConvTranspose2d(in_channels, spec.out_channels, spec.kernel_size, stride or 1, spec.padding,
                                   spec.output_padding, spec.groups, spec.bias, spec.dilation)  # fmt: skip
+    if spec.kind == "Conv1d":
+        return nn.Conv1d(in_channels, spec.out_channels, spec.kernel_size[0], (stride or (1,))[0],
+                         spec.padding if isinstance(spec.padding, str) else spec.padding[0], spec.dilation[0],
+                         spec.groups, spec.bias)  # fmt: skip
+    if spec.kind == "MaxPool1d":
+        return nn.MaxPool1d(spec.kernel_size[0], stride and stride[0], spec.padding[0], spec.dilation[0],
+                            ceil_mode=spec.ceil_mode)  # fmt: skip
     if spec.kind == "MaxPool2d":
         return nn.MaxPool2d(spec.kernel_size, stride, spec.padding, spec.dilation, ceil_mode=spec.ceil_mode)
     if spec.kind == "AvgPool2d":
@@ -71,6 +78,13 @@ def run_meta(specs, shape) -> torch.Size:
         elif spec.kind == "ConvTranspose2d":
             w = torch.empty(c, spec.out_channels // spec.groups, *spec.kernel_size, device="meta")
             x = F.conv_transpose2d(x, w, None, stride, spec.padding, spec.output_padding, spec.groups, spec.dilation)
+        elif spec.kind == "Conv1d":
+            w = torch.empty(spec.out_channels, c // spec.groups, spec.kernel_size[0], device="meta")
+            padding = spec.padding if isinstance(spec.padding, str) else spec.padding[0]
+            x = F.conv1d(x, w, None, (spec.stride or (1,))[0], padding, spec.dilation[0], spec.groups)
+        elif spec.kind == "MaxPool1d":
+            x = F.max_pool1d(x, spec.kernel_size[0], spec.stride and spec.stride[0], spec.padding[0],
+                             spec.dilation[0], spec.ceil_mode)  # fmt: skip
         elif spec.kind == "MaxPool2d":
             x = F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.ceil_mode)
         elif spec.kind == "AvgPool2d":
@@ -93,6 +107,32 @@ def test_shape_answers_are_what_pytorch_gives(kind):
         if seed < ON_CPU:
             assert tuple(run_layers(question.layers, question.input_shape)[1:]) == question.answer, question.text
         assert quiz.check(question, question.answer_text).correct
+
+
+@pytest.mark.parametrize(
+    ("kind", "variant"),
+    [(quiz.OUTPUT_SHAPE, "Conv1d"), (quiz.OUTPUT_SHAPE, "MaxPool1d"), (quiz.STACK_SHAPE, "sequence")],
+)
+def test_sequence_shapes_are_what_pytorch_gives(kind, variant):
+    for seed in range(COUNT // 2):
+        question = quiz.make_question(kind, seed, variant)
+        assert len(question.input_shape) == 2  # (C, L)
+        assert tuple(run_meta(question.layers, question.input_shape)[1:]) == question.answer, question.text
+        if seed < ON_CPU:
+            assert tuple(run_layers(question.layers, question.input_shape)[1:]) == question.answer, question.text
+        assert quiz.check(question, question.answer_text).correct
+        assert quiz.check(question, f"{question.batch}x" + "x".join(map(str, question.answer))).correct
+    wrong = quiz.check(question, "(1, 2)")
+    assert not wrong.correct and any(line.strip().startswith("L_out = ⌊(") for line in wrong.worked)
+
+
+def test_conv1d_parameter_counts_are_what_pytorch_counts():
+    for seed in range(COUNT // 2):
+        question = quiz.make_question(quiz.PARAMETER_COUNT, seed, "Conv1d")
+        layer = torch_layer(question.layers[0], question.input_shape[0])
+        assert sum(p.numel() for p in layer.parameters()) == question.answer[0], question.text
+    wrong = quiz.check(question, "1")
+    assert any(line.startswith("weights = ") for line in wrong.worked)
 
 
 def test_parameter_counts_are_what_pytorch_counts():
