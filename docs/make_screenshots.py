@@ -54,7 +54,9 @@ def main() -> None:
             tab.get_by_label(f"Your answer ({question.hint})", exact=True).fill(str(wrong))
             tab.get_by_role("button", name="Check").click()
             tab.get_by_text("Work it out layer by layer").wait_for()
+            tab.locator("[data-testid='stCode']").get_by_text("H_out").first.wait_for()
             wait_for_app(tab)
+            tab.wait_for_timeout(1000)  # the code block's highlighting settles
             tab.screenshot(path=str(ROOT / "docs" / "lessons.png"))
             tab.goto(f"{url}/class")
             wait_for_app(tab)
