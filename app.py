@@ -13,6 +13,8 @@ PAGES = [
     st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
     st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
     st.Page("pages/inside.py", title="Inside the network", icon="🧠", url_path="inside"),
+    st.Page("pages/lessons.py", title="Lessons", icon="🎓", url_path="lessons"),
+    st.Page("pages/classroom.py", title="Class", icon="🧑‍🏫", url_path="class"),
 ]
 
 st.navigation(PAGES).run()

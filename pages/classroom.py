@@ -1,0 +1,174 @@
+"""Class: the teacher's view of the room, sized for a projector.
+
+A thin view: the admin token (cnnviz.jobs.is_admin, as on the Train page) ->
+cnnviz.classroom (who is where, answer counts, move the room, export, new
+class) -> render. The live part is a fragment that reruns every
+REFRESH_SECONDS (at most once a second); everything students typed is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from datetime import datetime
+
+import streamlit as st
+
+from cnnviz import classroom, jobs, lessons
+from cnnviz.classroom import Classroom, ClassroomError
+
+REFRESH_SECONDS = 1.0  # the live panel reruns at most this often
+AWAY_SECONDS = 150  # a student whose Lessons page has not reported for longer is shown as away
+# Presentation size: large type for a projector; Okabe-Ito blue for "right" (colour-blind safe).
+STYLE = """
+<style>
+.cnnviz-room { font-size: 1.5rem; line-height: 1.5; }
+.cnnviz-room table { border-collapse: collapse; width: 100%; }
+.cnnviz-room th, .cnnviz-room td { text-align: left; padding: 0.3rem 0.8rem; border-bottom: 1px solid #ccc; }
+.cnnviz-room .bar { background: #e8e8e8; height: 1.2rem; width: 10rem; display: inline-block; }
+.cnnviz-room .right { background: #0072B2; height: 1.2rem; display: inline-block; }
+.cnnviz-room .idle { color: #777; }
+</style>
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def open_classroom(url: str) -> Classroom:
+    return Classroom(url)
+
+
+@st.cache_resource(show_spinner=False)
+def load_lessons(folder: str, stamp: tuple) -> tuple[lessons.Lesson, ...]:
+    return lessons.load_lessons(folder)
+
+
+def step_name(by_slug: dict[str, lessons.Lesson], slug: str, step: int) -> str:
+    lesson = by_slug.get(slug)
+    if lesson is None or not 0 <= step < len(lesson.steps):
+        return f"{slug} · step {step + 1}"
+    return f"{lesson.title} · {step + 1}. {lesson.steps[step].title}"
+
+
+def position(by_slug: dict[str, lessons.Lesson], slug: str) -> int:
+    """A lesson's place in the course (unknown lessons last)."""
+    return list(by_slug).index(slug) if slug in by_slug else len(by_slug)
+
+
+def where_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
+    """Who is on which step, as an HTML table (names escaped)."""
+    now = time.time()
+    groups: dict[tuple[str, int], list[str]] = {}
+    for student in room.students():
+        name = html.escape(student.display_name)
+        if now - student.seen > AWAY_SECONDS:
+            name = f'<span class="idle">{name} (away)</span>'
+        if not student.follow:
+            name += " ⤫"
+        groups.setdefault((student.lesson, student.step), []).append(name)
+    if not groups:
+        return "<p>No student has opened a lesson yet.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(step_name(by_slug, slug, step))}</td><td>{len(names)}</td>"
+        f"<td>{', '.join(names)}</td></tr>"
+        for (slug, step), names in sorted(groups.items(), key=lambda item: (position(by_slug, item[0][0]), item[0]))
+    )
+    return f"<table><tr><th>step</th><th>students</th><th>who (⤫: not following)</th></tr>{rows}</table>"
+
+
+def answers_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
+    """Per question: how many answered, how many right, the most common wrong answer (escaped)."""
+    stats = sorted(room.question_stats(), key=lambda s: (position(by_slug, s.question.partition("/")[0]), s.question))
+    if not stats:
+        return "<p>No answers yet.</p>"
+    rows = []
+    for s in stats:
+        slug, _, step = s.question.partition("/")
+        name = step_name(by_slug, slug, int(step)) if step.isdigit() else s.question
+        share = s.right / s.answered if s.answered else 0.0
+        bar = f'<span class="bar"><span class="right" style="width: {share * 100:.0f}%"></span></span>'
+        wrong = f"{html.escape(s.common_wrong)} ({s.common_wrong_count}×)" if s.common_wrong else "—"
+        rows.append(f"<tr><td>{html.escape(name)}</td><td>{s.right} of {s.answered} right {bar}</td>"
+                    f"<td>{wrong}</td></tr>")  # fmt: skip
+    head = "<tr><th>question</th><th>right</th><th>most common wrong answer</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_room(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
+    try:
+        move = room.room()
+        where, answers = where_table(room, by_slug), answers_table(room, by_slug)
+    except ClassroomError as error:
+        st.warning(str(error))
+        return
+    moved = ""
+    if move is not None:
+        moved = f"<p>The room was last moved to <b>{html.escape(step_name(by_slug, move.lesson, move.step))}</b>.</p>"
+    st.html(STYLE + '<div class="cnnviz-room">' + moved + "<h3>Where everyone is</h3>" + where
+            + "<h3>Answers (first answers count)</h3>" + answers + "</div>")  # fmt: skip
+
+
+def move_controls(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
+    slugs = list(by_slug)
+    cols = st.columns([2, 3, 2], vertical_alignment="bottom")
+    slug = cols[0].selectbox("Lesson", slugs, format_func=lambda s: by_slug[s].title, key="cl_lesson")
+    steps = list(range(len(by_slug[slug].steps)))
+    step = cols[1].selectbox("Step", steps, format_func=lambda i: f"{i + 1}. {by_slug[slug].steps[i].title}",
+                             key=f"cl_step_{slug}")  # fmt: skip
+    if cols[2].button("Move the room here", type="primary", key="cl_move"):
+        room.move_room(slug, step)
+        st.toast(f"Moving the room to {step_name(by_slug, slug, step)}: pages follow within a couple of seconds.")
+
+
+def class_controls(room: Classroom, klass: classroom.ClassInfo) -> None:
+    started = datetime.fromtimestamp(klass.started).strftime("%Y-%m-%d %H:%M")
+    label = f"“{klass.name}”, " if klass.name else ""
+    st.caption(f"This class: {classroom.escape_markdown(label)}started {started}. Every class gets its own "
+               "question numbers; a new class starts empty and keeps this one for export.")  # fmt: skip
+    cols = st.columns([2, 2, 1])
+    cols[0].download_button(
+        "Download this class's answers (CSV)",
+        data=lambda: room.export_csv(klass.id),
+        file_name=f"cnnviz-class-{datetime.fromtimestamp(klass.started):%Y%m%d-%H%M}.csv",
+        mime="text/csv",
+        key="cl_csv",
+        on_click="ignore",
+    )
+    name = cols[1].text_input("Name of the next class (optional)", key="cl_name", max_chars=80)
+    sure = cols[2].checkbox("Sure?", key="cl_sure", help="Archives the current class; nothing is deleted.")
+    cols[2].button("New class", disabled=not sure, key="cl_new", on_click=start_new_class, args=(room, name))
+
+
+def start_new_class(room: Classroom, name: str) -> None:
+    """Archive the class and start the next one (a callback: it may untick "Sure?" before it is drawn)."""
+    room.new_class(name)
+    st.session_state.cl_sure = False
+
+
+st.title("Class")
+token = st.text_input("Admin token", type="password", key="cl_admin",
+                      help="The CNNVIZ_ADMIN_TOKEN the server was started with, as on the Train page.")  # fmt: skip
+if not jobs.is_admin(token):
+    if token:
+        st.error("This token does not match the server's CNNVIZ_ADMIN_TOKEN.")
+    else:
+        st.info("The class view is for the teacher: type the admin token the server was started with.")
+    st.stop()
+
+try:
+    all_lessons = load_lessons(str(lessons.lessons_dir()), lessons.folder_stamp())
+except lessons.LessonError as error:
+    st.error(f"A lesson file has a problem: {error}")
+    st.stop()
+try:
+    room = open_classroom(classroom.database_url())
+    klass = room.current_class()
+except ClassroomError as error:
+    st.error(f"The class database cannot be used: {error}")
+    st.stop()
+
+by_slug = {lesson.slug: lesson for lesson in all_lessons}
+move_controls(room, by_slug)
+live_room(room, by_slug)
+st.divider()
+class_controls(room, klass)

@@ -1,0 +1,251 @@
+"""Lessons: the lab, step by step, with a live view and a question that checks itself.
+
+A thin view: lesson files (cnnviz.lessons) -> the step's question (cnnviz.quiz)
+-> the answer checked and stored (cnnviz.classroom) -> render. Progress lives in
+the class database per browser (the Train page's cookie id), so a reload or a
+new tab continues where the student was; a fragment polls the teacher's
+"move the room" every POLL_SECONDS unless the student opted out.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import numpy as np
+import streamlit as st
+
+from cnnviz import classroom, lessons, quiz, train_view
+from cnnviz.classroom import Classroom, ClassroomError, NicknameRejected
+
+POLL_SECONDS = 2.0  # how often a page checks whether the teacher moved the room
+HEARTBEAT_SECONDS = 60.0  # how often an open page tells the class database the student is still there
+FOLLOW_HELP = "When the teacher moves the room to a step, this page goes there within a couple of seconds."
+DIGIT_PIXELS = 168  # the shifted digit is drawn 6x (28 -> 168 pixels), crisp
+
+
+@st.cache_resource(show_spinner=False)
+def load_lessons(folder: str, stamp: tuple) -> tuple[lessons.Lesson, ...]:
+    """The lesson files, read again whenever one changes (``stamp``)."""
+    return lessons.load_lessons(folder)
+
+
+@st.cache_resource(show_spinner=False)
+def open_classroom(url: str) -> Classroom:
+    return Classroom(url)
+
+
+def student_id() -> str:
+    """This browser's id: the Train page's, from the XSRF cookie (survives reloads and tabs), else this session."""
+    if "ls_student" not in st.session_state:
+        cookie = st.context.cookies.get("_streamlit_xsrf")
+        st.session_state.ls_student = (
+            train_view.owner_from_cookie(cookie)
+            if isinstance(cookie, str) and cookie
+            else f"session-{uuid.uuid4().hex[:16]}"
+        )
+    return st.session_state.ls_student
+
+
+def go_to(slug: str, step: int) -> None:
+    st.session_state.ls_lesson, st.session_state.ls_step = slug, step
+
+
+def start_position(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -> None:
+    """Where a new session opens: where this browser was, else where the room is, else the first lesson."""
+    saved = room.student(student)
+    move = room.room()
+    st.session_state.ls_last_move = move.move if move else 0
+    room_step = (move.lesson, move.step) if move is not None and move.lesson in by_slug else None
+    if saved is not None:
+        st.session_state.ls_follow, st.session_state.ls_nickname = saved.follow, saved.nickname
+    if saved is not None and saved.lesson in by_slug:
+        moved_since = move is not None and move.moved > saved.seen and saved.follow
+        go_to(*(room_step if moved_since and room_step else (saved.lesson, saved.step)))
+    elif room_step is not None:
+        go_to(*room_step)
+    else:
+        go_to(next(iter(by_slug)), 0)
+
+
+def save_position(room: Classroom, student: str) -> None:
+    """Store the position when it changed (one write per step, not per rerun)."""
+    here = (st.session_state.ls_lesson, st.session_state.ls_step, st.session_state.ls_follow)
+    if st.session_state.get("ls_saved") != here:
+        room.record_progress(student, here[0], here[1], here[2])
+        st.session_state.ls_saved = here
+        st.session_state.ls_heartbeat = time.monotonic()
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def follow_the_teacher(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -> None:
+    """Jump to the teacher's step once per move (never when the student opted out); say "still here" now and then."""
+    try:
+        if time.monotonic() - st.session_state.get("ls_heartbeat", 0.0) > HEARTBEAT_SECONDS:
+            st.session_state.ls_heartbeat = time.monotonic()
+            room.record_progress(student, st.session_state.ls_lesson, st.session_state.ls_step,
+                                 st.session_state.ls_follow)  # fmt: skip
+        if not st.session_state.ls_follow:
+            return
+        move = room.room()
+    except ClassroomError:
+        return  # a busy moment: the next poll tries again
+    if move is None or move.move <= st.session_state.ls_last_move:
+        return
+    st.session_state.ls_last_move = move.move
+    lesson = by_slug.get(move.lesson)
+    if lesson is not None and (move.lesson, move.step) != (st.session_state.ls_lesson, st.session_state.ls_step):
+        go_to(move.lesson, min(move.step, len(lesson.steps) - 1))
+        st.toast("The teacher moved the room to this step.")
+        st.rerun(scope="app")
+
+
+def copy_widget(name: str) -> None:
+    st.session_state[name] = st.session_state[f"{name}_widget"]
+
+
+def sidebar(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -> None:
+    with st.sidebar:
+        slugs = list(by_slug)
+        current = st.session_state.ls_lesson
+        picked = st.selectbox("Lesson", slugs, index=slugs.index(current), format_func=lambda s: by_slug[s].title,
+                              key=f"ls_pick_{current}")  # fmt: skip
+        if picked != current:
+            go_to(picked, 0)
+            st.rerun()
+        # Widget keys are dropped while another page is open: the values live in plain keys, copied in and out.
+        st.session_state.setdefault("ls_follow_widget", st.session_state.ls_follow)
+        st.toggle("Follow the teacher", key="ls_follow_widget", on_change=copy_widget, args=("ls_follow",),
+                  help=FOLLOW_HELP)  # fmt: skip
+        st.session_state.setdefault("ls_nickname_widget", st.session_state.ls_nickname)
+        with st.form("ls_name_form", border=False):
+            name = st.text_input("Nickname (optional)", key="ls_nickname_widget", max_chars=classroom.MAX_NICKNAME,
+                                 help="Shown to the teacher instead of an anonymous id.")  # fmt: skip
+            if st.form_submit_button("Save nickname"):
+                try:
+                    stored = room.set_nickname(student, name)
+                    st.session_state.ls_nickname = stored
+                    st.success(f"The teacher sees you as {classroom.escape_markdown(stored)}." if stored
+                               else "You are anonymous.")  # fmt: skip
+                except NicknameRejected as error:
+                    st.error(str(error))
+
+
+def show_view(step: lessons.Step) -> None:
+    if step.view is None:
+        return
+    query = dict(step.view.query)
+    cols = st.columns([3, 2])
+    cols[0].page_link(step.view.page_file, label=step.view.label, icon="👉", query_params=query or None)
+    cols[1].link_button("Open in a new tab", step.view.url.lstrip("/"))
+
+
+def digit_picture(question: quiz.Question) -> np.ndarray:
+    """The moved digit as a ``(168, 168)`` uint8 picture, dark ink on white like paper."""
+    digit = quiz.shifted_digit(question.digit)[0, 0].numpy()  # (28, 28) in [0, 1]
+    scale = DIGIT_PIXELS // 28
+    return (255 - np.kron(digit, np.ones((scale, scale))) * 255).clip(0, 255).astype(np.uint8)
+
+
+def show_result(result: quiz.CheckResult, counted: bool | None) -> None:
+    (st.success if result.correct else st.error)(result.message)
+    if result.constraint:
+        st.warning(result.constraint)
+    if result.worked:
+        st.code("\n".join(result.worked), language=None, wrap_lines=True)
+    if counted is False:
+        st.caption("Your first answer to this question is the one the class statistics count.")
+
+
+def show_question(room: Classroom, student: str, lesson: lessons.Lesson, index: int, seed: int) -> None:
+    key = f"{lesson.slug}/{index}"
+    attempts = st.session_state.setdefault("ls_attempts", {})
+    attempt = attempts.get(key, 0)
+    try:
+        question = lessons.step_question(lesson, index, seed, attempt)
+    except quiz.QuizUnavailable as error:
+        st.info(f"This step's question needs files this server does not have: {error}")
+        return
+    if question is None:
+        return
+    st.subheader("Question" if attempt == 0 else f"Practice question {attempt}")
+    st.markdown(question.text)
+    if question.digit is not None:
+        st.image(digit_picture(question), caption="the digit, moved", width=DIGIT_PIXELS)
+    results = st.session_state.setdefault("ls_results", {})
+    form_key = f"ls_form_{key}_{attempt}"
+    with st.form(form_key):
+        typed = st.text_input(f"Your answer ({question.hint})", key=f"{form_key}_text",
+                              max_chars=quiz.MAX_ANSWER_CHARS)  # fmt: skip
+        submitted = st.form_submit_button("Check", type="primary")
+    if submitted:
+        result = quiz.check(question, typed)
+        counted = None
+        if attempt == 0 and result.understood is not None:  # unreadable answers are not stored
+            counted = room.record_answer(student, key, result.understood, typed, result.correct).counted
+        results[form_key] = (result, counted)
+    if form_key in results:
+        show_result(*results[form_key])
+    elif attempt == 0 and key in (earlier := room.answered(student)):
+        st.caption(f"You answered this question before ({'right' if earlier[key] else 'not right'}); "
+                   "that first answer is the one the class statistics count.")  # fmt: skip
+    if form_key in results:
+        if st.button("Another question like this (practice, not counted)", key=f"ls_more_{key}_{attempt}"):
+            attempts[key] = attempt + 1
+            st.rerun()
+
+
+def navigation(lesson: lessons.Lesson, index: int) -> None:
+    cols = st.columns([1, 1, 4])
+    if cols[0].button("← Back", disabled=index == 0, key="ls_back"):
+        go_to(lesson.slug, index - 1)
+        st.rerun()
+    if cols[1].button("Next →", disabled=index >= len(lesson.steps) - 1, key="ls_next", type="primary"):
+        go_to(lesson.slug, index + 1)
+        st.rerun()
+
+
+try:
+    all_lessons = load_lessons(str(lessons.lessons_dir()), lessons.folder_stamp())
+except lessons.LessonError as error:
+    st.error(f"A lesson file has a problem, so no lesson is shown: {error}")
+    st.stop()
+try:
+    room = open_classroom(classroom.database_url())
+    klass = room.current_class()
+except ClassroomError as error:
+    st.error(f"The class database cannot be used: {error}")
+    st.stop()
+
+by_slug = {lesson.slug: lesson for lesson in all_lessons}
+student = student_id()
+if "ls_lesson" not in st.session_state:
+    st.session_state.ls_follow = True
+    st.session_state.ls_nickname = ""
+    start_position(room, student, by_slug)
+if st.session_state.ls_lesson not in by_slug:  # a lesson file was removed meanwhile
+    go_to(next(iter(by_slug)), 0)
+lesson = by_slug[st.session_state.ls_lesson]
+index = min(max(st.session_state.ls_step, 0), len(lesson.steps) - 1)
+st.session_state.ls_step = index
+step = lesson.steps[index]
+
+sidebar(room, student, by_slug)
+try:
+    save_position(room, student)
+except ClassroomError as error:
+    st.warning(f"Your place could not be saved just now: {error}")
+
+st.title(lesson.title)
+st.caption(" · ".join(p for p in (lesson.summary, f"Lab: {lesson.lab_section}" if lesson.lab_section else "") if p))
+st.progress((index + 1) / len(lesson.steps), text=f"Step {index + 1} of {len(lesson.steps)}")
+st.header(step.title)
+st.markdown(step.text)
+show_view(step)
+try:
+    show_question(room, student, lesson, index, klass.seed)
+except ClassroomError as error:
+    st.warning(f"Your answer could not be stored just now: {error}")
+st.divider()
+navigation(lesson, index)
+follow_the_teacher(room, student, by_slug)
