@@ -164,7 +164,7 @@ def wait_for_app(tab) -> None:
     tab.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=30_000,
+        timeout=90_000,  # generous: a busy 2-core machine can take tens of seconds per rerun
     )
 
 
