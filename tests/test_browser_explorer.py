@@ -4,7 +4,6 @@ import pytest
 from conftest import wait_for_app
 from playwright.sync_api import expect
 
-
 WAIT_MS = 90_000  # a busy 2-core machine (other suites beside this one) can take tens of seconds per rerun
 
 
@@ -31,4 +30,5 @@ def test_changing_the_kernel_size_updates_the_shape_in_the_browser(page, app_url
     page.get_by_role("button", name="❚❚ pause").click()
     slider = page.locator(".sw-controls input[type=range]")
     slider.fill("575")
-    expect(label).to_contain_text("step 576 of 576: output (23, 23) reads grid rows 23-27, columns 23-27", timeout=WAIT_MS)
+    last = "step 576 of 576: output (23, 23) reads grid rows 23-27, columns 23-27"
+    expect(label).to_contain_text(last, timeout=WAIT_MS)
