@@ -52,8 +52,25 @@ def freeze_imports() -> int:
     return gc.get_freeze_count()
 
 
+def check_lessons() -> str | None:
+    """The lesson files' first problem (file and field named), said when the server starts; None if all are fine.
+
+    The server starts either way: the other pages work, and the Lessons page shows the same message.
+    """
+    from cnnviz.lessons import LessonError, load_lessons
+
+    try:
+        load_lessons()
+    except LessonError as error:
+        return f"Lesson problem: {error}"
+    return None
+
+
 if __name__ == "__main__":
     freeze_imports()
+    problem = check_lessons()
+    if problem:
+        print(problem, file=sys.stderr)
     from cnnviz import jobs
 
     jobs.start_queue_keeper()  # a queue left waiting by a restart or a killed trainer moves on with no page open

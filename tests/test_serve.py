@@ -57,3 +57,13 @@ def test_serve_does_not_poll_the_config_files(monkeypatch):
     monkeypatch.setattr(bootstrap, "watch_file", lambda *args, **kwargs: watched.append(args))
     bootstrap._install_config_watchers({})
     assert watched == []
+
+
+def test_serve_names_a_broken_lesson_file_when_it_starts(tmp_path, monkeypatch):
+    import serve
+
+    assert serve.check_lessons() is None  # the shipped lessons are fine
+    (tmp_path / "broken.toml").write_text('title = "Broken"\norder = 1\n[[steps]]\ntitle = 3\n')
+    monkeypatch.setenv("CNNVIZ_LESSONS_DIR", str(tmp_path))
+    problem = serve.check_lessons()
+    assert problem.startswith("Lesson problem: broken.toml") and "title" in problem
