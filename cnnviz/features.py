@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.preprocess import shift_rotate
+from cnnviz.preprocess import shift_rotate_each
 from models import CNNBackbone, CNNClassifier, ResidualBlock
 
 INPUT_PIXELS = 28 * 28  # what the autoencoder's bottleneck is compared with
@@ -215,9 +215,9 @@ def invariance_sweeps(
         offsets: whole pixels to the right (negative: left).
         angles: degrees, anticlockwise.
     """
-    moved = [shift_rotate(digit, right=float(offset)) for offset in offsets]
-    turned = [shift_rotate(digit, degrees=float(angle)) for angle in angles]
-    result = probabilities(model, torch.cat(moved + turned))  # (len(offsets) + len(angles), classes)
+    moves = [(float(offset), 0.0, 0.0) for offset in offsets] + [(0.0, 0.0, float(angle)) for angle in angles]
+    batch = shift_rotate_each(digit.expand(len(moves), -1, -1, -1), moves)  # (len(moves), 1, 28, 28)
+    result = probabilities(model, batch)  # (len(offsets) + len(angles), classes)
     return result[: len(offsets)], result[len(offsets) :]
 
 

@@ -117,6 +117,8 @@ def normalise(image: Image.Image, name: str) -> LoadedImage:
     elif mode in ("YCbCr", "LAB", "HSV", "RGBX"):
         image = image.convert("RGB")
         notes.append(f"{mode} colours were converted to RGB.")
+    if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] == 255:
+        image = image.convert("RGB" if image.mode == "RGBA" else "L")  # nothing is transparent: no fill to choose
     if image.mode in ("RGBA", "LA", "La", "RGBa"):
         fill, fill_name = _contrasting_fill(image.convert("RGBA"))
         background = Image.new("RGBA", image.size, (fill, fill, fill, 255))

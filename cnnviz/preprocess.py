@@ -10,6 +10,7 @@ squeezes the whole picture to 28 x 28, to show why the steps matter.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -194,14 +195,26 @@ def shift_rotate(digits: torch.Tensor, right: float = 0.0, down: float = 0.0, de
         down: pixels to move down (negative: up).
         degrees: anticlockwise rotation as seen on screen.
     """
-    b, _, h, w = digits.shape
-    angle = math.radians(degrees)
-    cos, sin = math.cos(angle), math.sin(angle)
-    # affine_grid maps each output position to where it reads the input, in [-1, 1] coordinates
-    # (x right, y down): undo the shift, then turn back. Anticlockwise on screen is clockwise in y-down axes.
-    tx, ty = 2.0 * right / w, 2.0 * down / h
-    rotation = torch.tensor([[cos, -sin], [sin, cos]], dtype=digits.dtype)
-    shift = -(rotation @ torch.tensor([tx, ty], dtype=digits.dtype))
-    theta = torch.cat([rotation, shift[:, None]], dim=1).expand(b, 2, 3)  # (B, 2, 3)
+    return shift_rotate_each(digits, [(right, down, degrees)] * digits.shape[0])
+
+
+def shift_rotate_each(digits: torch.Tensor, moves: Sequence[tuple[float, float, float]]) -> torch.Tensor:
+    """:func:`shift_rotate` with its own ``(right, down, degrees)`` for each image, in one resampling.
+
+    Args:
+        digits: ``(B, C, H, W)`` images.
+        moves: ``B`` triples ``(right, down, degrees)``.
+    """
+    _, _, h, w = digits.shape
+    thetas = []
+    for right, down, degrees in moves:
+        angle = math.radians(degrees)
+        cos, sin = math.cos(angle), math.sin(angle)
+        # affine_grid maps each output position to where it reads the input, in [-1, 1] coordinates
+        # (x right, y down): undo the shift, then turn back. Anticlockwise on screen is clockwise in y-down axes.
+        tx, ty = 2.0 * right / w, 2.0 * down / h
+        shift_x, shift_y = -(cos * tx - sin * ty), -(sin * tx + cos * ty)
+        thetas.append([[cos, -sin, shift_x], [sin, cos, shift_y]])
+    theta = torch.tensor(thetas, dtype=digits.dtype)  # (B, 2, 3)
     grid = F.affine_grid(theta, list(digits.shape), align_corners=False)
     return F.grid_sample(digits, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -130,3 +130,17 @@ def test_samples_hold_a_colour_scene_and_real_mnist_test_digits(mnist):
         assert np.array_equal(sample.pixels, mnist.test.images[index, 0].numpy())
     with pytest.raises(images.ImageRejected, match="no sample called"):
         images.load_sample("../../etc/passwd")
+
+
+def test_an_opaque_rgba_picture_is_read_as_rgb_without_a_fill_note():
+    import io
+
+    from PIL import Image
+
+    picture = Image.new("RGBA", (40, 30), (250, 250, 250, 255))
+    picture.putpixel((5, 5), (10, 20, 30, 255))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    loaded = images.decode_upload(buffer.getvalue(), "drawing")
+    assert loaded.pixels.shape == (30, 40, 3) and tuple(loaded.pixels[5, 5]) == (10, 20, 30)
+    assert not any("transparent" in note for note in loaded.notes)

@@ -199,3 +199,14 @@ def test_mnist_digits_scaled_to_canvas_size_come_back_recognisable(mnist, traine
         predictions = trained_classifier(torch.cat(batch)).argmax(dim=1)
     accuracy = (predictions == labels).float().mean().item()
     assert accuracy >= 0.97, f"{accuracy:.1%} of round-tripped digits recognised"
+
+
+def test_each_image_moved_by_its_own_shift_and_turn_in_one_resampling():
+    from cnnviz.preprocess import shift_rotate_each
+
+    digits = torch.rand(3, 1, 28, 28)
+    moves = [(2.0, 0.0, 0.0), (0.0, -3.0, 15.0), (1.5, 1.0, -40.0)]
+    together = shift_rotate_each(digits, moves)
+    for i, (right, down, degrees) in enumerate(moves):
+        alone = shift_rotate(digits[i : i + 1], right=right, down=down, degrees=degrees)
+        torch.testing.assert_close(together[i : i + 1], alone)
