@@ -1,7 +1,7 @@
 """Draw page: what one canvas update costs, from the picture to the bytes the browser receives.
 
 Rows: each step of :func:`cnnviz.draw_view.read_picture` on a 280 x 280 RGBA canvas picture, the
-whole computation (target: median under 50 ms), the figures and their JSON (plotly charts and map
+whole computation (target: median under 50 ms), the figures and their JSON (charts and map
 grids, as the page sends them), the page's whole rerun under ``streamlit.testing`` (target: under 200 ms), and the bytes
 of one rerun's elements (target: under 1 MB). Uses the shipped models when they exist, untrained
 ones otherwise (the timings are the same: the work does not depend on the weights).
@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import plotly.io
 import torch
 from PIL import Image, ImageDraw
 
@@ -43,12 +42,11 @@ def models() -> tuple[torch.nn.Module, torch.nn.Module, str]:
 
 
 def figure_json(figures) -> list[str]:
-    """What the page sends: plotly charts as st.plotly_chart serialises them, map grids as their payloads."""
-    charts = [figures.probabilities, figures.shift_sweep, figures.rotation_sweep]
-    grids = [figures.model_input, figures.reconstruction, figures.error, figures.code]
-    grids += [grid for _, grid in figures.layers]
-    sent = [plotly.io.to_json(chart, validate=False) for chart in charts if chart is not None]
-    return sent + [json.dumps(grid.payload()) for grid in grids if grid is not None]
+    """What the page sends: the charts' and the map grids' payloads as JSON."""
+    shown = [figures.probabilities, figures.shift_sweep, figures.rotation_sweep]
+    shown += [figures.model_input, figures.reconstruction, figures.error, figures.code]
+    shown += [grid for _, grid in figures.layers]
+    return [json.dumps(figure.payload()) for figure in shown if figure is not None]
 
 
 def page_rerun() -> tuple[object, int]:
@@ -101,7 +99,7 @@ def main() -> None:
         rows.append((name, median, p95))
 
     row("to_mnist (280 x 280 RGBA canvas)", lambda: to_mnist(picture))
-    row("classify + every layer's maps (hooks)", lambda: features.classify(classifier, digit))
+    row("classify + every layer's maps (layer by layer)", lambda: features.classify(classifier, digit))
     row(f"shift + rotation sweeps ({len(SWEEP_SHIFTS) + len(SWEEP_ANGLES)} images)", lambda: (
         features.invariance_sweeps(classifier, digit, SWEEP_SHIFTS, SWEEP_ANGLES)
     ))  # fmt: skip
