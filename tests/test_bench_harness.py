@@ -169,3 +169,19 @@ def test_a_drawing_is_sent_as_each_canvas_component_sends_it():
     assert _png_size(drawable["drawing"]["data"]) == (280, 280) and drawable["drawing"]["raw"]["objects"]
     with pytest.raises(InteractionFailed, match="unknown drawing component"):
         _drawing_value("someone.else")
+
+
+def test_the_computation_benchmarks_serialise_what_the_pages_send():
+    """bench_draw and bench_explorer time the pages' own payloads: they must stay in step with the pages."""
+    import json
+
+    from benchmarks import bench_draw, bench_explorer
+    from cnnviz.draw_view import DEFAULT_LAYERS, build_figures, read_picture
+
+    classifier, autoencoder, _ = bench_draw.models()
+    reading = read_picture(bench_draw.canvas_picture(), classifier, autoencoder)
+    sent = bench_draw.figure_json(build_figures(reading, DEFAULT_LAYERS))
+    assert len(sent) == 3 + 4 + len(DEFAULT_LAYERS)  # 3 charts, input / reconstruction / error / code, the layers
+    assert all(isinstance(json.loads(payload), dict) for payload in sent)
+    label, settings, sample, cold = bench_explorer.SCENARIOS[3]
+    assert "default view" in label and bench_explorer.interaction(settings, sample, cold) > 1000
