@@ -19,3 +19,14 @@ def test_home_page_in_chromium(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
     page.get_by_text("convolutional networks you can touch").wait_for()
+
+
+def test_home_page_links_every_page_of_the_app():
+    import re
+    from pathlib import Path
+
+    at = AppTest.from_file("../app.py", default_timeout=60).run()
+    app = (Path(__file__).parents[1] / "app.py").read_text()
+    url_paths = set(re.findall(r'url_path="([a-z0-9_]+)"', app))  # every page but home
+    linked = {link.proto.page for link in at.get("page_link")}
+    assert len(url_paths) >= 9 and url_paths <= linked, url_paths - linked
