@@ -1,0 +1,82 @@
+"""Inside the network: the server-side cost of each interaction of the Inside page.
+
+Rows: clicking a feature-map cell (the layer's maps, the cell's box and effective receptive field, both
+figures as JSON), picking a class ("why not 7?": saliency and Grad-CAM, figure as JSON), clicking a point of
+the latent plane (decode it, figure as JSON), drawing the latent plane (3,000 digits and the clickable grid,
+as JSON), and the interpolation strips. The latent projection of the 10,000 MNIST test digits is computed once
+and cached (``$CNNVIZ_RUNS_DIR/cache``), as the page does; the rows time what a click costs after that.
+Needs MNIST (``$CNNVIZ_DATA_DIR``); without it the plane rows are skipped and the page's digit is a shipped
+sample.
+"""
+
+from __future__ import annotations
+
+import plotly.io
+import torch
+
+from benchmarks.table import measure, print_table
+from cnnviz import attribution, images, inside_view, latent, receptive
+from cnnviz.data import MNISTNotFound
+from cnnviz.features import classify, reconstruct
+from cnnviz.inference import mnist_test_digit
+from models import PRETRAINED_DIR, load_pretrained
+
+LAYER = "backbone.layers.res2_1"  # the page's default layer
+
+
+def digit_tensor() -> torch.Tensor:
+    """``(1, 1, 28, 28)``: MNIST test digit 3, or the shipped sample of a 0 without MNIST."""
+    try:
+        pixels, _ = mnist_test_digit(3)
+    except MNISTNotFound:
+        pixels = images.load_sample("mnist_0").pixels
+    return torch.from_numpy(pixels).float().div(255.0)[None, None]
+
+
+def main() -> None:
+    torch.set_num_threads(1)  # as the page does for one digit
+    classifier, autoencoder = load_pretrained("classifier"), load_pretrained("autoencoder")
+    digit = digit_tensor()
+    rows = []
+
+    def row(name: str, fn, repeats: int = 20) -> None:
+        median, p95 = measure(fn, repeats=repeats, warmup=2)
+        rows.append((name, median, p95))
+
+    def click_cell() -> None:
+        maps = next(item.maps for item in classify(classifier, digit).layers if item.path == LAYER)  # (C, h, w)
+        cell = receptive.cell_field(classifier, LAYER, 0, 3, 4, digit)
+        plotly.io.to_json(inside_view.feature_map_picker(maps[0], (3, 4), LAYER), validate=False)
+        plotly.io.to_json(inside_view.receptive_figure(digit[0, 0].numpy(), cell.box, cell.gradient), validate=False)
+
+    def pick_class() -> None:
+        explained = attribution.explain(classifier, digit, 7)
+        figure = inside_view.attribution_figure(digit[0, 0].numpy(), explained.saliency, explained.gradcam, 7)
+        plotly.io.to_json(figure, validate=False)
+
+    row("click a cell: maps + box + effective field + 2 figures, JSON", click_cell)
+    row("pick a class: saliency + Grad-CAM + figure, JSON", pick_class)
+    try:
+        plane = latent.projection(autoencoder, PRETRAINED_DIR / "autoencoder.pt")
+    except MNISTNotFound as error:
+        print(f"(latent rows skipped: {error})")
+    else:
+        here = plane.project(reconstruct(autoencoder, digit).code)
+
+        def click_plane() -> None:
+            decoded = latent.decode_point(autoencoder, plane, float(here[0]) + 0.5, float(here[1]))
+            plotly.io.to_json(inside_view.digit_row([decoded], ["decoded"], height=320), validate=False)
+
+        def plane_figure() -> int:
+            current = (here[0], here[1])
+            figure = inside_view.latent_plane(plane.points, plane.labels, current, plane.exact, plane.explained)
+            return len(plotly.io.to_json(figure, validate=False))
+
+        row("click the plane: decode + figure, JSON", click_plane)
+        row(f"latent plane figure to JSON ({plane_figure() // 1000} kB)", plane_figure, repeats=10)
+        row("interpolation strips (10 + 10 images)", lambda: latent.interpolate(autoencoder, digit, digit.flip(-1)))
+    print_table(["interaction (server side, one torch thread)", "median ms", "p95 ms"], rows)
+
+
+if __name__ == "__main__":
+    main()
