@@ -10,13 +10,13 @@ new tab continues where the student was; a fragment polls the teacher's
 from __future__ import annotations
 
 import time
-import uuid
 
 import numpy as np
 import streamlit as st
 
-from cnnviz import classroom, lessons, quiz, train_view
+from cnnviz import classroom, lessons, quiz
 from cnnviz.classroom import Classroom, ClassroomError, NicknameRejected
+from widgets.browser_id import browser_id
 
 POLL_SECONDS = 2.0  # how often a page checks whether the teacher moved the room
 HEARTBEAT_SECONDS = 60.0  # how often an open page tells the class database the student is still there
@@ -36,15 +36,7 @@ def open_classroom(url: str) -> Classroom:
 
 
 def student_id() -> str:
-    """This browser's id: the Train page's, from the XSRF cookie (survives reloads and tabs), else this session."""
-    if "ls_student" not in st.session_state:
-        cookie = st.context.cookies.get("_streamlit_xsrf")
-        st.session_state.ls_student = (
-            train_view.owner_from_cookie(cookie)
-            if isinstance(cookie, str) and cookie
-            else f"session-{uuid.uuid4().hex[:16]}"
-        )
-    return st.session_state.ls_student
+    return browser_id("ls_student")
 
 
 def go_to(slug: str, step: int) -> None:

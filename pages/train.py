@@ -7,8 +7,6 @@ with st.fragment(run_every=...); training itself never runs in this process.
 
 from __future__ import annotations
 
-import uuid
-
 import streamlit as st
 
 from cnnviz import jobs, train_view
@@ -17,6 +15,7 @@ from cnnviz.inference import checkpoint_upload_mb
 from cnnviz.runs import ACTIVE_STATES, Run, get_run, list_runs
 from cnnviz.training import OPTIMIZERS, TrainConfig
 from models import CheckpointError
+from widgets.browser_id import browser_id
 
 md = train_view.escape_markdown  # anything a student typed (run names) or a message quoting it
 
@@ -33,15 +32,7 @@ DEFAULTS = TrainConfig()
 
 
 def owner_id() -> str:
-    """This browser's id: from its XSRF cookie (survives reloads and new tabs), else this session."""
-    if "train_owner" not in st.session_state:
-        cookie = st.context.cookies.get("_streamlit_xsrf")
-        st.session_state.train_owner = (
-            train_view.owner_from_cookie(cookie)
-            if isinstance(cookie, str) and cookie
-            else f"session-{uuid.uuid4().hex[:16]}"
-        )
-    return st.session_state.train_owner
+    return browser_id("train_owner")
 
 
 def selected_run(owner: str) -> Run | None:
