@@ -96,7 +96,11 @@ export default function (component) {
     root.className = "ch";
     parentElement.appendChild(root);
   }
-  const signature = JSON.stringify(data);
+  // Streamlit may call this with an older rerun's data after a newer one (two reruns close together):
+  // the revision (the server's clock at the rerun) keeps the newest.
+  if (root.__revision !== undefined && data.revision < root.__revision) return;
+  root.__revision = data.revision;
+  const signature = JSON.stringify({ ...data, revision: 0 });
   if (root.dataset.signature === signature) return;
   W = data.kind === "bars" ? 400 : 560;
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": data.title });

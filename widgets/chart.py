@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from cnnviz.draw_plots import Chart
@@ -11,4 +13,4 @@ _COMPONENT = st.components.v2.component("cnnviz.chart", js=source("chart.js"), c
 
 
 def chart(figure: Chart, *, key: str) -> None:
-    _COMPONENT(key=key, data=figure.payload())
+    _COMPONENT(key=key, data={**figure.payload(), "revision": time.monotonic_ns()})

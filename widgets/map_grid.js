@@ -160,6 +160,10 @@ export default function (component) {
     root.className = "mg-all";
     parentElement.appendChild(root);
   }
+  // Streamlit may call this with an older rerun's data after a newer one (two reruns close together):
+  // the revision (the server's clock at the rerun) keeps the newest.
+  if (root.__revision !== undefined && data.revision < root.__revision) return;
+  root.__revision = data.revision;
   const signature = data.grids.map((g) => g.png + g.title + g.panels.map((p) => p.title + p.range).join("|")).join("#");
   if (root.dataset.signature === signature) return;  // a rerun that changed nothing here
   root.classList.toggle("mg-row", Boolean(data.side_by_side));

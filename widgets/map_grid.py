@@ -6,6 +6,7 @@ grids of one part of a page travel together in one instance.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import streamlit as st
@@ -34,6 +35,7 @@ def map_grid(
     data = {
         "grids": [grid.payload(panel_px=panel_px, clickable=clickable) for grid in grids],
         "side_by_side": side_by_side,
+        "revision": time.monotonic_ns(),
     }
     if clickable:
         return _COMPONENT(key=key, data=data, on_cell_change=lambda: None).cell

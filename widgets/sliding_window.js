@@ -176,7 +176,11 @@ export default function (component) {
     root.className = "sw";
     parentElement.appendChild(root);
   }
-  const signature = JSON.stringify(data);
+  // Streamlit may call this with an older rerun's data after a newer one (two reruns close together):
+  // the revision (the server's clock at the rerun) keeps the newest.
+  if (root.__revision !== undefined && data.revision < root.__revision) return;
+  root.__revision = data.revision;
+  const signature = JSON.stringify({ ...data, revision: 0 });
   if (root.dataset.signature === signature) return;  // a rerun that changed nothing here: keep playing
   if (root.__stop) root.__stop();
   root.__stop = build(root, data);

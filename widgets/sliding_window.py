@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from widgets.assets import source
@@ -13,4 +15,4 @@ _COMPONENT = st.components.v2.component(
 
 def sliding_window(payload: dict, *, key: str) -> None:
     """Draw the animation; it plays in the browser without asking the server."""
-    _COMPONENT(key=key, data=payload)
+    _COMPONENT(key=key, data={**payload, "revision": time.monotonic_ns()})
