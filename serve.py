@@ -1,6 +1,10 @@
 """Start the cnnviz server: ``streamlit run app.py``, tuned for a classroom on a small machine.
 
 Usage: ``python serve.py [streamlit options]``, e.g. ``--server.port 8501``.
+
+With ``CNNVIZ_WORKERS`` above 1 (default: one per core) it starts that many copies of itself on localhost
+ports, each one Streamlit process, behind the sticky door of ``serving`` on the given address and port
+(see serving/supervisor.py); with 1 it is the one Streamlit process itself.
 """
 
 import gc
@@ -12,8 +16,12 @@ import sys
 # Must be set before torch is imported anywhere in this process.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from pathlib import Path
+
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import bootstrap, cli
+
+from serving import supervisor
 
 # app.py routes with st.navigation, but Streamlit still sees the pages/ folder
 # and, until app.py has run once in this process, serves a deep link such as
@@ -67,6 +75,9 @@ def check_lessons() -> str | None:
 
 
 if __name__ == "__main__":
+    workers = supervisor.worker_count()
+    if workers > 1:
+        sys.exit(supervisor.serve(Path(__file__).resolve().parent, sys.argv[1:], workers))
     freeze_imports()
     problem = check_lessons()
     if problem:

@@ -16,10 +16,11 @@ Latency = from sending the rerun request to the server's ``script_finished`` mes
 (everything the run sends comes before it). Errors: an exception element on the page, a run that
 does not finish in 60 s, a dropped connection. Per N: p50 / p95 / max latency, errors, the server's
 CPU time per attempted interaction (process CPU time from the window's start until the last answer, over
-the interactions sent, answered or not) and its resident
-memory at the end (the server and its children). All N share one server in increasing order, so
-sessions of the earlier levels are still held (Streamlit keeps a disconnected session's state for
-``server.disconnectedSessionTTL``): the RSS column is what a server that has seen that many students holds.
+the interactions sent, answered or not) and its memory at the end (the server and its children, worker
+processes included: the sum of their proportional set sizes, so libraries they share count once). All N share
+one server in increasing order, so sessions of the earlier levels are still held (Streamlit keeps a
+disconnected session's state for ``server.disconnectedSessionTTL``): the memory column is what a server that
+has seen that many students holds.
 
 Why not Streamlit 1.67's agent API (``--server.enableAgentApi``, ``POST /_stcore/agent/interact``)?
 It refuses to set the drawing canvas: a custom component is ``support: browser_required`` and any
@@ -302,7 +303,7 @@ class LevelResult:
     draw: list[float]
     errors: list[str]
     cpu_ms_per_interaction: float  # server CPU time from the window's start to the last answer / attempts
-    rss_mb: float
+    memory_mb: float
 
 
 async def _level(server: Server, students: int, duration: float) -> LevelResult:
@@ -324,7 +325,7 @@ async def _level(server: Server, students: int, duration: float) -> LevelResult:
         [r.seconds * 1000 for r in done if r.page == DRAW_PAGE],
         [r.error for r in records if r.seconds is None],
         cpu * 1000 / max(1, len(attempts)),
-        server.rss_bytes() / 2**20,
+        server.memory_bytes() / 2**20,
     )
 
 
@@ -372,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
                 both = r.explorer + r.draw
                 rows.append([
                     students, server.label, len(both), _p(both, "p50"), _p(both, "p95"), _p(both, "max"),
-                    _p(r.explorer, "p95"), _p(r.draw, "p95"), len(r.errors), r.cpu_ms_per_interaction, r.rss_mb,
+                    _p(r.explorer, "p95"), _p(r.draw, "p95"), len(r.errors), r.cpu_ms_per_interaction, r.memory_mb,
                 ])  # fmt: skip
                 for error in sorted(set(r.errors))[:3]:
                     print(f"  error ({server.label}, N={students}): {error[:200]}")
@@ -382,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
                     students, "ratio candidate / baseline", "", ratio(_p(cand.explorer + cand.draw, "p50"),
                     _p(base.explorer + base.draw, "p50")), ratio(_p(cand.explorer + cand.draw, "p95"),
                     _p(base.explorer + base.draw, "p95")), "", "", "", "",
-                    ratio(cand.cpu_ms_per_interaction, base.cpu_ms_per_interaction), ratio(cand.rss_mb, base.rss_mb),
+                    ratio(cand.cpu_ms_per_interaction, base.cpu_ms_per_interaction), ratio(cand.memory_mb, base.memory_mb),
                 ])  # fmt: skip
     print(
         f"{args.duration:.0f} s per N, think time {THINK_S:.0f} s (uniform +-50%), half explorer (kernel_size / stride)"
@@ -390,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print_table(
         ["students", "app", "interactions", "p50 ms", "p95 ms", "max ms", "explorer p95 ms", "draw p95 ms", "errors",
-         "server CPU ms / attempt", "server RSS MB"],
+         "server CPU ms / attempt", "server memory MB (PSS)"],
         rows,
     )  # fmt: skip
 

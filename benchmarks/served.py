@@ -69,13 +69,16 @@ def cpu_seconds(pid: int) -> float:
     return ticks / CLOCK_TICKS
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and its live descendants, in bytes."""
+def memory_bytes(pid: int) -> int:
+    """Memory of ``pid`` and its live descendants, in bytes: the sum of their proportional set sizes (PSS).
+
+    PSS splits each shared page between the processes sharing it, so several worker processes that map the
+    same libraries (torch alone is hundreds of MB) are not counted once per process, as a sum of RSS would."""
     total = 0
     for process in [pid, *descendants(pid)]:
         with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{process}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{process}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1]) * 1024
     return total
 
@@ -100,8 +103,8 @@ class Server:
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pid)
 
-    def rss_bytes(self) -> int:
-        return rss_bytes(self.pid)
+    def memory_bytes(self) -> int:
+        return memory_bytes(self.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join((self.folder / "server.log").read_text(errors="replace").splitlines()[-lines:])

@@ -32,7 +32,7 @@ def test_cpu_seconds_counts_a_process_and_its_children():
         assert served.descendants(parent.pid), "the child is found below the parent"
         own = sum(int(v) for v in served._stat_fields(parent.pid)[11:13]) / served.CLOCK_TICKS
         assert served.cpu_seconds(parent.pid) >= own + 0.29  # the child's 0.3 s, at clock-tick resolution
-        assert served.rss_bytes(parent.pid) > served.rss_bytes(served.descendants(parent.pid)[0])
+        assert served.memory_bytes(parent.pid) > served.memory_bytes(served.descendants(parent.pid)[0])
     finally:
         parent.kill()
         parent.wait()
@@ -134,7 +134,7 @@ def test_websocket_client_changes_the_explorer_and_sends_a_drawing(tmp_path):
 
     with served.served(Path(served.ROOT), "test") as server:
         run_async(scenario(server.url))
-        assert server.cpu_seconds() > 0 and server.rss_bytes() > 0
+        assert server.cpu_seconds() > 0 and server.memory_bytes() > 0
 
 
 def _drawing_value(component: str) -> dict:
