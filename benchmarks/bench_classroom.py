@@ -383,7 +383,8 @@ def main(argv: list[str] | None = None) -> None:
                     students, "ratio candidate / baseline", "", ratio(_p(cand.explorer + cand.draw, "p50"),
                     _p(base.explorer + base.draw, "p50")), ratio(_p(cand.explorer + cand.draw, "p95"),
                     _p(base.explorer + base.draw, "p95")), "", "", "", "",
-                    ratio(cand.cpu_ms_per_interaction, base.cpu_ms_per_interaction), ratio(cand.memory_mb, base.memory_mb),
+                    ratio(cand.cpu_ms_per_interaction, base.cpu_ms_per_interaction),
+                    ratio(cand.memory_mb, base.memory_mb),
                 ])  # fmt: skip
     print(
         f"{args.duration:.0f} s per N, think time {THINK_S:.0f} s (uniform +-50%), half explorer (kernel_size / stride)"
