@@ -9,6 +9,7 @@ converted on the way (16-bit, CMYK, palette, alpha) is reported in plain words.
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -164,22 +165,30 @@ def to_input(image: LoadedImage, height: int, width: int) -> torch.Tensor:
 # --- shipped samples ------------------------------------------------------------------
 
 
-def sample_names() -> list[str]:
-    """Names of the shipped sample images (file stems), colour image first."""
+@functools.cache
+def _shipped_sample_names() -> tuple[str, ...]:
     names = sorted(p.stem for p in SAMPLES_DIR.glob("*.png"))
-    return sorted(names, key=lambda n: (n.startswith("mnist"), n))
+    return tuple(sorted(names, key=lambda n: (n.startswith("mnist"), n)))
 
 
+def sample_names() -> list[str]:
+    """Names of the shipped sample images (file stems), colour image first (read once: they ship with the app)."""
+    return list(_shipped_sample_names())
+
+
+@functools.cache
 def load_sample(name: str) -> LoadedImage:
-    """A shipped sample by name.
+    """A shipped sample by name, decoded once per process (its pixels are read-only: every session shares them).
 
     Raises:
         ImageRejected: for a name that is not shipped (e.g. a stale link).
     """
-    if name not in sample_names():
+    if name not in _shipped_sample_names():
         raise ImageRejected(f"there is no sample called {name!r}; choose one of {', '.join(sample_names())}.")
     with Image.open(SAMPLES_DIR / f"{name}.png") as image:
-        return normalise(image, name)
+        loaded = normalise(image, name)
+    loaded.pixels.flags.writeable = False
+    return loaded
 
 
 def make_colour_sample(size: int = 256) -> np.ndarray:

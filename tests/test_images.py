@@ -144,3 +144,13 @@ def test_an_opaque_rgba_picture_is_read_as_rgb_without_a_fill_note():
     loaded = images.decode_upload(buffer.getvalue(), "drawing")
     assert loaded.pixels.shape == (30, 40, 3) and tuple(loaded.pixels[5, 5]) == (10, 20, 30)
     assert not any("transparent" in note for note in loaded.notes)
+
+
+def test_a_shipped_sample_is_decoded_once_and_no_session_can_change_it_for_the_others():
+    name = images.sample_names()[0]
+    first = images.load_sample(name)
+    assert images.load_sample(name) is first
+    with pytest.raises(ValueError, match="read-only"):
+        first.pixels[0, 0] = 7
+    images.sample_names().clear()  # a caller's copy: the shipped list stays whole
+    assert name in images.sample_names()
