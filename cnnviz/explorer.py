@@ -289,12 +289,13 @@ def settings_from_widgets(state: Mapping[str, object], base: ExplorerSettings | 
     """
     base = base or ExplorerSettings()
     values: dict[str, object] = {}
+    layer_key = next(setting.widget_key for setting in SETTINGS if setting.field == "layer")
     for setting in SETTINGS:
         key = setting.widget_key
         if setting.widget == "pair" and f"{key}_h" in state and f"{key}_w" in state:
             values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
         elif setting.widget == "padding" and setting.mode_key in state:
-            mode = state[setting.mode_key]
+            mode = state[setting.mode_key] if state.get(layer_key, base.layer) == CONV else "number"  # Conv2d's only
             if mode in ("same", "valid"):
                 values[setting.field] = mode
             elif f"{key}_h" in state and f"{key}_w" in state:

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from cnnviz import explorer, explorer1d, images, kernels
+from cnnviz.arithmetic import InvalidLayerConfig
 from cnnviz.explorer import AVG_POOL, CONV, CONV_T, EXPLORER_LAYERS, MAX_POOL, UPSAMPLE, ExplorerSettings
 from cnnviz.explorer_view import build_view
 from cnnviz.layers import UPSAMPLE_MODES, format_bytes, show_shape
@@ -56,11 +57,57 @@ def _seed_widgets(settings: ExplorerSettings) -> None:
         st.session_state.setdefault(key, value)
 
 
+def _settle_state(sample_names: list[str]) -> ExplorerSettings | None:
+    """Bring the session state to what the widgets will show, before any widget is drawn; return its settings.
+
+    The widgets only display this state (each returns its key's value), so the settings are known before the
+    sidebar is sent and the page can send the output shape first: the browser paints it while the ~30
+    controls are still on their way. None when the input is an upload or a camera picture (their channels are
+    known once decoded, in the sidebar).
+    """
+    state = st.session_state
+    if state.get("ex_sample") not in sample_names:
+        state["ex_sample"] = sample_names[0]
+    if state.get("ex_square"):  # one number for both: a later switch to rectangular starts from it
+        for key in ("ex", "ex_k", "ex_s", "ex_p", "ex_d", "ex_op"):
+            if f"{key}_h" in state:
+                state[f"{key}_w"] = state[f"{key}_h"]
+    known = not state.get("ex_maps") or state.get("ex_source", "sample") == "sample"
+    if state.get("ex_maps") and known:
+        state["ex_c"] = images.load_sample(state["ex_sample"]).channels
+    if state.get("ex_layer") in (CONV, CONV_T) and "ex_c" in state and "ex_out" in state:
+        if state.get("ex_groups") not in _divisors_of_both(int(state["ex_c"]), int(state["ex_out"])):
+            state["ex_groups"] = 1
+    return explorer.clamp(explorer.settings_from_widgets(state))[0] if known else None
+
+
+def _shape(report) -> None:
+    st.markdown(
+        f"<div class='cnnviz-shape'>{show_shape(report.input_shape)} &rarr; "
+        f"<b>{show_shape(report.output_shape)}</b></div>"
+        "<div class='cnnviz-caption'>input &rarr; output shape (N, C, H, W)</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def _early_shape(settings: ExplorerSettings | None):
+    """The output shape of ``settings`` in a slot at the top of the page; returns (slot, report shown or None)."""
+    slot = st.empty()
+    if settings is None:
+        return slot, None
+    try:
+        report = explorer.analyze(settings)
+    except InvalidLayerConfig:
+        return slot, None  # the error is explained below, with its fix
+    with slot.container():
+        _shape(report)
+    return slot, report
+
+
 def _pair(label: str, key: str, low: int, high: int, square: bool, help_text: str) -> tuple[int, int]:
     """One number (square) or a height/width pair of number inputs."""
     if square:
         value = st.number_input(label, low, high, key=f"{key}_h", help=help_text)
-        st.session_state[f"{key}_w"] = value  # a later switch to rectangular starts from the square value
         return (int(value), int(value))
     left, right = st.columns(2)
     h = left.number_input(f"{label} (h)", low, high, key=f"{key}_h", help=help_text)
@@ -77,8 +124,6 @@ def _image_controls(sample_names: list[str]) -> images.LoadedImage | None:
     """The image source widgets; returns the decoded image, or None (with a message shown)."""
     source = st.radio("Image", SOURCES, key="ex_source", horizontal=True, help=HELP["source"])
     if source == "sample":
-        if st.session_state.get("ex_sample") not in sample_names:
-            st.session_state["ex_sample"] = sample_names[0]
         name = st.selectbox("Sample", sample_names, key="ex_sample", help=HELP["sample"])
         return images.load_sample(name)
     if source == "upload":
@@ -126,7 +171,6 @@ def _controls(sample_names: list[str]) -> tuple[ExplorerSettings, images.LoadedI
             st.caption(f"{'Grayscale' if image.channels == 1 else 'Colour'} image: {image.channels} channel(s).")
         if square:
             size = st.number_input("height = width", 1, explorer.MAX_INPUT, key="ex_h", help=HELP["height"])
-            st.session_state["ex_w"] = size
             h = w = int(size)
         else:
             left, right = st.columns(2)
@@ -139,8 +183,6 @@ def _controls(sample_names: list[str]) -> tuple[ExplorerSettings, images.LoadedI
         if layer in (CONV, CONV_T):
             out = st.number_input("out_channels", 1, CHANNEL_LIMIT, key="ex_out", help=HELP["out_channels"])
             options = _divisors_of_both(int(c), int(out))
-            if st.session_state.get("ex_groups") not in options:
-                st.session_state["ex_groups"] = 1
             values["out_channels"] = int(out)
             values["groups"] = st.selectbox("groups", options, key="ex_groups", help=HELP["groups"])
         if layer != UPSAMPLE:
@@ -219,9 +261,10 @@ def _kernel_editor(size: tuple[int, int]) -> np.ndarray | None:
         return None
 
 
-def _render(view, present: bool) -> None:
+def _render(view, present: bool, shape_slot, shown=None) -> None:
     settings, report = view.settings, view.report
     if report is None:
+        shape_slot.empty()
         error = view.error
         st.error(f"**This {settings.layer} cannot work.** {error.constraint}")
         if error.fix:
@@ -229,12 +272,9 @@ def _render(view, present: bool) -> None:
         st.caption(f"Input {show_shape(settings.input_shape)}.")
         return
     n, c, h, w = report.output_shape
-    st.markdown(
-        f"<div class='cnnviz-shape'>{show_shape(report.input_shape)} &rarr; "
-        f"<b>{show_shape(report.output_shape)}</b></div>"
-        "<div class='cnnviz-caption'>input &rarr; output shape (N, C, H, W)</div>",
-        unsafe_allow_html=True,
-    )
+    if shown != report:  # not sent first (an upload, present mode), or the widgets settled it otherwise
+        with shape_slot.container():
+            _shape(report)
     st.code(report.pytorch, language="python")
     st.markdown("**The formula**, per dimension, with the numbers filled in:")
     st.code(f"out = {report.general_formula}\n{report.formulas[0]}\n{report.formulas[1]}", language=None)
@@ -324,6 +364,7 @@ if present:
         settings = replace(settings, in_channels=image.channels)
     grid = None
     st.title(f"{settings.layer}")
+    shape_slot, shown_shape = _early_shape(None)
 else:
     st.title("Layer explorer")
     st.caption("Change one number and see what the layer does to a tensor. Every setting is in the URL: copy it "
@@ -331,14 +372,16 @@ else:
     _seed_widgets(url_settings)
     for problem in url_problems:
         st.warning(problem)
-    settings, image, grid = _controls(images.sample_names())
+    sample_names = images.sample_names()
+    shape_slot, shown_shape = _early_shape(_settle_state(sample_names))
+    settings, image, grid = _controls(sample_names)
     settings, _ = explorer.clamp(settings)  # the widgets' own limits already hold
     query = explorer.to_query(settings)
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
 
 view = build_view(settings, image, grid)
-_render(view, present)
+_render(view, present, shape_slot, shown_shape)
 if present:
     controls = urlencode(explorer.to_query(replace(url_settings, present=False)))
     st.markdown(f"[Show the controls](?{controls})")

@@ -32,3 +32,53 @@ def test_changing_the_kernel_size_updates_the_shape_in_the_browser(page, app_url
     slider.fill("575")
     last = "step 576 of 576: output (23, 23) reads grid rows 23-27, columns 23-27"
     expect(label).to_contain_text(last, timeout=WAIT_MS)
+
+
+def test_the_output_shape_travels_before_the_controls_and_once(app_url):
+    """A run sends the shape first (the browser paints it while ~30 controls follow), and the shape read from the
+    session state before the widgets equals the widgets' own: it is never sent a second time (issue 8)."""
+
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    from benchmarks import bench_classroom as client
+
+    def number(session, key, value):
+        return WidgetState(id=session.widget_ids[key], double_value=value)
+
+    async def runs():
+        orders = []
+        for query, changes in (
+            ("", [("ex_k_h", 5.0), ("ex_s_h", 2.0)]),
+            ("layer=MaxPool2d&k=3", [("ex_k_h", 2.0)]),
+            ("k=3x5", [("ex_k_w", 4.0), ("ex_h", 30.0)]),
+        ):
+            session, _ = await client.open_session(app_url, "explorer", query)
+            for key, value in changes:
+                received = []
+                socket_recv = session.socket.recv
+
+                async def recv(socket_recv=socket_recv, received=received):
+                    data = await socket_recv()
+                    received.append(data)
+                    return data
+
+                session.socket.recv = recv
+                await client.interact(session, [number(session, key, value)])
+                session.socket.recv = socket_recv
+                shapes, first_control = [], None
+                for index, data in enumerate(received):
+                    message = ForwardMsg.FromString(data)
+                    if message.WhichOneof("type") != "delta":
+                        continue
+                    if b"class='cnnviz-shape'" in data:
+                        shapes.append(index)
+                    if first_control is None and message.metadata.delta_path[:1] == [1]:  # the sidebar
+                        first_control = index
+                orders.append((query, key, shapes, first_control))
+            await session.socket.close()
+        return orders
+
+    for query, key, shapes, first_control in client.run_async(runs()):
+        assert len(shapes) == 1, f"{query} / {key}: the shape was sent {len(shapes)} times"
+        assert first_control is not None and shapes[0] < first_control, f"{query} / {key}: controls came first"
