@@ -276,7 +276,7 @@ def _svg(width: float, height: float, parts: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="How the receptive field grows" '
-        f'class="fg-picture" font-family="Source Sans Pro, Source Sans 3, Helvetica, Arial, sans-serif">'
+        f'class="fg-picture" font-family="Helvetica, Arial, sans-serif">'  # an <img> cannot use the page's fonts
         + "".join(parts)
         + "</svg>"
     )
