@@ -334,7 +334,7 @@ def comparison_form(owner: str) -> None:
     )  # fmt: skip
     epochs = middle.number_input("Epochs per size", 1, 20, bottleneck.EPOCHS, key="tr_bn_epochs")
     images = right.number_input(
-        "Training images (0 = all 48,000)", 0, 48_000, 0, step=1000, key="tr_bn_images",
+        "Training images per size (0 = all 48,000)", 0, 48_000, 0, step=1000, key="tr_bn_images",
         help="Fewer images make a quick demonstration.",
     )  # fmt: skip
     base = bottleneck.base_config(int(epochs), int(images))
