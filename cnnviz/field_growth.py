@@ -32,6 +32,7 @@ BOX_DASHES = ("", "9 5", "3 4")  # after every colour has been used once, the ou
 GRID_LINES_UP_TO = 40  # input sides up to this many pixels get a line per pixel (more would be a grey blur)
 PICTURE_PX = 360  # the longest side of the drawn input and its padding
 ROW_PX = 26  # one legend line (2-D) or one bar's lane (1-D)
+MIN_MARK_PX = 2.0  # the narrowest box, bar or pixel mark drawn (a field on a large input)
 CHARACTER_PX = 8.2  # a generous width of one character of the 15 px legend text
 
 
@@ -211,15 +212,19 @@ def _svg_2d(growth: FieldGrowth) -> str:
         parts.append(f'<path d="{"".join(lines)}" stroke="#ffffff" stroke-width="1"/>')
     if growth.over is not None:
         r, c = growth.over
-        parts.append(f'<rect x="{px(c):.1f}" y="{py(r):.1f}" width="{unit:.1f}" height="{unit:.1f}" fill="#222">'
+        mark = max(unit, MIN_MARK_PX)
+        parts.append(f'<rect x="{px(c):.1f}" y="{py(r):.1f}" width="{mark:.1f}" height="{mark:.1f}" fill="#222">'
                      f"<title>input pixel ({r}, {c})</title></rect>")  # fmt: skip
     for index, step in enumerate(growth.steps):
         colour, dash = _style(index)
         (r0, r1), (c0, c1) = step.region
         inset = min(unit / 2, 1.5 + 0.8 * (index % 3))  # boxes sharing an edge stay visible side by side
+        # On a large input a small field is under a pixel of the picture: drawn at least 2 px wide.
+        box_width = max(MIN_MARK_PX, (c1 - c0 + 1) * unit - 2 * inset)
+        box_height = max(MIN_MARK_PX, (r1 - r0 + 1) * unit - 2 * inset)
         parts.append(
-            f'<rect x="{px(c0) + inset:.1f}" y="{py(r0) + inset:.1f}" width="{(c1 - c0 + 1) * unit - 2 * inset:.1f}" '
-            f'height="{(r1 - r0 + 1) * unit - 2 * inset:.1f}" fill="none" stroke="{colour}" stroke-width="3" '
+            f'<rect x="{px(c0) + inset:.1f}" y="{py(r0) + inset:.1f}" width="{box_width:.1f}" '
+            f'height="{box_height:.1f}" fill="none" stroke="{colour}" stroke-width="3" '
             f'stroke-dasharray="{dash}" class="fg-box"><title>{escape(_step_text(step))}: rows {r0} to {r1}, '
             f"columns {c0} to {c1}</title></rect>"
         )
@@ -253,7 +258,8 @@ def _svg_1d(growth: FieldGrowth) -> str:
     parts.append(f'<rect x="{px(0):.1f}" y="{y}" width="{length * unit:.1f}" height="16" fill="#e9e9e9" '
                  'stroke="#555"><title>the input</title></rect>')  # fmt: skip
     if growth.over is not None:
-        parts.append(f'<rect x="{px(growth.over[0]):.1f}" y="{y}" width="{max(unit, 2):.1f}" height="16" fill="#222"/>')
+        parts.append(f'<rect x="{px(growth.over[0]):.1f}" y="{y}" width="{max(unit, MIN_MARK_PX):.1f}" height="16" '
+                     'fill="#222"/>')  # fmt: skip
     parts.append(_text(px(0), y + 34, "0", size=13, anchor="middle", fill="#444"))
     parts.append(_text(px(length - 1) + unit, y + 34, str(length - 1), size=13, anchor="middle", fill="#444"))
     parts.append(_text(x0 + 580, y + 13, f"input, {length} positions (padding hatched)", fill="#444"))
@@ -262,7 +268,8 @@ def _svg_1d(growth: FieldGrowth) -> str:
         colour, dash = _style(index)
         ((start, end),) = step.region
         parts.append(
-            f'<line x1="{px(start):.1f}" y1="{y}" x2="{px(end + 1):.1f}" y2="{y}" stroke="{colour}" stroke-width="8" '
+            f'<line x1="{px(start):.1f}" y1="{y}" x2="{max(px(end + 1), px(start) + MIN_MARK_PX):.1f}" y2="{y}" '
+            f'stroke="{colour}" stroke-width="8" '
             f'stroke-dasharray="{dash}" class="fg-box"><title>{escape(_step_text(step))}: positions {start} to {end}'
             "</title></line>"
         )

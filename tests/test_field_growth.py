@@ -161,3 +161,15 @@ def test_the_picture_has_a_labelled_box_per_step_and_shows_the_padding():
     bars = [node for node in picture.iter() if node.get("class") == "fg-box"]
     assert [node.find(f"{SVG}title").text for node in bars][-1] == "6 MaxPool1d: 43: positions 29 to 71"
     assert sequence.extent == ((0, 99),)
+
+
+def test_small_fields_on_large_inputs_stay_visible():
+    conv = [LayerSpec("Conv1d", out_channels=2, kernel_size=3), LayerSpec("MaxPool1d", kernel_size=2)]
+    sequence = field_growth.field_growth(stack.evaluate_stack(conv, (1, 100_000)), (99_999,))
+    bars = [n for n in ET.fromstring(field_growth.growth_svg(sequence)).iter() if n.get("class") == "fg-box"]
+    assert len(bars) == 2 and all(float(n.get("x2")) - float(n.get("x1")) >= 2 for n in bars)
+    image = [LayerSpec("Conv2d", out_channels=2, kernel_size=(1, 1))]
+    growth = field_growth.field_growth(stack.evaluate_stack(image, (1, 1024, 1024)), (0, 1023))
+    (box,) = [n for n in ET.fromstring(field_growth.growth_svg(growth)).iter() if n.get("class") == "fg-box"]
+    assert float(box.get("width")) >= 2 and float(box.get("height")) >= 2
+    assert growth.steps[0].region == ((0, 0), (1023, 1023))
