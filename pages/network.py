@@ -1,8 +1,8 @@
 """Network shape builder: stack layers in a table, follow the shape, export PyTorch code.
 
-A thin view: the table -> cnnviz (builder_table, stack, code_export) -> render. Inputs are images ``(C, H, W)``
-or sequences ``(C, L)``. The editor is seeded from ``st.session_state["net_rows"]``: a preset, a solver answer
-(or a test) writes the rows there.
+A thin view: the table -> cnnviz (builder_table, stack, field_growth, code_export) -> render. Inputs are images
+``(C, H, W)`` or sequences ``(C, L)``. The editor is seeded from ``st.session_state["net_rows"]``: a preset, a
+solver answer (or a test) writes the rows there.
 """
 
 from __future__ import annotations
