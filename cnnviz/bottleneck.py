@@ -9,6 +9,11 @@ them); a ``comparison.json`` beside its config names the batch it belongs to,
 so the Inside page can plot test MSE against code size and show the same test
 digits reconstructed by each.
 
+The Train page submits the same runs through :func:`submit_comparison`: the
+background queue's limits apply (:func:`cnnviz.jobs.submit_batch`: the
+comparison is one request of its browser, its runs together get one run's wall
+time), and :func:`comparison_progress` says which sizes have finished.
+
 Examples::
 
     python -m cnnviz.bottleneck                              # 2, 4, 8, 16, 36, 64 values, 2 epochs each
@@ -32,10 +37,11 @@ from dataclasses import dataclass, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from cnnviz import jobs  # noqa: E402
 from cnnviz.arithmetic import InvalidLayerConfig  # noqa: E402
 from cnnviz.files import atomic_write_text  # noqa: E402
 from cnnviz.runs import Run, create_run, list_runs  # noqa: E402
-from cnnviz.training import TrainConfig  # noqa: E402
+from cnnviz.training import TrainConfig, estimate  # noqa: E402
 from models import AutoencoderConfig, BackboneConfig, bottleneck_shape  # noqa: E402
 
 SIZES = (2, 4, 8, 16, 36, 64)  # code sizes compared by default (numbers per digit)
@@ -79,18 +85,102 @@ def configs(sizes: Sequence[int], base: TrainConfig, channels: Sequence[int] = C
     return [replace(base, model="autoencoder", channels=stages, bottleneck_channels=int(n) // cells) for n in sizes]
 
 
+def base_config(epochs: int = EPOCHS, train_images: int = 0, **options) -> TrainConfig:
+    """What every model of a comparison shares (the CLI's defaults): an autoencoder, ``epochs``, seed 0, ..."""
+    return TrainConfig(model="autoencoder", epochs=epochs, train_images=train_images, **options)
+
+
+def code_size(config: TrainConfig) -> int:
+    """Numbers in the code of an autoencoder config (bottleneck channels x the code's cells)."""
+    return config.bottleneck_channels * cells_per_channel(config.channels)
+
+
+def run_name(size: int) -> str:
+    return f"bottleneck {size} values"
+
+
+def _mark(run: Run, batch: str, size: int) -> None:
+    atomic_write_text(run.path / MARKER, json.dumps({"batch": batch, "code_size": size}))
+
+
 def create_comparison(
     sizes: Sequence[int], base: TrainConfig, channels: Sequence[int] = CHANNELS, owner: str = "cli"
 ) -> list[Run]:
-    """Queued run folders for each size, marked as one batch."""
+    """Queued run folders for each size, marked as one batch (the CLI: a terminal has no queue limits)."""
     batch = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     runs = []
     for config in configs(sizes, base, channels):
-        size = config.bottleneck_channels * cells_per_channel(config.channels)
-        run = create_run(config, name=f"bottleneck {size} values", owner=owner)
-        atomic_write_text(run.path / MARKER, json.dumps({"batch": batch, "code_size": size}))
+        run = create_run(config, name=run_name(code_size(config)), owner=owner)
+        _mark(run, batch, code_size(config))
         runs.append(run)
     return runs
+
+
+def comparison_seconds(sizes: Sequence[int], base: TrainConfig, channels: Sequence[int] = CHANNELS) -> float:
+    """Estimated training time of the whole comparison on this machine, one model after another.
+
+    Raises:
+        ValueError: as :func:`configs`.
+        models.CheckpointError: a model over the server's budget.
+    """
+    return sum(estimate(config).seconds for config in configs(sizes, base, channels))
+
+
+def submit_comparison(
+    sizes: Sequence[int],
+    base: TrainConfig,
+    owner: str,
+    channels: Sequence[int] = CHANNELS,
+    root: str | os.PathLike | None = None,
+) -> list[Run]:
+    """The Train page's comparison: the CLI's runs (names, markers), queued with the queue's limits, all or none.
+
+    The whole comparison is one request of ``owner`` (``$CNNVIZ_MAX_QUEUED_PER_OWNER`` counts it once), every
+    one of its runs needs a free place in the queue, and together they may take as long as one run may
+    (``$CNNVIZ_MAX_RUN_MINUTES``). See :func:`cnnviz.jobs.submit_batch`.
+
+    Raises:
+        ValueError: no sizes, a size twice, or one :func:`configs` refuses.
+        cnnviz.jobs.JobRefused: over a limit of the queue (the message says which).
+    """
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"each code size once, please: got {sorted(sizes)}.")
+    found = configs(sorted(int(n) for n in sizes), base, channels)
+    code_sizes = [code_size(config) for config in found]
+    return jobs.submit_batch(
+        found,
+        owner,
+        [run_name(size) for size in code_sizes],
+        root=root,
+        prepare=lambda index, run, batch: _mark(run, batch, code_sizes[index]),
+    )
+
+
+@dataclass(frozen=True)
+class ComparisonRun:
+    """One size of a comparison, finished or not."""
+
+    code_size: int  # numbers in the code
+    run: Run  # its folder
+    state: str  # queued, running, finished, stopped, failed or interrupted (liveness checked)
+    test_mse: float | None  # when finished: the test reconstruction error (MSE per pixel)
+
+
+def comparison_progress(owner: str, root: str | os.PathLike | None = None) -> list[ComparisonRun]:
+    """The newest comparison ``owner`` asked for, smallest code first (empty when they asked for none)."""
+    marked = [(run, marker) for run in list_runs(root) if run.owner == owner and (marker := _marker(run)) is not None]
+    if not marked:
+        return []
+    batch = marked[-1][1].get("batch")
+    entries = []
+    for run, marker in marked:
+        if marker.get("batch") != batch:
+            continue
+        state = jobs.refresh(run).get("state", "queued")
+        test = run.metrics("test") if state == "finished" else []  # a line of JSON, not the results' tensors
+        mse = test[-1].get("test_loss") if test else None
+        entries.append(ComparisonRun(int(marker.get("code_size", 0)), run, state, mse))
+    return sorted(entries, key=lambda entry: entry.code_size)
 
 
 def _marker(run: Run) -> dict | None:
@@ -151,14 +241,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        base = TrainConfig(
-            model="autoencoder",
-            epochs=args.epochs,
+        base = base_config(
+            args.epochs,
+            args.train_images,
             batch_size=args.batch_size,
             lr=args.lr,
             dropout=args.dropout,
             seed=args.seed,
-            train_images=args.train_images,
             val_images=args.val_images,
         )
         runs = create_comparison(args.sizes, base, args.channels)
@@ -166,8 +255,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.queue:
-        from cnnviz import jobs
-
         jobs.advance_queue()
         print(f"queued {len(runs)} runs: {', '.join(run.id for run in runs)}", file=sys.stderr)
         return 0

@@ -21,6 +21,8 @@ CLI) sees the same truth:
 - limits (each an environment variable, see :class:`Limits`): runs waiting per
   owner and in all, wall time per run, the model and time budget of a new run,
   and the disk budget of the runs folder. Each refusal says which and why.
+  Runs submitted together (:func:`submit_batch`, the bottleneck comparison) are
+  one request for the per-owner limit, and share one run's wall time.
 """
 
 from __future__ import annotations
@@ -29,16 +31,19 @@ import contextlib
 import errno
 import fcntl
 import hmac
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnviz.files import atomic_write_text
 from cnnviz.runs import Run, create_run, disk_usage, list_runs, runs_dir
 from cnnviz.train import process_start_ticks
 from cnnviz.training import TrainConfig, TrainingEstimate, estimate
@@ -54,6 +59,7 @@ RUNS_DISK_ENV = "CNNVIZ_RUNS_DISK_MB"
 NICENESS = 10  # how much lower than the server the training processes run
 KILL_GRACE_S = 300  # a trainer still alive this long after its time limit is killed (it stops itself first)
 KEEPER_INTERVAL_S = 10.0  # how often the server's keeper thread advances the queue (a few ms each time)
+BATCH_KEY = "batch"  # in config.json: runs submitted together (a comparison) share it and count as one request
 ROOT = Path(__file__).resolve().parents[1]  # the repository: `python -m cnnviz.train` runs from here
 
 
@@ -338,17 +344,31 @@ def find_finished(config: TrainConfig, root: str | os.PathLike | None = None) ->
     return None
 
 
-def _check_queue_room(runs: list[Run], owner: str, limits: Limits, exclude: Run | None = None) -> None:
+def request_of(run: Run) -> str:
+    """What the per-owner limit counts: the batch of runs submitted together (a comparison), else the run itself."""
+    batch = run.meta.get(BATCH_KEY)
+    return batch if isinstance(batch, str) and batch else run.id
+
+
+def _check_queue_room(runs: list[Run], owner: str, limits: Limits, exclude: Run | None = None, places: int = 1) -> None:
+    """The owner's waiting requests (a batch counts once) and the queue's free places (``places`` needed)."""
     queued = [r for r in runs if r.state == "queued" and r != exclude]
     mine = [r for r in queued if r.owner == owner]
-    if len(mine) >= limits.max_queued_per_owner:
+    if len({request_of(r) for r in mine}) >= limits.max_queued_per_owner:
+        batch = " (one of a comparison's runs: the comparison counts as one)" if BATCH_KEY in mine[0].meta else ""
         raise JobRefused(
-            f"you already have a run waiting in the queue ({mine[0].name}); stop it or wait until it starts."
+            f"you already have a run waiting in the queue ({mine[0].name}{batch}); stop it or wait until it starts."
         )
-    if len(queued) >= limits.max_queued:
+    if len(queued) + places > limits.max_queued and places == 1:
         raise JobRefused(
             f"the queue is full ({len(queued)} runs waiting, at most {limits.max_queued}); try again when some "
             "have started."
+        )
+    if len(queued) + places > limits.max_queued:
+        free = max(0, limits.max_queued - len(queued))
+        raise JobRefused(
+            f"the queue has room for {free} more runs ({len(queued)} waiting, at most {limits.max_queued}; teacher: "
+            f"{MAX_QUEUED_ENV}) and this needs {places}; pick fewer sizes or try again when some have started."
         )
 
 
@@ -383,6 +403,66 @@ def submit(config: TrainConfig, owner: str, name: str = "", root: str | os.PathL
     except OSError as error:
         raise JobRefused(storage_message(error)) from None
     return run
+
+
+def submit_batch(
+    configs: Sequence[TrainConfig],
+    owner: str,
+    names: Sequence[str],
+    root: str | os.PathLike | None = None,
+    prepare: Callable[[int, Run, str], None] | None = None,
+) -> list[Run]:
+    """Queue runs that belong together (the bottleneck comparison) as one request of ``owner``: all or none.
+
+    The limits of :func:`submit`, read for a batch: each run within the model, memory and time budget,
+    and all of them together within the wall time of one run (a request takes the machine for at most
+    that long); the owner's queue limit counts the batch once; the queue must have a free place for
+    every run; the disk budget must hold all their checkpoints.
+
+    Args:
+        configs: one per run, started in this order.
+        owner: the browser session asking.
+        names: the runs' display names, one per config.
+        root: the runs folder; default :func:`runs_dir`.
+        prepare: ``prepare(index, run, batch)`` for each new run, under the lock and before any of them can
+            start (e.g. to write a file naming its place in the batch); an ``OSError`` undoes the whole batch.
+
+    Raises:
+        JobRefused: over a limit (the message says which), or the runs folder cannot be written.
+    """
+    if not configs or len(configs) != len(names):
+        raise JobRefused("nothing to queue: give one name per run and at least one run.")
+    limits = Limits.from_env()
+    costs = [check_budget(config, limits) for config in configs]
+    seconds = sum(cost.seconds for cost in costs)
+    if seconds > limits.max_run_minutes * 60:
+        raise JobRefused(
+            f"These {len(configs)} runs would take about {seconds / 60:,.1f} minutes here together; runs asked for "
+            f"together may take at most {limits.max_run_minutes} minutes in all, like one run (teacher: "
+            f"{MAX_RUN_MINUTES_ENV}). Fewer sizes, fewer epochs or fewer training images bring it down."
+        )
+    folder = Path(root or runs_dir())
+    batch = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    created: list[Run] = []
+    try:
+        with _queue_lock(folder):
+            _check_queue_room(list_runs(folder), owner, limits, places=len(configs))
+            _check_disk(folder, sum(2 * cost.checkpoint_bytes + 2**20 for cost in costs), limits)
+            try:
+                for index, (config, name) in enumerate(zip(configs, names)):
+                    run = create_run(config, name=name, owner=owner, root=folder)
+                    created.append(run)
+                    atomic_write_text(run.path / "config.json", json.dumps({**run.meta, BATCH_KEY: batch}, indent=2))
+                    if prepare is not None:
+                        prepare(index, run, batch)
+            except OSError:
+                for run in created:  # a full disk half-way: no partial batch stays queued
+                    run.delete()
+                raise
+            _advance_locked(folder, limits)
+    except OSError as error:
+        raise JobRefused(storage_message(error)) from None
+    return created
 
 
 def can_control(run: Run, owner: str, admin_token: str | None = None) -> bool:

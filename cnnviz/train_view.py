@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from cnnviz import jobs
+from cnnviz import bottleneck, jobs
 from cnnviz.runs import Run
 from cnnviz.training import TrainConfig, count_parameters, model_config
 from models import bottleneck_shape, load_model
@@ -183,6 +183,44 @@ def run_row(run: Run) -> dict[str, Any]:
         "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created", 0))),
         "id": run.id,
     }
+
+
+COMPARISON_SIZE_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 36, 48, 64, 96, 128)  # the form's code sizes
+
+
+def comparison_rows(entries: list[bottleneck.ComparisonRun]) -> list[dict[str, str]]:
+    """One line per size of a comparison: its state, how far it is, its test error once finished."""
+    rows = []
+    for entry in entries:
+        if entry.state == "running":
+            progress = run_progress(entry.run)
+            done = f"epoch {progress.epoch:.1f} of {entry.run.config.epochs} ({progress.fraction:.0%})"
+        else:
+            done = "done" if entry.state == "finished" else ""
+        rows.append(
+            {
+                "code size": f"{entry.code_size} values",
+                "state": entry.state,
+                "progress": done,
+                "test MSE": "—" if entry.test_mse is None else f"{entry.test_mse:.4f}",
+                "run": entry.run.name,
+            }
+        )
+    return rows
+
+
+def comparison_summary(entries: list[bottleneck.ComparisonRun]) -> str:
+    """``"2 of 6 sizes finished (2, 4 values); training 8 values; 3 waiting."``"""
+    finished = [e.code_size for e in entries if e.state == "finished"]
+    running = [e.code_size for e in entries if e.state == "running"]
+    waiting = sum(e.state == "queued" for e in entries)
+    ended = [f"{e.code_size} values {e.state}" for e in entries if e.state in ("stopped", "failed", "interrupted")]
+    parts = [f"{len(finished)} of {len(entries)} sizes finished" + (
+        f" ({', '.join(map(str, finished))} values)" if finished else "")]  # fmt: skip
+    parts += [f"training {', '.join(map(str, running))} values"] if running else []
+    parts += [f"{waiting} waiting"] if waiting else []
+    parts += ended
+    return "; ".join(parts) + "."
 
 
 def curves_figure(series: list[tuple[str, list[dict[str, Any]]]], metric: str, model: str) -> go.Figure:

@@ -1,8 +1,8 @@
 """Network shape builder: stack layers in a table, follow the shape, export PyTorch code.
 
-A thin view: the table -> cnnviz (builder_table, stack, code_export) -> render. Inputs are images ``(C, H, W)``
-or sequences ``(C, L)``. The editor is seeded from ``st.session_state["net_rows"]``: a preset, a solver answer
-(or a test) writes the rows there.
+A thin view: the table -> cnnviz (builder_table, stack, field_growth, code_export) -> render. Inputs are images
+``(C, H, W)`` or sequences ``(C, L)``. The editor is seeded from ``st.session_state["net_rows"]``: a preset, a
+solver answer (or a test) writes the rows there.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from cnnviz import builder_table, code_export, kinds, layers, stack
+from cnnviz import builder_table, code_export, field_growth, kinds, layers, stack
 from cnnviz.arithmetic import InvalidLayerConfig
 from cnnviz.specs import LayerSpec, format_bytes, show_shape
 
@@ -139,6 +139,35 @@ metrics[0].metric("Output shape", show_shape(report.output_shape))
 metrics[1].metric("Parameters", f"{total.total:,}", help=f"{total.weights:,} weights + {total.biases:,} biases")
 metrics[2].metric("Activation memory", format_bytes(report.total_activation_bytes),
                   help="All layer outputs of one sample, float32 (4 bytes each).")  # fmt: skip
+
+st.subheader("How the receptive field grows")
+FIRST_CELL, OVER_PIXEL = "the first cell of each layer", "the cell over one input pixel"
+follow = st.radio(
+    "Follow", [FIRST_CELL, OVER_PIXEL], horizontal=True, key="net_fg_follow",
+    help="The first cell is what the table's 'first cell reads' column lists: deep layers read padding there. "
+    "Over a pixel: at each layer the cell whose field is centred closest to that pixel.",
+)  # fmt: skip
+over = None
+if follow == OVER_PIXEL:
+    spatial = input_shape[1:]
+    names = ("row", "column") if len(spatial) == 2 else ("position",)
+    picked = []
+    for column, name, size in zip(st.columns(len(spatial) + 1), names, spatial):
+        key = f"net_fg_{name}"
+        # The input may have shrunk since the pixel was picked: keep it inside (before the widget exists).
+        st.session_state[key] = min(int(st.session_state.get(key, size // 2)), size - 1)
+        picked.append(column.number_input(f"input {name}", 0, size - 1, key=key))
+    over = tuple(int(value) for value in picked)
+growth = field_growth.field_growth(report, over)
+if growth.steps:
+    st.image(field_growth.growth_svg(growth))
+    st.caption(
+        "One box per layer that changes the field: the input this layer's followed cell reads (the hatched part "
+        "is padding: zeros). A label such as '5-6 Conv2d' means layer 5 made the field and layer 6 (a ReLU, ...) "
+        "keeps it."
+    )
+for note in growth.notes:
+    st.caption(note)
 
 st.subheader("PyTorch code")
 code = code_export.export_code(specs, input_shape)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import jobs, train_view
+from cnnviz import bottleneck, jobs, train_view
 from cnnviz.arithmetic import InvalidLayerConfig
 from cnnviz.inference import checkpoint_upload_mb
 from cnnviz.runs import ACTIVE_STATES, Run, get_run, list_runs
@@ -20,6 +20,7 @@ from widgets.browser_id import browser_id
 md = train_view.escape_markdown  # anything a student typed (run names) or a message quoting it
 
 POLL_SECONDS = 1.0
+COMPARISON_POLL_SECONDS = 5.0  # the comparison's table: sizes take minutes each, a slow poll is enough
 STATE_ICONS = {
     "queued": "⏳",
     "running": "🏃",
@@ -320,6 +321,78 @@ def check_upload() -> None:
         st.error(f"This file was refused: {md(str(error))}")
 
 
+def comparison_form(owner: str) -> None:
+    """The lab's bottleneck comparison in one go: the CLI's autoencoders, through the queue and its limits."""
+    st.markdown(
+        "Autoencoders that differ only in their bottleneck: four stages shrink the digit to 1 x 1, so a code of "
+        "*n* values is *n* channels. Each size is a run of its own; they train one after another."
+    )
+    left, middle, right = st.columns([3, 1, 1])
+    sizes = left.multiselect(
+        "Code sizes (values per digit)", train_view.COMPARISON_SIZE_CHOICES, default=list(bottleneck.SIZES),
+        key="tr_bn_sizes", help="One autoencoder per size; the 2-value one has a latent plane with no projection.",
+    )  # fmt: skip
+    epochs = middle.number_input("Epochs per size", 1, 20, bottleneck.EPOCHS, key="tr_bn_epochs")
+    images = right.number_input(
+        "Training images per size (0 = all 48,000)", 0, 48_000, 0, step=1000, key="tr_bn_images",
+        help="Fewer images make a quick demonstration.",
+    )  # fmt: skip
+    base = bottleneck.base_config(int(epochs), int(images))
+    if not sizes:
+        st.info("Pick at least one code size.")
+        return
+    try:
+        seconds = bottleneck.comparison_seconds(sizes, base)
+    except (ValueError, CheckpointError) as error:
+        st.error(md(str(error)))
+        return
+    limit = jobs.Limits.from_env().max_run_minutes
+    st.caption(
+        f"{len(sizes)} runs, about {train_view.format_seconds(seconds)} of training here in all. In the queue the "
+        f"comparison counts as one request of yours (like one run waiting), and its runs together may take at "
+        f"most {limit} minutes, as long as one run may."
+    )
+    if st.button("▶️ Train the comparison", key="tr_bn_start"):
+        try:
+            runs = bottleneck.submit_comparison(sizes, base, owner)
+        except (jobs.JobRefused, ValueError) as error:
+            st.error(md(str(error)))
+            return
+        follow(runs[0])
+        st.success(f"Queued {len(runs)} autoencoders ({', '.join(map(str, sorted(sizes)))} values).")
+
+
+def comparison_table(entries: list[bottleneck.ComparisonRun], owner: str, admin: str | None) -> None:
+    st.markdown(f"**Your bottleneck comparison:** {train_view.comparison_summary(entries)}")
+    st.dataframe(train_view.comparison_rows(entries), hide_index=True, width="stretch")
+    st.page_link("pages/inside.py", label="Compare them: Inside the network, section 🍾 Bottleneck sizes", icon="🧠")
+    active = [e.run for e in entries if e.state in ACTIVE_STATES]
+    if active and st.button("⏹️ Stop the comparison", key="tr_bn_stop"):
+        try:
+            for run in active:
+                jobs.stop(run, owner, admin)
+        except jobs.JobRefused as error:
+            st.error(md(str(error)))
+        st.rerun()
+
+
+@st.fragment(run_every=COMPARISON_POLL_SECONDS)
+def live_comparison(owner: str, admin: str | None) -> None:
+    """Polls this browser's comparison while some of its sizes wait or train; a full rerun once all ended."""
+    entries = bottleneck.comparison_progress(owner)
+    if not any(e.state in ACTIVE_STATES for e in entries):
+        st.rerun()
+    comparison_table(entries, owner, admin)
+
+
+def comparison_panel(owner: str, admin: str | None) -> None:
+    entries = bottleneck.comparison_progress(owner)
+    if any(e.state in ACTIVE_STATES for e in entries):
+        live_comparison(owner, admin)
+    elif entries:
+        comparison_table(entries, owner, admin)
+
+
 def teacher_box() -> str | None:
     """The admin token, a warning on an unencrypted connection, and the end-of-class button."""
     with st.sidebar.expander("Teacher"):
@@ -350,6 +423,9 @@ admin = teacher_box()
 with st.expander("New run", expanded=True):
     config = settings_form()
     start_controls(config, owner)
+with st.expander("Bottleneck comparison: several autoencoders in one go"):
+    comparison_form(owner)
+comparison_panel(owner, admin)
 
 current = selected_run(owner)
 if current is None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import json
+
 import pytest
 
 import cnnviz.train
-from cnnviz import bottleneck
+from cnnviz import bottleneck, jobs, train_view
 from cnnviz.data import MNIST
 from cnnviz.runs import list_runs
 from cnnviz.training import TrainConfig
@@ -47,3 +50,104 @@ def test_mse_falls_as_the_bottleneck_grows(mnist, monkeypatch, capsys):
 def test_bad_sizes_are_refused(capsys):
     assert bottleneck.main(["--sizes", "0"]) == 2
     assert "positive" in capsys.readouterr().err
+
+
+# --- the Train page's comparison: the CLI's runs, through the queue and its limits ---------------------------------
+
+QUICK = bottleneck.base_config(1, 1000)  # one epoch of 1,000 digits per size
+
+
+@pytest.fixture
+def slot_taken():
+    """A pretend run holds the one training slot, so what is submitted stays queued and nothing trains."""
+    from test_hostile_queue import occupy_the_slot
+
+    return occupy_the_slot(owner="teacher")
+
+
+def _queued(owner: str) -> list:
+    return [run for run in list_runs() if run.owner == owner and run.state == "queued"]
+
+
+def test_a_submitted_comparison_queues_the_clis_runs_as_one_batch(slot_taken):
+    runs = bottleneck.submit_comparison([8, 2], QUICK, owner="ann")
+    assert [run.config for run in runs] == bottleneck.configs([2, 8], QUICK)  # smallest first, the CLI's configs
+    assert [run.name for run in runs] == ["bottleneck 2 values", "bottleneck 8 values"]
+    assert all(run.owner == "ann" and run.state == "queued" for run in runs)
+    markers = [json.loads((run.path / bottleneck.MARKER).read_text()) for run in runs]
+    assert [m["code_size"] for m in markers] == [2, 8]
+    assert markers[0]["batch"] == markers[1]["batch"] == runs[0].meta[jobs.BATCH_KEY] == runs[1].meta[jobs.BATCH_KEY]
+    progress = bottleneck.comparison_progress("ann")
+    assert [(e.code_size, e.state, e.test_mse) for e in progress] == [(2, "queued", None), (8, "queued", None)]
+    assert bottleneck.comparison_progress("bob") == []  # a browser sees only its own comparison
+    assert train_view.comparison_summary(progress) == "0 of 2 sizes finished; 2 waiting."
+
+
+def test_a_comparison_is_one_request_of_its_browser(slot_taken, monkeypatch):
+    bottleneck.submit_comparison([2, 4, 8], QUICK, owner="ann")
+    with pytest.raises(jobs.JobRefused, match=r"already have a run waiting .*the comparison counts as one"):
+        bottleneck.submit_comparison([16], QUICK, owner="ann")
+    with pytest.raises(jobs.JobRefused, match="already have a run waiting"):
+        jobs.submit(TrainConfig(train_images=1000, epochs=1), owner="ann")
+    jobs.submit(TrainConfig(train_images=1000, epochs=1), owner="bob")  # others are not held up by it
+    monkeypatch.setenv(jobs.MAX_QUEUED_PER_OWNER_ENV, "2")
+    jobs.submit(TrainConfig(train_images=1000, epochs=1, seed=1), owner="ann")  # three runs, two requests
+    assert len(_queued("ann")) == 4
+
+
+def test_a_comparison_needs_a_queue_place_for_every_size(slot_taken, monkeypatch):
+    monkeypatch.setenv(jobs.MAX_QUEUED_ENV, "3")
+    jobs.submit(TrainConfig(train_images=1000, epochs=1), owner="bob")
+    with pytest.raises(jobs.JobRefused, match=r"room for 2 more runs \(1 waiting, at most 3.*this needs 3"):
+        bottleneck.submit_comparison([2, 4, 8], QUICK, owner="ann")
+    assert _queued("ann") == []  # all or none
+    assert len(bottleneck.submit_comparison([2, 4], QUICK, owner="ann")) == 2
+
+
+def test_a_comparison_together_gets_one_runs_wall_time(slot_taken, monkeypatch):
+    monkeypatch.setenv(jobs.MAX_RUN_MINUTES_ENV, "1")
+    each = bottleneck.base_config(1, 20_000)  # about 29 s per size here: each fits, three together do not
+    with pytest.raises(jobs.JobRefused, match=r"These 3 runs would take about 1.4 minutes here together; .* at most 1"):
+        bottleneck.submit_comparison([2, 4, 8], each, owner="ann")
+    with pytest.raises(jobs.JobRefused, match="This run would take about"):
+        bottleneck.submit_comparison([2], bottleneck.base_config(2), owner="ann")  # one size over the limit
+    assert _queued("ann") == []
+    assert len(bottleneck.submit_comparison([2, 4], bottleneck.base_config(1, 5000), owner="ann")) == 2
+
+
+def test_bad_sizes_disk_and_a_full_disk_half_way_are_refused_whole(slot_taken, monkeypatch):
+    with pytest.raises(ValueError, match="each code size once"):
+        bottleneck.submit_comparison([2, 2], QUICK, owner="ann")
+    with pytest.raises(ValueError, match="positive"):
+        bottleneck.submit_comparison([0, 2], QUICK, owner="ann")
+    with pytest.raises(jobs.JobRefused, match="nothing to queue"):
+        jobs.submit_batch([], "ann", [])
+    monkeypatch.setenv(jobs.RUNS_DISK_ENV, "5")
+    with pytest.raises(jobs.JobRefused, match="the runs folder holds"):  # six checkpoints of 1.5 MB, twice each
+        bottleneck.submit_comparison(list(bottleneck.SIZES), QUICK, owner="ann")
+    monkeypatch.delenv(jobs.RUNS_DISK_ENV)
+    before = len(list_runs())
+
+    def disk_full_at_the_second(index, run, batch):
+        if index == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    configs = bottleneck.configs([2, 4, 8], QUICK)
+    with pytest.raises(jobs.JobRefused, match="the disk is full"):
+        jobs.submit_batch(configs, "ann", ["a", "b", "c"], prepare=disk_full_at_the_second)
+    assert len(list_runs()) == before  # no half batch stays behind
+
+
+def test_the_progress_says_which_sizes_finished(slot_taken):
+    runs = bottleneck.submit_comparison([2, 4, 8], QUICK, owner="ann")
+    runs[0].append_metrics({"kind": "test", "test_loss": 0.0412})
+    runs[0].set_status("finished", "done")
+    runs[1].set_status("failed", "diverged")
+    progress = bottleneck.comparison_progress("ann")
+    assert [(e.code_size, e.state, e.test_mse) for e in progress] == [
+        (2, "finished", 0.0412), (4, "failed", None), (8, "queued", None)
+    ]  # fmt: skip
+    assert train_view.comparison_summary(progress) == "1 of 3 sizes finished (2 values); 1 waiting; 4 values failed."
+    rows = train_view.comparison_rows(progress)
+    assert rows[0] == {"code size": "2 values", "state": "finished", "progress": "done", "test MSE": "0.0412",
+                       "run": "bottleneck 2 values"}  # fmt: skip

@@ -1,5 +1,8 @@
 """The network builder page under streamlit.testing: presets, table cells via the seed, errors, export."""
 
+import base64
+import re
+
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -162,3 +165,46 @@ def test_a_layer_of_the_wrong_size_for_the_linear_offers_the_solvers_answers_and
     assert list(_table(at)["output shape"])[1] == "(8, 25)"
     _, shapes = _run_exported(at, (4, 100))
     assert shapes == list(_table(at)["output shape"])
+
+
+def _boxes(at: AppTest) -> list[str]:
+    """The titles of the field-growth picture's boxes (an SVG the page shows with st.image, as a data URI)."""
+    pictures = [
+        base64.b64decode(image.url.split(",", 1)[1]).decode()
+        for element in at.get("image")
+        for image in element.proto.imgs
+        if image.url.startswith("data:image/svg+xml;base64,")
+    ]
+    (picture,) = [p for p in pictures if "fg-picture" in p]
+    return re.findall(r'class="fg-box"><title>([^<]*)</title>', picture)
+
+
+def test_the_field_growth_picture_draws_a_box_per_layer_and_follows_a_chosen_pixel():
+    at = _app()
+    assert not at.exception
+    boxes = _boxes(at)
+    assert len(boxes) == 9 and boxes[0] == "1-2 Conv2d: 3 x 3 (reads padding): rows -1 to 1, columns -1 to 1"
+    assert boxes[-1].startswith("12 MaxPool2d: 36 x 36 (reads padding)")
+    assert any("Layer 13 (Flatten)" in c.value for c in at.caption)
+    at.radio(key="net_fg_follow").set_value("the cell over one input pixel").run()
+    assert at.number_input(key="net_fg_row").value == 14 and at.number_input(key="net_fg_column").value == 14
+    assert _boxes(at)[0] == "1-2 Conv2d: 3 x 3: rows 13 to 15, columns 13 to 15"
+    at.number_input(key="net_fg_column").set_value(0).run()
+    assert _boxes(at)[0] == "1-2 Conv2d: 3 x 3 (reads padding): rows 13 to 15, columns -1 to 1"
+    at = _app([{"layer": "Conv2d", "out": 2, "kernel": "5", "stride": "2"}], (1, 28, 28))
+    at.radio(key="net_fg_follow").set_value("the cell over one input pixel").run()
+    at.number_input(key="net_h").set_value(10).run()  # the chosen row 14 no longer exists: kept inside
+    assert not at.exception and at.number_input(key="net_fg_row").value == 9
+    assert _boxes(at) == ["1 Conv2d: 5 x 5: rows 4 to 8, columns 12 to 16"]
+
+
+def test_the_field_growth_of_a_sequence_and_past_upsampling():
+    at = _app()
+    at.selectbox(key="net_preset").set_value("DNA motif classifier (1-D)").run()
+    assert _boxes(at)[-1] == "6 MaxPool1d: 43 (reads padding): positions -11 to 31"
+    at.radio(key="net_fg_follow").set_value("the cell over one input pixel").run()
+    assert at.number_input(key="net_fg_position").value == 50
+    assert _boxes(at)[-1] == "6 MaxPool1d: 43: positions 29 to 71"
+    at.selectbox(key="net_preset").set_value("cnnviz autoencoder (ConvAutoencoder)").run()
+    assert not at.exception and len(_boxes(at)) == 9
+    assert any("Layer 16 (ConvTranspose2d)" in c.value and "upsampling" in c.value for c in at.caption)

@@ -94,3 +94,44 @@ def test_an_uploaded_checkpoint_is_described_or_refused_with_the_reason():
     assert line.startswith("A valid cnnviz checkpoint: ConvAutoencoder with channels 16, 32, 32")
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
         train_view.describe_checkpoint(b"GIF89a not a checkpoint")
+
+
+def test_the_bottleneck_comparison_form_queues_every_size_and_shows_its_progress():
+    from test_hostile_queue import occupy_the_slot
+
+    from cnnviz import bottleneck
+
+    occupy_the_slot(owner="teacher")  # the slot is busy: the sizes wait in the queue, nothing trains
+    at = train_page()
+    assert at.multiselect(key="tr_bn_sizes").value == list(bottleneck.SIZES)
+    assert at.number_input(key="tr_bn_epochs").value == bottleneck.EPOCHS
+    at.multiselect(key="tr_bn_sizes").set_value([16, 2])
+    at.number_input(key="tr_bn_epochs").set_value(1)
+    at.number_input(key="tr_bn_images").set_value(1000).run()
+    assert "2 runs, about" in all_text(at)
+    at.button(key="tr_bn_start").click().run()
+    assert not at.exception, at.exception
+    owner = at.session_state.train_owner
+    runs = [r for r in list_runs() if r.owner == owner]
+    assert [r.name for r in runs] == ["bottleneck 2 values", "bottleneck 16 values"]
+    assert [r.config for r in runs] == bottleneck.configs([2, 16], bottleneck.base_config(1, 1000))
+    text = all_text(at)
+    assert "Queued 2 autoencoders (2, 16 values)." in [s.value for s in at.success]
+    assert "**Your bottleneck comparison:** 0 of 2 sizes finished; 2 waiting." in text
+    assert any("Bottleneck sizes" in link.proto.label for link in at.get("page_link"))
+    at.button(key="tr_bn_start").click().run()  # a second comparison while the first waits: refused, clearly
+    assert "you already have a run waiting in the queue" in all_text(at) and len(list_runs()) == 3
+    at.button(key="tr_bn_stop").click().run()
+    assert {r.state for r in runs} == {"stopped"}
+    assert "0 of 2 sizes finished; 2 values stopped; 16 values stopped." in all_text(at)
+    assert not at.exception
+
+
+def test_the_bottleneck_form_refuses_what_the_queue_would_refuse(monkeypatch):
+    monkeypatch.setenv(jobs.MAX_RUN_MINUTES_ENV, "5")
+    at = train_page()
+    at.number_input(key="tr_bn_epochs").set_value(1).run()  # six sizes of about 1 minute each: 6 minutes
+    at.button(key="tr_bn_start").click().run()
+    assert "runs together may take at most 5 minutes" in all_text(at) and list_runs() == []
+    at.multiselect(key="tr_bn_sizes").set_value([]).run()
+    assert "Pick at least one code size." in all_text(at) and not at.exception
