@@ -256,6 +256,22 @@ def _pair(values: tuple[int, int], joiner: str = " x ") -> str:
     return str(values[0]) if values[0] == values[1] else f"{values[0]}{joiner}{values[1]}"
 
 
+def field_grids(digit: np.ndarray, cell: CellField, cell_name: str) -> tuple[MapGrid, MapGrid]:
+    """The input with the cell's theoretical box, and its effective field (signed, centred on 0) with the same box.
+
+    Args:
+        digit: ``(H, W)`` the input in [0, 1] the cell was computed on.
+        cell: from :func:`cnnviz.receptive.cell_field`.
+        cell_name: how the titles name the cell, e.g. ``"conv1, channel 3, cell (5, 7)"``.
+    """
+    return (
+        map_grid(digit, titles=["input, box = field"], colormap=GREYS, value_range=(0.0, 1.0), boxes=[cell.box],
+                 title=f"Theoretical field: the pixels {cell_name} reads"),
+        map_grid(cell.gradient, titles=["d cell / d pixel"], colormap=DIVERGING, boxes=[cell.box],
+                 title="Effective field: how much each pixel moves it"),
+    )  # fmt: skip
+
+
 def cell_view(classifier: nn.Module, reading: DigitReading, choice: CellChoice) -> CellView:
     """The clicked cell's value, the input region it reads, and its effective field for this digit.
 
@@ -278,13 +294,7 @@ def cell_view(classifier: nn.Module, reading: DigitReading, choice: CellChoice) 
         return CellView(choice, name, None, (), summary, "")
     (top, left), (bottom, right) = cell.box
     moved = bool(np.any(cell.gradient != 0))
-    cell_name = f"{name}, channel {choice.channel}, cell ({choice.row}, {choice.col})"
-    grids = (
-        map_grid(reading.digit, titles=["input, box = field"], colormap=GREYS, value_range=(0.0, 1.0),
-                 boxes=[cell.box], title=f"Theoretical field: the pixels {cell_name} reads"),
-        map_grid(cell.gradient, titles=["d cell / d pixel"], colormap=DIVERGING, boxes=[cell.box],
-                 title="Effective field: how much each pixel moves it"),
-    )  # fmt: skip
+    grids = field_grids(reading.digit, cell, f"{name}, channel {choice.channel}, cell ({choice.row}, {choice.col})")
     summary = (
         f"{where}: value **{format_value(cell.value)}**. It reads input rows **{top}-{bottom}**, "
         f"columns **{left}-{right}**."

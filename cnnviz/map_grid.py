@@ -66,13 +66,14 @@ class MapGrid:
     per_row: int  # panels per row of the grid
     indices: np.ndarray  # (C, rows, columns) uint8 colour indices
 
-    def payload(self, *, panel_px: int = 112, clickable: bool = False) -> dict:
+    def payload(self, *, panel_px: int = 112, clickable: bool = False, enlarge: bool = True) -> dict:
         """The JSON-ready description the browser component draws.
 
         Args:
             panel_px: on-screen size of a panel's longer side, in CSS pixels.
             clickable: report clicked cells to Python (the page gets ``channel``, ``row`` and
                 ``column`` in original map coordinates).
+            enlarge: a click on a panel also draws it enlarged below the grid.
         """
         count = len(self.panels)
         stacked = self.indices.reshape(count * self.rows, self.columns)  # panels one below the other
@@ -86,6 +87,7 @@ class MapGrid:
             "per_row": self.per_row,
             "panel_px": panel_px,
             "clickable": clickable,
+            "enlarge": enlarge,
             "png": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"),
             "panels": [
                 {

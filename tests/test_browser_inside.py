@@ -25,13 +25,17 @@ def test_clicking_a_cell_shows_its_receptive_field(page, app_url):
     # The default: res2_1 (14 x 14), its centre cell (7, 7), which reads rows and columns 8-21.
     expect(page.get_by_text("Cell (row 7, column 7) of channel 0")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("It reads input rows 8-21, columns 8-21")).to_be_visible(timeout=WAIT_MS)
-    picker = page.locator("[data-testid='stPlotlyChart']").filter(has_text="click a cell")
-    cells = picker.locator(".scatterlayer .trace .point")
-    expect(cells).to_have_count(14 * 14, timeout=WAIT_MS)
-    cells.nth(2 * 14 + 3).click(force=True)  # row 2, column 3
+    picker = page.locator(".mg").filter(has=page.locator(".mg-title", has_text="res2_1, channel 0: click a cell"))
+    canvas = picker.locator("canvas")
+    expect(canvas).to_have_count(1, timeout=WAIT_MS)
+    expect(picker.locator(".mg-pick")).to_have_count(1)  # the centre cell, outlined
+    box = canvas.bounding_box()
+    canvas.click(position={"x": 3.5 * box["width"] / 14, "y": 2.5 * box["height"] / 14})  # row 2, column 3
     expect(page.get_by_text("Cell (row 2, column 3) of channel 0")).to_be_visible(timeout=WAIT_MS)
     # r = 14, S = 2, P = 6: rows [2*2 - 6, 2*2 - 6 + 13] = [-2, 11] -> 0-11; columns [0, 13].
     expect(page.get_by_text("It reads input rows 0-11, columns 0-13")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator(".mg-box")).to_have_count(2)  # the box on the input and on the effective field
+    assert page.locator(".mg-box").first.get_attribute("style").startswith("left: 0%; top: 0%;")
 
 
 @pytest.fixture

@@ -77,7 +77,9 @@ function renderGrid(root, data, setTriggerValue, index, pick) {
     };
     const status = document.createElement("div");
     status.className = "mg-status";
-    status.textContent = "Hover a map to read its values; click one to enlarge it.";
+    status.textContent = data.clickable
+      ? "Hover a map to read its values; click a cell to pick it."
+      : "Hover a map to read its values; click one to enlarge it.";
     const cellOf = (event, canvas) => {
       const box = canvas.getBoundingClientRect();
       const c = Math.min(cols - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * cols)));
@@ -113,7 +115,7 @@ function renderGrid(root, data, setTriggerValue, index, pick) {
       });
       canvas.addEventListener("click", (event) => {
         const [r, c] = cellOf(event, canvas);
-        if (!big) enlarge(p);
+        if (!big && data.enlarge !== false) enlarge(p);
         if (data.clickable) {
           for (const other of (root.parentNode || root).children) if (other !== root && other.__pick) other.__pick(null);
           picked = { p, r, c };
@@ -185,7 +187,7 @@ function renderGrid(root, data, setTriggerValue, index, pick) {
       picked = next ? { p: next.channel, r: Math.floor(next.row / factor), c: Math.floor(next.column / factor) } : null;
       markPicked();
     };
-    if (picked && picked.p < panels.length) enlarge(picked.p);
+    if (picked && picked.p < panels.length && data.enlarge !== false) enlarge(picked.p);
     markPicked();
   };
   picture.src = data.png;

@@ -28,6 +28,7 @@ def map_grid(
     side_by_side: bool = False,
     picked: dict | None = None,
     on_click: Callable[[dict], None] | None = None,
+    enlarge: bool = True,
 ) -> dict | None:
     """Draw the grids one below the other (or side by side).
 
@@ -35,11 +36,11 @@ def map_grid(
     ``{grid, channel, row, column}`` (grid: its index in ``grids``; row and column in map coordinates),
     else None; ``picked``, in the same form, is the cell to outline (the one the page shows).
     ``on_click(cell)`` is called with a new click before the script reruns (as a widget's callback), so
-    the rerun can pass the new cell as ``picked`` already.
+    the rerun can pass the new cell as ``picked`` already. ``enlarge=False``: a click enlarges nothing.
     """
     grids = [grids] if isinstance(grids, MapGrid) else list(grids)
     data = {
-        "grids": [grid.payload(panel_px=panel_px, clickable=clickable) for grid in grids],
+        "grids": [grid.payload(panel_px=panel_px, clickable=clickable, enlarge=enlarge) for grid in grids],
         "side_by_side": side_by_side,
         "picked": picked,
         "revision": time.monotonic_ns(),
