@@ -204,6 +204,9 @@ def build_figures(reading: DigitReading, layers: Collection[str] | None = None) 
 # --- a clicked feature-map cell -------------------------------------------------------------------------------------
 
 
+NOT_MOVED = "For this digit no pixel moves it (the ReLUs before it are off here): its effective field is empty."
+
+
 @dataclass(frozen=True)
 class CellChoice:
     """One cell of one channel of one layer, as the student clicked it in "What each layer sees"."""
@@ -256,19 +259,18 @@ def _pair(values: tuple[int, int], joiner: str = " x ") -> str:
     return str(values[0]) if values[0] == values[1] else f"{values[0]}{joiner}{values[1]}"
 
 
-def field_grids(digit: np.ndarray, cell: CellField, cell_name: str) -> tuple[MapGrid, MapGrid]:
+def field_grids(digit: np.ndarray, cell: CellField) -> tuple[MapGrid, MapGrid]:
     """The input with the cell's theoretical box, and its effective field (signed, centred on 0) with the same box.
 
     Args:
         digit: ``(H, W)`` the input in [0, 1] the cell was computed on.
         cell: from :func:`cnnviz.receptive.cell_field`.
-        cell_name: how the titles name the cell, e.g. ``"conv1, channel 3, cell (5, 7)"``.
     """
     return (
-        map_grid(digit, titles=["input, box = field"], colormap=GREYS, value_range=(0.0, 1.0), boxes=[cell.box],
-                 title=f"Theoretical field: the pixels {cell_name} reads"),
+        map_grid(digit, titles=["input"], colormap=GREYS, value_range=(0.0, 1.0), boxes=[cell.box],
+                 title="The pixels it reads (box)"),
         map_grid(cell.gradient, titles=["d cell / d pixel"], colormap=DIVERGING, boxes=[cell.box],
-                 title="Effective field: how much each pixel moves it"),
+                 title="What moves it (effective field)"),
     )  # fmt: skip
 
 
@@ -293,14 +295,13 @@ def cell_view(classifier: nn.Module, reading: DigitReading, choice: CellChoice) 
         )
         return CellView(choice, name, None, (), summary, "")
     (top, left), (bottom, right) = cell.box
-    moved = bool(np.any(cell.gradient != 0))
-    grids = field_grids(reading.digit, cell, f"{name}, channel {choice.channel}, cell ({choice.row}, {choice.col})")
+    grids = field_grids(reading.digit, cell)
     summary = (
         f"{where}: value **{format_value(cell.value)}**. It reads input rows **{top}-{bottom}**, "
         f"columns **{left}-{right}**."
     )
-    if not moved:
-        summary += " For this digit no pixel moves it (a ReLU before it is off here): the effective field is empty."
+    if not cell.moved:
+        summary += " " + NOT_MOVED
     field = cell.field
     (utop, uleft), (ubottom, uright) = cell.unclipped
     formula = (

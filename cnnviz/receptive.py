@@ -196,6 +196,11 @@ class CellField:
     field: ReceptiveField  # size, effective stride, effective padding
     gradient: np.ndarray  # (H, W) float32: d value / d input pixel (summed over input channels)
 
+    @property
+    def moved(self) -> bool:
+        """Some input pixel moves the cell (False: every path to it is switched off, e.g. by ReLUs)."""
+        return bool(np.any(self.gradient != 0))
+
 
 def cell_field(model: nn.Module, layer_name: str, channel: int, row: int, col: int, digit: torch.Tensor) -> CellField:
     """The cell's value, box and effective receptive field (gradient of the cell w.r.t. the pixels) for ``digit``.

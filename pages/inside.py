@@ -15,7 +15,7 @@ import torch
 from cnnviz import attribution, bottleneck, filters, images, inside_view, latent, receptive
 from cnnviz.data import MNISTNotFound
 from cnnviz.device import one_thread
-from cnnviz.draw_view import field_grids
+from cnnviz.draw_view import NOT_MOVED, field_grids
 from cnnviz.features import classify, reconstruct
 from cnnviz.inference import ModelSource, file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing, to_mnist
@@ -120,12 +120,12 @@ def show_fields(classifier, digit: torch.Tensor) -> None:
                  picked={"grid": 0, "channel": 0, "row": chosen[0], "column": chosen[1]})  # fmt: skip
     (top, left), (bottom, right) = cell.box
     with field_column:
-        grids = field_grids(digit[0, 0].numpy(), cell, f"{name}, channel {channel}, cell ({chosen[0]}, {chosen[1]})")
-        map_grid(list(grids), key="inside_rf_fields", panel_px=196, side_by_side=True)
+        map_grid(list(field_grids(digit[0, 0].numpy(), cell)), key="inside_rf_fields", panel_px=196, side_by_side=True)
     field = cell.field
     st.markdown(
         f"Cell **(row {cell.row}, column {cell.col})** of channel {cell.channel}: value **{cell.value:.3f}**. "
-        f"It reads input rows **{top}-{bottom}**, columns **{left}-{right}**",
+        f"It reads input rows **{top}-{bottom}**, columns **{left}-{right}**"
+        + ("" if cell.moved else f". {NOT_MOVED}"),
         help="Araujo, Norris and Sim (Distill 2019): cell y reads [y*S - P, y*S - P + r - 1] per axis.",
     )
     st.caption(

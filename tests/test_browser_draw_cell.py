@@ -32,9 +32,9 @@ def test_clicking_cells_of_two_layers_shows_each_ones_receptive_field(page, app_
     # conv1 is 3 x 3 with padding 1: cell (10, 14) reads rows 9-11, columns 13-15
     expect(page.get_by_text("conv1, channel 3, cell (row 10, column 14): value")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("It reads input rows 9-11, columns 13-15")).to_be_visible(timeout=WAIT_MS)
-    field = grid(page, "Effective field: how much each pixel moves it")
+    field = grid(page, "What moves it (effective field)")
     expect(field.locator(".mg-box")).to_have_count(1, timeout=WAIT_MS)
-    expect(grid(page, "Theoretical field").locator(".mg-box")).to_have_count(1)
+    expect(grid(page, "The pixels it reads (box)").locator(".mg-box")).to_have_count(1)
     expect(page.get_by_text("effective stride S = 1, effective padding P = 1", exact=False)).to_be_visible()
 
     # another grid of the same component: pool2 (7 x 7); r = 16, S = 4, P = 6: cell (2, 5) reads

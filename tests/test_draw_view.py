@@ -8,7 +8,7 @@ import torch
 from map_grids import grid_values
 from torch import nn
 
-from cnnviz.draw_view import CellChoice, DrawSettings, cell_choice, cell_view, read_picture
+from cnnviz.draw_view import NOT_MOVED, CellChoice, DrawSettings, cell_choice, cell_view, read_picture
 from cnnviz.features import LayerMaps
 from cnnviz.images import load_sample
 from cnnviz.receptive import region
@@ -77,6 +77,14 @@ def test_the_box_is_the_receptive_region_and_the_effective_field_lies_inside_it(
     np.testing.assert_allclose(grid_values(digit_grid)[0], reading.digit, atol=0.5 / 255 + 1e-6)
     assert f"reads input rows **{top}-{bottom}**, columns **{left}-{right}**" in view.summary
     assert "r = 14 x 14 pixels, effective stride S = 2, effective padding P = 6" in view.formula
+
+
+def test_a_cell_that_no_pixel_moves_says_so(trained_classifier, reading):
+    view = cell_view(trained_classifier, reading, CellChoice("backbone.layers.pool1", 3, 5, 6))
+    assert not view.field.moved and not np.any(view.field.gradient)
+    assert NOT_MOVED in view.summary
+    moved = cell_view(trained_classifier, reading, CellChoice("backbone.layers.conv1", 0, 14, 14))
+    assert moved.field.moved and NOT_MOVED not in moved.summary
 
 
 def test_the_cell_follows_the_moved_input(trained_classifier):
