@@ -125,8 +125,12 @@ def remember_click(cell: dict) -> None:
     st.session_state["draw_cell_click"] = cell
 
 
+@st.fragment
 def show_layers(classifier, reading, layer_grids) -> None:
-    """The chosen layers' grids (click a cell) and, for the clicked cell, its receptive fields on the input."""
+    """The chosen layers' grids (click a cell) and, for the clicked cell, its receptive fields on the input.
+
+    A fragment: a click reruns only this part (the grids and the cell), with the reading of the last full run.
+    """
     shown = [layer for layer, _ in layer_grids]
     choice = cell_choice(st.session_state.pop("draw_cell_click", None), shown, st.session_state.get("draw_cell"))
     st.session_state["draw_cell"] = choice
