@@ -242,7 +242,7 @@ def cell_choice(click: dict | None, shown: Sequence[LayerMaps], current: CellCho
         current: the cell shown so far (kept in the session); dropped when its layer is no longer shown
             or the cell is outside that layer's output (another model).
     """
-    if click:
+    if isinstance(click, dict):
         grid, channel, row, col = (_int(click.get(key)) for key in ("grid", "channel", "row", "column"))
         if grid is not None and 0 <= grid < len(shown) and None not in (channel, row, col):
             current = CellChoice(shown[grid].path, channel, row, col)

@@ -95,8 +95,10 @@ def selected_point(event) -> dict | None:
 
 
 def remember_cell(cell: dict) -> None:
-    """The picker's click, kept before the rerun it starts."""
-    st.session_state["inside_rf_cell"] = (int(cell["row"]), int(cell["column"]))
+    """The picker's click, kept before the rerun it starts (show_fields checks it against the map's size)."""
+    row, column = cell.get("row"), cell.get("column")
+    if type(row) is int and type(column) is int:  # not bool, not text: only what map_grid.js sends
+        st.session_state["inside_rf_cell"] = (row, column)
 
 
 def show_fields(classifier, digit: torch.Tensor) -> None:
@@ -108,7 +110,7 @@ def show_fields(classifier, digit: torch.Tensor) -> None:
     channel = channel_column.number_input("Channel", 0, maps.shape[0] - 1, 0, key="inside_rf_channel")
     h, w = maps.shape[1:]
     chosen = st.session_state.get("inside_rf_cell", (h // 2, w // 2))
-    if chosen[0] >= h or chosen[1] >= w:
+    if not (0 <= chosen[0] < h and 0 <= chosen[1] < w):  # another layer's cell, or a forged one
         chosen = (h // 2, w // 2)
     with one_thread():
         cell = receptive.cell_field(classifier, layer, int(channel), chosen[0], chosen[1], digit)

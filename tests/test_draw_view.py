@@ -42,6 +42,10 @@ def test_a_click_names_the_layer_of_the_grid_clicked_and_later_reruns_keep_it():
         {"grid": 0, "channel": "0", "row": 0, "column": 0},
         {"grid": 0, "channel": True, "row": 0, "column": 0},
         {"grid": 0, "row": 0},
+        {"grid": -1, "channel": 0, "row": 0, "column": 0},
+        {"grid": 0, "channel": 0, "row": -1, "column": 0},
+        ["grid", 0],
+        "a forged message",
     ],
 )
 def test_a_click_outside_the_maps_or_malformed_selects_nothing(click):

@@ -67,6 +67,9 @@ def test_a_picked_cell_moves_the_boxes_on_the_input_and_the_effective_field(mnis
     fields = [grid for grid in grids if "box" in grid["panels"][0]]
     assert [grid["panels"][0]["box"] for grid in fields] == [[top, left, bottom, right]] * 2
     assert [grid["panels"][0]["cmap"] for grid in fields] == ["greys", "blue-red"]
+    app.session_state["inside_rf_cell"] = (-1, 99)  # nothing the picker sends: back to the centre cell
+    app.run()
+    assert not app.exception and "Cell **(row 7, column 7)** of channel 0" in markdown(app)
 
 
 def test_why_this_answer_and_why_not(mnist):

@@ -49,7 +49,7 @@ def map_grid(
 
         def clicked() -> None:
             cell = (st.session_state.get(key) or {}).get("cell")
-            if on_click is not None and cell:
+            if on_click is not None and isinstance(cell, dict):  # anything else is not from map_grid.js
                 on_click(cell)
 
         return _COMPONENT(key=key, data=data, on_cell_change=clicked).cell
