@@ -115,27 +115,26 @@ def show_fields(classifier, digit: torch.Tensor) -> None:
     with one_thread():
         cell = receptive.cell_field(classifier, layer, int(channel), chosen[0], chosen[1], digit)
     name = layer.rsplit(".", 1)[-1]
-    picker_column, field_column = st.columns([1, 1.6])
+    picker_column, text_column = st.columns([1, 1.6])
     with picker_column:
         picker = inside_view.cell_picker(maps[channel], f"{name}, channel {channel}: click a cell")
-        map_grid(picker, key="inside_rf_picker", panel_px=280, clickable=True, enlarge=False, on_click=remember_cell,
+        map_grid(picker, key="inside_rf_picker", panel_px=224, clickable=True, enlarge=False, on_click=remember_cell,
                  picked={"grid": 0, "channel": 0, "row": chosen[0], "column": chosen[1]})  # fmt: skip
     (top, left), (bottom, right) = cell.box
-    with field_column:
-        map_grid(list(field_grids(digit[0, 0].numpy(), cell)), key="inside_rf_fields", panel_px=196, side_by_side=True)
     field = cell.field
-    st.markdown(
+    text_column.markdown(
         f"Cell **(row {cell.row}, column {cell.col})** of channel {cell.channel}: value **{cell.value:.3f}**. "
         f"It reads input rows **{top}-{bottom}**, columns **{left}-{right}**"
         + ("" if cell.moved else f". {NOT_MOVED}"),
         help="Araujo, Norris and Sim (Distill 2019): cell y reads [y*S - P, y*S - P + r - 1] per axis.",
     )
-    st.caption(
+    text_column.caption(
         f"Receptive field r = {field.size[0]} x {field.size[1]} pixels, effective stride S = {field.jump[0]}, "
         f"effective padding P = {field.padding[0]}; unclipped the box is rows {cell.unclipped[0][0]}-"
         f"{cell.unclipped[1][0]}, columns {cell.unclipped[0][1]}-{cell.unclipped[1][1]} (the rest is padding). "
         "The effective field is where, inside the box, this digit's pixels actually move the cell."
     )
+    map_grid(list(field_grids(digit[0, 0].numpy(), cell)), key="inside_rf_fields", panel_px=196, side_by_side=True)
 
 
 def show_why(classifier, digit: torch.Tensor) -> None:
