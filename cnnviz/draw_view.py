@@ -306,7 +306,7 @@ def cell_view(classifier: nn.Module, reading: DigitReading, choice: CellChoice) 
     (utop, uleft), (ubottom, uright) = cell.unclipped
     formula = (
         f"Receptive field r = {field.size[0]} x {field.size[1]} pixels, effective stride S = {_pair(field.jump)}, "
-        f"effective padding P = {_pair(field.padding)}: cell y reads [y*S - P, y*S - P + r - 1] per axis; "
+        f"effective padding P = {_pair(field.padding)}: cell y reads `[y*S - P, y*S - P + r - 1]` per axis; "
         f"unclipped the box is rows {utop}-{ubottom}, columns {uleft}-{uright}"
         + (" (the rest is padding)." if cell.unclipped != cell.box else ".")
         + " The effective field is where, inside the box, this digit's pixels actually move the cell "
