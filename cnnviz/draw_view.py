@@ -5,12 +5,13 @@ invariance adjustments, classification with every layer's maps, the sweeps,
 the reconstruction); :func:`build_figures` turns that into what the page draws:
 :class:`~cnnviz.draw_plots.Chart` for the probabilities and sweeps, :class:`~cnnviz.map_grid.MapGrid`
 pictures for the digits and the feature maps. The page calls both; the benchmark
-times each.
+times each. A clicked feature-map cell gets :func:`cell_view`: its receptive field on the input, boxed,
+and its effective field (one forward and backward pass, a few milliseconds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +31,9 @@ from cnnviz.features import (
     reconstruct,
 )
 from cnnviz.map_grid import MapGrid, map_grid
-from cnnviz.plots import DIVERGING, GREYS
+from cnnviz.plots import DIVERGING, GREYS, format_value
 from cnnviz.preprocess import naive_resize, shift_rotate, to_mnist
+from cnnviz.receptive import CellField, NoReceptiveField, cell_field
 
 SHIFT_LIMIT = 6  # the sliders and the sweep move the digit up to this many pixels each way
 ROTATION_LIMIT = 60  # ... and turn it up to this many degrees each way
@@ -197,3 +199,117 @@ def build_figures(reading: DigitReading, layers: Collection[str] | None = None) 
         code = map_grid(r.code, per_row=c, colormap=DIVERGING,
                         title=f"the bottleneck: {c} x {h} x {w} = {r.code_size} numbers")  # fmt: skip
     return DrawFigures(model_input, chart, grids, shifts, rotations, rebuilt, error, code)
+
+
+# --- a clicked feature-map cell -------------------------------------------------------------------------------------
+
+
+NOT_MOVED = "For this digit no pixel moves it (the ReLUs before it are off here): its effective field is empty."
+
+
+@dataclass(frozen=True)
+class CellChoice:
+    """One cell of one channel of one layer, as the student clicked it in "What each layer sees"."""
+
+    layer: str  # the layer's path in model.named_modules(), e.g. "backbone.layers.conv1"
+    channel: int  # the output channel (the panel clicked)
+    row: int  # the cell's row in that layer's output map
+    col: int  # its column
+
+
+@dataclass(frozen=True)
+class CellView:
+    """What the page shows for a clicked cell."""
+
+    choice: CellChoice  # the cell
+    name: str  # the layer's short name, e.g. "conv1"
+    field: CellField | None  # value, box, gradient; None when the layer has no receptive field
+    grids: tuple[MapGrid, ...]  # the input with the box, the effective field with the same box (none: no field)
+    summary: str  # markdown: the cell, its value and the input region it reads (or why there is none)
+    formula: str  # r, S and P, and the unclipped box ("" without a field)
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def cell_choice(click: dict | None, shown: Sequence[LayerMaps], current: CellChoice | None = None) -> CellChoice | None:
+    """The cell to show: a new click when there is one, else ``current``; None for a stale or malformed cell.
+
+    Args:
+        click: the map grid's report ``{grid, channel, row, column}`` (``grid`` indexes ``shown``), or None.
+        shown: the layers whose grids the page draws, in its order.
+        current: the cell shown so far (kept in the session); dropped when its layer is no longer shown
+            or the cell is outside that layer's output (another model).
+    """
+    if isinstance(click, dict):
+        grid, channel, row, col = (_int(click.get(key)) for key in ("grid", "channel", "row", "column"))
+        if grid is not None and 0 <= grid < len(shown) and None not in (channel, row, col):
+            current = CellChoice(shown[grid].path, channel, row, col)
+    if current is None:
+        return None
+    layer = next((layer for layer in shown if layer.path == current.layer), None)
+    if layer is None:
+        return None
+    c, h, w = layer.shape
+    return current if 0 <= current.channel < c and 0 <= current.row < h and 0 <= current.col < w else None
+
+
+def _pair(values: tuple[int, int], joiner: str = " x ") -> str:
+    return str(values[0]) if values[0] == values[1] else f"{values[0]}{joiner}{values[1]}"
+
+
+def field_grids(digit: np.ndarray, cell: CellField) -> tuple[MapGrid, MapGrid]:
+    """The input with the cell's theoretical box, and its effective field (signed, centred on 0) with the same box.
+
+    Args:
+        digit: ``(H, W)`` the input in [0, 1] the cell was computed on.
+        cell: from :func:`cnnviz.receptive.cell_field`.
+    """
+    return (
+        map_grid(digit, titles=["input"], colormap=GREYS, value_range=(0.0, 1.0), boxes=[cell.box],
+                 title="The pixels it reads (box)"),
+        map_grid(cell.gradient, titles=["d cell / d pixel"], colormap=DIVERGING, boxes=[cell.box],
+                 title="What moves it (effective field)"),
+    )  # fmt: skip
+
+
+def cell_view(classifier: nn.Module, reading: DigitReading, choice: CellChoice) -> CellView:
+    """The clicked cell's value, the input region it reads, and its effective field for this digit.
+
+    Args:
+        classifier: the model ``reading`` was computed with, in eval mode.
+        reading: from :func:`read_picture` (its ``digit`` is the input the cell saw).
+        choice: a cell of one of ``reading.classification``'s layers (see :func:`cell_choice`).
+    """
+    name = choice.layer.rsplit(".", 1)[-1]
+    where = f"**{name}**, channel {choice.channel}, cell **(row {choice.row}, column {choice.col})**"
+    digit = torch.from_numpy(np.ascontiguousarray(reading.digit, dtype=np.float32))[None, None]  # (1, 1, 28, 28)
+    try:
+        with one_thread():
+            cell = cell_field(classifier, choice.layer, choice.channel, choice.row, choice.col, digit)
+    except NoReceptiveField as error:
+        summary = (
+            f"{where} has no receptive field to draw: {error} Pick a cell of a convolution, residual block "
+            "or pooling layer before it."
+        )
+        return CellView(choice, name, None, (), summary, "")
+    (top, left), (bottom, right) = cell.box
+    grids = field_grids(reading.digit, cell)
+    summary = (
+        f"{where}: value **{format_value(cell.value)}**. It reads input rows **{top}-{bottom}**, "
+        f"columns **{left}-{right}**."
+    )
+    if not cell.moved:
+        summary += " " + NOT_MOVED
+    field = cell.field
+    (utop, uleft), (ubottom, uright) = cell.unclipped
+    formula = (
+        f"Receptive field r = {field.size[0]} x {field.size[1]} pixels, effective stride S = {_pair(field.jump)}, "
+        f"effective padding P = {_pair(field.padding)}: cell y reads `[y*S - P, y*S - P + r - 1]` per axis; "
+        f"unclipped the box is rows {utop}-{ubottom}, columns {uleft}-{uright}"
+        + (" (the rest is padding)." if cell.unclipped != cell.box else ".")
+        + " The effective field is where, inside the box, this digit's pixels actually move the cell "
+        "(red: more ink there raises it, blue: lowers it)."
+    )
+    return CellView(choice, name, cell, grids, summary, formula)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz.map_grid import MapGrid, map_grid
 from cnnviz.plots import DIVERGING, color_range, colormap_lut, fast_figure
 from cnnviz.receptive import Box
 
@@ -118,6 +119,11 @@ def feature_map_picker(values: np.ndarray, chosen: tuple[int, int], title: str) 
         height=400, margin=dict(l=50, r=20, t=50, b=45), clickmode="event+select", dragmode=False, font=FONT,
     )  # fmt: skip
     return fast_figure(data, layout)
+
+
+def cell_picker(values: np.ndarray, title: str) -> MapGrid:
+    """One channel's ``(h, w)`` map for the browser's map grid, whose cells the student clicks."""
+    return map_grid(values, titles=["click a cell"], title=title)
 
 
 def receptive_figure(digit: np.ndarray, box_: Box, gradient: np.ndarray) -> go.Figure:

@@ -51,6 +51,7 @@ class MapPanel:
     colour_low: float  # the value the first colour stands for (signed maps: -max |value|)
     colour_high: float  # the value the last colour stands for
     colormap: str  # one of COLORMAPS
+    box: tuple[tuple[int, int], tuple[int, int]] | None = None  # ((top, left), (bottom, right)) outlined, inclusive
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,14 @@ class MapGrid:
     per_row: int  # panels per row of the grid
     indices: np.ndarray  # (C, rows, columns) uint8 colour indices
 
-    def payload(self, *, panel_px: int = 112, clickable: bool = False) -> dict:
+    def payload(self, *, panel_px: int = 112, clickable: bool = False, enlarge: bool = True) -> dict:
         """The JSON-ready description the browser component draws.
 
         Args:
             panel_px: on-screen size of a panel's longer side, in CSS pixels.
             clickable: report clicked cells to Python (the page gets ``channel``, ``row`` and
                 ``column`` in original map coordinates).
+            enlarge: a click on a panel also draws it enlarged below the grid.
         """
         count = len(self.panels)
         stacked = self.indices.reshape(count * self.rows, self.columns)  # panels one below the other
@@ -85,6 +87,7 @@ class MapGrid:
             "per_row": self.per_row,
             "panel_px": panel_px,
             "clickable": clickable,
+            "enlarge": enlarge,
             "png": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"),
             "panels": [
                 {
@@ -93,10 +96,16 @@ class MapGrid:
                     "low": p.colour_low,
                     "high": p.colour_high,
                     "cmap": p.colormap,
+                    **({} if p.box is None else {"box": self._sent_box(p.box)}),
                 }
                 for p in self.panels
             ],
         }
+
+    def _sent_box(self, box: tuple[tuple[int, int], tuple[int, int]]) -> list[int]:
+        """``[top, left, bottom, right]`` in the values as sent (block-averaged ones when ``factor > 1``)."""
+        (top, left), (bottom, right) = box
+        return [top // self.factor, left // self.factor, bottom // self.factor, right // self.factor]
 
 
 def map_grid(
@@ -107,6 +116,7 @@ def map_grid(
     colormap: str | None = None,
     title: str | None = None,
     value_range: tuple[float, float] | None = None,
+    boxes: list[tuple[tuple[int, int], tuple[int, int]] | None] | None = None,
 ) -> MapGrid:
     """A grid of 2-D maps (one panel per channel), each coloured over its own range.
 
@@ -119,6 +129,8 @@ def map_grid(
         title: drawn above the grid; default names the shape ``C x H x W``.
         value_range: the values the first and last colour stand for, for every panel
             (e.g. ``(0, 1)`` for digits); default each map's own range.
+        boxes: per channel, an inclusive box ``((top, left), (bottom, right))`` in map coordinates
+            to outline on it (e.g. a receptive field), or None; default no boxes.
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim == 2:
@@ -131,6 +143,12 @@ def map_grid(
     titles = [f"channel {i}" for i in range(count)] if titles is None else list(titles)
     if len(titles) != count:
         raise ValueError(f"got {len(titles)} titles for {count} maps.")
+    boxes = [None] * count if boxes is None else list(boxes)
+    if len(boxes) != count:
+        raise ValueError(f"got {len(boxes)} boxes for {count} maps.")
+    for box in boxes:
+        if box is not None and not (0 <= box[0][0] <= box[1][0] < height and 0 <= box[0][1] <= box[1][1] < width):
+            raise ValueError(f"box {box} is not inside a {height} x {width} map (inclusive, top-left first).")
     factor = max(math.ceil(max(height, width) / MAX_SIDE), math.ceil(math.sqrt(count * height * width / MAX_VALUES)))
     shown = block_mean(maps, factor)  # (C, h, w)
     if title is None:
@@ -151,5 +169,5 @@ def map_grid(
         else:  # infinities or all-NaN: look at the finite values only
             low, high = color_range(maps[i], signed)
         indices[i] = quantize(shown[i], low, high)
-        panels.append(MapPanel(titles[i], float(lows[i]), float(highs[i]), low, high, cmap))
+        panels.append(MapPanel(titles[i], float(lows[i]), float(highs[i]), low, high, cmap, boxes[i]))
     return MapGrid(title, tuple(panels), shown.shape[1], shown.shape[2], factor, max(1, min(per_row, count)), indices)

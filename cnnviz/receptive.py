@@ -16,6 +16,9 @@ dilation), in the order they run, caught with forward pre-hooks.
 
 from __future__ import annotations
 
+import copy
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +28,8 @@ from torch import nn
 
 from cnnviz import arithmetic
 from cnnviz.arithmetic import AxisRegion, Box, ReceptiveField, Window, axis_region, box  # noqa: F401 (re-exported)
+from cnnviz.features import _hooked_copy as hooked_copy
+from cnnviz.features import _walk as walk_layers
 from cnnviz.layers import LayerSpec, evaluate_stack
 from models import ResidualBlock
 from models.backbone import Normalize
@@ -84,12 +89,45 @@ def _is_container(module: nn.Module) -> bool:
     return bool(list(module.children())) and not isinstance(module, ResidualBlock)
 
 
+def _forward_order(model: nn.Module, shape: tuple[int, ...]) -> list[str]:
+    """Names of the leaf modules (a residual block counts as one) in the order a forward pass calls them.
+
+    Found once per model and input shape with hooks on a private copy: the model itself is shared by every
+    student's session, and hooks on it would fire in (and record) other threads' forward passes.
+    """
+    with _ORDER_LOCK:
+        known = _ORDERS.setdefault(model, {})
+        if shape in known:
+            return known[shape]
+    private = copy.deepcopy(model).eval()
+    order: list[str] = []
+    blocks: list[str] = []
+    for name, module in private.named_modules():
+        if name == "" or _is_container(module) or any(name.startswith(block + ".") for block in blocks):
+            continue
+        if isinstance(module, ResidualBlock):
+            blocks.append(name)
+        module.register_forward_pre_hook(lambda _m, _i, name=name: order.append(name))
+    parameter = next(private.parameters(), None)
+    like = {"device": parameter.device, "dtype": parameter.dtype} if parameter is not None else {}
+    with torch.no_grad():
+        private(torch.zeros(1, *shape, **like))
+    with _ORDER_LOCK:
+        _ORDERS.setdefault(model, {})[shape] = order
+    return order
+
+
+_ORDERS: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], list[str]]] = weakref.WeakKeyDictionary()
+_ORDER_LOCK = threading.Lock()
+
+
 def layer_windows(
     model: nn.Module, layer_name: str, input_shape: Sequence[int] | None = None
 ) -> tuple[list[tuple[str, Window]], tuple[int, int]]:
     """The windows that run from the input up to and including ``layer_name``, and the input's ``(H, W)``.
 
-    Leaf modules are recorded in the order a forward pass calls them (a residual block counts as one).
+    Leaf modules are taken in the order a forward pass calls them (a residual block counts as one). The
+    model is never modified (safe on a model that many threads share).
 
     Args:
         model: e.g. a ``CNNClassifier``; the layer as named in ``model.named_modules()``.
@@ -103,29 +141,8 @@ def layer_windows(
     modules = dict(model.named_modules())
     if layer_name not in modules or layer_name == "":
         raise KeyError(f"no layer {layer_name!r} in the model; names come from model.named_modules().")
-    shape = tuple(input_shape) if input_shape is not None else _input_shape(model)
-    order: list[str] = []
-    blocks: list[str] = []
-    hooks = []
-    for name, module in modules.items():
-        if name == "" or _is_container(module):
-            continue
-        if any(name.startswith(block + ".") for block in blocks):
-            continue
-        if isinstance(module, ResidualBlock):
-            blocks.append(name)
-        hooks.append(module.register_forward_pre_hook(lambda _m, _i, name=name: order.append(name)))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            parameter = next(model.parameters(), None)
-            like = {"device": parameter.device, "dtype": parameter.dtype} if parameter is not None else {}
-            model(torch.zeros(1, *shape, **like))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
+    shape = tuple(int(size) for size in (input_shape if input_shape is not None else _input_shape(model)))
+    order = _forward_order(model, shape)
     target = layer_name
     if target not in order:  # a container or a layer inside a residual block: up to its last leaf
         inside = [name for name in order if name.startswith(layer_name + ".") or layer_name.startswith(name + ".")]
@@ -179,6 +196,11 @@ class CellField:
     field: ReceptiveField  # size, effective stride, effective padding
     gradient: np.ndarray  # (H, W) float32: d value / d input pixel (summed over input channels)
 
+    @property
+    def moved(self) -> bool:
+        """Some input pixel moves the cell (False: every path to it is switched off, e.g. by ReLUs)."""
+        return bool(np.any(self.gradient != 0))
+
 
 def cell_field(model: nn.Module, layer_name: str, channel: int, row: int, col: int, digit: torch.Tensor) -> CellField:
     """The cell's value, box and effective receptive field (gradient of the cell w.r.t. the pixels) for ``digit``.
@@ -194,24 +216,23 @@ def cell_field(model: nn.Module, layer_name: str, channel: int, row: int, col: i
     """
     windows, image = layer_windows(model, layer_name, tuple(digit.shape[1:]))
     field = arithmetic.receptive_fields(w for _, w in windows)[-1] if windows else ReceptiveField((1, 1), (1, 1))
-    module = dict(model.named_modules())[layer_name]
-    caught: list[torch.Tensor] = []
-    hook = module.register_forward_hook(lambda _m, _i, output: caught.append(output))
     parameter = next(model.parameters(), None)
     like = {"device": parameter.device, "dtype": parameter.dtype} if parameter is not None else {}
     x = digit.detach().to(**like).requires_grad_(True)
-    try:
-        with torch.enable_grad():
-            model(x)
-            maps = caught[0][0]  # (C, H, W)
-            if not (0 <= channel < maps.shape[0] and 0 <= row < maps.shape[1] and 0 <= col < maps.shape[2]):
-                raise IndexError(
-                    f"cell ({channel}, {row}, {col}) is outside {layer_name}'s output of shape {tuple(maps.shape)}."
-                )
-            unit = maps[channel, row, col]
-            (gradient,) = torch.autograd.grad(unit, x)  # (1, C_in, H, W)
-    finally:
-        hook.remove()
+    caught: dict[str, torch.Tensor] = {}  # this call's own (the model is shared: no hooks on it)
+    with torch.enable_grad():
+        try:
+            walk_layers(model, x, "", {layer_name}, caught)
+        except LookupError:  # a forward that cannot be replayed part by part: hooks on a private copy
+            caught.clear()
+            hooked_copy(model, x, {layer_name}, caught)
+        maps = caught[layer_name][0]  # (C, H, W)
+        if not (0 <= channel < maps.shape[0] and 0 <= row < maps.shape[1] and 0 <= col < maps.shape[2]):
+            raise IndexError(
+                f"cell ({channel}, {row}, {col}) is outside {layer_name}'s output of shape {tuple(maps.shape)}."
+            )
+        unit = maps[channel, row, col]
+        (gradient,) = torch.autograd.grad(unit, x)  # (1, C_in, H, W)
     return CellField(
         layer=layer_name,
         channel=channel,

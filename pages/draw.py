@@ -13,7 +13,17 @@ import streamlit as st
 
 from cnnviz import images
 from cnnviz.data import MNISTNotFound
-from cnnviz.draw_view import DEFAULT_LAYERS, ROTATION_LIMIT, SHIFT_LIMIT, DrawSettings, build_figures, read_picture
+from cnnviz.draw_view import (
+    DEFAULT_LAYERS,
+    ROTATION_LIMIT,
+    SHIFT_LIMIT,
+    CellChoice,
+    DrawSettings,
+    build_figures,
+    cell_choice,
+    cell_view,
+    read_picture,
+)
 from cnnviz.inference import checkpoint_upload_mb, file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
@@ -110,6 +120,43 @@ def read_once(picture, classifier, autoencoder, settings: DrawSettings):
     return reading
 
 
+def remember_click(cell: dict) -> None:
+    """The layer grids' click, kept for the rerun it starts (the grid index is resolved there)."""
+    st.session_state["draw_cell_click"] = cell
+
+
+@st.fragment
+def show_layers(classifier, reading, layer_grids) -> None:
+    """The chosen layers' grids (click a cell) and, for the clicked cell, its receptive fields on the input.
+
+    A fragment: a click reruns only this part (the grids and the cell), with the reading of the last full run.
+    """
+    shown = [layer for layer, _ in layer_grids]
+    choice = cell_choice(st.session_state.pop("draw_cell_click", None), shown, st.session_state.get("draw_cell"))
+    st.session_state["draw_cell"] = choice
+    picked = None
+    if choice is not None:
+        grid = next(i for i, layer in enumerate(shown) if layer.path == choice.layer)
+        picked = {"grid": grid, "channel": choice.channel, "row": choice.row, "column": choice.col}
+    map_grid([grid for _, grid in layer_grids], key="draw_layers_maps", clickable=True, picked=picked,
+             on_click=remember_click)  # fmt: skip
+    if choice is None:
+        st.info("🎯 Click a cell of any map above to see which input pixels it reads (its receptive field).")
+        return
+    show_cell(classifier, reading, choice)
+
+
+def show_cell(classifier, reading, choice: CellChoice) -> None:
+    view = cell_view(classifier, reading, choice)
+    st.subheader("The clicked cell's receptive field")
+    if view.field is None:
+        st.warning(view.summary)
+        return
+    st.markdown(view.summary, help="Araujo, Norris and Sim (Distill 2019): cell y reads [y*S - P, y*S - P + r - 1].")
+    map_grid(list(view.grids), key="draw_cell_field", panel_px=196, side_by_side=True)
+    st.caption(view.formula)
+
+
 def adjustments(is_mnist: bool) -> DrawSettings:
     """The invariance sliders (one row) and the naive-resize toggle."""
     st.markdown("**Move and turn the input** and watch the probabilities follow (pooling's translation invariance).")
@@ -165,7 +212,7 @@ if result is not None:
         "Every convolution, residual block and pooling layer of the classifier, run on this digit: one "
         "picture per channel (feature map). Early maps still look like the digit (edges, strokes); after "
         "each pooling they get coarser and more abstract, until the last 3 x 3 maps are what the linear "
-        "layer reads. Pick the layers to show:"
+        "layer reads. Click a cell to see the input pixels it reads. Pick the layers to show:"
     )
     shown_layers = st.pills(
         "Layers",
@@ -199,7 +246,7 @@ with answer_column:
 if result is not None:
     if figures.layers:
         with layer_area:
-            map_grid([grid for _, grid in figures.layers], key="draw_layers_maps")
+            show_layers(classifier, reading, figures.layers)
 
     with sweep_area:
         st.markdown(

@@ -15,10 +15,12 @@ import torch
 from cnnviz import attribution, bottleneck, filters, images, inside_view, latent, receptive
 from cnnviz.data import MNISTNotFound
 from cnnviz.device import one_thread
+from cnnviz.draw_view import NOT_MOVED, field_grids
 from cnnviz.features import classify, reconstruct
 from cnnviz.inference import ModelSource, file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing, to_mnist
 from models import PRETRAINED_DIR, CheckpointError
+from widgets.map_grid import map_grid
 
 SECTIONS = {
     "fields": "🎯 Receptive fields",
@@ -92,6 +94,13 @@ def selected_point(event) -> dict | None:
     return points[-1] if points else None
 
 
+def remember_cell(cell: dict) -> None:
+    """The picker's click, kept before the rerun it starts (show_fields checks it against the map's size)."""
+    row, column = cell.get("row"), cell.get("column")
+    if type(row) is int and type(column) is int:  # not bool, not text: only what map_grid.js sends
+        st.session_state["inside_rf_cell"] = (row, column)
+
+
 def show_fields(classifier, digit: torch.Tensor) -> None:
     layers = filters.filter_layers(classifier)
     layer_column, channel_column = st.columns(2)
@@ -101,36 +110,31 @@ def show_fields(classifier, digit: torch.Tensor) -> None:
     channel = channel_column.number_input("Channel", 0, maps.shape[0] - 1, 0, key="inside_rf_channel")
     h, w = maps.shape[1:]
     chosen = st.session_state.get("inside_rf_cell", (h // 2, w // 2))
-    if chosen[0] >= h or chosen[1] >= w:
+    if not (0 <= chosen[0] < h and 0 <= chosen[1] < w):  # another layer's cell, or a forged one
         chosen = (h // 2, w // 2)
-    picker_column, field_column = st.columns([1, 1.6])
-    with picker_column:
-        title = f"{layer.rsplit('.', 1)[-1]}, channel {channel}: click a cell"
-        event = st.plotly_chart(
-            inside_view.feature_map_picker(maps[channel], chosen, title),
-            on_select="rerun", selection_mode="points", key=f"inside_rf_picker_{layer}_{channel}",
-        )  # fmt: skip
-    point = selected_point(event)
-    if point is not None and (int(point["y"]), int(point["x"])) != chosen:
-        st.session_state["inside_rf_cell"] = (int(point["y"]), int(point["x"]))
-        st.rerun()
     with one_thread():
         cell = receptive.cell_field(classifier, layer, int(channel), chosen[0], chosen[1], digit)
+    name = layer.rsplit(".", 1)[-1]
+    picker_column, text_column = st.columns([1, 1.6])
+    with picker_column:
+        picker = inside_view.cell_picker(maps[channel], f"{name}, channel {channel}: click a cell")
+        map_grid(picker, key="inside_rf_picker", panel_px=224, clickable=True, enlarge=False, on_click=remember_cell,
+                 picked={"grid": 0, "channel": 0, "row": chosen[0], "column": chosen[1]})  # fmt: skip
     (top, left), (bottom, right) = cell.box
-    with field_column:
-        st.plotly_chart(inside_view.receptive_figure(digit[0, 0].numpy(), cell.box, cell.gradient))
     field = cell.field
-    st.markdown(
+    text_column.markdown(
         f"Cell **(row {cell.row}, column {cell.col})** of channel {cell.channel}: value **{cell.value:.3f}**. "
-        f"It reads input rows **{top}-{bottom}**, columns **{left}-{right}**",
+        f"It reads input rows **{top}-{bottom}**, columns **{left}-{right}**"
+        + ("" if cell.moved else f". {NOT_MOVED}"),
         help="Araujo, Norris and Sim (Distill 2019): cell y reads [y*S - P, y*S - P + r - 1] per axis.",
     )
-    st.caption(
+    text_column.caption(
         f"Receptive field r = {field.size[0]} x {field.size[1]} pixels, effective stride S = {field.jump[0]}, "
         f"effective padding P = {field.padding[0]}; unclipped the box is rows {cell.unclipped[0][0]}-"
         f"{cell.unclipped[1][0]}, columns {cell.unclipped[0][1]}-{cell.unclipped[1][1]} (the rest is padding). "
         "The effective field is where, inside the box, this digit's pixels actually move the cell."
     )
+    map_grid(list(field_grids(digit[0, 0].numpy(), cell)), key="inside_rf_fields", panel_px=196, side_by_side=True)
 
 
 def show_why(classifier, digit: torch.Tensor) -> None:

@@ -129,11 +129,18 @@ def stop_app(server, log) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """The real app, shared by the browser tests of a session; yields its base URL."""
-    server, url, log = start_app(tmp_path_factory.mktemp("server"))
-    yield url
+def app_server(tmp_path_factory):
+    """The real app, shared by the browser tests of a session; yields its base URL and its runs folder."""
+    folder = tmp_path_factory.mktemp("server")
+    server, url, log = start_app(folder)
+    yield url, folder / "runs"
     stop_app(server, log)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    """The shared app's base URL."""
+    return app_server[0]
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,14 @@ def test_constant_and_non_finite_maps_still_get_a_usable_range():
         assert panel["high"] > panel["low"]
 
 
+def test_boxes_travel_per_panel_in_the_coordinates_sent():
+    payload = map_grid(np.zeros((2, 5, 7)), boxes=[((1, 2), (3, 6)), None]).payload()
+    assert payload["panels"][0]["box"] == [1, 2, 3, 6]
+    assert "box" not in payload["panels"][1]
+    big = map_grid(np.zeros((1, 256, 256)), boxes=[((10, 20), (130, 255))])  # block-averaged by 2
+    assert big.factor == 2 and big.payload()["panels"][0]["box"] == [5, 10, 65, 127]
+
+
 @pytest.mark.parametrize(
     "maps, kwargs, message",
     [
@@ -61,6 +69,9 @@ def test_constant_and_non_finite_maps_still_get_a_usable_range():
         (np.zeros((2, 2, 2, 2)), {}, "(C, H, W)"),
         (np.zeros((3, 2, 2)), {"titles": ["a"]}, "1 titles for 3 maps"),
         (np.zeros((1, 2, 2)), {"colormap": "jet"}, "unknown colormap"),
+        (np.zeros((2, 2, 2)), {"boxes": [None]}, "1 boxes for 2 maps"),
+        (np.zeros((1, 4, 4)), {"boxes": [((0, 0), (4, 3))]}, "not inside a 4 x 4 map"),
+        (np.zeros((1, 4, 4)), {"boxes": [((2, 0), (1, 3))]}, "not inside a 4 x 4 map"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(maps, kwargs, message):

@@ -10,9 +10,10 @@ import json
 import time
 
 import pytest
+from map_grids import map_grids
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import filters, latent
+from cnnviz import filters, latent, receptive
 from cnnviz.runs import create_run
 from cnnviz.training import TrainConfig
 from models import PRETRAINED_DIR, load_model, load_pretrained
@@ -51,6 +52,24 @@ def test_receptive_field_of_the_centre_cell(mnist):
     app.selectbox(key="inside_rf_layer").set_value("backbone.layers.conv1").run()
     assert "rows **13-15**, columns **13-15**" in markdown(app)  # conv1's 28 x 28 map: cell (14, 14)
     assert "effective padding P = 1" in "\n".join(c.value for c in app.caption)
+
+
+def test_a_picked_cell_moves_the_boxes_on_the_input_and_the_effective_field(mnist):
+    app = page()
+    app.session_state["inside_rf_cell"] = (2, 3)  # what the picker's click callback keeps
+    app.run()
+    assert not app.exception
+    assert "Cell **(row 2, column 3)** of channel 0" in markdown(app)
+    (top, left), (bottom, right) = receptive.region(load_pretrained("classifier"), "backbone.layers.res2_1", 2, 3)
+    grids = map_grids(app)
+    picker = next(grid for grid in grids if grid["title"] == "res2_1, channel 0: click a cell")
+    assert picker["clickable"] and (picker["rows"], picker["columns"]) == (14, 14)
+    fields = [grid for grid in grids if "box" in grid["panels"][0]]
+    assert [grid["panels"][0]["box"] for grid in fields] == [[top, left, bottom, right]] * 2
+    assert [grid["panels"][0]["cmap"] for grid in fields] == ["greys", "blue-red"]
+    app.session_state["inside_rf_cell"] = (-1, 99)  # nothing the picker sends: back to the centre cell
+    app.run()
+    assert not app.exception and "Cell **(row 7, column 7)** of channel 0" in markdown(app)
 
 
 def test_why_this_answer_and_why_not(mnist):

@@ -176,3 +176,20 @@ def test_stack_fields_for_the_network_builder():
     assert fields[2].first_cell == ((0, 0), (5, 5))
     upsampled = stack_fields([LayerSpec("Upsample"), LayerSpec("Conv2d", 1, (3, 3))], (1, 8, 8))
     assert upsampled == [None, None]
+
+
+def test_cell_field_never_hooks_the_shared_model(trained_classifier, monkeypatch):
+    """Every session shares one model: a hook on it would fire in (and catch) other students' forward passes."""
+    shared = {id(module) for module in trained_classifier.modules()}
+    for method in ("register_forward_hook", "register_forward_pre_hook"):
+        original = getattr(nn.Module, method)
+
+        def guarded(self, *args, _original=original, **kwargs):
+            assert id(self) not in shared, "a hook on the shared model"
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(nn.Module, method, guarded)
+    digit = torch.rand(1, 1, 28, 28)
+    cell = cell_field(trained_classifier, "backbone.layers.res2_1", 3, 5, 6, digit)
+    assert cell.box == region(trained_classifier, "backbone.layers.res2_1", 5, 6)
+    assert cell.gradient.shape == (28, 28)

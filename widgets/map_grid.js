@@ -1,5 +1,6 @@
 // A grid of feature maps, painted from one PNG of colour indices (see cnnviz/map_grid.py).
-// Hover a panel: its value under the pointer. Click a panel: that channel enlarged below.
+// Hover a panel: its value under the pointer. Click a panel: that channel enlarged below (and, when the grid is
+// clickable, the cell reported to Python and outlined). A panel may carry a box to outline (a receptive field).
 // ANCHORS (colormap name -> evenly spaced RGB anchors) is prepended by widgets/assets.py.
 
 // The 256-entry table, interpolated exactly as cnnviz.plots.colormap_lut does.
@@ -57,7 +58,8 @@ const LEGEND = {
   greys: ["0", "", "1", "ink"],
 };
 
-function renderGrid(root, data, setTriggerValue, index) {
+// pick: the cell to outline at first, {channel, row, column} in map coordinates, or null.
+function renderGrid(root, data, setTriggerValue, index, pick) {
   const picture = new Image();
   picture.onload = () => {
     const { rows, columns: cols, factor, panels, panel_px: panelPx } = data;
@@ -75,7 +77,9 @@ function renderGrid(root, data, setTriggerValue, index) {
     };
     const status = document.createElement("div");
     status.className = "mg-status";
-    status.textContent = "Hover a map to read its values; click one to enlarge it.";
+    status.textContent = data.clickable
+      ? "Hover a map to read its values; click a cell to pick it."
+      : "Hover a map to read its values; click one to enlarge it.";
     const cellOf = (event, canvas) => {
       const box = canvas.getBoundingClientRect();
       const c = Math.min(cols - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * cols)));
@@ -111,16 +115,48 @@ function renderGrid(root, data, setTriggerValue, index) {
       });
       canvas.addEventListener("click", (event) => {
         const [r, c] = cellOf(event, canvas);
-        if (data.clickable) setTriggerValue("cell", { grid: index, channel: p, row: r * factor, column: c * factor });
-        if (!big) enlarge(p);
+        if (!big && data.enlarge !== false) enlarge(p);
+        if (data.clickable) {
+          for (const other of (root.parentNode || root).children) if (other !== root && other.__pick) other.__pick(null);
+          picked = { p, r, c };
+          markPicked();
+          setTriggerValue("cell", { grid: index, channel: p, row: r * factor, column: c * factor });
+        }
       });
-      figure.append(label, canvas);
+      const frame = document.createElement("div");
+      frame.className = "mg-canvas";
+      frame.dataset.panel = String(p);
+      frame.appendChild(canvas);
+      if (panels[p].box) frame.appendChild(outline(panels[p].box, "mg-box"));
+      figure.append(label, frame);
       return figure;
+    };
+    // An outline over a panel, placed in percent of the map so that it scales with the canvas.
+    const outline = ([top, left, bottom, right], className) => {
+      const box = document.createElement("div");
+      box.className = className;
+      box.style.left = `${(left / cols) * 100}%`;
+      box.style.top = `${(top / rows) * 100}%`;
+      box.style.width = `${((right - left + 1) / cols) * 100}%`;
+      box.style.height = `${((bottom - top + 1) / rows) * 100}%`;
+      return box;
+    };
+    // The cell last clicked (clickable grids): outlined here at once, before the server answers.
+    let picked = pick ? { p: pick.channel, r: Math.floor(pick.row / factor), c: Math.floor(pick.column / factor) } : null;
+    const markPicked = () => {
+      root.querySelectorAll(".mg-pick").forEach((old) => old.remove());
+      if (!picked || picked.p >= panels.length) return;
+      root.querySelectorAll(`.mg-canvas[data-panel="${picked.p}"]`).forEach((frame) => {
+        const mark = outline([picked.r, picked.c, picked.r, picked.c], "mg-pick");
+        mark.title = `picked: ${panels[picked.p].title}, ${where(picked.r, picked.c)}`;
+        frame.appendChild(mark);
+      });
     };
     const zoom = document.createElement("div");
     zoom.className = "mg-zoom";
     const enlarge = (p) => {
       zoom.replaceChildren(makePanel(p, Math.min(480, Math.max(240, panelPx * 3)) / Math.max(rows, cols), true));
+      markPicked();
     };
     const grid = document.createElement("div");
     grid.className = "mg-grid";
@@ -147,11 +183,18 @@ function renderGrid(root, data, setTriggerValue, index) {
     each.textContent = panels.length > 1 ? "each panel over its own range [min, max]" : "";
     legend.appendChild(each);
     root.replaceChildren(title, grid, legend, status, zoom);
+    root.__pick = (next) => {
+      picked = next ? { p: next.channel, r: Math.floor(next.row / factor), c: Math.floor(next.column / factor) } : null;
+      markPicked();
+    };
+    if (picked && picked.p < panels.length && data.enlarge !== false) enlarge(picked.p);
+    markPicked();
   };
   picture.src = data.png;
 }
 
 // data.grids: one or more grids, drawn one after the other (data.side_by_side: in a row).
+// data.picked: {grid, channel, row, column}, the cell to outline (clickable grids), or null.
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   let root = parentElement.querySelector(".mg-all");
@@ -164,13 +207,17 @@ export default function (component) {
   // the revision (the server's clock at the rerun) keeps the newest.
   if (root.__revision !== undefined && data.revision < root.__revision) return;
   root.__revision = data.revision;
-  const signature = data.grids.map((g) => g.png + g.title + g.panels.map((p) => p.title + p.range).join("|")).join("#");
-  if (root.dataset.signature === signature) return;  // a rerun that changed nothing here
+  const pickFor = (i) => (data.picked && data.picked.grid === i ? data.picked : null);
+  const signature = data.grids.map((g) => g.png + g.title + g.panels.map((p) => p.title + p.range + (p.box || "")).join("|")).join("#");
+  if (root.dataset.signature === signature) {  // a rerun that changed nothing here but, maybe, the picked cell
+    Array.from(root.children).forEach((section, i) => section.__pick && section.__pick(pickFor(i)));
+    return;
+  }
   root.classList.toggle("mg-row", Boolean(data.side_by_side));
   const sections = data.grids.map((grid, i) => {
     const section = document.createElement("div");
     section.className = "mg";
-    renderGrid(section, grid, setTriggerValue, i);
+    renderGrid(section, grid, setTriggerValue, i, pickFor(i));
     return section;
   });
   root.replaceChildren(...sections);

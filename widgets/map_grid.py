@@ -7,7 +7,7 @@ grids of one part of a page travel together in one instance.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -26,18 +26,32 @@ def map_grid(
     panel_px: int = 112,
     clickable: bool = False,
     side_by_side: bool = False,
+    picked: dict | None = None,
+    on_click: Callable[[dict], None] | None = None,
+    enlarge: bool = True,
 ) -> dict | None:
     """Draw the grids one below the other (or side by side).
 
-    With ``clickable``, return the last clicked cell ``{grid, channel, row, column}`` (else None).
+    With ``clickable``, return the cell clicked in the browser since the last rerun,
+    ``{grid, channel, row, column}`` (grid: its index in ``grids``; row and column in map coordinates),
+    else None; ``picked``, in the same form, is the cell to outline (the one the page shows).
+    ``on_click(cell)`` is called with a new click before the script reruns (as a widget's callback), so
+    the rerun can pass the new cell as ``picked`` already. ``enlarge=False``: a click enlarges nothing.
     """
     grids = [grids] if isinstance(grids, MapGrid) else list(grids)
     data = {
-        "grids": [grid.payload(panel_px=panel_px, clickable=clickable) for grid in grids],
+        "grids": [grid.payload(panel_px=panel_px, clickable=clickable, enlarge=enlarge) for grid in grids],
         "side_by_side": side_by_side,
+        "picked": picked,
         "revision": time.monotonic_ns(),
     }
     if clickable:
-        return _COMPONENT(key=key, data=data, on_cell_change=lambda: None).cell
+
+        def clicked() -> None:
+            cell = (st.session_state.get(key) or {}).get("cell")
+            if on_click is not None and isinstance(cell, dict):  # anything else is not from map_grid.js
+                on_click(cell)
+
+        return _COMPONENT(key=key, data=data, on_cell_change=clicked).cell
     _COMPONENT(key=key, data=data)
     return None
