@@ -190,15 +190,22 @@ def _marker(run: Run) -> dict | None:
         return None
 
 
-def latest_comparison(root: str | os.PathLike | None = None) -> list[ComparisonEntry]:
-    """The finished models of the newest comparison batch, smallest code first (empty if there is none)."""
+def latest_comparison(root: str | os.PathLike | None = None, owner: str | None = None) -> list[ComparisonEntry]:
+    """The finished models of one comparison, smallest code first (empty if none has a finished model).
+
+    The newest comparison of ``owner`` with a finished model, else the newest of anyone's: on a class server a
+    student sees their own comparison, and the teacher's (or a classmate's) until they have one.
+    """
     marked = [(run, marker) for run in list_runs(root) if (marker := _marker(run)) is not None]
-    if not marked:
+    finished = [(run, marker) for run, marker in marked if run.state == "finished"]
+    mine = [(run, marker) for run, marker in finished if owner is not None and run.owner == owner]
+    chosen = mine or finished
+    if not chosen:
         return []
-    batch = marked[-1][1]["batch"]
+    batch = chosen[-1][1].get("batch")
     entries = []
-    for run, marker in marked:
-        if marker.get("batch") != batch or run.state != "finished":
+    for run, marker in finished:
+        if marker.get("batch") != batch:
             continue
         results = run.results()
         if not results or "reconstructions" not in results:

@@ -20,6 +20,7 @@ from cnnviz.features import classify, reconstruct
 from cnnviz.inference import ModelSource, file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing, to_mnist
 from models import PRETRAINED_DIR, CheckpointError
+from widgets.browser_id import browser_id
 from widgets.map_grid import map_grid
 
 SECTIONS = {
@@ -251,14 +252,16 @@ def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
 
 
 def show_bottleneck() -> None:
-    entries = bottleneck.latest_comparison()
+    entries = bottleneck.latest_comparison(owner=browser_id("train_owner"))  # the Train page's id: yours first
     if not entries:
         st.info(
-            "No bottleneck comparison has finished yet. Train one from a terminal (each size is a run the Train "
-            "page shows): `python -m cnnviz.bottleneck` (2, 4, 8, 16, 36 and 64 values, 2 epochs each), or "
-            "`python -m cnnviz.bottleneck --queue` to hand them to the background queue."
+            "No bottleneck comparison has finished yet. Start one on the **Train** page (*Bottleneck comparison: "
+            "several autoencoders in one go*), or from a terminal: `python -m cnnviz.bottleneck` (2, 4, 8, 16, 36 "
+            "and 64 values, 2 epochs each; `--queue` hands them to the background queue)."
         )
         return
+    mine = entries[0].run.owner == browser_id("train_owner")
+    st.caption("Your newest comparison." if mine else "The newest comparison on this server (you have none yet).")
     st.plotly_chart(inside_view.bottleneck_chart([e.code_size for e in entries], [e.test_mse for e in entries]))
     shown = 8
     st.plotly_chart(

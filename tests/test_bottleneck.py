@@ -151,3 +151,30 @@ def test_the_progress_says_which_sizes_finished(slot_taken):
     rows = train_view.comparison_rows(progress)
     assert rows[0] == {"code size": "2 values", "state": "finished", "progress": "done", "test MSE": "0.0412",
                        "run": "bottleneck 2 values"}  # fmt: skip
+
+
+def _finished_comparison(owner: str, sizes: list[int], loss: float) -> None:
+    """A comparison whose runs finished (their results written as training writes them), nothing trained."""
+    import torch
+
+    from cnnviz.files import atomic_write_text
+    from cnnviz.runs import create_run
+
+    batch = f"{owner}-{loss}"
+    for size, config in zip(sizes, bottleneck.configs(sizes, QUICK)):
+        run = create_run(config, name=bottleneck.run_name(size), owner=owner)
+        atomic_write_text(run.path / bottleneck.MARKER, json.dumps({"batch": batch, "code_size": size}))
+        images = torch.zeros(16, 1, 28, 28, dtype=torch.uint8)
+        run.save_results({"test_loss": loss, "images": images, "reconstructions": images.float()})
+        run.set_status("finished")
+
+
+def test_the_inside_page_shows_your_own_comparison_first_else_the_newest():
+    assert bottleneck.latest_comparison(owner="ann") == []
+    _finished_comparison("teacher", [2, 8], 0.05)
+    assert [e.run.owner for e in bottleneck.latest_comparison(owner="ann")] == ["teacher", "teacher"]
+    _finished_comparison("ann", [4, 16], 0.04)
+    _finished_comparison("bob", [2, 36], 0.03)
+    ann = bottleneck.latest_comparison(owner="ann")
+    assert [(e.run.owner, e.code_size, e.test_mse) for e in ann] == [("ann", 4, 0.04), ("ann", 16, 0.04)]
+    assert {e.run.owner for e in bottleneck.latest_comparison(owner="carl")} == {"bob"}  # the newest of anyone
