@@ -17,6 +17,7 @@ import torch
 from benchmarks.table import measure, print_table
 from cnnviz import attribution, images, inside_view, latent, receptive
 from cnnviz.data import MNISTNotFound
+from cnnviz.draw_view import field_grids
 from cnnviz.features import classify, reconstruct
 from cnnviz.inference import mnist_test_digit
 from models import PRETRAINED_DIR, load_pretrained
@@ -29,7 +30,7 @@ def digit_tensor() -> torch.Tensor:
     try:
         pixels, _ = mnist_test_digit(3)
     except MNISTNotFound:
-        pixels = images.load_sample("mnist_0").pixels
+        pixels = images.load_sample("mnist_0").pixels.copy()  # shared and read-only
     return torch.from_numpy(pixels).float().div(255.0)[None, None]
 
 
@@ -46,15 +47,16 @@ def main() -> None:
     def click_cell() -> None:
         maps = next(item.maps for item in classify(classifier, digit).layers if item.path == LAYER)  # (C, h, w)
         cell = receptive.cell_field(classifier, LAYER, 0, 3, 4, digit)
-        plotly.io.to_json(inside_view.feature_map_picker(maps[0], (3, 4), LAYER), validate=False)
-        plotly.io.to_json(inside_view.receptive_figure(digit[0, 0].numpy(), cell.box, cell.gradient), validate=False)
+        inside_view.cell_picker(maps[0], LAYER).payload(panel_px=160, clickable=True)
+        for grid in field_grids(digit[0, 0].numpy(), cell):
+            grid.payload(panel_px=196)
 
     def pick_class() -> None:
         explained = attribution.explain(classifier, digit, 7)
         figure = inside_view.attribution_figure(digit[0, 0].numpy(), explained.saliency, explained.gradcam, 7)
         plotly.io.to_json(figure, validate=False)
 
-    row("click a cell: maps + box + effective field + 2 figures, JSON", click_cell)
+    row("click a cell: maps + box + effective field, map-grid payloads", click_cell)
     row("pick a class: saliency + Grad-CAM + figure, JSON", pick_class)
     try:
         plane = latent.projection(autoencoder, PRETRAINED_DIR / "autoencoder.pt")

@@ -90,52 +90,9 @@ def _box_shape(box_: Box, xref: str = "x", yref: str = "y", colour: str = "#D55E
     )  # fmt: skip
 
 
-def feature_map_picker(values: np.ndarray, chosen: tuple[int, int], title: str) -> go.Figure:
-    """One channel's ``(h, w)`` map with a clickable point on every cell and the chosen cell outlined."""
-    values = np.asarray(values, dtype=np.float32)
-    h, w = values.shape
-    signed = bool((values < 0).any())
-    low, high = color_range(values, signed) if signed else (0.0, max(float(values.max()), 1e-6))
-    rows, cols = np.mgrid[0:h, 0:w]
-    data = [
-        dict(
-            type="heatmap", z=values, zmin=low, zmax=high,
-            colorscale=BLUE_RED if signed else "Viridis",
-            colorbar=dict(thickness=10), hoverinfo="skip",
-        ),
-        dict(
-            type="scatter", mode="markers", x=cols.ravel().tolist(), y=rows.ravel().tolist(),
-            customdata=values.ravel().round(4).tolist(),
-            marker=dict(size=max(6, int(360 / max(h, w))), color="rgba(0,0,0,0)", symbol="square"),
-            hovertemplate="row %{y}, column %{x}<br>value %{customdata}<extra>click to pick</extra>",
-            name="cells", showlegend=False,
-        ),
-    ]  # fmt: skip
-    layout = dict(
-        title=dict(text=title, font=dict(size=16)),
-        xaxis=dict(range=[-0.5, w - 0.5], title=dict(text="column"), constrain="domain"),
-        yaxis=dict(range=[h - 0.5, -0.5], title=dict(text="row"), scaleanchor="x"),
-        shapes=[_box_shape(((chosen[0], chosen[1]), (chosen[0], chosen[1])), colour="#FFFFFF")],
-        height=400, margin=dict(l=50, r=20, t=50, b=45), clickmode="event+select", dragmode=False, font=FONT,
-    )  # fmt: skip
-    return fast_figure(data, layout)
-
-
 def cell_picker(values: np.ndarray, title: str) -> MapGrid:
     """One channel's ``(h, w)`` map for the browser's map grid, whose cells the student clicks."""
     return map_grid(values, titles=["click a cell"], title=title)
-
-
-def receptive_figure(digit: np.ndarray, box_: Box, gradient: np.ndarray) -> go.Figure:
-    """The digit with the cell's theoretical box, and the effective field (the gradient) with the same box."""
-    panels = [
-        Panel("input and theoretical receptive field", digit),
-        Panel("effective field: d cell / d pixel", gradient, True),
-    ]
-    figure = image_row(panels, height=380)
-    figure.add_shape(**_box_shape(box_, "x", "y"))
-    figure.add_shape(**_box_shape(box_, "x2", "y2", colour="#000000"))
-    return figure
 
 
 def _ink_outline(digit: np.ndarray, axes: str) -> dict:

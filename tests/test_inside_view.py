@@ -21,10 +21,7 @@ def test_digit_row_is_one_heatmap_with_gaps():
     assert heatmap["z"][0][28] is None  # the gap column
 
 
-def test_picker_plane_and_other_figures_are_valid():
-    values = np.arange(49, dtype=np.float32).reshape(7, 7) - 20
-    picker = valid(inside_view.feature_map_picker(values, (3, 4), "pick"))
-    assert len(picker["data"][1]["x"]) == 49 and picker["layout"]["shapes"][0]["x0"] == 3.5
+def test_plane_and_other_figures_are_valid():
     rng = np.random.default_rng(0)
     points, labels = rng.normal(size=(500, 2)), rng.integers(0, 10, 500)
     plane = valid(inside_view.latent_plane(points, labels, (0.1, 0.2), False, [0.3, 0.2]))
@@ -33,7 +30,6 @@ def test_picker_plane_and_other_figures_are_valid():
     assert len(set(trace["marker"].get("symbol") for trace in plane["data"][1:11])) == 10
     assert "30% of the variance" in plane["layout"]["xaxis"]["title"]["text"]
     digit = rng.random((28, 28))
-    valid(inside_view.receptive_figure(digit, ((1, 2), (5, 6)), digit - 0.5))
     valid(inside_view.attribution_figure(digit, digit - 0.5, digit - 0.2, 7))
     valid(inside_view.maximised_figure(digit, ((0, 0), (9, 9)), 1.5))
     chart = valid(inside_view.bottleneck_chart([2, 8, 64], [0.05, 0.03, 0.01]))
