@@ -16,6 +16,7 @@ import streamlit as st
 
 from cnnviz import classroom, jobs, lessons
 from cnnviz.classroom import Classroom, ClassroomError
+from widgets.resources import load_lessons, open_classroom
 
 REFRESH_SECONDS = 1.0  # the live panel reruns at most this often
 AWAY_SECONDS = 150  # a student whose Lessons page has not reported for longer is shown as away
@@ -30,16 +31,6 @@ STYLE = """
 .cnnviz-room .idle { color: #777; }
 </style>
 """
-
-
-@st.cache_resource(show_spinner=False)
-def open_classroom(url: str) -> Classroom:
-    return Classroom(url)
-
-
-@st.cache_resource(show_spinner=False)
-def load_lessons(folder: str, stamp: tuple) -> tuple[lessons.Lesson, ...]:
-    return lessons.load_lessons(folder)
 
 
 def step_name(by_slug: dict[str, lessons.Lesson], slug: str, step: int) -> str:

@@ -24,12 +24,13 @@ from cnnviz.draw_view import (
     cell_view,
     read_picture,
 )
-from cnnviz.inference import checkpoint_upload_mb, file_stamp, load_checked, mnist_test_digit, model_sources
+from cnnviz.inference import checkpoint_upload_mb, file_stamp, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing
 from models import CheckpointError
 from widgets.chart import chart
 from widgets.draw_canvas import draw_canvas
 from widgets.map_grid import map_grid
+from widgets.resources import model_from_file, model_from_upload
 
 CANVAS_PX = 280  # the canvas is 10x MNIST's 28 pixels
 SOURCES = {"draw": "✏️ Draw", "upload": "📁 Upload a picture", "mnist": "🎲 Random MNIST test digit"}
@@ -38,17 +39,6 @@ PROMPT = (
     "✏️ **Draw a digit from 0 to 9** on the canvas with the mouse or a finger. "
     "Its prediction, what each layer sees and the autoencoder's copy appear here as you draw."
 )
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the model ...")
-def model_from_file(path: str, modified: float, kind: str):
-    """A checkpoint's model, loaded once per file version (``modified`` changes when it is rewritten)."""
-    return load_checked(path, kind)
-
-
-@st.cache_resource(max_entries=2, show_spinner="Loading the checkpoint ...")
-def model_from_upload(data: bytes, kind: str):
-    return load_checked(data, kind)
 
 
 def pick_model(kind: str, label: str):

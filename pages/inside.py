@@ -17,11 +17,12 @@ from cnnviz.data import MNISTNotFound
 from cnnviz.device import one_thread
 from cnnviz.draw_view import NOT_MOVED, field_grids
 from cnnviz.features import classify, reconstruct
-from cnnviz.inference import ModelSource, file_stamp, load_checked, mnist_test_digit, model_sources
+from cnnviz.inference import ModelSource, file_stamp, mnist_test_digit, model_sources
 from cnnviz.preprocess import EmptyDrawing, to_mnist
 from models import PRETRAINED_DIR, CheckpointError
 from widgets.browser_id import browser_id
 from widgets.map_grid import map_grid
+from widgets.resources import model_from_file
 
 SECTIONS = {
     "fields": "🎯 Receptive fields",
@@ -32,12 +33,6 @@ SECTIONS = {
 }
 SLICE_SECONDS = 0.7  # work per rerun on a long computation (the page never blocks much longer)
 SHIPPED_2D = ModelSource("shipped autoencoder, 2-value code", PRETRAINED_DIR / "autoencoder_2d.pt", "autoencoder")
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the model ...")
-def model_from_file(path: str, modified: float, kind: str):
-    """A checkpoint's model, loaded once per file version."""
-    return load_checked(path, kind)
 
 
 def pick_model(kind: str, label: str, extra: tuple[ModelSource, ...] = ()):

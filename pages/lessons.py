@@ -17,22 +17,12 @@ import streamlit as st
 from cnnviz import classroom, lessons, quiz
 from cnnviz.classroom import Classroom, ClassroomError, NicknameRejected
 from widgets.browser_id import browser_id
+from widgets.resources import load_lessons, open_classroom
 
 POLL_SECONDS = 2.0  # how often a page checks whether the teacher moved the room
 HEARTBEAT_SECONDS = 60.0  # how often an open page tells the class database the student is still there
 FOLLOW_HELP = "When the teacher moves the room to a step, this page goes there within a couple of seconds."
 DIGIT_PIXELS = 168  # the shifted digit is drawn 6x (28 -> 168 pixels), crisp
-
-
-@st.cache_resource(show_spinner=False)
-def load_lessons(folder: str, stamp: tuple) -> tuple[lessons.Lesson, ...]:
-    """The lesson files, read again whenever one changes (``stamp``)."""
-    return lessons.load_lessons(folder)
-
-
-@st.cache_resource(show_spinner=False)
-def open_classroom(url: str) -> Classroom:
-    return Classroom(url)
 
 
 def student_id() -> str:
