@@ -12,6 +12,10 @@ Scenarios (each repeated ``--reps`` times after one unmeasured warm-up):
   jittered 7 with the mouse on the drawing canvas (the largest ``SELECTORS["canvas"]``, else the
   largest ``<canvas>``, in any frame, shadow roots included). "visible" = the prediction
   (``[data-testid=draw-prediction]``) has text, measured from pen up.
+- *draw, click a feature-map cell* (``/draw``, after one unmeasured 7): click a cell of a conv1 panel, a
+  different one each time; "visible" = the clicked cell's text ("... It reads input rows ...") changed.
+  The page reruns only its fragment (the grids and the cell), so this is what a click on a cell costs.
+  (Not in the baseline of a tree before that feature: run it with ``--scenarios cell`` alone.)
 
 Per interaction:
 
@@ -30,7 +34,7 @@ Per interaction:
 - websocket bytes: the sizes of every frame the page received from / sent to the server in that time
   (Playwright's ``framereceived`` / ``framesent``).
 
-Usage: ``python -m benchmarks browser [--reps 10] [--walk 4] [--baseline REF] [--scenarios explorer,large,draw]``.
+Usage: ``python -m benchmarks browser [--reps 10] [--walk 4] [--baseline REF] [--scenarios explorer,large,draw,cell]``.
 With ``--baseline REF`` a temporary ``git worktree`` of REF is served beside this tree, and every
 repetition runs each scenario on both servers back to back, alternating which goes first.
 
@@ -64,6 +68,8 @@ SELECTORS = {
     "step_up": "[data-testid='stNumberInputStepUp']",
     "step_down": "[data-testid='stNumberInputStepDown']",
     "prediction": "[data-testid='draw-prediction']",  # the draw page's predicted digit
+    "cell_summary": ".st-key-draw_cell_summary",  # the draw page's clicked cell: "... It reads input rows ..."
+    "first_grid_canvases": ".mg-grid canvas",  # the panels of the draw page's first layer grid (conv1)
     # the drawing canvas: cnnviz's own component (widgets/draw_canvas.js), or streamlit-drawable-canvas's
     "canvas": "canvas[data-testid='draw-canvas'], canvas.upper-canvas",
     "any_canvas": "canvas",  # when "canvas" finds none: the largest <canvas> of any frame (shadow roots pierced)
@@ -164,6 +170,14 @@ SCENARIOS = (
         SELECTORS["step_up"],
     ),
     Scenario("draw: pen up", "draw", "/draw", SELECTORS["prediction"], "prediction", SELECTORS["any_canvas"]),
+    Scenario(
+        "draw: click a feature-map cell",
+        "cell",
+        "/draw",
+        SELECTORS["cell_summary"],
+        "region text",
+        SELECTORS["any_canvas"],
+    ),
 )
 
 
@@ -246,7 +260,12 @@ class Tab:
                 raise SettleTimeout(f"not settled after {SETTLE_TIMEOUT_S:.0f} s (ran: {ran}, state: {state})")
 
     def interact(self, measured: bool = True) -> None:
-        act = self._draw if self.scenario.short == "draw" else self._click_kernel
+        act = {"draw": self._draw, "cell": self._click_cell}.get(self.scenario.short, self._click_kernel)
+        if self.scenario.short == "cell" and not self.page.locator(SELECTORS["prediction"]).count():
+            try:  # a digit to click into, drawn once (not measured)
+                self._settle_after(self._draw, True)
+            except (SettleTimeout, PlaywrightError) as error:
+                self.errors.append(f"drawing the digit to click: {str(error).splitlines()[0]}")
         if self.scenario.short == "draw" and self.page.locator(SELECTORS["prediction"]).count():
             try:
                 clear = self.page.locator(SELECTORS["clear_canvas"]).first
@@ -284,6 +303,15 @@ class Tab:
         field_box = self.page.locator(SELECTORS["number_input"]).filter(has_text=SELECTORS["kernel_label"]).first
         button = SELECTORS["step_up" if kernel_step_up(self.step, self.walk) else "step_down"]
         field_box.locator(button).click(timeout=ACTION_TIMEOUT_MS)
+        self.step += 1
+
+    def _click_cell(self) -> None:
+        """Click one cell of one conv1 panel (28 x 28 cells), a different one each time."""
+        panel = self.page.locator(SELECTORS["first_grid_canvases"]).nth(self.step % 8)
+        box = panel.bounding_box()
+        row, col = 4 + (self.step * 7) % 20, 4 + (self.step * 11) % 20
+        panel.click(position={"x": (col + 0.5) * box["width"] / 28, "y": (row + 0.5) * box["height"] / 28},
+                    timeout=ACTION_TIMEOUT_MS)  # fmt: skip
         self.step += 1
 
     def _draw(self) -> None:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 
 from serving.proxy import COOKIE, StickyProxy, Worker, parse_request_head, with_cookie
+
+
+def run(coroutine):
+    """asyncio.run in a thread of its own (Playwright's sync API, used by other tests, leaves a loop running)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_the_request_head_gives_the_cookies_worker_and_the_doors_own_forwarded_headers():
@@ -115,7 +122,7 @@ def test_routing_through_a_real_door_sticks_and_passes_bytes_unchanged():
         server_a.close()
         server_b.close()
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_worker_that_is_down_answers_503_not_a_hang():
@@ -128,4 +135,4 @@ def test_a_worker_that_is_down_answers_503_not_a_hang():
         assert head.startswith(b"HTTP/1.1 503")
         door.close()
 
-    asyncio.run(scenario())
+    run(scenario())

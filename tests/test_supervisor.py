@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import time
@@ -55,7 +54,7 @@ def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeyp
                 await session.socket.close()
             return workers
 
-        assert asyncio.run(two_students()) == {0, 1}
+        assert bench_classroom.run_async(two_students()) == {0, 1}
         workers = descendants(server.pid)
         assert len(workers) >= 2
         os.kill(workers[0], signal.SIGKILL)
@@ -70,7 +69,10 @@ def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeyp
                 await session.socket.close()
             return {_worker_of(session) for session in sessions}
 
-        while (workers_now := asyncio.run(students_again())) != {0, 1}:  # meanwhile the other worker takes all
+        while (workers_now := bench_classroom.run_async(students_again())) != {
+            0,
+            1,
+        }:  # meanwhile the other worker takes all
             assert time.monotonic() < deadline, f"the restarted worker never took a student: {workers_now}"
             time.sleep(1)
         log.seek(0)
