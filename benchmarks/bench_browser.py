@@ -69,7 +69,10 @@ SELECTORS = {
     "step_down": "[data-testid='stNumberInputStepDown']",
     "prediction": "[data-testid='draw-prediction']",  # the draw page's predicted digit
     "cell_summary": ".st-key-draw_cell_summary",  # the draw page's clicked cell: "... It reads input rows ..."
-    "first_grid_canvases": ".mg-grid canvas",  # the panels of the draw page's first layer grid (conv1)
+    "map_grid": ".mg",  # one map grid (widgets/map_grid.js) ...
+    "map_grid_title": ".mg-title",  # ... its title ...
+    "map_grid_panels": ".mg-grid canvas",  # ... and its panels
+    "cell_layer": "conv1",  # the layer whose grid is clicked (its title starts so)
     # the drawing canvas: cnnviz's own component (widgets/draw_canvas.js), or streamlit-drawable-canvas's
     "canvas": "canvas[data-testid='draw-canvas'], canvas.upper-canvas",
     "any_canvas": "canvas",  # when "canvas" finds none: the largest <canvas> of any frame (shadow roots pierced)
@@ -307,7 +310,9 @@ class Tab:
 
     def _click_cell(self) -> None:
         """Click one cell of one conv1 panel (28 x 28 cells), a different one each time."""
-        panel = self.page.locator(SELECTORS["first_grid_canvases"]).nth(self.step % 8)
+        title = self.page.locator(SELECTORS["map_grid_title"], has_text=SELECTORS["cell_layer"])
+        layer_grid = self.page.locator(SELECTORS["map_grid"]).filter(has=title)
+        panel = layer_grid.locator(SELECTORS["map_grid_panels"]).nth(self.step % 8)
         box = panel.bounding_box()
         row, col = 4 + (self.step * 7) % 20, 4 + (self.step * 11) % 20
         panel.click(position={"x": (col + 0.5) * box["width"] / 28, "y": (row + 0.5) * box["height"] / 28},
