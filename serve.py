@@ -74,16 +74,24 @@ def check_lessons() -> str | None:
     return None
 
 
-if __name__ == "__main__":
-    workers = supervisor.worker_count()
-    if workers > 1:
-        sys.exit(supervisor.serve(Path(__file__).resolve().parent, sys.argv[1:], workers))
-    freeze_imports()
+def run_streamlit(options: list[str]) -> int:
+    """Serve the app in this process (imports already frozen): ``streamlit run app.py`` with ``options``."""
     problem = check_lessons()
     if problem:
         print(problem, file=sys.stderr)
     from cnnviz import jobs
 
     jobs.start_queue_keeper()  # a queue left waiting by a restart or a killed trainer moves on with no page open
-    sys.argv = ["streamlit", "run", "app.py", *sys.argv[1:]]
-    sys.exit(cli.main())
+    sys.argv = ["streamlit", "run", "app.py", *options]
+    try:
+        return cli.main()
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 1
+
+
+if __name__ == "__main__":
+    workers = supervisor.worker_count()
+    if workers > 1:
+        sys.exit(supervisor.serve(Path(__file__).resolve().parent, sys.argv[1:], workers))
+    freeze_imports()
+    sys.exit(run_streamlit(sys.argv[1:]))

@@ -3,7 +3,8 @@
 One Streamlit process runs every page's Python under one interpreter lock, so it uses about one core
 however many students click (it answers about 15 interactions a second on this project's 2-core
 machine). ``serve.py`` therefore starts ``CNNVIZ_WORKERS`` processes on localhost ports and the
-sticky door of :mod:`serving.proxy` on the public address; it restarts a worker that dies.
+sticky door of :mod:`serving.proxy` on the public address; the workers are forked by one preloaded parent
+(:mod:`serving.zygote`), which shares torch's memory between them; a worker that dies is forked again.
 """
 
 from __future__ import annotations
@@ -88,16 +89,11 @@ def free_port() -> int:
 
 @dataclass
 class WorkerProcess:
-    """A worker's address and the process serving it now."""
+    """A worker's address and, once the zygote reports it, the process serving it now."""
 
     worker: Worker
-    command: list[str]
-    process: subprocess.Popen | None = None
-    died_at: float | None = None
-
-    def start(self, environ: dict[str, str]) -> None:
-        self.process = subprocess.Popen(self.command, env=environ)
-        self.died_at = None
+    pid: int | None = None
+    died_at: float | None = None  # when the zygote reported it ended (a restart waits RESTART_PAUSE_S)
 
     def healthy(self) -> bool:
         try:
@@ -107,16 +103,41 @@ class WorkerProcess:
             return False
 
 
-def worker_command(app_dir: Path, options: list[str], port: int) -> list[str]:
-    return [
-        sys.executable,
-        str(app_dir / "serve.py"),
-        *options,
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-    ]
+class Zygote:
+    """The preloaded parent of the workers (:mod:`serving.zygote`), driven through a pipe."""
+
+    def __init__(self, app_dir: Path, options: list[str], environ: dict[str, str]) -> None:
+        read_fd, write_fd = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "serving.zygote", str(write_fd), *options],
+            cwd=app_dir, env=environ, stdin=subprocess.PIPE, pass_fds=(write_fd,),
+        )  # fmt: skip
+        os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self.report_fd = read_fd
+        self.pending = b""
+
+    def start(self, port: int) -> None:
+        self.process.stdin.write(f"start {port}\n".encode())
+        self.process.stdin.flush()
+
+    def reports(self) -> list[list[str]]:
+        """The report lines that arrived, split into words (``started PORT PID``, ``exited PORT STATUS``)."""
+        try:
+            while chunk := os.read(self.report_fd, 4096):
+                self.pending += chunk
+        except BlockingIOError:
+            pass
+        *lines, self.pending = self.pending.split(b"\n")
+        return [line.decode().split() for line in lines if line]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # it stops its workers
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 def serve(app_dir: Path, argv: list[str], count: int) -> int:
@@ -126,37 +147,35 @@ def serve(app_dir: Path, argv: list[str], count: int) -> int:
     environ = {**os.environ, WORKERS_ENV: "1"}
     if not front_secret_is_set():  # one secret for all: a browser's cookies hold on every worker
         environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
-    workers = []
-    for _ in range(count):
-        port = free_port()
-        workers.append(WorkerProcess(Worker("127.0.0.1", port), worker_command(app_dir, options, port)))
-    for worker in workers:
-        worker.start(environ)
+    workers = {port: WorkerProcess(Worker("127.0.0.1", port)) for port in (free_port() for _ in range(count))}
+    zygote = Zygote(app_dir, options, environ)
     try:
+        for port in workers:
+            zygote.start(port)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not all(worker.healthy() for worker in workers):
-            if any(worker.process.poll() is not None for worker in workers) or time.monotonic() > deadline:
+        while not all(worker.healthy() for worker in workers.values()):
+            _follow(zygote, workers)
+            if zygote.process.poll() is not None or any(w.died_at for w in workers.values()):
                 print("cnnviz: a worker did not start; see the messages above.", file=sys.stderr)
                 return 1
+            if time.monotonic() > deadline:
+                print(f"cnnviz: the workers did not start in {START_TIMEOUT_S:.0f} s.", file=sys.stderr)
+                return 1
             time.sleep(0.3)
-        return asyncio.run(_serve_door(workers, front, environ))
+        return asyncio.run(_serve_door(zygote, workers, front))
     finally:
-        for worker in workers:
-            if worker.process is not None and worker.process.poll() is None:
-                worker.process.terminate()
-        for worker in workers:
-            if worker.process is not None:
-                try:
-                    worker.process.wait(15)
-                except subprocess.TimeoutExpired:
-                    worker.process.kill()
+        zygote.stop()
+        for worker in workers.values():  # any the zygote could not stop
+            if worker.pid is not None and worker.died_at is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGTERM)
 
 
-async def _serve_door(workers: list[WorkerProcess], front: dict[str, str | None], environ: dict[str, str]) -> int:
+async def _serve_door(zygote: Zygote, workers: dict[int, WorkerProcess], front: dict[str, str | None]) -> int:
     tls = None
     if front["server.sslCertFile"] and front["server.sslKeyFile"]:
         tls = tls_context(front["server.sslCertFile"], front["server.sslKeyFile"])
-    proxy = StickyProxy([worker.worker for worker in workers])
+    proxy = StickyProxy([worker.worker for worker in workers.values()])
     host = front["server.address"] or None  # None: every interface, as Streamlit does
     port = int(front["server.port"])
     server = await proxy.serve(host, port, tls)
@@ -168,20 +187,32 @@ async def _serve_door(workers: list[WorkerProcess], front: dict[str, str | None]
         loop.add_signal_handler(signum, stop.set)
     async with server:
         while not stop.is_set():
-            for worker in workers:
-                _restart_if_dead(worker, environ)
+            _follow(zygote, workers)
+            if zygote.process.poll() is not None:
+                print("cnnviz: the workers' parent process ended; stopping.", file=sys.stderr, flush=True)
+                return 1
+            for worker in workers.values():
+                _restart_if_dead(zygote, worker)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
     return 0
 
 
-def _restart_if_dead(worker: WorkerProcess, environ: dict[str, str]) -> None:
-    if worker.process is None or worker.process.poll() is None:
-        return
-    now = time.monotonic()
-    if worker.died_at is None:
-        print(f"cnnviz: worker on port {worker.worker.port} stopped ({worker.process.returncode}); restarting",
-              file=sys.stderr, flush=True)  # fmt: skip
-        worker.died_at = now
-    elif now - worker.died_at >= RESTART_PAUSE_S:
-        worker.start(environ)
+def _follow(zygote: Zygote, workers: dict[int, WorkerProcess]) -> None:
+    """Take in the zygote's reports: which process serves each port, which ended."""
+    for words in zygote.reports():
+        if len(words) != 3 or not words[1].isdigit() or int(words[1]) not in workers:
+            continue
+        worker = workers[int(words[1])]
+        if words[0] == "started":
+            worker.pid, worker.died_at = int(words[2]), None
+        elif words[0] == "exited":
+            print(f"cnnviz: worker on port {worker.worker.port} stopped ({words[2]}); restarting",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            worker.pid, worker.died_at = None, time.monotonic()
+
+
+def _restart_if_dead(zygote: Zygote, worker: WorkerProcess) -> None:
+    if worker.died_at is not None and time.monotonic() - worker.died_at >= RESTART_PAUSE_S:
+        worker.died_at = None
+        zygote.start(worker.worker.port)

@@ -1,0 +1,95 @@
+"""The workers' parent: imports torch and the app once, then forks each worker from that state.
+
+Every Streamlit process would otherwise load torch itself: ``import torch`` alone leaves about 280 MB of
+private memory (the relocated libraries of the CUDA build), the app's other imports about 70 MB more.
+Forked from one process that already holds them, frozen out of the garbage collector's sight so that
+collecting never writes to them, the workers share those pages copy-on-write. The zygote runs nothing
+else: no thread, no event loop, no torch operation, so it forks cleanly (and again, for a restart).
+
+Run by :mod:`serving.supervisor` as ``python -m serving.zygote REPORT_FD [streamlit options]``, in the
+app's folder. Commands arrive as lines on stdin, reports leave as lines on the file descriptor REPORT_FD:
+
+- ``start <port>``: fork a worker serving the app on 127.0.0.1:<port>; reported as ``started <port> <pid>``;
+- a worker that ends is reported as ``exited <port> <exit status>`` (the supervisor restarts it);
+- stdin closing (the supervisor is gone) stops every worker and the zygote.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+
+POLL_S = 0.5  # how often ended workers are looked for while no command arrives
+
+
+def start_worker(port: int, options: list[str], report_fd: int) -> int:
+    """Fork a worker on ``port``; returns its pid (in the parent). The child never returns."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.close(report_fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)  # the commands are the zygote's, not the worker's
+        os.close(devnull)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        import serve
+
+        os.environ["CNNVIZ_WORKERS"] = "1"
+        code = serve.run_streamlit([*options, "--server.address", "127.0.0.1", "--server.port", str(port)])
+    finally:
+        os._exit(code)
+
+
+def main(argv: list[str]) -> int:
+    report_fd, options = int(argv[0]), argv[1:]
+    sys.path.insert(0, os.getcwd())
+    import serve
+
+    serve.freeze_imports()
+    workers: dict[int, int] = {}  # pid -> port
+
+    def report(line: str) -> None:
+        os.write(report_fd, (line + "\n").encode())
+
+    def stop_all(*_) -> None:
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    commands = b""
+    while True:
+        ready, _, _ = select.select([0], [], [], POLL_S)
+        if ready:
+            chunk = os.read(0, 4096)
+            if not chunk:
+                stop_all()
+            commands += chunk
+            while b"\n" in commands:
+                line, commands = commands.split(b"\n", 1)
+                verb, _, port = line.decode().partition(" ")
+                if verb == "start" and port.isdigit():
+                    pid = start_worker(int(port), options, report_fd)
+                    workers[pid] = int(port)
+                    report(f"started {port} {pid}")
+        while workers:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            port = workers.pop(pid, None)
+            if port is not None:
+                report(f"exited {port} {os.waitstatus_to_exitcode(status)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
