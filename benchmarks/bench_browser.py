@@ -12,6 +12,9 @@ Scenarios (each repeated ``--reps`` times after one unmeasured warm-up):
   jittered 7 with the mouse on the drawing canvas (the largest ``SELECTORS["canvas"]``, else the
   largest ``<canvas>``, in any frame, shadow roots included). "visible" = the prediction
   (``[data-testid=draw-prediction]``) has text, measured from pen up.
+- *inside, pick a class for Grad-CAM* (``/inside``, section "Why this answer" opened once, unmeasured):
+  pick class 0, 1, 2, ... in turn; "visible" = the "... explaining **k** ..." line changed; settled includes
+  plotly drawing the saliency and Grad-CAM maps. Needs MNIST (the page's digit is a test digit).
 - *draw, click a feature-map cell* (``/draw``, after one unmeasured 7): click a cell of a conv1 panel, a
   different one each time; "visible" = the clicked cell's text ("... It reads input rows ...") changed.
   The page reruns only its fragment (the grids and the cell), so this is what a click on a cell costs.
@@ -34,7 +37,8 @@ Per interaction:
 - websocket bytes: the sizes of every frame the page received from / sent to the server in that time
   (Playwright's ``framereceived`` / ``framesent``).
 
-Usage: ``python -m benchmarks browser [--reps 10] [--walk 4] [--baseline REF] [--scenarios explorer,large,draw,cell]``.
+Usage: ``python -m benchmarks browser [--reps 10] [--walk 4] [--baseline REF]
+[--scenarios explorer,large,draw,why,cell]``.
 With ``--baseline REF`` a temporary ``git worktree`` of REF is served beside this tree, and every
 repetition runs each scenario on both servers back to back, alternating which goes first.
 
@@ -73,6 +77,11 @@ SELECTORS = {
     "map_grid_title": ".mg-title",  # ... its title ...
     "map_grid_panels": ".mg-grid canvas",  # ... and its panels
     "cell_layer": "conv1",  # the layer whose grid is clicked (its title starts so)
+    "why_summary": ".st-key-inside_why_summary",  # the Inside page's "... explaining **k** ..." line
+    "why_section": "Why this answer",  # the Inside page's section button
+    "radio": "[data-testid='stRadio']",  # a radio group (its label inside) ...
+    "radio_option": "[data-testid='stRadioOption']",  # ... and one of its options
+    "why_radio": "Explain the class",  # the label of the Grad-CAM class radio
     # the drawing canvas: cnnviz's own component (widgets/draw_canvas.js), or streamlit-drawable-canvas's
     "canvas": "canvas[data-testid='draw-canvas'], canvas.upper-canvas",
     "any_canvas": "canvas",  # when "canvas" finds none: the largest <canvas> of any frame (shadow roots pierced)
@@ -174,6 +183,14 @@ SCENARIOS = (
     ),
     Scenario("draw: pen up", "draw", "/draw", SELECTORS["prediction"], "prediction", SELECTORS["any_canvas"]),
     Scenario(
+        "inside: pick a class for Grad-CAM",
+        "why",
+        "/inside",
+        SELECTORS["why_summary"],
+        "explained class",
+        SELECTORS["radio"],
+    ),
+    Scenario(
         "draw: click a feature-map cell",
         "cell",
         "/draw",
@@ -263,7 +280,15 @@ class Tab:
                 raise SettleTimeout(f"not settled after {SETTLE_TIMEOUT_S:.0f} s (ran: {ran}, state: {state})")
 
     def interact(self, measured: bool = True) -> None:
-        act = {"draw": self._draw, "cell": self._click_cell}.get(self.scenario.short, self._click_kernel)
+        act = {"draw": self._draw, "cell": self._click_cell, "why": self._pick_class}.get(
+            self.scenario.short, self._click_kernel
+        )
+        if self.scenario.short == "why" and not self.page.locator(SELECTORS["why_summary"]).count():
+            try:  # the section, opened once (not measured)
+                section = self.page.get_by_text(SELECTORS["why_section"]).first
+                self._settle_after(lambda: section.click(timeout=ACTION_TIMEOUT_MS), True)
+            except (SettleTimeout, PlaywrightError) as error:
+                self.errors.append(f"opening the Grad-CAM section: {str(error).splitlines()[0]}")
         if self.scenario.short == "cell" and not self.page.locator(SELECTORS["prediction"]).count():
             try:  # a digit to click into, drawn once (not measured)
                 self._settle_after(self._draw, True)
@@ -306,6 +331,12 @@ class Tab:
         field_box = self.page.locator(SELECTORS["number_input"]).filter(has_text=SELECTORS["kernel_label"]).first
         button = SELECTORS["step_up" if kernel_step_up(self.step, self.walk) else "step_down"]
         field_box.locator(button).click(timeout=ACTION_TIMEOUT_MS)
+        self.step += 1
+
+    def _pick_class(self) -> None:
+        """Ask for another class's Grad-CAM: the options are "top (k)", then 0 to 9."""
+        group = self.page.locator(SELECTORS["radio"]).filter(has_text=SELECTORS["why_radio"])
+        group.locator(SELECTORS["radio_option"]).nth(1 + self.step % 10).click(timeout=ACTION_TIMEOUT_MS)
         self.step += 1
 
     def _click_cell(self) -> None:

@@ -53,11 +53,11 @@ def main() -> None:
 
     def pick_class() -> None:
         explained = attribution.explain(classifier, digit, 7)
-        figure = inside_view.attribution_figure(digit[0, 0].numpy(), explained.saliency, explained.gradcam, 7)
-        plotly.io.to_json(figure, validate=False)
+        for grid in inside_view.attribution_grids(digit[0, 0].numpy(), explained.saliency, explained.gradcam, 7):
+            grid.payload(panel_px=196)
 
     row("click a cell: maps + box + effective field, map-grid payloads", click_cell)
-    row("pick a class: saliency + Grad-CAM + figure, JSON", pick_class)
+    row("pick a class: saliency + Grad-CAM, map-grid payloads", pick_class)
     try:
         plane = latent.projection(autoencoder, PRETRAINED_DIR / "autoencoder.pt")
     except MNISTNotFound as error:

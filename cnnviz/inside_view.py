@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz import plots
 from cnnviz.map_grid import MapGrid, map_grid
 from cnnviz.plots import DIVERGING, color_range, colormap_lut, fast_figure
 from cnnviz.receptive import Box
@@ -95,28 +96,24 @@ def cell_picker(values: np.ndarray, title: str) -> MapGrid:
     return map_grid(values, titles=["click a cell"], title=title)
 
 
-def _ink_outline(digit: np.ndarray, axes: str) -> dict:
-    return dict(
-        type="contour", z=np.asarray(digit, dtype=np.float32), xaxis=f"x{axes}", yaxis=f"y{axes}",
-        contours=dict(start=0.5, end=0.5, coloring="none"), line=dict(color="#000000", width=1.5),
-        showscale=False, hoverinfo="skip", showlegend=False,
+def attribution_grids(
+    digit: np.ndarray, saliency: np.ndarray, gradcam: np.ndarray, target: int
+) -> tuple[MapGrid, MapGrid, MapGrid]:
+    """The input, saliency and signed Grad-CAM for ``target``, for the browser's map grid (side by side).
+
+    Args:
+        digit: ``(28, 28)`` the input in [0, 1].
+        saliency: ``(28, 28)`` gradient x input (zero off the ink).
+        gradcam: ``(28, 28)`` signed Grad-CAM, upsampled to the input.
+        target: the explained class.
+    """
+    return (
+        map_grid(digit, titles=["input"], colormap=plots.GREYS, value_range=(0.0, 1.0), title="The digit"),
+        map_grid(saliency, titles=[f"towards {target}: red, away: blue"], colormap=DIVERGING,
+                 title=f"Saliency (gradient x input) for {target}"),
+        map_grid(gradcam, titles=[f"towards {target}: red, away: blue"], colormap=DIVERGING,
+                 title=f"Grad-CAM for {target}"),
     )  # fmt: skip
-
-
-def attribution_figure(digit: np.ndarray, saliency: np.ndarray, gradcam: np.ndarray, target: int) -> go.Figure:
-    """The input, saliency and signed Grad-CAM for ``target``, the ink outlined on both maps."""
-    figure = image_row(
-        [
-            Panel("input", digit),
-            Panel(f"saliency (gradient x input) for {target}", saliency, True),
-            Panel(f"Grad-CAM for {target}", gradcam, True),
-        ],
-        height=360,
-        title=f"What pushed the answer towards {target} (red) and away from it (blue)",
-    )
-    figure.add_trace(_ink_outline(digit, "2"))
-    figure.add_trace(_ink_outline(digit, "3"))
-    return figure
 
 
 def digit_row(

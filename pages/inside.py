@@ -146,14 +146,14 @@ def show_why(classifier, digit: torch.Tensor) -> None:
     layer = layer_column.selectbox("Grad-CAM layer", stages, index=len(stages) - 1, key="inside_why_layer")
     with one_thread():
         explained = attribution.explain(classifier, digit, None if target == "top" else int(target), layer)
-    st.markdown(
-        f"The network answers **{top.prediction}** ({top.probabilities[top.prediction]:.1%}); "
-        f"explaining **{explained.target}** (probability {explained.probabilities[explained.target]:.1%}, "
-        f"logit {explained.logit:.2f})."
-    )
-    st.plotly_chart(
-        inside_view.attribution_figure(digit[0, 0].numpy(), explained.saliency, explained.gradcam, explained.target)
-    )
+    with st.container(key="inside_why_summary"):  # the benchmark's marker (benchmarks/bench_browser.py)
+        st.markdown(
+            f"The network answers **{top.prediction}** ({top.probabilities[top.prediction]:.1%}); "
+            f"explaining **{explained.target}** (probability {explained.probabilities[explained.target]:.1%}, "
+            f"logit {explained.logit:.2f})."
+        )
+    grids = inside_view.attribution_grids(digit[0, 0].numpy(), explained.saliency, explained.gradcam, explained.target)
+    map_grid(list(grids), key="inside_why_maps", panel_px=196, side_by_side=True)
     st.caption(
         "Saliency: each pixel's ink times the logit's gradient there (zero where there is no ink). "
         f"Grad-CAM: the channels of {layer.rsplit('.', 1)[-1]} weighted by their mean gradient, upsampled; "

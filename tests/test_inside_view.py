@@ -30,7 +30,6 @@ def test_plane_and_other_figures_are_valid():
     assert len(set(trace["marker"].get("symbol") for trace in plane["data"][1:11])) == 10
     assert "30% of the variance" in plane["layout"]["xaxis"]["title"]["text"]
     digit = rng.random((28, 28))
-    valid(inside_view.attribution_figure(digit, digit - 0.5, digit - 0.2, 7))
     valid(inside_view.maximised_figure(digit, ((0, 0), (9, 9)), 1.5))
     chart = valid(inside_view.bottleneck_chart([2, 8, 64], [0.05, 0.03, 0.01]))
     assert chart["data"][0]["y"] == (0.05, 0.03, 0.01) or list(chart["data"][0]["y"]) == [0.05, 0.03, 0.01]
@@ -44,3 +43,17 @@ def test_signed_rows_are_centred_on_zero():
     row = valid(inside_view.image_row([inside_view.Panel("a", kernels[0], True), inside_view.Panel("b", kernels[1])]))
     assert row["data"][0]["zmin"] == -row["data"][0]["zmax"] and row["data"][1]["zmin"] == 0.0
     assert row["layout"]["xaxis2"]["domain"][1] <= 1.0
+
+
+def test_attribution_grids_show_the_digit_and_both_signed_maps_centred_on_zero():
+    rng = np.random.default_rng(1)
+    digit, saliency, gradcam = rng.random((28, 28)), rng.normal(size=(28, 28)), rng.normal(size=(28, 28)) + 0.5
+    grids = inside_view.attribution_grids(digit, saliency, gradcam, 7)
+    payloads = [grid.payload() for grid in grids]
+    assert [p["title"] for p in payloads] == ["The digit", "Saliency (gradient x input) for 7", "Grad-CAM for 7"]
+    cmaps = [p["panels"][0]["cmap"] for p in payloads]
+    assert cmaps[0] == "greys" and cmaps[1] == cmaps[2] == "blue-red"
+    for grid, values in zip(grids[1:], (saliency, gradcam)):
+        panel = grid.panels[0]
+        assert panel.colour_low == -panel.colour_high  # signed: white is exactly zero
+        assert panel.colour_high >= np.abs(values).max() - 1e-6

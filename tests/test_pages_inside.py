@@ -78,9 +78,10 @@ def test_why_this_answer_and_why_not(mnist):
     assert "The network answers **7**" in markdown(app) and "explaining **7**" in markdown(app)
     app.radio(key="inside_why_class").set_value(3).run()
     assert "explaining **3**" in markdown(app)
-    assert len(app.get("plotly_chart")) == 1
-    figure = json.loads(app.get("plotly_chart")[0].proto.spec)
-    assert "Grad-CAM for 3" in json.dumps(figure["layout"]["annotations"])
+    (maps,) = [e for e in app.get("bidi_component") if "inside_why_maps" in e.proto.id]  # drawn by the browser
+    grids = json.loads(maps.proto.json)["grids"]
+    assert [grid["title"] for grid in grids] == ["The digit", "Saliency (gradient x input) for 3", "Grad-CAM for 3"]
+    assert [grid["panels"][0]["cmap"] for grid in grids] == ["greys", "blue-red", "blue-red"]
 
 
 def test_filters_and_latent_sections_use_the_cache(cached_results):
