@@ -116,6 +116,13 @@ def attribution_grids(
     )  # fmt: skip
 
 
+def digit_strip(images: Sequence[np.ndarray], titles: Sequence[str], title: str) -> MapGrid:
+    """Digits in [0, 1] side by side, for the browser's map grid (greys, one shared range)."""
+    pictures = np.stack([np.asarray(image, dtype=np.float32) for image in images])  # (n, 28, 28)
+    return map_grid(pictures, titles=list(titles), colormap=plots.GREYS, value_range=(0.0, 1.0), title=title,
+                    per_row=len(pictures))  # fmt: skip
+
+
 def digit_row(
     images: Sequence[np.ndarray], titles: Sequence[str], title: str | None = None, height: int = 230, signed=False
 ) -> go.Figure:

@@ -217,8 +217,10 @@ def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
             x, y = float(point["x"]), float(point["y"])
             with one_thread():
                 decoded = latent.decode_point(autoencoder, plane, x, y)
-            st.plotly_chart(inside_view.digit_row([decoded], [f"decoded at ({x:.2f}, {y:.2f})"], height=320))
-            st.markdown(f"Decoded point: **({x:.2f}, {y:.2f})**")
+            picture = inside_view.digit_strip([decoded], [f"decoded at ({x:.2f}, {y:.2f})"], "The decoder's image")
+            map_grid(picture, key="inside_decoded_image", panel_px=224)
+            with st.container(key="inside_decoded"):  # a benchmark's marker
+                st.markdown(f"Decoded point: **({x:.2f}, {y:.2f})**")
         else:
             st.info("Click anywhere on the plane (a digit or the grey grid) to see the decoder's image of that point.")
     count = min(3, plane.mean.size)
@@ -230,9 +232,9 @@ def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
     ]
     with one_thread():
         moved = latent.along_directions(autoencoder, plane, copy.code, steps)
-    st.plotly_chart(
-        inside_view.digit_row([copy.original, copy.output, moved], ["this digit", "its reconstruction", "moved code"])
-    )
+    titles = ["this digit", "its reconstruction", "moved code"]
+    moved_strip = inside_view.digit_strip([copy.original, copy.output, moved], titles, "Along the directions")
+    map_grid(moved_strip, key="inside_moved", panel_px=150)
     other = st.number_input("Interpolate to test digit number", 0, 9_999, 1, key="inside_interp_to")
     try:
         pixels, label = mnist_test_digit(int(other))
@@ -242,8 +244,9 @@ def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
     with one_thread():
         strip = latent.interpolate(autoencoder, digit, torch.from_numpy(pixels).float().div(255.0)[None, None], 10)
     weights = [f"{w:.1f}" for w in strip.weights]
-    st.plotly_chart(inside_view.digit_row(list(strip.decoded), weights, "In code space: decode the blended code"))
-    st.plotly_chart(inside_view.digit_row(list(strip.pixels), weights, "In pixel space: blend the pixels"))
+    code_strip = inside_view.digit_strip(list(strip.decoded), weights, "In code space: decode the blended code")
+    pixel_strip = inside_view.digit_strip(list(strip.pixels), weights, "In pixel space: blend the pixels")
+    map_grid([code_strip, pixel_strip], key="inside_interpolation", panel_px=84)
 
 
 def show_bottleneck() -> None:

@@ -71,5 +71,5 @@ def test_clicking_a_point_of_the_latent_plane_decodes_it(latent_plane, page, app
     x = round(float(np.linspace(low[0], high[0], PLANE_GRID)[col]), 4)
     y = round(float(np.linspace(low[1], high[1], PLANE_GRID)[row]), 4)
     expect(tab.get_by_text(f"Decoded point: ({x:.2f}, {y:.2f})")).to_be_visible(timeout=WAIT_MS)
-    decoded = tab.locator("[data-testid='stPlotlyChart']").filter(has_text=f"decoded at ({x:.2f}, {y:.2f})")
-    expect(decoded).to_have_count(1)
+    decoded = tab.locator(".mg").filter(has=tab.locator(".mg-name", has_text=f"decoded at ({x:.2f}, {y:.2f})"))
+    expect(decoded.locator("canvas")).to_have_count(1)

@@ -95,7 +95,10 @@ def test_filters_and_latent_sections_use_the_cache(cached_results):
     app.segmented_control(key="inside_section").set_value("latent").run()
     assert not app.exception
     charts = json.dumps([json.loads(chart.proto.spec)["layout"].get("title", {}) for chart in app.get("plotly_chart")])
-    assert "every code has exactly 2 numbers" in charts and "In code space" in charts and "In pixel space" in charts
+    assert "every code has exactly 2 numbers" in charts  # the plane; the digits are drawn by the browser:
+    strips = [grid["title"] for e in app.get("bidi_component") for grid in json.loads(e.proto.json)["grids"]]
+    assert "In code space: decode the blended code" in strips and "In pixel space: blend the pixels" in strips
+    assert "Along the directions" in strips
     assert any("Click anywhere on the plane" in info.value for info in app.info)
     assert time.monotonic() - started < TIMEOUT
 
