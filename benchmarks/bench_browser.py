@@ -15,6 +15,10 @@ Scenarios (each repeated ``--reps`` times after one unmeasured warm-up):
 - *inside, pick a class for Grad-CAM* (``/inside``, section "Why this answer" opened once, unmeasured):
   pick class 0, 1, 2, ... in turn; "visible" = the "... explaining **k** ..." line changed; settled includes
   plotly drawing the saliency and Grad-CAM maps. Needs MNIST (the page's digit is a test digit).
+- *inside, click a point of the latent plane* (``/inside``, the shipped 2-value autoencoder and the "Latent
+  space" section opened once, unmeasured: the first time the server encodes the 10,000 test digits): click a
+  point of the plane's background grid, a different one each time; "visible" = the "Decoded point: (x, y)"
+  line changed. Needs MNIST.
 - *draw, click a feature-map cell* (``/draw``, after one unmeasured 7): click a cell of a conv1 panel, a
   different one each time; "visible" = the clicked cell's text ("... It reads input rows ...") changed.
   The page reruns only its fragment (the grids and the cell), so this is what a click on a cell costs.
@@ -38,7 +42,7 @@ Per interaction:
   (Playwright's ``framereceived`` / ``framesent``).
 
 Usage: ``python -m benchmarks browser [--reps 10] [--walk 4] [--baseline REF]
-[--scenarios explorer,large,draw,why,cell]``.
+[--scenarios explorer,large,draw,why,latent,cell]``.
 With ``--baseline REF`` a temporary ``git worktree`` of REF is served beside this tree, and every
 repetition runs each scenario on both servers back to back, alternating which goes first.
 
@@ -62,6 +66,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from benchmarks.served import Server, ratio, versions
 from benchmarks.table import median_p95, print_table
 from cnnviz.explorer import ExplorerSettings, to_query
+from cnnviz.inside_view import PLANE_GRID
 
 # Everything the benchmark looks for on the pages, in one place.
 SELECTORS = {
@@ -79,6 +84,15 @@ SELECTORS = {
     "cell_layer": "conv1",  # the layer whose grid is clicked (its title starts so)
     "why_summary": ".st-key-inside_why_summary",  # the Inside page's "... explaining **k** ..." line
     "why_section": "Why this answer",  # the Inside page's section button
+    "decoded": ".st-key-inside_decoded",  # the Inside page's "Decoded point: (x, y)" line
+    "selectbox": "[data-testid='stSelectbox']",  # a select box (its label inside)
+    "autoencoder_picker": "Autoencoder",  # the Inside page's autoencoder select box ...
+    "autoencoder_2d": "shipped autoencoder, 2-value code",  # ... and the model whose plane is exact
+    "latent_section": "Latent space",  # the Inside page's section button
+    "plane": "[data-testid='stPlotlyChart']",  # the latent plane (a plotly chart) ...
+    "plane_title": "every code has exactly 2 numbers",  # ... by its title ...
+    "plane_traces": ".scatterlayer .trace",  # ... its traces (the first: the clickable background grid) ...
+    "plane_points": ".point",  # ... and their points
     "radio": "[data-testid='stRadio']",  # a radio group (its label inside) ...
     "radio_option": "[data-testid='stRadioOption']",  # ... and one of its options
     "why_radio": "Explain the class",  # the label of the Grad-CAM class radio
@@ -191,6 +205,14 @@ SCENARIOS = (
         SELECTORS["radio"],
     ),
     Scenario(
+        "inside: click a point of the latent plane",
+        "latent",
+        "/inside",
+        SELECTORS["decoded"],
+        "decoded point",
+        SELECTORS["selectbox"],
+    ),
+    Scenario(
         "draw: click a feature-map cell",
         "cell",
         "/draw",
@@ -280,9 +302,19 @@ class Tab:
                 raise SettleTimeout(f"not settled after {SETTLE_TIMEOUT_S:.0f} s (ran: {ran}, state: {state})")
 
     def interact(self, measured: bool = True) -> None:
-        act = {"draw": self._draw, "cell": self._click_cell, "why": self._pick_class}.get(
+        act = {"draw": self._draw, "cell": self._click_cell, "why": self._pick_class, "latent": self._click_plane}.get(
             self.scenario.short, self._click_kernel
         )
+        if self.scenario.short == "latent" and not self._plane().count():
+            try:  # the 2-value autoencoder's plane, opened once (not measured; the first time encodes the test set)
+                picker = self.page.locator(SELECTORS["selectbox"]).filter(has_text=SELECTORS["autoencoder_picker"])
+                picker.click(timeout=ACTION_TIMEOUT_MS)
+                option = self.page.get_by_role("option", name=SELECTORS["autoencoder_2d"])
+                self._settle_after(lambda: option.click(timeout=ACTION_TIMEOUT_MS), True)
+                section = self.page.get_by_text(SELECTORS["latent_section"]).first
+                self._settle_after(lambda: section.click(timeout=ACTION_TIMEOUT_MS), True)
+            except (SettleTimeout, PlaywrightError) as error:
+                self.errors.append(f"opening the latent plane: {str(error).splitlines()[0]}")
         if self.scenario.short == "why" and not self.page.locator(SELECTORS["why_summary"]).count():
             try:  # the section, opened once (not measured)
                 section = self.page.get_by_text(SELECTORS["why_section"]).first
@@ -331,6 +363,16 @@ class Tab:
         field_box = self.page.locator(SELECTORS["number_input"]).filter(has_text=SELECTORS["kernel_label"]).first
         button = SELECTORS["step_up" if kernel_step_up(self.step, self.walk) else "step_down"]
         field_box.locator(button).click(timeout=ACTION_TIMEOUT_MS)
+        self.step += 1
+
+    def _plane(self):
+        return self.page.locator(SELECTORS["plane"]).filter(has_text=SELECTORS["plane_title"])
+
+    def _click_plane(self) -> None:
+        """Click a point of the plane's background grid (PLANE_GRID x PLANE_GRID), a different one each time."""
+        row, col = (3 + self.step * 5) % PLANE_GRID, (2 + self.step * 2) % PLANE_GRID
+        grid = self._plane().locator(SELECTORS["plane_traces"]).first.locator(SELECTORS["plane_points"])
+        grid.nth(row * PLANE_GRID + col).click(force=True, timeout=ACTION_TIMEOUT_MS)  # force: faint markers
         self.step += 1
 
     def _pick_class(self) -> None:
