@@ -67,16 +67,22 @@ def main() -> None:
 
         def click_plane() -> None:
             decoded = latent.decode_point(autoencoder, plane, float(here[0]) + 0.5, float(here[1]))
-            plotly.io.to_json(inside_view.digit_row([decoded], ["decoded"], height=320), validate=False)
+            inside_view.digit_strip([decoded], ["decoded"], "The decoder's image").payload(panel_px=224)
+
+        def strips() -> None:
+            strip = latent.interpolate(autoencoder, digit, digit.flip(-1))
+            weights = [f"{w:.1f}" for w in strip.weights]
+            for pictures in (strip.decoded, strip.pixels):
+                inside_view.digit_strip(list(pictures), weights, "strip").payload(panel_px=84)
 
         def plane_figure() -> int:
             current = (here[0], here[1])
             figure = inside_view.latent_plane(plane.points, plane.labels, current, plane.exact, plane.explained)
             return len(plotly.io.to_json(figure, validate=False))
 
-        row("click the plane: decode + figure, JSON", click_plane)
+        row("click the plane: decode + map-grid payload", click_plane)
         row(f"latent plane figure to JSON ({plane_figure() // 1000} kB)", plane_figure, repeats=10)
-        row("interpolation strips (10 + 10 images)", lambda: latent.interpolate(autoencoder, digit, digit.flip(-1)))
+        row("interpolation strips (10 + 10 images), map-grid payloads", strips)
     print_table(["interaction (server side, one torch thread)", "median ms", "p95 ms"], rows)
 
 
