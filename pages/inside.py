@@ -194,6 +194,29 @@ def show_filters(classifier, path: str) -> None:
     )
 
 
+@st.fragment
+def show_plane(autoencoder, plane, here: tuple[float, float], stamp) -> None:
+    """The plane and the decoder's image of the clicked point; a fragment: a click reruns only this part."""
+    plane_column, decoded_column = st.columns([1.6, 1])
+    with plane_column:
+        event = st.plotly_chart(
+            inside_view.latent_plane(plane.points, plane.labels, here, plane.exact, plane.explained),
+            on_select="rerun", selection_mode="points", key=f"inside_plane_{stamp}",
+        )  # fmt: skip
+    point = selected_point(event)
+    with decoded_column:
+        if point is None:
+            st.info("Click anywhere on the plane (a digit or the grey grid) to see the decoder's image of that point.")
+            return
+        x, y = float(point["x"]), float(point["y"])
+        with one_thread():
+            decoded = latent.decode_point(autoencoder, plane, x, y)
+        picture = inside_view.digit_strip([decoded], [f"decoded at ({x:.2f}, {y:.2f})"], "The decoder's image")
+        map_grid(picture, key="inside_decoded_image", panel_px=224)
+        with st.container(key="inside_decoded"):  # a benchmark's marker
+            st.markdown(f"Decoded point: **({x:.2f}, {y:.2f})**")
+
+
 def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
     jobs = st.session_state.setdefault("inside_latent_jobs", {})
     stamp = file_stamp(path)
@@ -205,24 +228,7 @@ def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
     with one_thread():
         copy = reconstruct(autoencoder, digit)
     here = plane.project(copy.code)
-    plane_column, decoded_column = st.columns([1.6, 1])
-    with plane_column:
-        event = st.plotly_chart(
-            inside_view.latent_plane(plane.points, plane.labels, (here[0], here[1]), plane.exact, plane.explained),
-            on_select="rerun", selection_mode="points", key=f"inside_plane_{stamp}",
-        )  # fmt: skip
-    point = selected_point(event)
-    with decoded_column:
-        if point is not None:
-            x, y = float(point["x"]), float(point["y"])
-            with one_thread():
-                decoded = latent.decode_point(autoencoder, plane, x, y)
-            picture = inside_view.digit_strip([decoded], [f"decoded at ({x:.2f}, {y:.2f})"], "The decoder's image")
-            map_grid(picture, key="inside_decoded_image", panel_px=224)
-            with st.container(key="inside_decoded"):  # a benchmark's marker
-                st.markdown(f"Decoded point: **({x:.2f}, {y:.2f})**")
-        else:
-            st.info("Click anywhere on the plane (a digit or the grey grid) to see the decoder's image of that point.")
+    show_plane(autoencoder, plane, (float(here[0]), float(here[1])), stamp)
     count = min(3, plane.mean.size)
     st.markdown("**Move this digit's code along the principal directions** (in standard deviations of the codes)")
     columns = st.columns(count)
