@@ -175,6 +175,14 @@ def wait_for_app(tab) -> None:
     )
 
 
+def open_page(tab, base_url: str, path: str) -> None:
+    """Open ``path`` as a student would: the app's main script first, so that its navigation is in place
+    before the deep link, each time until the run has finished."""
+    for url in (base_url, f"{base_url}/{path.lstrip('/')}"):
+        tab.goto(url)
+        wait_for_app(tab)
+
+
 @pytest.fixture(scope="session")
 def trained_classifier():
     """The shipped classifier (models/pretrained/classifier.pt) in eval mode."""

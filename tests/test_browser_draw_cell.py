@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import wait_for_app
+from conftest import open_page
 from playwright.sync_api import expect
 from test_browser_draw import SEVEN, WAIT_MS, draw, grid
 
@@ -17,10 +17,7 @@ def click_cell(tab, layer_grid, panel: int, row: int, col: int, size: int) -> No
 
 @pytest.mark.browser
 def test_clicking_cells_of_two_layers_shows_each_ones_receptive_field(page, app_url):
-    page.goto(app_url)  # the main script first, so that its navigation is in place before the deep link
-    wait_for_app(page)
-    page.goto(f"{app_url}/draw")
-    wait_for_app(page)
+    open_page(page, app_url, "draw")
     draw(page, SEVEN)
     expect(page.locator("[data-testid='draw-prediction']")).to_have_text("7", timeout=WAIT_MS)
     expect(page.get_by_text("Click a cell of any map above")).to_be_visible(timeout=WAIT_MS)

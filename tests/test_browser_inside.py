@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import wait_for_app
+from conftest import open_page, wait_for_app
 from playwright.sync_api import expect
 
 from cnnviz import latent
@@ -18,10 +18,7 @@ PROJECTED = 500  # test digits the latent test's cache holds (the page would enc
 
 @pytest.mark.browser
 def test_clicking_a_cell_shows_its_receptive_field(page, app_url):
-    page.goto(app_url)  # the main script first, so that its navigation is in place before the deep link
-    wait_for_app(page)
-    page.goto(f"{app_url}/inside")
-    wait_for_app(page)
+    open_page(page, app_url, "inside")
     # The default: res2_1 (14 x 14), its centre cell (7, 7), which reads rows and columns 8-21.
     expect(page.get_by_text("Cell (row 7, column 7) of channel 0")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("It reads input rows 8-21, columns 8-21")).to_be_visible(timeout=WAIT_MS)
