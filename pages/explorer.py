@@ -69,8 +69,8 @@ def _settle_state(sample_names: list[str]) -> ExplorerSettings | None:
     if state.get("ex_sample") not in sample_names:
         state["ex_sample"] = sample_names[0]
     if state.get("ex_square"):  # one number for both: a later switch to rectangular starts from it
-        for key in ("ex", "ex_k", "ex_s", "ex_p", "ex_d", "ex_op"):
-            if f"{key}_h" in state:
+        for key in ("ex", *(s.widget_key for s in explorer.SETTINGS if s.widget in ("pair", "padding"))):
+            if f"{key}_h" in state:  # "ex": height and width; the rest: every pair setting's h and w
                 state[f"{key}_w"] = state[f"{key}_h"]
     known = not state.get("ex_maps") or state.get("ex_source", "sample") == "sample"
     if state.get("ex_maps") and known:

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench_browser import CHROMIUM_ARGS
+from serving.supervisor import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -22,15 +25,6 @@ if "CNNVIZ_DATA_DIR" not in os.environ and (SHARED_DATA / "MNIST" / "raw").is_di
     os.environ["CNNVIZ_DATA_DIR"] = str(SHARED_DATA)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 _skipped_browser: list[str] = []
 
 
@@ -50,7 +44,6 @@ def mnist():
     Without the data and without internet: skipped with the data's own message outside CI,
     failed in CI (CI always has the data). Set CNNVIZ_TEST_DOWNLOAD=0 to never try the download.
     """
-    import socket
 
     from cnnviz.data import MNISTNotFound, load_mnist
 
@@ -90,15 +83,9 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"browser tests ran in {CHROMIUM}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_app(folder: Path):
     """Serve the real app with `python serve.py` on a free local port; return (process, url, log)."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CNNVIZ_RUNS_DIR": str(folder / "runs")}
     log = open(folder / "streamlit.log", "w+")  # noqa: SIM115
     server = subprocess.Popen(
