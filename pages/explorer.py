@@ -76,9 +76,16 @@ def _settle_state(sample_names: list[str]) -> ExplorerSettings | None:
     if state.get("ex_maps") and known:
         state["ex_c"] = images.load_sample(state["ex_sample"]).channels
     if state.get("ex_layer") in (CONV, CONV_T) and "ex_c" in state and "ex_out" in state:
-        if state.get("ex_groups") not in _divisors_of_both(int(state["ex_c"]), int(state["ex_out"])):
-            state["ex_groups"] = 1
+        _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
     return explorer.clamp(explorer.settings_from_widgets(state))[0] if known else None
+
+
+def _keep_groups_valid(c: int, out: int) -> list[int]:
+    """The groups offered for ``c`` in and ``out`` out channels; a kept value that divides not both becomes 1."""
+    options = _divisors_of_both(c, out)
+    if st.session_state.get("ex_groups") not in options:
+        st.session_state["ex_groups"] = 1
+    return options
 
 
 def _shape(report) -> None:
@@ -182,7 +189,7 @@ def _controls(sample_names: list[str]) -> tuple[ExplorerSettings, images.LoadedI
         values: dict[str, object] = {}
         if layer in (CONV, CONV_T):
             out = st.number_input("out_channels", 1, CHANNEL_LIMIT, key="ex_out", help=HELP["out_channels"])
-            options = _divisors_of_both(int(c), int(out))
+            options = _keep_groups_valid(int(c), int(out))  # again: an uploaded picture may have changed c
             values["out_channels"] = int(out)
             values["groups"] = st.selectbox("groups", options, key="ex_groups", help=HELP["groups"])
         if layer != UPSAMPLE:
