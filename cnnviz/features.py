@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnviz.device import to_model
 from cnnviz.preprocess import shift_rotate_each
 from models import CNNBackbone, CNNClassifier, ResidualBlock
 
@@ -119,11 +120,6 @@ def watched_layers(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
     return found
 
 
-def _device(model: nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
-
-
 # How the lab's models chain their parts in forward(): applied one after the other.
 # tests/test_hostile_sessions.py checks that walking them gives exactly model(x).
 _CHAINS: dict[type[nn.Module], tuple[str, ...]] = {
@@ -175,7 +171,7 @@ def classify(model: nn.Module, digit: torch.Tensor, layers: bool = True) -> Clas
     watched = watched_layers(model) if layers else []
     paths = {path for path, _, _ in watched}
     with torch.inference_mode():
-        x = digit.to(_device(model))
+        x = to_model(digit, model)
         try:
             logits = _walk(model, x, "", paths, caught)  # (1, classes)
         except LookupError:
@@ -198,7 +194,7 @@ def probabilities(model: nn.Module, digits: torch.Tensor) -> np.ndarray:
         digits: images in [0, 1].
     """
     with torch.inference_mode():
-        logits = model(digits.to(_device(model)))
+        logits = model(to_model(digits, model))
     return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
 
@@ -229,7 +225,7 @@ def reconstruct(autoencoder: nn.Module, digit: torch.Tensor) -> Reconstruction:
         digit: ``(1, 1, 28, 28)`` in [0, 1].
     """
     with torch.inference_mode():
-        code = autoencoder.encode(digit.to(_device(autoencoder)))  # (1, c, h, w)
+        code = autoencoder.encode(to_model(digit, autoencoder))  # (1, c, h, w)
         output = autoencoder.decode(code)  # (1, 1, 28, 28)
     original = digit[0, 0].float().cpu().numpy()
     rebuilt = output[0, 0].float().cpu().numpy()

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from cnnviz.data import Split, load_mnist, to_float
-from cnnviz.device import one_thread
+from cnnviz.device import model_device, one_thread, to_model
 from cnnviz.features import watched_layers
 from cnnviz.model_cache import find_cached, save_cached
 from cnnviz.receptive import Box, box, layer_field
@@ -77,10 +77,6 @@ def first_layer_kernels(model: nn.Module) -> np.ndarray:
 def filter_layers(model: nn.Module) -> list[str]:
     """Layers whose channels can be inspected: convolutions, residual blocks and pools before any flattening."""
     return [path for path, kind, _ in watched_layers(model) if "transposed" not in kind and "decoder" not in path]
-
-
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
 
 
 def _crop(image: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
@@ -162,7 +158,7 @@ class FilterJob:
         hook = self.module.register_forward_hook(catch_and_stop)
         try:
             forward = getattr(self.model, "encode", self.model)  # an autoencoder's layers all sit in its encoder
-            forward(images.to(_device(self.model)))
+            forward(to_model(images, self.model))
         except _ReachedLayer:
             pass
         finally:
@@ -222,7 +218,7 @@ class FilterJob:
         if self.pixels is None:
             generator = torch.Generator().manual_seed(self.seed)
             start = 0.1 * torch.randn(channels, *self.test.images.shape[1:], generator=generator) - 2.0
-            self.pixels = start.to(_device(self.model)).requires_grad_(True)  # sigmoid(-2) = 0.12: faint
+            self.pixels = start.to(model_device(self.model)).requires_grad_(True)  # sigmoid(-2) = 0.12: faint
             self.optimizer = torch.optim.Adam([self.pixels], lr=ASCENT_RATE)
         with torch.enable_grad():
             x = torch.sigmoid(self.pixels)  # (C, 1, H, W) in [0, 1]

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from cnnviz.data import Split, load_mnist, to_float
-from cnnviz.device import one_thread
+from cnnviz.device import model_device, one_thread, to_model
 from cnnviz.model_cache import find_cached, save_cached
 
 ENCODE_BATCH = 200  # test digits per encoder pass while projecting (about 0.2 s on the 2-core machine)
@@ -72,10 +72,6 @@ class LatentProjection:
         return (self.mean + full @ self.directions).reshape(self.code_shape).astype(np.float32)
 
 
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
 def encode(autoencoder: nn.Module, images: torch.Tensor) -> np.ndarray:
     """``(N, D)`` flattened codes of uint8 or float ``(N, 1, 28, 28)`` images."""
     codes = []
@@ -83,7 +79,7 @@ def encode(autoencoder: nn.Module, images: torch.Tensor) -> np.ndarray:
         for start in range(0, len(images), ENCODE_BATCH):
             batch = images[start : start + ENCODE_BATCH]
             batch = to_float(batch) if batch.dtype == torch.uint8 else batch.float()
-            codes.append(autoencoder.encode(batch.to(_device(autoencoder))).flatten(1).double().cpu())
+            codes.append(autoencoder.encode(to_model(batch, autoencoder)).flatten(1).double().cpu())
     return torch.cat(codes).numpy()
 
 
@@ -93,12 +89,12 @@ def decode(autoencoder: nn.Module, codes: np.ndarray) -> np.ndarray:
     if batch.dim() == 3:
         batch = batch[None]
     with torch.inference_mode():
-        return autoencoder.decode(batch.to(_device(autoencoder)))[:, 0].float().cpu().numpy()
+        return autoencoder.decode(to_model(batch, autoencoder))[:, 0].float().cpu().numpy()
 
 
 def _code_shape(autoencoder: nn.Module) -> tuple[int, int, int]:
     with torch.inference_mode():
-        return tuple(autoencoder.encode(torch.zeros(1, 1, 28, 28, device=_device(autoencoder))).shape[1:])  # type: ignore[return-value]
+        return tuple(autoencoder.encode(torch.zeros(1, 1, 28, 28, device=model_device(autoencoder))).shape[1:])  # type: ignore[return-value]
 
 
 def fit_projection(codes: np.ndarray, labels: np.ndarray, code_shape: tuple[int, int, int]) -> LatentProjection:
@@ -242,7 +238,7 @@ def interpolate(autoencoder: nn.Module, first: torch.Tensor, second: torch.Tenso
     weights = np.linspace(0.0, 1.0, count)
     images = torch.cat([first, second]).float()  # (2, 1, 28, 28)
     with torch.inference_mode():
-        codes = autoencoder.encode(images.to(_device(autoencoder))).cpu()  # (2, c, h, w)
+        codes = autoencoder.encode(to_model(images, autoencoder)).cpu()  # (2, c, h, w)
     w = torch.as_tensor(weights, dtype=torch.float32)[:, None, None, None]  # (K, 1, 1, 1)
     blended_codes = (1 - w) * codes[0] + w * codes[1]  # (K, c, h, w)
     pixels = (1 - w) * images[0] + w * images[1]  # (K, 1, 28, 28)

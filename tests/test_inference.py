@@ -8,6 +8,7 @@ import os
 import pytest
 import torch
 
+from cnnviz.device import to_model
 from cnnviz.inference import file_stamp, load_checked, mnist_test_digit, model_sources
 from cnnviz.runs import create_run
 from cnnviz.training import TrainConfig
@@ -29,6 +30,19 @@ def test_load_checked_returns_the_model_of_the_asked_kind_in_eval_mode():
     x = torch.rand(2, 1, 28, 28)
     with torch.inference_mode():
         assert torch.allclose(loaded(x), original.eval()(x))
+
+
+def test_loaded_models_keep_their_convolution_weights_channels_last_and_give_the_same_numbers():
+    torch.manual_seed(1)
+    original = ConvAutoencoder().eval()
+    loaded = load_checked(checkpoint_bytes(original), "autoencoder")
+    convolutions = [m for m in loaded.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convolutions and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convolutions)
+    assert not all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in original.modules()
+                   if isinstance(m, torch.nn.Conv2d))  # fmt: skip
+    x = torch.rand(3, 1, 28, 28)
+    with torch.inference_mode():
+        assert torch.allclose(loaded(to_model(x, loaded)), original(x), atol=1e-5)
 
 
 def test_a_model_of_the_other_kind_is_refused_by_name():
