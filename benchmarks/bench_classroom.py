@@ -11,6 +11,9 @@ the one student is on the explorer):
   page's canvas component (cnnviz's own or streamlit-drawable-canvas) sends it: see
   :func:`drawing_widget_state`, the one place to adapt when the drawing component changes.
 
+A widget inside an ``st.fragment`` (the draw page's canvas) reruns only its fragment, as in a browser: the
+client learns each widget's fragment from the elements it receives and names it in the rerun request.
+
 Students load their page (connect, first run; not measured) 8 at a time, then the measured window starts.
 Latency = from sending the rerun request to the server's ``script_finished`` message for that run
 (everything the run sends comes before it). Errors: an exception element on the page, a run that
@@ -93,6 +96,7 @@ class Session:
     page: str
     widget_ids: dict[str, str] = field(default_factory=dict)  # user key -> element id
     component_names: dict[str, str] = field(default_factory=dict)  # user key -> components.v2 component name
+    fragment_ids: dict[str, str] = field(default_factory=dict)  # user key -> the st.fragment it is in ("" if none)
     page_script_hash: str = ""
     query_string: str = ""
 
@@ -137,6 +141,7 @@ async def _run(session: Session, message: BackMsg, expect: bool = True, timeout:
                 problems.append(f"{element.exception.type}: {element.exception.message}")
             if key := _user_key(_element_id(element)):
                 session.widget_ids[key] = _element_id(element)
+                session.fragment_ids[key] = msg.delta.fragment_id
                 if element.WhichOneof("type") == "bidi_component":
                     session.component_names[key] = element.bidi_component.component_name
         elif kind == "navigation":
@@ -167,6 +172,11 @@ def _rerun_message(session: Session, states: list[WidgetState]) -> BackMsg:
     rerun.page_name = session.page
     rerun.page_script_hash = session.page_script_hash
     rerun.widget_states.widgets.extend(states)  # only the changed widget: the others keep their values
+    # A widget inside an st.fragment reruns only that fragment, as the browser asks for it.
+    fragments = {session.fragment_ids.get(key, "") for key, id_ in session.widget_ids.items() for state in states
+                 if state.id == id_}  # fmt: skip
+    if len(fragments) == 1:
+        rerun.fragment_id = fragments.pop()
     return message
 
 
