@@ -3,8 +3,11 @@
 Each student is one Streamlit session speaking the browser's own protocol over the websocket
 (``/_stcore/stream``: protobuf ``BackMsg`` up, ``ForwardMsg`` down), so the server does exactly the work a
 browser's widget change causes: a ``rerun_script`` with the changed widget's value, the page's script
-run, every element sent back. A student thinks 3 s (uniformly 1.5-4.5 s, seeded), then acts (with N = 1
-the one student is on the explorer):
+run, every element sent back. A student thinks 3 s (uniformly 1.5-4.5 s, seeded), then acts. Which half a
+student is in is drawn at random (seeded; with N = 1 the one student is on the explorer), not by arrival
+order: students arrive in order and the door gives each new browser to the worker with the fewest, so
+alternating pages would put every explorer on one worker and every drawer on the other, which a class
+(pages chosen after arriving) does not do.
 
 - explorer students (``/explorer``, default view) change kernel_size (3 <-> 4) or stride (1 <-> 2);
 - draw students (``/draw``) send a new drawing of a 7 (jittered, so no two are the same), as the
@@ -272,8 +275,16 @@ def draw_action(rng: random.Random) -> Callable[[Session], list[WidgetState]]:
     return lambda session: [drawing_widget_state(session, rng)]
 
 
+def pages_of(students: int) -> list[str]:
+    """Each student's page: half on the explorer (the odd one out too), half drawing, in a seeded random order."""
+    pages = [EXPLORER_PAGE] * (students - students // 2) + [DRAW_PAGE] * (students // 2)
+    random.Random(SEED + students).shuffle(pages)
+    return pages
+
+
 async def student(
     number: int,
+    page: str,
     url: str,
     loading: asyncio.Semaphore,
     ready: asyncio.Barrier,
@@ -281,7 +292,6 @@ async def student(
     records: list[Record],
 ) -> None:
     rng = random.Random(SEED * 1000 + number)
-    page = EXPLORER_PAGE if number % 2 == 0 else DRAW_PAGE
     act = explorer_action(rng) if page == EXPLORER_PAGE else draw_action(rng)
     session = None
     try:
@@ -321,7 +331,10 @@ async def _level(server: Server, students: int, duration: float) -> LevelResult:
     ready = asyncio.Barrier(students + 1)
     window = {"end": float("inf")}
     loading = asyncio.Semaphore(LOADING_AT_ONCE)
-    tasks = [asyncio.create_task(student(i, server.url, loading, ready, window, records)) for i in range(students)]
+    tasks = [
+        asyncio.create_task(student(i, page, server.url, loading, ready, window, records))
+        for i, page in enumerate(pages_of(students))
+    ]
     await ready.wait()
     cpu_before = server.cpu_seconds()
     window["end"] = time.monotonic() + duration

@@ -140,6 +140,18 @@ class Zygote:
                 self.process.kill()
 
 
+def event_loop_factory():
+    """uvloop's event loop when it is installed (Streamlit runs the workers on it then too), else None: asyncio's.
+
+    The door handles every message of every student twice (in and out); uvloop does that in C.
+    """
+    try:
+        import uvloop
+    except ModuleNotFoundError:
+        return None
+    return uvloop.new_event_loop
+
+
 def serve(app_dir: Path, argv: list[str], count: int) -> int:
     """Run ``count`` workers and the door until interrupted; the exit status."""
     flags, options = split_options(argv)
@@ -162,7 +174,8 @@ def serve(app_dir: Path, argv: list[str], count: int) -> int:
                 print(f"cnnviz: the workers did not start in {START_TIMEOUT_S:.0f} s.", file=sys.stderr)
                 return 1
             time.sleep(0.3)
-        return asyncio.run(_serve_door(zygote, workers, front))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(_serve_door(zygote, workers, front))
     finally:
         zygote.stop()
         for worker in workers.values():  # any the zygote could not stop
