@@ -245,11 +245,7 @@ def show_digit(source: str, classifier, autoencoder) -> None:
                 "changes little; larger shifts and turns change the maps and the answer: a CNN is only somewhat "
                 "invariant. The dashed line marks the input shown now."
             )
-            shift_column, turn_column = st.columns(2)
-            with shift_column:
-                chart(figures.shift_sweep, key="draw_shift_sweep")
-            with turn_column:
-                chart(figures.rotation_sweep, key="draw_rotation_sweep")
+            chart([figures.shift_sweep, figures.rotation_sweep], key="draw_sweeps")
 
     st.header("The autoencoder: squeeze it, rebuild it")
     if reading.reconstruction is None:
@@ -261,9 +257,9 @@ def show_digit(source: str, classifier, autoencoder) -> None:
         st.metric("Mean squared error", f"{r.mse:.4f}", help="Mean of (reconstruction - input)² over 784 pixels.")
         st.metric("Bottleneck", f"{c} x {h} x {w} = {r.code_size}", help="Numbers the decoder gets to see.")
         st.metric("Compression", f"{r.compression:.1f}x", help=f"784 input pixels / {r.code_size} numbers.")
-    map_grid([figures.reconstruction, figures.error], key="draw_reconstruction", panel_px=196, side_by_side=True)
+    map_grid([figures.reconstruction, figures.error, figures.code], key="draw_reconstruction",
+             panel_px=[196, 196, 112], side_by_side=True)  # fmt: skip
     st.caption("Error map: red where the reconstruction adds ink, blue where it loses ink, white where it is exact.")
-    map_grid(figures.code, key="draw_code", panel_px=112)
 
 
 st.title("Draw a digit and watch the network think")

@@ -50,9 +50,10 @@ def draw_page(**state) -> AppTest:
 
 
 def charts(at: AppTest) -> list[dict]:
-    """The payloads of the page's probability charts (widgets/chart.js)."""
+    """The payloads of the page's probability charts (widgets/chart.js), each component's charts in order."""
     elements = at.get("bidi_component")
-    return [json.loads(e.proto.json) for e in elements if e.proto.component_name == "cnnviz.chart"]
+    payloads = [json.loads(e.proto.json) for e in elements if e.proto.component_name == "cnnviz.chart"]
+    return [chart for payload in payloads for chart in payload["charts"]]
 
 
 def prediction(at: AppTest) -> int | None:

@@ -88,12 +88,26 @@ function legend(root, d) {
   root.appendChild(box);
 }
 
+// One chart, in its own box (.ch): the SVG and its legend.
+function drawn(d) {
+  W = d.kind === "bars" ? 400 : 560;
+  const box = document.createElement("div");
+  box.className = "ch";
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": d.title });
+  axes(svg, d);
+  (d.kind === "bars" ? bars : lines)(svg, d);
+  box.appendChild(svg);
+  legend(box, d);
+  return box;
+}
+
+// data.charts: one or more charts, side by side when several (they wrap where the page is narrow).
 export default function (component) {
   const { data, parentElement } = component;
-  let root = parentElement.querySelector(".ch");
+  let root = parentElement.querySelector(".ch-all");
   if (!root) {
     root = document.createElement("div");
-    root.className = "ch";
+    root.className = "ch-all";
     parentElement.appendChild(root);
   }
   // Streamlit may call this with an older rerun's data after a newer one (two reruns close together):
@@ -102,11 +116,7 @@ export default function (component) {
   root.__revision = data.revision;
   const signature = JSON.stringify({ ...data, revision: 0 });
   if (root.dataset.signature === signature) return;
-  W = data.kind === "bars" ? 400 : 560;
-  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": data.title });
-  axes(svg, data);
-  (data.kind === "bars" ? bars : lines)(svg, data);
-  root.replaceChildren(svg);
-  legend(root, data);
+  root.classList.toggle("ch-row", data.charts.length > 1);
+  root.replaceChildren(...data.charts.map(drawn));
   root.dataset.signature = signature;
 }

@@ -23,14 +23,14 @@ def map_grid(
     grids: MapGrid | Sequence[MapGrid],
     *,
     key: str,
-    panel_px: int = 112,
+    panel_px: int | Sequence[int] = 112,
     clickable: bool = False,
     side_by_side: bool = False,
     picked: dict | None = None,
     on_click: Callable[[dict], None] | None = None,
     enlarge: bool = True,
 ) -> dict | None:
-    """Draw the grids one below the other (or side by side).
+    """Draw the grids one below the other (or side by side); ``panel_px``: one size for all, or one per grid.
 
     With ``clickable``, return the cell clicked in the browser since the last rerun,
     ``{grid, channel, row, column}`` (grid: its index in ``grids``; row and column in map coordinates),
@@ -39,8 +39,12 @@ def map_grid(
     the rerun can pass the new cell as ``picked`` already. ``enlarge=False``: a click enlarges nothing.
     """
     grids = [grids] if isinstance(grids, MapGrid) else list(grids)
+    sizes = [panel_px] * len(grids) if isinstance(panel_px, int) else list(panel_px)
     data = {
-        "grids": [grid.payload(panel_px=panel_px, clickable=clickable, enlarge=enlarge) for grid in grids],
+        "grids": [
+            grid.payload(panel_px=size, clickable=clickable, enlarge=enlarge)
+            for grid, size in zip(grids, sizes, strict=True)
+        ],
         "side_by_side": side_by_side,
         "picked": picked,
         "revision": time.monotonic_ns(),
