@@ -21,8 +21,9 @@ from PIL import Image, ImageDraw
 from benchmarks.table import measure, print_table
 from cnnviz import features
 from cnnviz.draw_view import DEFAULT_LAYERS, SWEEP_ANGLES, SWEEP_SHIFTS, DrawSettings, build_figures, read_picture
+from cnnviz.inference import load_checked, shipped
 from cnnviz.preprocess import to_mnist
-from models import CheckpointError, CNNClassifier, ConvAutoencoder, load_pretrained
+from models import CheckpointError, CNNClassifier, ConvAutoencoder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,10 +36,17 @@ def canvas_picture() -> np.ndarray:
 
 
 def models() -> tuple[torch.nn.Module, torch.nn.Module, str]:
+    """The shipped models as the page loads them (channels-last weights), else untrained ones laid out the same."""
     try:
-        return load_pretrained("classifier"), load_pretrained("autoencoder"), "shipped models"
+        return (
+            load_checked(shipped("classifier").path, "classifier"),
+            load_checked(shipped("autoencoder").path, "autoencoder"),
+            "shipped models",
+        )
     except CheckpointError:
-        return CNNClassifier().eval(), ConvAutoencoder().eval(), "untrained models (shipped ones missing)"
+        untrained = CNNClassifier().eval(), ConvAutoencoder().eval()
+        laid_out = (model.to(memory_format=torch.channels_last) for model in untrained)
+        return *laid_out, "untrained models (shipped ones missing)"
 
 
 def figure_json(figures) -> list[str]:
