@@ -99,7 +99,7 @@ class Session:
     page: str
     widget_ids: dict[str, str] = field(default_factory=dict)  # user key -> element id
     component_names: dict[str, str] = field(default_factory=dict)  # user key -> components.v2 component name
-    fragment_ids: dict[str, str] = field(default_factory=dict)  # user key -> the st.fragment it is in ("" if none)
+    fragment_of: dict[str, str] = field(default_factory=dict)  # element id -> the st.fragment it is in ("" if none)
     page_script_hash: str = ""
     query_string: str = ""
 
@@ -144,7 +144,7 @@ async def _run(session: Session, message: BackMsg, expect: bool = True, timeout:
                 problems.append(f"{element.exception.type}: {element.exception.message}")
             if key := _user_key(_element_id(element)):
                 session.widget_ids[key] = _element_id(element)
-                session.fragment_ids[key] = msg.delta.fragment_id
+                session.fragment_of[_element_id(element)] = msg.delta.fragment_id
                 if element.WhichOneof("type") == "bidi_component":
                     session.component_names[key] = element.bidi_component.component_name
         elif kind == "navigation":
@@ -176,8 +176,7 @@ def _rerun_message(session: Session, states: list[WidgetState]) -> BackMsg:
     rerun.page_script_hash = session.page_script_hash
     rerun.widget_states.widgets.extend(states)  # only the changed widget: the others keep their values
     # A widget inside an st.fragment reruns only that fragment, as the browser asks for it.
-    fragments = {session.fragment_ids.get(key, "") for key, id_ in session.widget_ids.items() for state in states
-                 if state.id == id_}  # fmt: skip
+    fragments = {session.fragment_of.get(state.id, "") for state in states}
     if len(fragments) == 1:
         rerun.fragment_id = fragments.pop()
     return message

@@ -115,9 +115,11 @@ def _check_fits_the_draw_page(model: nn.Module, kind: str) -> None:
 def load_checked(source: str | os.PathLike | bytes, kind: str) -> nn.Module:
     """Load a checkpoint (path or uploaded bytes) and make sure the draw page can use it; eval mode.
 
-    The weights are kept in the channels-last memory format: on the CPU, oneDNN's convolutions and
-    max pooling run about twice as fast with it on the page's small batches (a 20-digit sweep: 12 ms
-    -> 6 ms; ``python -m benchmarks draw``). Results are the same numbers; only the layout differs.
+    The weights are kept in the channels-last memory format (and :func:`cnnviz.device.to_model` lays out
+    the batches to match): on the CPU, oneDNN's convolutions and max pooling then take about a third less
+    time on the pages' small batches (the draw page's 20-digit sweep: 10.0 -> 6.5 ms, best of 30 on the
+    2-core machine; ``read_picture`` 25 -> 16 ms in ``python -m benchmarks draw``). Results are the same
+    numbers; only the layout differs.
 
     A refusal is remembered per file version (the last :data:`REFUSALS_KEPT`), so
     calling this again with the same bad file raises at once without reading it.
