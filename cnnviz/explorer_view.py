@@ -9,9 +9,12 @@ happens here, so the benchmark measures exactly what an interaction costs.
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
+from PIL import Image
 
 from cnnviz import animation, images
 from cnnviz.arithmetic import InvalidLayerConfig
@@ -37,7 +40,16 @@ class ExplorerView:
     maps: MapGrid | None  # the feature maps (None: off, or unavailable)
     maps_message: str  # what the maps show, or why they are missing
     kernel: np.ndarray | None  # the 2-D kernel used on every channel, if one
-    input_preview: np.ndarray | None = None  # (H, W) or (H, W, 3) uint8: the image as the layer receives it
+    input_preview: InputPreview | None = None  # the image as the layer receives it
+
+
+@dataclass(frozen=True)
+class InputPreview:
+    """The input image as the layer receives it (resized), ready to show."""
+
+    png: bytes  # grayscale or RGB PNG
+    height: int  # rows
+    width: int  # columns
 
 
 # Only the layer's own settings shape the animation; the image and kernel do not.
@@ -81,8 +93,9 @@ def build_view(
     maps, message, kernel, preview = None, "", None, None
     if settings.maps and image is not None:
         try:
-            x = images.to_input(image, settings.height, settings.width)
-            preview = (x.permute(1, 2, 0).squeeze(2).numpy() * 255).round().astype(np.uint8)
+            shipped = image.name in images.sample_names() and image is images.load_sample(image.name)
+            prepare = _prepared_sample if shipped else _prepared
+            x, preview = prepare(image.name if shipped else image, settings.height, settings.width)
             result = feature_maps(x, settings, report, kernel_grid)
         except MapsUnavailable as error:
             message = str(error)
@@ -99,3 +112,21 @@ def build_view(
             maps = map_grid(result.maps, titles=result.titles, title=title)
             message = f"{result.description[0].upper()}{result.description[1:]}."
     return ExplorerView(settings, report, None, description, caption, maps, message, kernel, preview)
+
+
+def _prepared(image: images.LoadedImage, height: int, width: int) -> tuple[torch.Tensor, InputPreview]:
+    """The image resized for the layer, ``(C, H, W)`` in [0, 1], and its preview."""
+    x = images.to_input(image, height, width)
+    pixels = (x.permute(1, 2, 0).squeeze(2).numpy() * 255).round().astype(np.uint8)  # (H, W) or (H, W, 3)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
+    return x, InputPreview(buffer.getvalue(), height, width)
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared_sample(name: str, height: int, width: int) -> tuple[torch.Tensor, InputPreview]:
+    """:func:`_prepared` for a shipped sample, once per size and shared by every session (read, never written).
+
+    Most clicks change the layer, not its input: resizing and encoding the picture again cost ~3 ms of each.
+    """
+    return _prepared(images.load_sample(name), height, width)

@@ -158,7 +158,7 @@ def map_grid(
     lows = np.nanmin(maps, axis=(1, 2))  # (C,) one pass for all maps
     highs = np.nanmax(maps, axis=(1, 2))
     panels = []
-    indices = np.empty(shown.shape, dtype=np.uint8)
+    ranges = np.empty((2, count, 1, 1), dtype=np.float32)  # each panel's colour range, quantised in one pass
     for i in range(count):
         cmap = colormap or (DIVERGING if lows[i] < 0 else SEQUENTIAL)
         signed = cmap == DIVERGING
@@ -168,6 +168,7 @@ def map_grid(
             low, high = range_from_extremes(float(lows[i]), float(highs[i]), signed)
         else:  # infinities or all-NaN: look at the finite values only
             low, high = color_range(maps[i], signed)
-        indices[i] = quantize(shown[i], low, high)
+        ranges[:, i, 0, 0] = low, high
         panels.append(MapPanel(titles[i], float(lows[i]), float(highs[i]), low, high, cmap, boxes[i]))
+    indices = quantize(shown, ranges[0], ranges[1])  # (C, h, w)
     return MapGrid(title, tuple(panels), shown.shape[1], shown.shape[2], factor, max(1, min(per_row, count)), indices)

@@ -326,10 +326,9 @@ def _render(view, present: bool, shape_slot, shown=None) -> None:
         if view.maps is not None:
             st.caption(view.maps_message)
             left, right = st.columns([1, 2])
-            if view.input_preview is not None:
-                h, w = view.input_preview.shape[:2]
-                left.image(view.input_preview, caption=f"The input as the layer receives it: {h} x {w}",
-                           width=min(256, max(112, w)))  # fmt: skip
+            if (preview := view.input_preview) is not None:
+                left.image(preview.png, caption=f"The input as the layer receives it: {preview.height} x "
+                           f"{preview.width}", width=min(256, max(112, preview.width)))  # fmt: skip
             if view.kernel is not None and view.kernel.size <= 49 and not present:
                 right.caption("Kernel on every channel (rows x columns):")
                 right.dataframe(pd.DataFrame(view.kernel).round(3), hide_index=False)

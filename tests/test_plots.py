@@ -46,3 +46,16 @@ def test_block_mean_matches_a_plain_reshaped_mean_for_any_factor():
     for factor in (2, 3, 6):
         expected = maps.reshape(3, 12 // factor, factor, 18 // factor, factor).mean(axis=(2, 4))
         np.testing.assert_allclose(plots.block_mean(maps, factor), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_quantize_maps_each_panel_over_its_own_range_with_nan_and_infinities_at_the_ends():
+    values = np.array([[[-1.0, 0.0, 1.0, np.nan]], [[0.0, 5.0, 10.0, np.inf]]], dtype=np.float32)  # (2, 1, 4)
+    lows = np.array([-1.0, 0.0]).reshape(2, 1, 1)
+    highs = np.array([1.0, 10.0]).reshape(2, 1, 1)
+    indices = plots.quantize(values, lows, highs)
+    assert indices.dtype == np.uint8
+    assert indices.tolist() == [[[0, 128, 255, 0]], [[0, 128, 255, 255]]]  # 127.5 rounds to even: 128
+    for panel in range(2):  # the same as one panel at a time, with scalar ranges
+        alone = plots.quantize(values[panel], float(lows[panel, 0, 0]), float(highs[panel, 0, 0]))
+        assert np.array_equal(alone, indices[panel])
+    assert plots.quantize(np.array([-np.inf, 3.0]), 0.0, 1.0).tolist() == [0, 255]  # outside the range: clipped
