@@ -10,12 +10,19 @@ import numpy as np
 from PIL import Image
 
 
+def component_data(element) -> dict:
+    """What a cnnviz component element carries (widgets/assets.py sends it as a one-item list)."""
+    sent = json.loads(element.proto.json)
+    assert isinstance(sent, list) and len(sent) == 1, sent
+    return sent[0]
+
+
 def map_grids(at) -> list[dict]:
     """The payloads of every map grid on an AppTest page, in page order."""
     found = []
     for element in at.get("bidi_component"):
         if element.proto.component_name == "cnnviz.map_grid":
-            found.extend(json.loads(element.proto.json)["grids"])
+            found.extend(component_data(element)["grids"])
     return found
 
 

@@ -7,14 +7,13 @@ from the "random MNIST test digit" source with a fixed index.
 from __future__ import annotations
 
 import io
-import json
 import random
 import re
 
 import numpy as np
 import pytest
 import torch
-from map_grids import grid_titles, grid_values, map_grids
+from map_grids import component_data, grid_titles, grid_values, map_grids
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -52,7 +51,7 @@ def draw_page(**state) -> AppTest:
 def charts(at: AppTest) -> list[dict]:
     """The payloads of the page's probability charts (widgets/chart.js), each component's charts in order."""
     elements = at.get("bidi_component")
-    payloads = [json.loads(e.proto.json) for e in elements if e.proto.component_name == "cnnviz.chart"]
+    payloads = [component_data(e) for e in elements if e.proto.component_name == "cnnviz.chart"]
     return [chart for payload in payloads for chart in payload["charts"]]
 
 

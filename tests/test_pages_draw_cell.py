@@ -7,10 +7,8 @@ here the tests put it there themselves.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from map_grids import map_grids
+from map_grids import component_data, map_grids
 from streamlit.testing.v1 import AppTest
 from test_pages_draw import DIGIT_INDEX, a_test_digit  # noqa: F401 (a fixture)
 
@@ -39,7 +37,7 @@ def cell_grids(at: AppTest) -> list[dict]:
         grid
         for element in at.get("bidi_component")
         if element.proto.component_name == "cnnviz.map_grid" and "draw_cell_field" in element.proto.id
-        for grid in json.loads(element.proto.json)["grids"]
+        for grid in component_data(element)["grids"]
     ]
 
 

@@ -1,7 +1,6 @@
 """The layer explorer page under streamlit.testing: widgets, PyTorch shapes, the URL, errors, uploads."""
 
 import io
-import json
 import re
 import struct
 import zlib
@@ -9,7 +8,7 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from map_grids import map_grids
+from map_grids import component_data, map_grids
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 from torch import nn
@@ -51,7 +50,7 @@ def test_default_view_shows_the_shape_pytorch_gives_and_the_line_to_copy():
     assert at.code[0].value == f"nn.Conv2d({c}, 8, kernel_size=3)"
     assert any("Parameters:" in m.value for m in at.markdown)
     assert _components(at) == ["cnnviz.sliding_window", "cnnviz.map_grid"]  # the animation and the feature maps
-    steps = json.loads(at.get("bidi_component")[0].proto.json)
+    steps = component_data(at.get("bidi_component")[0])
     assert (len(steps["row_taps"]), len(steps["col_taps"])) == (h - 2, w - 2)  # every output cell animated
     (maps,) = map_grids(at)
     assert len(maps["panels"]) == 8 and (maps["rows"], maps["columns"]) == (h - 2, w - 2)

@@ -10,7 +10,7 @@ import json
 import time
 
 import pytest
-from map_grids import map_grids
+from map_grids import component_data, map_grids
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import filters, latent, receptive
@@ -79,7 +79,7 @@ def test_why_this_answer_and_why_not(mnist):
     app.radio(key="inside_why_class").set_value(3).run()
     assert "explaining **3**" in markdown(app)
     (maps,) = [e for e in app.get("bidi_component") if "inside_why_maps" in e.proto.id]  # drawn by the browser
-    grids = json.loads(maps.proto.json)["grids"]
+    grids = component_data(maps)["grids"]
     assert [grid["title"] for grid in grids] == ["The digit", "Saliency (gradient x input) for 3", "Grad-CAM for 3"]
     assert [grid["panels"][0]["cmap"] for grid in grids] == ["greys", "blue-red", "blue-red"]
 
@@ -96,7 +96,7 @@ def test_filters_and_latent_sections_use_the_cache(cached_results):
     assert not app.exception
     charts = json.dumps([json.loads(chart.proto.spec)["layout"].get("title", {}) for chart in app.get("plotly_chart")])
     assert "every code has exactly 2 numbers" in charts  # the plane; the digits are drawn by the browser:
-    strips = [grid["title"] for e in app.get("bidi_component") for grid in json.loads(e.proto.json)["grids"]]
+    strips = [grid["title"] for e in app.get("bidi_component") for grid in component_data(e)["grids"]]
     assert "In code space: decode the blended code" in strips and "In pixel space: blend the pixels" in strips
     assert "Along the directions" in strips
     assert any("Click anywhere on the plane" in info.value for info in app.info)

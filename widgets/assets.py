@@ -25,3 +25,13 @@ def colormap_constants() -> str:
     """``const ANCHORS = {...}``: every colormap's anchor colours, the single source being cnnviz.plots."""
     anchors = {name: [[round(float(v), 2) for v in rgb] for rgb in colormap_anchors(name)] for name in COLORMAPS}
     return f"const ANCHORS = {json.dumps(anchors, separators=(',', ':'))};\n"
+
+
+def sent(payload: dict) -> list[dict]:
+    """A component's ``data`` as sent: ``payload`` in a one-item list (the browser side reads ``data[0]``).
+
+    Streamlit checks each top-level value of a ``data`` dict for a dataframe to send as Arrow, through ~20
+    type tests per value: 1.1 ms for a 16-panel map grid's payload on the 2-core machine, 0.09 ms for the same
+    payload in a list, which it sends as JSON unchecked. Our payloads hold no dataframes.
+    """
+    return [payload]

@@ -103,7 +103,8 @@ function drawn(d) {
 
 // data.charts: one or more charts, side by side when several (they wrap where the page is narrow).
 export default function (component) {
-  const { data, parentElement } = component;
+  const { parentElement } = component;
+  const data = component.data[0]; // see widgets/assets.py, sent()
   let root = parentElement.querySelector(".ch-all");
   if (!root) {
     root = document.createElement("div");

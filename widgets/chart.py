@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from cnnviz.draw_plots import Chart
-from widgets.assets import source
+from widgets.assets import sent, source
 
 _COMPONENT = st.components.v2.component("cnnviz.chart", js=source("chart.js"), css=source("chart.css"))
 
@@ -20,4 +20,5 @@ _COMPONENT = st.components.v2.component("cnnviz.chart", js=source("chart.js"), c
 def chart(figures: Chart | Sequence[Chart], *, key: str) -> None:
     """Draw the charts, side by side when there are several."""
     figures = [figures] if isinstance(figures, Chart) else list(figures)
-    _COMPONENT(key=key, data={"charts": [figure.payload() for figure in figures], "revision": time.monotonic_ns()})
+    data = {"charts": [figure.payload() for figure in figures], "revision": time.monotonic_ns()}
+    _COMPONENT(key=key, data=sent(data))

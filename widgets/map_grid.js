@@ -196,7 +196,8 @@ function renderGrid(root, data, setTriggerValue, index, pick) {
 // data.grids: one or more grids, drawn one after the other (data.side_by_side: in a row).
 // data.picked: {grid, channel, row, column}, the cell to outline (clickable grids), or null.
 export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
+  const { parentElement, setTriggerValue } = component;
+  const data = component.data[0]; // see widgets/assets.py, sent()
   let root = parentElement.querySelector(".mg-all");
   if (!root) {
     root = document.createElement("div");

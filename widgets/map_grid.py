@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 
 from cnnviz.map_grid import MapGrid
-from widgets.assets import colormap_constants, source
+from widgets.assets import colormap_constants, sent, source
 
 _COMPONENT = st.components.v2.component(
     "cnnviz.map_grid", js=colormap_constants() + source("map_grid.js"), css=source("map_grid.css")
@@ -56,6 +56,6 @@ def map_grid(
             if on_click is not None and isinstance(cell, dict):  # anything else is not from map_grid.js
                 on_click(cell)
 
-        return _COMPONENT(key=key, data=data, on_cell_change=clicked).cell
-    _COMPONENT(key=key, data=data)
+        return _COMPONENT(key=key, data=sent(data), on_cell_change=clicked).cell
+    _COMPONENT(key=key, data=sent(data))
     return None

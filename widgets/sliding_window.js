@@ -169,7 +169,8 @@ function build(root, d) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { parentElement } = component;
+  const data = component.data[0]; // see widgets/assets.py, sent()
   let root = parentElement.querySelector(".sw");
   if (!root) {
     root = document.createElement("div");

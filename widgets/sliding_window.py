@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from widgets.assets import source
+from widgets.assets import sent, source
 
 _COMPONENT = st.components.v2.component(
     "cnnviz.sliding_window", js=source("sliding_window.js"), css=source("sliding_window.css")
@@ -15,4 +15,4 @@ _COMPONENT = st.components.v2.component(
 
 def sliding_window(payload: dict, *, key: str) -> None:
     """Draw the animation; it plays in the browser without asking the server."""
-    _COMPONENT(key=key, data={**payload, "revision": time.monotonic_ns()})
+    _COMPONENT(key=key, data=sent({**payload, "revision": time.monotonic_ns()}))
