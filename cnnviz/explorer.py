@@ -294,8 +294,10 @@ def settings_from_widgets(state: Mapping[str, object], base: ExplorerSettings | 
         key = setting.widget_key
         if setting.widget == "pair" and f"{key}_h" in state and f"{key}_w" in state:
             values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
-        elif setting.widget == "padding" and setting.mode_key in state:
-            mode = state[setting.mode_key] if state.get(layer_key, base.layer) == CONV else "number"  # Conv2d's only
+        elif setting.widget == "padding":
+            # Only Conv2d offers "same" and "valid"; for the other layers the mode's radio is hidden (and
+            # Streamlit forgets a hidden widget's value): their padding is always a number.
+            mode = state.get(setting.mode_key, "number") if state.get(layer_key, base.layer) == CONV else "number"
             if mode in ("same", "valid"):
                 values[setting.field] = mode
             elif f"{key}_h" in state and f"{key}_w" in state:

@@ -7,7 +7,7 @@ Every setting is mirrored in the URL, so a link reproduces the view.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, replace
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import numpy as np
@@ -35,6 +35,7 @@ HELP = {
 SOURCES = ("sample", "upload", "camera")
 SEQUENCE_LAYERS = explorer1d.SEQUENCE_LAYERS  # offered here, shown by the 1-D explorer
 CHANNEL_LIMIT = explorer.MAX_CHANNELS
+VIEW = "explorer_view"  # the view fragment's key (st.rerun(VIEW) reruns it alone)
 
 
 def _sequence_layer() -> None:
@@ -57,27 +58,72 @@ def _seed_widgets(settings: ExplorerSettings) -> None:
         st.session_state.setdefault(key, value)
 
 
-def _settle_state(sample_names: list[str]) -> ExplorerSettings | None:
+def _settle_state(sample_names: list[str], image: images.LoadedImage | None) -> ExplorerSettings:
     """Bring the session state to what the widgets will show, before any widget is drawn; return its settings.
 
-    The widgets only display this state (each returns its key's value), so the settings are known before the
-    sidebar is sent and the page can send the output shape first: the browser paints it while the ~30
-    controls are still on their way. None when the input is an upload or a camera picture (their channels are
-    known once decoded, in the sidebar).
+    The widgets only display this state (each returns its key's value), so the view can be drawn from the
+    state alone: before the sidebar on a full run (the shape is the first thing sent), and by itself when a
+    control reruns only the view. Writes only what differs, so a second call in a run (after the widgets)
+    changes nothing.
     """
     state = st.session_state
     if state.get("ex_sample") not in sample_names:
         state["ex_sample"] = sample_names[0]
     if state.get("ex_square"):  # one number for both: a later switch to rectangular starts from it
         for key in ("ex", *(s.widget_key for s in explorer.SETTINGS if s.widget in ("pair", "padding"))):
-            if f"{key}_h" in state:  # "ex": height and width; the rest: every pair setting's h and w
+            if f"{key}_h" in state and state.get(f"{key}_w") != state[f"{key}_h"]:  # "ex": height and width
                 state[f"{key}_w"] = state[f"{key}_h"]
-    known = not state.get("ex_maps") or state.get("ex_source", "sample") == "sample"
-    if state.get("ex_maps") and known:
-        state["ex_c"] = images.load_sample(state["ex_sample"]).channels
+    if image is not None and state.get("ex_c") != image.channels:
+        state["ex_c"] = image.channels  # the image decides the channels
     if state.get("ex_layer") in (CONV, CONV_T) and "ex_c" in state and "ex_out" in state:
         _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
-    return explorer.clamp(explorer.settings_from_widgets(state))[0] if known else None
+    return explorer.clamp(explorer.settings_from_widgets(state))[0]
+
+
+def _chosen_image() -> images.LoadedImage | images.ImageRejected | None:
+    """The picture the image controls hold (None: maps off, or no upload or photo yet), or why it was refused.
+
+    An upload or a photo is decoded once (kept in this session's state by file id), not on every rerun.
+    """
+    state = st.session_state
+    if not state.get("ex_maps"):
+        return None
+    source = state.get("ex_source", "sample")
+    if source == "sample":
+        return images.load_sample(state["ex_sample"])
+    picture = state.get("ex_upload" if source == "upload" else "ex_camera")
+    if picture is None:
+        return None
+    decoded = state.get("ex_decoded")
+    if decoded is None or decoded[0] != picture.file_id:
+        name = picture.name if source == "upload" else "camera picture"
+        try:
+            decoded = (picture.file_id, images.decode_upload(picture.getvalue(), name))
+        except images.ImageRejected as error:
+            decoded = (picture.file_id, error)
+        state["ex_decoded"] = decoded
+    return decoded[1]
+
+
+def _loaded(chosen) -> images.LoadedImage | None:
+    return chosen if isinstance(chosen, images.LoadedImage) else None
+
+
+def _rerun_view() -> None:
+    """A control whose change shows only in the view: rerun the view alone, not the ~20 controls around it.
+
+    The page still reruns whole while the kernel grid is edited (the grid's values come from the sidebar).
+    A full explorer rerun cost ~30 ms of server CPU on the 2-core machine, the view alone ~15 ms (issue 8).
+    """
+    if not _editing_kernel():
+        st.rerun(VIEW)
+
+
+def _editing_kernel() -> bool:
+    state = st.session_state
+    return (
+        bool(state.get("ex_maps")) and state.get("ex_layer") in (CONV, CONV_T) and state.get("ex_kernel_mode") == "edit"
+    )
 
 
 def _keep_groups_valid(c: int, out: int) -> list[int]:
@@ -98,7 +144,10 @@ def _shape(report) -> None:
 
 
 def _early_shape(settings: ExplorerSettings | None):
-    """The output shape of ``settings`` in a slot at the top of the page; returns (slot, report shown or None)."""
+    """The output shape of ``settings`` in a slot at the top of the view; returns (slot, report shown or None).
+
+    Sent before the view is computed: the browser paints it while the animation and the maps follow.
+    """
     slot = st.empty()
     if settings is None:
         return slot, None
@@ -111,15 +160,14 @@ def _early_shape(settings: ExplorerSettings | None):
     return slot, report
 
 
-def _pair(label: str, key: str, low: int, high: int, square: bool, help_text: str) -> tuple[int, int]:
-    """One number (square) or a height/width pair of number inputs."""
+def _pair(label: str, key: str, low: int, high: int, square: bool, help_text: str) -> None:
+    """One number (square) or a height/width pair of number inputs; a change reruns only the view."""
     if square:
-        value = st.number_input(label, low, high, key=f"{key}_h", help=help_text)
-        return (int(value), int(value))
+        st.number_input(label, low, high, key=f"{key}_h", help=help_text, on_change=_rerun_view)
+        return
     left, right = st.columns(2)
-    h = left.number_input(f"{label} (h)", low, high, key=f"{key}_h", help=help_text)
-    w = right.number_input(f"{label} (w)", low, high, key=f"{key}_w", help=help_text)
-    return (int(h), int(w))
+    left.number_input(f"{label} (h)", low, high, key=f"{key}_h", help=help_text, on_change=_rerun_view)
+    right.number_input(f"{label} (w)", low, high, key=f"{key}_w", help=help_text, on_change=_rerun_view)
 
 
 def _divisors_of_both(a: int, b: int) -> list[int]:
@@ -127,95 +175,86 @@ def _divisors_of_both(a: int, b: int) -> list[int]:
     return [d for d in range(1, g + 1) if g % d == 0]
 
 
-def _image_controls(sample_names: list[str]) -> images.LoadedImage | None:
-    """The image source widgets; returns the decoded image, or None (with a message shown)."""
+def _image_controls(sample_names: list[str], chosen) -> None:
+    """The image source widgets, and what became of the chosen picture (refused, or converted)."""
     source = st.radio("Image", SOURCES, key="ex_source", horizontal=True, help=HELP["source"])
     if source == "sample":
-        name = st.selectbox("Sample", sample_names, key="ex_sample", help=HELP["sample"])
-        return images.load_sample(name)
+        st.selectbox("Sample", sample_names, key="ex_sample", help=HELP["sample"])
+        return
     if source == "upload":
-        upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload", help=HELP["upload"],
-                                  max_upload_size=images.MAX_UPLOAD_MB)  # fmt: skip
+        st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload", help=HELP["upload"],
+                         max_upload_size=images.MAX_UPLOAD_MB)  # fmt: skip
         st.caption("Uploads stay in this browser tab; a copied link cannot carry them.")
-        if upload is None:
-            return None
-        return _decode(upload.getvalue(), upload.name)
-    shot = st.camera_input("Take a picture", key="ex_camera", help=HELP["camera"])
-    st.caption(
-        "Browsers allow the camera only on localhost or over HTTPS; elsewhere, upload a photo instead. "
-        "A copied link cannot carry the picture."
-    )
-    return None if shot is None else _decode(shot.getvalue(), "camera picture")
+    else:
+        st.camera_input("Take a picture", key="ex_camera", help=HELP["camera"])
+        st.caption(
+            "Browsers allow the camera only on localhost or over HTTPS; elsewhere, upload a photo instead. "
+            "A copied link cannot carry the picture."
+        )
+    if isinstance(chosen, images.ImageRejected):
+        st.error(str(chosen))
+    elif chosen is not None:
+        for note in chosen.notes:
+            st.info(f"{chosen.name}: {note}")
 
 
-def _decode(data: bytes, name: str) -> images.LoadedImage | None:
-    try:
-        loaded = images.decode_upload(data, name)
-    except images.ImageRejected as error:
-        st.error(str(error))
-        return None
-    for note in loaded.notes:
-        st.info(f"{name}: {note}")
-    return loaded
+def _controls(sample_names: list[str], chosen) -> np.ndarray | None:
+    """All widgets (in the sidebar); returns the edited kernel (kernel mode "edit"), else None.
 
-
-def _controls(sample_names: list[str]) -> tuple[ExplorerSettings, images.LoadedImage | None, np.ndarray | None]:
-    """All widgets (in the sidebar); returns the settings, the image and the edited kernel."""
-    sb = st.sidebar
-    with sb:
+    The widgets show the session state that :func:`_settle_state` settled. Those whose change shows only
+    in the view rerun only the view (``on_change=_rerun_view``); the others change what the sidebar offers
+    and rerun the page.
+    """
+    state = st.session_state
+    image = _loaded(chosen)
+    view_only = {"on_change": _rerun_view}
+    with st.sidebar:
         layer = st.selectbox("Layer", EXPLORER_LAYERS + SEQUENCE_LAYERS, key="ex_layer", on_change=_sequence_layer,
                              format_func=lambda name: f"{name} (sequences)" if name in SEQUENCE_LAYERS else name,
                              help=HELP["layer"] + " The …1d layers slide along a sequence.")  # fmt: skip
         square = st.toggle("Square (one number for height and width)", key="ex_square", help=HELP["square"])
         st.subheader("Input")
         maps_on = st.toggle("Feature maps on an image", key="ex_maps", help=HELP["maps"])
-        image = _image_controls(sample_names) if maps_on else None
-        if image is not None:
-            st.session_state["ex_c"] = image.channels  # the image decides the channels
-        c = st.number_input("in_channels (C)", 1, CHANNEL_LIMIT, key="ex_c", help=HELP["in_channels"],
-                            disabled=image is not None)  # fmt: skip
+        if maps_on:
+            _image_controls(sample_names, chosen)
+        st.number_input("in_channels (C)", 1, CHANNEL_LIMIT, key="ex_c", help=HELP["in_channels"],
+                        disabled=image is not None)  # fmt: skip
         if image is not None:
             st.caption(f"{'Grayscale' if image.channels == 1 else 'Colour'} image: {image.channels} channel(s).")
         if square:
-            size = st.number_input("height = width", 1, explorer.MAX_INPUT, key="ex_h", help=HELP["height"])
-            h = w = int(size)
+            st.number_input("height = width", 1, explorer.MAX_INPUT, key="ex_h", help=HELP["height"], **view_only)
         else:
             left, right = st.columns(2)
-            h = int(left.number_input("height (H)", 1, explorer.MAX_INPUT, key="ex_h", help=HELP["height"]))
-            w = int(right.number_input("width (W)", 1, explorer.MAX_INPUT, key="ex_w", help=HELP["width"]))
-        batch = st.number_input("batch (N)", 1, explorer.MAX_BATCH, key="ex_batch", help=HELP["batch"])
+            left.number_input("height (H)", 1, explorer.MAX_INPUT, key="ex_h", help=HELP["height"], **view_only)
+            right.number_input("width (W)", 1, explorer.MAX_INPUT, key="ex_w", help=HELP["width"], **view_only)
+        st.number_input("batch (N)", 1, explorer.MAX_BATCH, key="ex_batch", help=HELP["batch"], **view_only)
 
         st.subheader(layer)
-        values: dict[str, object] = {}
         if layer in (CONV, CONV_T):
-            out = st.number_input("out_channels", 1, CHANNEL_LIMIT, key="ex_out", help=HELP["out_channels"])
-            options = _keep_groups_valid(int(c), int(out))  # again: an uploaded picture may have changed c
-            values["out_channels"] = int(out)
-            values["groups"] = st.selectbox("groups", options, key="ex_groups", help=HELP["groups"])
+            st.number_input("out_channels", 1, CHANNEL_LIMIT, key="ex_out", help=HELP["out_channels"])
+            options = _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
+            st.selectbox("groups", options, key="ex_groups", help=HELP["groups"], **view_only)
         if layer != UPSAMPLE:
-            values["kernel"] = _pair("kernel_size", "ex_k", 1, explorer.MAX_INPUT, square, HELP["kernel"])
-            values["stride"] = _pair("stride", "ex_s", 1, explorer.MAX_INPUT, square, HELP["stride"])
+            _pair("kernel_size", "ex_k", 1, explorer.MAX_INPUT, square, HELP["kernel"])
+            _pair("stride", "ex_s", 1, explorer.MAX_INPUT, square, HELP["stride"])
             pad_mode = "number"
             if layer == CONV:
                 pad_mode = st.radio("padding", ("number", "same", "valid"), key="ex_pad_mode", horizontal=True,
                                     help=HELP["padding_mode"])  # fmt: skip
             if pad_mode == "number":
-                values["padding"] = _pair("padding", "ex_p", 0, explorer.MAX_INPUT, square, HELP["padding"])
-            else:
-                values["padding"] = pad_mode
+                _pair("padding", "ex_p", 0, explorer.MAX_INPUT, square, HELP["padding"])
             if layer != AVG_POOL:
-                values["dilation"] = _pair("dilation", "ex_d", 1, explorer.MAX_INPUT, square, HELP["dilation"])
+                _pair("dilation", "ex_d", 1, explorer.MAX_INPUT, square, HELP["dilation"])
         if layer in (MAX_POOL, AVG_POOL):
-            values["ceil_mode"] = st.checkbox("ceil_mode", key="ex_ceil", help=HELP["ceil_mode"])
+            st.checkbox("ceil_mode", key="ex_ceil", help=HELP["ceil_mode"], **view_only)
         if layer == CONV_T:
-            values["output_padding"] = _pair("output_padding", "ex_op", 0, explorer.MAX_INPUT, square,
-                                             HELP["output_padding"])  # fmt: skip
+            _pair("output_padding", "ex_op", 0, explorer.MAX_INPUT, square, HELP["output_padding"])
         if layer in (CONV, CONV_T):
-            values["bias"] = st.checkbox("bias", key="ex_bias", help=HELP["bias"])
+            st.checkbox("bias", key="ex_bias", help=HELP["bias"], **view_only)
         if layer == UPSAMPLE:
-            values["scale_factor"] = st.number_input("scale_factor", 0.01, 8.0, step=0.5, key="ex_scale",
-                                                     help=HELP["scale_factor"])  # fmt: skip
-            values["mode"] = st.selectbox("mode", UPSAMPLE_MODES, key="ex_mode", help=HELP["mode"])
+            st.number_input("scale_factor", 0.01, 8.0, step=0.5, key="ex_scale", help=HELP["scale_factor"],
+                            **view_only)  # fmt: skip
+            st.selectbox("mode", UPSAMPLE_MODES, key="ex_mode", help=HELP["mode"], **view_only)
 
         grid = None
         if maps_on:
@@ -226,31 +265,13 @@ def _controls(sample_names: list[str]) -> tuple[ExplorerSettings, images.LoadedI
                     preset = st.selectbox("Preset", kernels.PRESETS, key="ex_preset", help=HELP["preset"])
                     st.caption(kernels.DESCRIPTIONS[preset])
                 elif mode == "random":
-                    st.number_input("seed", 0, 2**31 - 1, key="ex_seed", help=HELP["seed"])
+                    st.number_input("seed", 0, 2**31 - 1, key="ex_seed", help=HELP["seed"], **view_only)
                 elif mode == "edit":
-                    grid = _kernel_editor(values["kernel"])  # type: ignore[arg-type]
-            values["relu"] = st.checkbox("ReLU after the layer", key="ex_relu", help=HELP["relu"])
-            values["pool"] = st.checkbox("2 x 2 max pooling after that", key="ex_pool", help=HELP["pool"])
-
-    settings = ExplorerSettings(
-        layer=layer, batch=int(batch), in_channels=int(c), height=h, width=w, maps=maps_on,
-        sample=st.session_state.get("ex_sample", ExplorerSettings.sample),
-        kernel_mode=st.session_state.get("ex_kernel_mode", ExplorerSettings.kernel_mode),
-        preset=st.session_state.get("ex_preset", ExplorerSettings.preset),
-        seed=int(st.session_state.get("ex_seed", 0)),
-        **_kept(values),
-    )  # fmt: skip
-    return settings, image, grid
-
-
-def _kept(values: dict[str, object]) -> dict[str, object]:
-    """Settings of controls that are hidden for this layer keep their session value (the link keeps them)."""
-    kept = asdict(explorer.settings_from_widgets(st.session_state))
-    kept.update(values)
-    for shown_elsewhere in ("layer", "batch", "in_channels", "height", "width", "maps", "sample", "kernel_mode",
-                            "preset", "seed", "present"):  # fmt: skip
-        kept.pop(shown_elsewhere)
-    return kept
+                    kernel = (int(state["ex_k_h"]), int(state["ex_k_w"]))
+                    grid = _kernel_editor(kernel)
+            st.checkbox("ReLU after the layer", key="ex_relu", help=HELP["relu"], **view_only)
+            st.checkbox("2 x 2 max pooling after that", key="ex_pool", help=HELP["pool"], **view_only)
+    return grid
 
 
 def _kernel_editor(size: tuple[int, int]) -> np.ndarray | None:
@@ -353,14 +374,31 @@ html, body, [data-testid="stMarkdownContainer"] p, code {font-size: 1.35rem !imp
 </style>
 """
 
+
+@st.fragment(key=VIEW)
+def show_view(grid: np.ndarray | None) -> None:
+    """The shape, the code, the formula, the animation and the maps of the layer the controls hold.
+
+    A fragment: a control that changes only the layer's numbers reruns this alone (see :func:`_rerun_view`),
+    so everything here is read from the session state; ``grid`` is the edited kernel, if one.
+    """
+    _seed_widgets(explorer.from_query(st.query_params.to_dict())[0])  # Streamlit forgets hidden widgets' values
+    image = _loaded(_chosen_image())
+    settings = _settle_state(images.sample_names(), image)
+    shape_slot, shown_shape = _early_shape(settings)
+    query = explorer.to_query(settings)
+    if query != st.query_params.to_dict():
+        st.query_params.from_dict(query)
+    _render(build_view(settings, image, grid), False, shape_slot, shown_shape)
+
+
 st.markdown(STYLE, unsafe_allow_html=True)
 if st.query_params.get("layer") in SEQUENCE_LAYERS:  # a link to a 1-D layer: the 1-D explorer reads it
     st.switch_page("pages/explorer1d.py", query_params=st.query_params.to_dict())
 if "ex_open_1d" in st.session_state:
     st.switch_page("pages/explorer1d.py", query_params={"layer": st.session_state.pop("ex_open_1d")})
 url_settings, url_problems = explorer.from_query(st.query_params.to_dict())
-present = url_settings.present
-if present:
+if url_settings.present:
     st.markdown(PRESENT_STYLE, unsafe_allow_html=True)
     for problem in url_problems:
         st.warning(problem)
@@ -368,9 +406,11 @@ if present:
     image = images.load_sample(settings.sample) if settings.maps and settings.sample in images.sample_names() else None
     if image is not None:
         settings = replace(settings, in_channels=image.channels)
-    grid = None
     st.title(f"{settings.layer}")
-    shape_slot, shown_shape = _early_shape(None)
+    shape_slot, _ = _early_shape(None)
+    _render(build_view(settings, image), True, shape_slot)
+    controls = urlencode(explorer.to_query(replace(url_settings, present=False)))
+    st.markdown(f"[Show the controls](?{controls})")
 else:
     st.title("Layer explorer")
     st.caption("Change one number and see what the layer does to a tensor. Every setting is in the URL: copy it "
@@ -379,15 +419,10 @@ else:
     for problem in url_problems:
         st.warning(problem)
     sample_names = images.sample_names()
-    shape_slot, shown_shape = _early_shape(_settle_state(sample_names))
-    settings, image, grid = _controls(sample_names)
-    settings, _ = explorer.clamp(settings)  # the widgets' own limits already hold
-    query = explorer.to_query(settings)
-    if query != st.query_params.to_dict():
-        st.query_params.from_dict(query)
-
-view = build_view(settings, image, grid)
-_render(view, present, shape_slot, shown_shape)
-if present:
-    controls = urlencode(explorer.to_query(replace(url_settings, present=False)))
-    st.markdown(f"[Show the controls](?{controls})")
+    if _editing_kernel():  # the grid's values are known once its editor is drawn: the controls go first
+        chosen = _chosen_image()
+        _settle_state(sample_names, _loaded(chosen))
+        show_view(_controls(sample_names, chosen))
+    else:  # the view first: the browser paints the shape while the controls are on their way
+        show_view(None)
+        _controls(sample_names, _chosen_image())

@@ -41,6 +41,35 @@ def _components(at) -> list[str]:
     return [element.proto.component_name for element in at.get("bidi_component")]
 
 
+def _view(at: AppTest) -> tuple:
+    """What the view shows: the shape, the code cells, the errors and the components' payloads."""
+    payloads = [component_data(element) for element in at.get("bidi_component")]
+    for payload in payloads:
+        payload.pop("revision", None)  # the server's clock at the rerun
+    shape = _shown_shapes(at) if any("&rarr;" in m.value for m in at.markdown) else None  # None: an error
+    return shape, [c.value for c in at.code], [e.value for e in at.error], payloads
+
+
+def _query(at: AppTest) -> dict[str, str]:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+
+
+def _run(changed) -> AppTest:
+    """Run a change (a widget with its new value, or the app) as a browser's click does; returns the app.
+
+    A control that changes only the view reruns only the view, and AppTest's tree then holds the view alone.
+    The view's link, opened afresh, must show the same view; that page (with its controls) is returned for
+    the next change.
+    """
+    at = changed.run()
+    assert not at.exception, at.exception
+    if not at.sidebar.children:  # only the view reran
+        view = _view(at)
+        at = _app(_query(at))
+        assert _view(at) == view
+    return at
+
+
 def test_default_view_shows_the_shape_pytorch_gives_and_the_line_to_copy():
     at = _app()
     _no_problem(at)
@@ -58,29 +87,43 @@ def test_default_view_shows_the_shape_pytorch_gives_and_the_line_to_copy():
 
 def test_changing_widgets_updates_the_shape_like_pytorch():
     at = _app({"maps": "0"})
-    at.number_input(key="ex_c").set_value(3).run()
-    at.number_input(key="ex_out").set_value(16).run()
-    at.number_input(key="ex_k_h").set_value(5).run()
-    at.number_input(key="ex_s_h").set_value(2).run()
-    at.number_input(key="ex_p_h").set_value(1).run()
+    at = _run(at.number_input(key="ex_c").set_value(3))
+    at = _run(at.number_input(key="ex_out").set_value(16))
+    at = _run(at.number_input(key="ex_k_h").set_value(5))
+    at = _run(at.number_input(key="ex_s_h").set_value(2))
+    at = _run(at.number_input(key="ex_p_h").set_value(1))
     _no_problem(at)
     assert _shown_shapes(at)[1] == tuple(nn.Conv2d(3, 16, 5, 2, 1)(torch.zeros(1, 3, 28, 28)).shape)
     assert at.code[0].value == "nn.Conv2d(3, 16, kernel_size=5, stride=2, padding=1)"
-    at.toggle(key="ex_square").set_value(False).run()
-    at.number_input(key="ex_k_w").set_value(3).run()
-    at.number_input(key="ex_w").set_value(40).run()
+    at = _run(at.toggle(key="ex_square").set_value(False))
+    at = _run(at.number_input(key="ex_k_w").set_value(3))
+    at = _run(at.number_input(key="ex_w").set_value(40))
     _no_problem(at)
     assert _shown_shapes(at)[1] == tuple(nn.Conv2d(3, 16, (5, 3), 2, 1)(torch.zeros(1, 3, 28, 40)).shape)
-    at.selectbox(key="ex_layer").set_value("MaxPool2d").run()
-    at.checkbox(key="ex_ceil").check().run()
+    at = _run(at.selectbox(key="ex_layer").set_value("MaxPool2d"))
+    at = _run(at.checkbox(key="ex_ceil").check())
     _no_problem(at)
     expected = nn.MaxPool2d((5, 3), 2, 1, ceil_mode=True)(torch.zeros(1, 3, 28, 40)).shape
     assert _shown_shapes(at)[1] == tuple(expected)
-    at.selectbox(key="ex_layer").set_value("ConvTranspose2d").run()
-    at.number_input(key="ex_op_h").set_value(1).run()
+    at = _run(at.selectbox(key="ex_layer").set_value("ConvTranspose2d"))
+    at = _run(at.number_input(key="ex_op_h").set_value(1))
     _no_problem(at)
     layer = nn.ConvTranspose2d(3, 16, (5, 3), 2, 1, output_padding=(1, 0))
     assert _shown_shapes(at)[1] == tuple(layer(torch.zeros(1, 3, 28, 40)).shape)
+
+
+def test_a_control_that_changes_only_the_layer_reruns_only_the_view_and_the_others_the_page():
+    at = _app()
+    at.number_input(key="ex_k_h").set_value(5).run()
+    assert not at.exception and not at.sidebar.children  # the ~20 controls were not sent again
+    assert _shown_shapes(at)[1] == (1, 8, 24, 24) and at.query_params["k"] == "5"
+    assert _components(at) == ["cnnviz.sliding_window", "cnnviz.map_grid"]
+    at.run()
+    at.number_input(key="ex_out").set_value(6).run()  # offers other groups: the sidebar changes
+    assert at.sidebar.children and at.selectbox(key="ex_groups").options == ["1", "3"]
+    at.selectbox(key="ex_kernel_mode").set_value("edit").run()
+    at.number_input(key="ex_s_h").set_value(2).run()  # the edited grid lives in the sidebar: the page reruns
+    assert at.sidebar.children and at.data_editor and _shown_shapes(at)[1] == (1, 6, 12, 12)
 
 
 def test_groups_are_offered_only_where_they_divide_both_channel_counts():
@@ -90,12 +133,12 @@ def test_groups_are_offered_only_where_they_divide_both_channel_counts():
 
 def test_the_url_round_trip_restores_the_same_view():
     at = _app({"maps": "0"})
-    at.selectbox(key="ex_layer").set_value("Conv2d").run()
-    at.number_input(key="ex_k_h").set_value(7).run()
-    at.radio(key="ex_pad_mode").set_value("same").run()
-    at.number_input(key="ex_d_h").set_value(2).run()
-    at.number_input(key="ex_h").set_value(50).run()
-    query = {k: v for k, v in at.query_params.items()}
+    at = _run(at.selectbox(key="ex_layer").set_value("Conv2d"))
+    at = _run(at.number_input(key="ex_k_h").set_value(7))
+    at = _run(at.radio(key="ex_pad_mode").set_value("same"))
+    at = _run(at.number_input(key="ex_d_h").set_value(2))
+    at = _run(at.number_input(key="ex_h").set_value(50))
+    query = _query(at)
     assert query["k"] == "7" and query["p"] == "same" and query["d"] == "2"
     shapes, code = _shown_shapes(at), at.code[0].value
     again = _app({k: (v[0] if isinstance(v, list) else v) for k, v in query.items()})
@@ -134,11 +177,11 @@ def test_feature_maps_on_a_sample_follow_its_channels_and_the_kernel_choice():
     _no_problem(at)
     assert at.number_input(key="ex_c").value == 1  # a grayscale digit: one channel
     assert "as the layer receives it: 28 x 28" in str(at.get("image")[0].proto)
-    at.selectbox(key="ex_kernel_mode").set_value("preset").run()
-    at.selectbox(key="ex_preset").set_value("Laplacian").run()
+    at = _run(at.selectbox(key="ex_kernel_mode").set_value("preset"))
+    at = _run(at.selectbox(key="ex_preset").set_value("Laplacian"))
     _no_problem(at)
     assert any("Laplacian kernel on every channel" in c.value for c in at.caption)
-    at.selectbox(key="ex_sample").set_value("colour_scene").run()
+    at = _run(at.selectbox(key="ex_sample").set_value("colour_scene"))
     assert at.number_input(key="ex_c").value == 3
 
 
@@ -189,8 +232,8 @@ UPLOADS = {
 def test_each_bad_kind_of_upload_is_converted_or_refused_clearly(kind):
     data, level, message = UPLOADS[kind]
     at = _app()
-    at.radio(key="ex_source").set_value("upload").run()
-    at.file_uploader(key="ex_upload").set_value(("picture.png", data, "image/png")).run()
+    at = _run(at.radio(key="ex_source").set_value("upload"))
+    at = _run(at.file_uploader(key="ex_upload").set_value(("picture.png", data, "image/png")))
     assert not at.exception
     shown = [e.value for e in (at.error if level == "error" else at.info)]
     assert any(message in text for text in shown), shown
@@ -200,7 +243,7 @@ def test_each_bad_kind_of_upload_is_converted_or_refused_clearly(kind):
 
 def test_a_camera_picture_sets_three_channels_and_the_page_says_where_the_camera_works():
     at = _app({"out": "4"})
-    at.radio(key="ex_source").set_value("camera").run()
+    at = _run(at.radio(key="ex_source").set_value("camera"))
     assert any("localhost or over HTTPS" in c.value for c in at.caption)
     photo = io.BytesIO()
     Image.fromarray(np.random.default_rng(2).integers(0, 255, (48, 64, 3), np.uint8)).save(photo, format="JPEG")
@@ -262,7 +305,7 @@ def test_a_random_walk_through_the_controls_never_breaks_and_always_agrees_with_
             moves[rng.randrange(len(moves))]()  # a control that is hidden for this layer raises KeyError
         except KeyError:
             continue
-        at.run()
+        at = _run(at)
         done += 1
         assert not at.exception, at.exception
         expected = _torch_shape(at)
