@@ -10,12 +10,14 @@ alternating pages would put every explorer on one worker and every drawer on the
 (pages chosen after arriving) does not do.
 
 - explorer students (``/explorer``, default view) change kernel_size (3 <-> 4) or stride (1 <-> 2);
-- draw students (``/draw``) send a new drawing of a 7 (jittered, so no two are the same), as the
+- draw students (``/draw``) send a drawing of a 7, one of 64 jittered ones drawn before the window, as the
   page's canvas component (cnnviz's own or streamlit-drawable-canvas) sends it: see
   :func:`drawing_widget_state`, the one place to adapt when the drawing component changes.
 
 A widget inside an ``st.fragment`` (the draw page's canvas) reruns only its fragment, as in a browser: the
-client learns each widget's fragment from the elements it receives and names it in the rerun request.
+client learns each widget's fragment from the elements it receives and names it in the rerun request. A
+widget whose callback reruns a keyed fragment (the explorer's controls) is sent as the browser sends it; the
+server reruns the fragment.
 
 Students load their page (connect, first run; not measured) 8 at a time, then the measured window starts.
 Latency = from sending the rerun request to the server's ``script_finished`` message for that run
@@ -45,6 +47,7 @@ import argparse
 import asyncio
 import base64
 import concurrent.futures
+import functools
 import io
 import json
 import random
@@ -68,6 +71,7 @@ RUN_TIMEOUT_S = 60.0  # a run that has not finished by then counts as an error
 LOAD_TIMEOUT_S = 300.0  # connecting and a page's first run (not measured): a class arriving at once queues
 LOADING_AT_ONCE = 8  # students loading their page at the same time (loading is not measured)
 SEED = 8
+POOL_SIZE = 64  # different drawings the draw students send, made before the measured window
 
 # The widgets the students use, by the user key the pages give them (Streamlit's element id ends in it).
 EXPLORER_PAGE, DRAW_PAGE = "explorer", "draw"
@@ -215,6 +219,13 @@ def digit_png(rng: random.Random) -> tuple[bytes, list[tuple[int, int]]]:
     return buffer.getvalue(), points
 
 
+@functools.cache
+def drawing_pool() -> tuple[tuple[bytes, list[tuple[int, int]]], ...]:
+    """:data:`POOL_SIZE` different 7s, drawn once: drawing and encoding one costs the client ~5 ms, which the
+    server would lose to it on the same 2 cores (a real student's browser draws on its own machine)."""
+    return tuple(digit_png(random.Random(SEED * 7919 + i)) for i in range(POOL_SIZE))
+
+
 def drawing_widget_state(session: Session, rng: random.Random) -> WidgetState:
     """A new drawing, as the page's canvas component sends one when the pen lifts.
 
@@ -229,7 +240,7 @@ def drawing_widget_state(session: Session, rng: random.Random) -> WidgetState:
 
     A new component needs a branch here: what its frontend sends, recognised by its component name.
     """
-    png, points = digit_png(rng)
+    png, points = rng.choice(drawing_pool())
     data_url = "data:image/png;base64," + base64.b64encode(png).decode()
     component = session.component_names.get(CANVAS_KEY, "")
     if "streamlit_drawable_canvas" in component:
@@ -326,6 +337,7 @@ class LevelResult:
 
 
 async def _level(server: Server, students: int, duration: float) -> LevelResult:
+    drawing_pool()  # before the measured window
     records: list[Record] = []
     ready = asyncio.Barrier(students + 1)
     window = {"end": float("inf")}
