@@ -58,6 +58,8 @@ def page_rerun() -> Callable[[], None]:
 
     Includes Streamlit's own work on the script thread (widgets, element
     protos) and the test harness, so it is an upper bound of a real rerun.
+    The kernel is set in the session state: a click on the kernel's control
+    reruns only the view (pages/explorer.py), a smaller part of this.
     """
     from pathlib import Path
 
@@ -71,7 +73,8 @@ def page_rerun() -> Callable[[], None]:
 
     def rerun() -> None:
         state["k"] = 12 - state["k"]
-        at.number_input(key="ex_k_h").set_value(state["k"]).run()
+        at.session_state["ex_k_h"] = state["k"]
+        at.run()
         assert not at.exception, at.exception
 
     return rerun
