@@ -36,6 +36,7 @@ SOURCES = ("sample", "upload", "camera")
 SEQUENCE_LAYERS = explorer1d.SEQUENCE_LAYERS  # offered here, shown by the 1-D explorer
 CHANNEL_LIMIT = explorer.MAX_CHANNELS
 VIEW = "explorer_view"  # the view fragment's key (st.rerun(VIEW) reruns it alone)
+KEEP_DECODED_BYTES = 4 * 2**20  # an upload's decoded pixels are kept in its session up to this size
 
 
 def _sequence_layer() -> None:
@@ -83,7 +84,9 @@ def _settle_state(sample_names: list[str], image: images.LoadedImage | None) -> 
 def _chosen_image() -> images.LoadedImage | images.ImageRejected | None:
     """The picture the image controls hold (None: maps off, or no upload or photo yet), or why it was refused.
 
-    An upload or a photo is decoded once (kept in this session's state by file id), not on every rerun.
+    An upload or a photo is decoded once (kept in this session's state by file id), not on every rerun,
+    unless its pixels take more than ``KEEP_DECODED_BYTES``: a class of 40-megapixel photos would hold
+    gigabytes; those are decoded again on each rerun.
     """
     state = st.session_state
     if not state.get("ex_maps"):
@@ -101,7 +104,8 @@ def _chosen_image() -> images.LoadedImage | images.ImageRejected | None:
             decoded = (picture.file_id, images.decode_upload(picture.getvalue(), name))
         except images.ImageRejected as error:
             decoded = (picture.file_id, error)
-        state["ex_decoded"] = decoded
+        kept = not isinstance(decoded[1], images.LoadedImage) or decoded[1].pixels.nbytes <= KEEP_DECODED_BYTES
+        state["ex_decoded"] = decoded if kept else None
     return decoded[1]
 
 
