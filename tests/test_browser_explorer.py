@@ -7,6 +7,15 @@ from playwright.sync_api import expect
 WAIT_MS = 90_000  # a busy 2-core machine (other suites beside this one) can take tens of seconds per rerun
 
 
+def _type_number(page, name: str, value: str, *, shows: str):
+    """Type ``value`` into the number input labelled ``name`` and wait for the page to show ``shows``."""
+    box = page.get_by_role("spinbutton", name=name)
+    box.fill(value)
+    box.press("Enter")
+    page.get_by_text(shows).first.wait_for()
+    return box
+
+
 @pytest.mark.browser
 def test_changing_the_kernel_size_updates_the_shape_in_the_browser(page, app_url):
     page.set_default_timeout(WAIT_MS)
@@ -15,10 +24,7 @@ def test_changing_the_kernel_size_updates_the_shape_in_the_browser(page, app_url
     page.goto(f"{app_url}/explorer")
     wait_for_app(page)
     page.get_by_text("(1, 8, 26, 26)").first.wait_for()
-    kernel = page.get_by_role("spinbutton", name="kernel_size")
-    kernel.fill("5")
-    kernel.press("Enter")
-    page.get_by_text("(1, 8, 24, 24)").first.wait_for()
+    kernel = _type_number(page, "kernel_size", "5", shows="(1, 8, 24, 24)")
     wait_for_app(page)
     assert "nn.Conv2d(3, 8, kernel_size=5)" in page.locator("[data-testid='stCode']").first.inner_text()
     assert "k=5" in page.url  # the link carries the setting
@@ -33,14 +39,8 @@ def test_changing_the_kernel_size_updates_the_shape_in_the_browser(page, app_url
     last = "step 576 of 576: output (23, 23) reads grid rows 23-27, columns 23-27"
     expect(label).to_contain_text(last, timeout=WAIT_MS)
     # a second view-only change, then one that reruns the page: the controls kept every value through both
-    stride = page.get_by_role("spinbutton", name="stride")
-    stride.fill("2")
-    stride.press("Enter")
-    page.get_by_text("(1, 8, 12, 12)").first.wait_for()
-    out = page.get_by_role("spinbutton", name="out_channels")
-    out.fill("6")
-    out.press("Enter")
-    page.get_by_text("(1, 6, 12, 12)").first.wait_for()
+    stride = _type_number(page, "stride", "2", shows="(1, 8, 12, 12)")
+    _type_number(page, "out_channels", "6", shows="(1, 6, 12, 12)")
     wait_for_app(page)
     expect(kernel).to_have_value("5")
     expect(stride).to_have_value("2")
