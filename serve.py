@@ -47,13 +47,13 @@ def freeze_imports() -> int:
     full collection walks all of them (tens of milliseconds, on one student's
     click). Frozen objects are never scanned again. Returns how many were frozen.
 
-    torchvision too: it imports torch._dynamo, sympy and triton, 175,000 more objects. Imported later (the
-    first MNIST read), they made each full collection cost ~70 ms of a worker, once every ~75 clicks.
+    torchvision too: it imports torch._dynamo, sympy and triton, about 150,000 more objects. Imported later (at
+    the first MNIST read), they made each full collection cost ~70 ms of a worker, once every ~75 clicks.
     """
     import pandas  # noqa: F401  (Streamlit imports it on the first widget or component value: 2 s of a first click)
     import plotly.graph_objects  # noqa: F401
     import torch  # noqa: F401
-    import torchvision.datasets  # noqa: F401  (cnnviz.data reads MNIST with it: see below)
+    import torchvision.datasets  # noqa: F401  (cnnviz.data reads MNIST with it)
 
     import cnnviz.draw_view  # noqa: F401
     import cnnviz.explorer_view  # noqa: F401

@@ -35,8 +35,9 @@ def fill(folder, count: int) -> None:
 def watched_run(folder, stand_in: subprocess.Popen) -> str:
     """A run that looks like it is training (status "running", the stand-in's pid); returns its id."""
     run = create_run(TrainConfig(model="classifier"), name="watched run", root=folder)
-    for step in range(40):
-        run.append_metrics({"kind": "step", "step": step * 100, "epoch": step / 40, "loss": 1.0 / (step + 1)})
+    for step in range(40):  # what the trainer logs (cnnviz.training), so the page draws its progress and curves
+        run.append_metrics({"kind": "step", "step": step * 100, "epoch": step / 40, "loss": 1.0 / (step + 1),
+                            "accuracy": step / 40, "images_per_s": 900.0, "progress": step / 240})  # fmt: skip
     pid = stand_in.pid
     run.set_status("running", "training", pid=pid, start_ticks=process_start_ticks(pid), launched=time.time())
     return run.id

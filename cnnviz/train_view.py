@@ -134,7 +134,7 @@ def run_progress(run: Run, records: list[dict[str, Any]] | None = None) -> Progr
     fraction = max([r.get("progress", 0.0) for r in steps + epochs] or [0.0])
     if run.state == "finished":
         fraction = 1.0
-    speed = steps[-1]["images_per_s"] if steps else None
+    speed = steps[-1].get("images_per_s") if steps else None  # a metrics file from an older trainer may lack it
     eta = None
     if speed and 0 < fraction < 1:
         config = run.config

@@ -381,20 +381,23 @@ html, body, [data-testid="stMarkdownContainer"] p, code {font-size: 1.35rem !imp
 
 
 @st.fragment(key=VIEW)
-def show_view(grid: np.ndarray | None) -> None:
+def show_view(grid: np.ndarray | None):
     """The shape, the code, the formula, the animation and the maps of the layer the controls hold.
 
     A fragment: a control that changes only the layer's numbers reruns this alone (see :func:`_rerun_view`),
-    so everything here is read from the session state; ``grid`` is the edited kernel, if one.
+    so everything here is read from the session state; ``grid`` is the edited kernel, if one. Returns the
+    chosen picture (:func:`_chosen_image`), so that a full run's controls do not decode an upload again.
     """
     _seed_widgets(explorer.from_query(st.query_params.to_dict())[0])  # Streamlit forgets hidden widgets' values
-    image = _loaded(_chosen_image())
+    chosen = _chosen_image()
+    image = _loaded(chosen)
     settings = _settle_state(images.sample_names(), image)
     shape_slot, shown_shape = _early_shape(settings)
     query = explorer.to_query(settings)
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
     _render(build_view(settings, image, grid), False, shape_slot, shown_shape)
+    return chosen
 
 
 st.markdown(STYLE, unsafe_allow_html=True)
@@ -425,9 +428,8 @@ else:
         st.warning(problem)
     sample_names = images.sample_names()
     if _editing_kernel():  # the grid's values are known once its editor is drawn: the controls go first
-        chosen = _chosen_image()
+        chosen = _chosen_image()  # (the view reads it again: an upload over KEEP_DECODED_BYTES is decoded twice)
         _settle_state(sample_names, _loaded(chosen))
         show_view(_controls(sample_names, chosen))
     else:  # the view first: the browser paints the shape while the controls are on their way
-        show_view(None)
-        _controls(sample_names, _chosen_image())
+        _controls(sample_names, show_view(None))

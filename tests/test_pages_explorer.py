@@ -241,19 +241,26 @@ def test_each_bad_kind_of_upload_is_converted_or_refused_clearly(kind):
         assert len(map_grids(at)) == 1
 
 
-def test_an_upload_is_decoded_once_unless_its_pixels_are_large():
+def test_an_upload_is_decoded_once_unless_its_pixels_are_large(monkeypatch):
+    from cnnviz import images
+
+    decoded = []
+    decode = images.decode_upload
+    monkeypatch.setattr(images, "decode_upload", lambda data, name: decoded.append(name) or decode(data, name))
     at = _app()
     at = _run(at.radio(key="ex_source").set_value("upload"))
     side = 1400  # 1400 x 1400 RGB: 5.6 MB of pixels, over KEEP_DECODED_BYTES
     large = _png(Image.linear_gradient("L").resize((side, side)).convert("RGB"))
     at = _run(at.file_uploader(key="ex_upload").set_value(("large.png", large, "image/png")))
     assert at.session_state["ex_decoded"] is None
+    assert decoded == ["large.png"]  # not kept, but decoded once per run: the view hands it to the controls
     (maps,) = map_grids(at)
     assert "large.png" in maps["title"]
     small = _png(Image.new("RGB", (40, 30), (10, 200, 30)))
     at = _run(at.file_uploader(key="ex_upload").set_value(("small.png", small, "image/png")))
     kept = at.session_state["ex_decoded"][1]
     assert kept.name == "small.png" and kept.pixels.shape == (30, 40, 3)
+    assert decoded == ["large.png", "small.png"]
     at.number_input(key="ex_k_h").set_value(5).run()  # only the view reruns (a link cannot carry the upload)
     assert not at.exception and not at.sidebar.children
     assert at.session_state["ex_decoded"][1] is kept  # the kept picture, not a new decode

@@ -25,3 +25,12 @@ def test_the_training_curves_are_valid_plotly_with_the_logged_numbers():
     models = ("classifier", "autoencoder")
     titles = {train_view.curves_figure([("r", RECORDS)], "loss", model).layout.title.text for model in models}
     assert titles == {"Loss (cross-entropy)", "Loss (mean squared error)"}
+
+
+def test_the_progress_of_a_run_whose_steps_lack_a_speed_has_no_speed_and_no_eta(tmp_path):
+    from cnnviz.runs import create_run
+    from cnnviz.training import TrainConfig
+
+    run = create_run(TrainConfig(model="classifier"), name="old", root=tmp_path)
+    progress = train_view.run_progress(run, [{"kind": "step", "epoch": 0.5, "loss": 0.3, "progress": 0.25}])
+    assert (progress.fraction, progress.epoch, progress.images_per_s, progress.eta_s) == (0.25, 0.5, None, None)

@@ -1,8 +1,10 @@
-"""Loading a component's JavaScript and CSS, with cnnviz's colour lookup tables injected."""
+"""What the pages' components are made of: their JavaScript and CSS (with cnnviz's colour lookup tables
+injected), and the data each rerun sends them."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from cnnviz.map_grid import COLORMAPS
@@ -28,10 +30,13 @@ def colormap_constants() -> str:
 
 
 def sent(payload: dict) -> list[dict]:
-    """A component's ``data`` as sent: ``payload`` in a one-item list (the browser side reads ``data[0]``).
+    """A component's ``data`` as sent: ``payload`` stamped with this rerun's ``revision``, in a one-item list.
 
-    Streamlit checks each top-level value of a ``data`` dict for a dataframe to send as Arrow, through ~20
-    type tests per value: 1.1 ms for a 16-panel map grid's payload on the 2-core machine, 0.09 ms for the same
-    payload in a list, which it sends as JSON unchecked. Our payloads hold no dataframes.
+    The browser side reads ``data[0]``. Streamlit may hand it an older rerun's data after a newer one (two
+    reruns close together); the revision, the server's clock at the rerun, lets it keep the newest.
+
+    In a list because Streamlit checks each top-level value of a ``data`` dict for a dataframe to send as
+    Arrow, through ~20 type tests per value: 1.1 ms for a 16-panel map grid's payload on the 2-core machine,
+    0.09 ms for the same payload in a list, which it sends as JSON unchecked. Our payloads hold no dataframes.
     """
-    return [payload]
+    return [{**payload, "revision": time.monotonic_ns()}]

@@ -6,7 +6,6 @@ whatever its size (Streamlit registers it as a widget and sends its code with it
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import streamlit as st
@@ -20,5 +19,4 @@ _COMPONENT = st.components.v2.component("cnnviz.chart", js=source("chart.js"), c
 def chart(figures: Chart | Sequence[Chart], *, key: str) -> None:
     """Draw the charts, side by side when there are several."""
     figures = [figures] if isinstance(figures, Chart) else list(figures)
-    data = {"charts": [figure.payload() for figure in figures], "revision": time.monotonic_ns()}
-    _COMPONENT(key=key, data=sent(data))
+    _COMPONENT(key=key, data=sent({"charts": [figure.payload() for figure in figures]}))

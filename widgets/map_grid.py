@@ -6,7 +6,6 @@ grids of one part of a page travel together in one instance.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 
 import streamlit as st
@@ -47,7 +46,6 @@ def map_grid(
         ],
         "side_by_side": side_by_side,
         "picked": picked,
-        "revision": time.monotonic_ns(),
     }
     if clickable:
 

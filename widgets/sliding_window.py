@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from widgets.assets import sent, source
@@ -15,4 +13,4 @@ _COMPONENT = st.components.v2.component(
 
 def sliding_window(payload: dict, *, key: str) -> None:
     """Draw the animation; it plays in the browser without asking the server."""
-    _COMPONENT(key=key, data=sent({**payload, "revision": time.monotonic_ns()}))
+    _COMPONENT(key=key, data=sent(payload))
