@@ -18,8 +18,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from pathlib import Path
 
+from streamlit import config
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import bootstrap, cli
+from streamlit.web.server.starlette import starlette_server
 
 from serving import supervisor
 
@@ -38,6 +40,20 @@ def _no_config_watchers(flag_options: dict) -> None:
 
 
 bootstrap._install_config_watchers = _no_config_watchers
+
+_streamlit_app = starlette_server.create_starlette_app
+
+
+def _app_with_our_routes(runtime):
+    """Streamlit's web app with serving/routes.py's routes in front (the Train page's cheap polling)."""
+    from serving import routes  # here, not above: it imports torch, which the door's own process never needs
+
+    app = _streamlit_app(runtime)
+    routes.install(app, config.get_option("server.baseUrlPath"))
+    return app
+
+
+starlette_server.create_starlette_app = _app_with_our_routes
 
 
 def freeze_imports() -> int:

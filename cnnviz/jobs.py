@@ -336,6 +336,16 @@ def queue_position(run: Run) -> int | None:
     return queued.index(run) + 1 if run in queued else None
 
 
+def live_version(run: Run) -> str:
+    """What a page watching ``run`` compares to know that there is something new to show.
+
+    Checked for liveness first (:func:`refresh`: a dead trainer's run becomes "interrupted", which changes the
+    version); a queued run's version also changes when it moves up the queue.
+    """
+    state = refresh(run).get("state")
+    return run.version() + (f"/place {queue_position(run)}" if state == "queued" else "")
+
+
 def find_finished(config: TrainConfig, root: str | os.PathLike | None = None) -> Run | None:
     """The newest finished run trained with exactly ``config``, or None."""
     for run in reversed(list_runs(root)):

@@ -1,8 +1,8 @@
 """Train: the lab's classifier or autoencoder on MNIST, in a background process, live.
 
 A thin view: widgets -> cnnviz.jobs (start, stop, resume, queue) -> cnnviz.runs /
-cnnviz.train_view (what to show) -> render. The live panel polls the run folder
-with st.fragment(run_every=...); training itself never runs in this process.
+cnnviz.train_view (what to show) -> render. The live panel is a fragment
+that reruns when the run folder changes (widgets/run_watch); training itself never runs in this process.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from cnnviz.runs import ACTIVE_STATES, Run, get_run, list_runs
 from cnnviz.training import OPTIMIZERS, TrainConfig
 from models import CheckpointError
 from widgets.browser_id import browser_id
+from widgets.run_watch import run_watch
 
 md = train_view.escape_markdown  # anything a student typed (run names) or a message quoting it
 
@@ -214,14 +215,19 @@ def progress_bar(run: Run, records: list[dict]) -> None:
     st.progress(min(progress.fraction, 1.0), text=text)
 
 
-@st.fragment(run_every=POLL_SECONDS)
+@st.fragment
 def live_panel(run_id: str, owner: str, admin: str | None) -> None:
-    """Polls the run folder while the run is queued or running; a full rerun once it ends."""
+    """The run while it is queued or running, drawn again whenever its folder changes; a full rerun once it ends.
+
+    run_watch asks the server every POLL_SECONDS whether the run changed and reruns this fragment only
+    then: a rerun per second cost the server ~14 ms per second per watching student.
+    """
     try:
         run = get_run(run_id)
     except KeyError:
         st.rerun()
-    status = jobs.refresh(run)
+    version = jobs.live_version(run)  # before reading: a change made while drawing shows up as a new version
+    status = run.status
     state = status.get("state")
     if state not in ACTIVE_STATES:
         st.rerun()  # finished, stopped, failed: show the static results instead
@@ -231,6 +237,7 @@ def live_panel(run_id: str, owner: str, admin: str | None) -> None:
     records = run.metrics()
     progress_bar(run, records)
     curves(run, records)
+    run_watch(run.id, version, key=f"tr_watch_{run.id}", poll_s=POLL_SECONDS)
 
 
 def results_panel(run: Run, owner: str, admin: str | None) -> None:

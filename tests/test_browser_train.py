@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from conftest import wait_for_app
 from playwright.sync_api import expect
 
+from cnnviz.runs import create_run
+from cnnviz.train import process_start_ticks
+from cnnviz.training import TrainConfig
 from models import PRETRAINED_DIR
 
 WAIT_MS = 90_000  # a busy 2-core machine: the training process imports torch and loads MNIST first
@@ -47,6 +52,41 @@ def test_a_run_started_in_the_browser_updates_by_itself_and_stops(mnist, page, a
     page.locator("[class*='st-key-tr_stop_'] button").click()  # not the header's "Stop" of a rerun
     expect(page.get_by_text("stopped at step")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("[class*='st-key-tr_resume_'] button")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_a_watched_run_costs_no_rerun_until_it_changes(page, app_server):
+    """The page asks the server whether the run changed; it reruns only when it did (issue 8).
+
+    A stand-in process (``sleep``) plays the trainer, so this needs neither MNIST nor CPU for training.
+    """
+    url, runs_folder = app_server
+    stand_in = subprocess.Popen(["sleep", "300"])
+    run = create_run(TrainConfig(), name="watched run", root=runs_folder)
+    try:
+        run.append_metrics({"kind": "step", "step": 20, "epoch": 0.05, "loss": 2.0, "accuracy": 0.2,
+                            "images_per_s": 900.0, "progress": 0.01})  # fmt: skip
+        run.set_status("running", "training", pid=stand_in.pid, start_ticks=process_start_ticks(stand_in.pid))
+        frames: list[int] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(1)))
+        page.goto(url)
+        wait_for_app(page)
+        page.goto(f"{url}/train?run={run.id}")
+        progress = page.locator("[data-testid='stProgress']")
+        expect(progress).to_contain_text("900 images/s", timeout=WAIT_MS)
+        page.wait_for_timeout(1_000)  # not time.sleep: Playwright hands over the frames only while it waits
+        before = len(frames)
+        page.wait_for_timeout(3_500)  # a rerun a second, as st.fragment(run_every=1) did, would send frames here
+        assert len(frames) == before, f"{len(frames) - before} websocket frames without any change to the run"
+        run.append_metrics({"kind": "step", "step": 40, "epoch": 0.1, "loss": 1.5, "accuracy": 0.4,
+                            "images_per_s": 1234.0, "progress": 0.02})  # fmt: skip
+        expect(progress).to_contain_text("1,234 images/s", timeout=5_000)
+        run.set_status("finished", "all epochs done")
+        expect(page.get_by_text("all epochs done")).to_be_visible(timeout=5_000)
+        expect(page.locator(f"[class*='st-key-tr_stop_{run.id}']")).to_have_count(0)
+    finally:
+        stand_in.kill()
+        run.delete()
 
 
 @pytest.mark.browser

@@ -106,3 +106,14 @@ def test_liveness_ownership_and_admin_token_without_processes(monkeypatch):
     assert queued.state == "stopped" and "cancelled" in queued.status["message"]
     monkeypatch.setenv(jobs.MAX_RUNS_ENV, "3")
     assert jobs.max_parallel() == 3
+
+
+def test_the_live_version_sees_a_dead_trainer_and_a_move_up_the_queue():
+    first, second = create_run(TrainConfig(), owner="a"), create_run(TrainConfig(), owner="b")
+    waiting = jobs.live_version(second)
+    assert waiting.endswith("/place 2") and jobs.live_version(second) == waiting
+    first.set_status("finished")
+    assert jobs.live_version(second).endswith("/place 1")
+    second.set_status("running", "training", pid=2**22 + 12345)  # beyond pid_max: the trainer is gone
+    running = second.version()
+    assert jobs.live_version(second) != running and second.state == "interrupted"

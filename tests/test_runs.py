@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,6 +54,23 @@ def test_metrics_survive_a_half_written_line_and_truncate_for_resume():
     assert run.metrics("epoch")[0]["val_loss"] == 0.5
     run.truncate_metrics(20)
     assert [r["step"] for r in run.metrics()] == [10, 20]
+
+
+def test_the_version_changes_with_status_metrics_and_samples_and_only_then():
+    run = create_run(TrainConfig())
+    seen = [run.version()]
+    assert run.version() == seen[-1]  # reading changes nothing
+    run.metrics(), run.status, run.samples()
+    assert run.version() == seen[-1]
+    run.append_metrics({"kind": "step", "step": 10, "loss": 0.5})
+    seen.append(run.version())
+    run.set_status("running", "training", pid=123)
+    seen.append(run.version())
+    digits = torch.zeros(8, 1, 28, 28)
+    run.save_samples(1, {"images": digits.to(torch.uint8), "reconstructions": digits})
+    seen.append(run.version())
+    assert len(set(seen)) == 4
+    assert re.fullmatch(r"[0-9./-]+", seen[-1])  # sizes and times only: it goes to any browser that asks
 
 
 def test_status_is_replaced_whole_and_states_are_checked():

@@ -1,0 +1,56 @@
+// Watches a training run: asks the server's version route every poll_ms and reruns the fragment the
+// component sits in (its "changed" trigger) only when the version differs from the drawn one.
+// Nothing is shown. A tab in the background asks nothing; it asks at once when it is shown again.
+
+const RETRY_MS = 10000;  // a trigger that brought no new drawing (a lost rerun) is sent again after this
+
+async function answer(url) {
+  try {
+    const response = await fetch(url, { cache: "no-store", credentials: "same-origin" });
+    const type = response.headers.get("content-type") || "";
+    if (response.ok && type.includes("json")) return (await response.json()).version || null;
+  } catch (error) {
+    // the server is restarting or the network dropped: rerun as a plain poll would
+  }
+  return null;  // no route (a server without serve.py), a deleted run, or an error: rerun to find out
+}
+
+async function poll(watch) {
+  if (watch.busy || document.hidden) return;
+  watch.busy = true;
+  try {
+    const d = watch.data;
+    const version = (await answer(d.url)) || `unknown ${Date.now()}`;
+    const repeat = version === watch.asked && Date.now() - watch.askedAt < RETRY_MS;
+    if (version !== d.version && !repeat && watch.data === d) {
+      watch.asked = version;
+      watch.askedAt = Date.now();
+      watch.trigger("changed", version);
+    }
+  } finally {
+    watch.busy = false;
+  }
+}
+
+export default function (component) {
+  const { parentElement, setTriggerValue } = component;
+  const data = component.data[0]; // see widgets/assets.py, sent()
+  const watch = parentElement.__watch || (parentElement.__watch = { busy: false, asked: null, askedAt: 0 });
+  // Streamlit may call this with an older rerun's data after a newer one: the revision keeps the newest.
+  if (watch.data && data.revision < watch.data.revision) return;
+  watch.data = data;
+  watch.trigger = setTriggerValue;
+  if (!watch.timer || watch.period !== data.poll_ms) {
+    clearInterval(watch.timer);
+    if (watch.onShow) document.removeEventListener("visibilitychange", watch.onShow);
+    watch.period = data.poll_ms;
+    watch.timer = setInterval(() => poll(watch), data.poll_ms);
+    watch.onShow = () => poll(watch);
+    document.addEventListener("visibilitychange", watch.onShow);
+  }
+  return () => {
+    clearInterval(watch.timer);
+    document.removeEventListener("visibilitychange", watch.onShow);
+    watch.timer = null;
+  };
+}
