@@ -16,6 +16,7 @@ from cnnviz.runs import ACTIVE_STATES, Run, get_run, list_runs
 from cnnviz.training import OPTIMIZERS, TrainConfig
 from models import CheckpointError
 from widgets.browser_id import browser_id
+from widgets.chart import chart
 from widgets.run_watch import run_watch
 
 md = train_view.escape_markdown  # anything a student typed (run names) or a message quoting it
@@ -189,11 +190,10 @@ def run_header(run: Run, status: dict) -> None:
 def curves(run: Run, records: list[dict]) -> None:
     series = [(run.name, records)]
     if run.config.model == "classifier":
-        left, right = st.columns(2)
-        left.plotly_chart(train_view.curves_figure(series, "loss", "classifier"), key=f"loss_{run.id}")
-        right.plotly_chart(train_view.curves_figure(series, "accuracy", "classifier"), key=f"acc_{run.id}")
+        metrics = ("loss", "accuracy")
+        chart([train_view.curves_chart(series, metric, "classifier") for metric in metrics], key=f"curves_{run.id}")
     else:
-        st.plotly_chart(train_view.curves_figure(series, "loss", "autoencoder"), key=f"loss_{run.id}")
+        chart(train_view.curves_chart(series, "loss", "autoencoder"), key=f"curves_{run.id}")
         samples = run.samples()
         if samples is not None:
             title = f"Fixed validation digits and their reconstructions after epoch {samples['epoch']}"
@@ -289,7 +289,7 @@ def past_runs(owner: str, admin: str | None) -> None:
             st.warning("Compare runs of one kind at a time: classifier and autoencoder losses differ.")
         else:
             metric = "accuracy" if model == "classifier" else "loss"
-            st.plotly_chart(train_view.curves_figure(series, metric, model), key="tr_compare_chart")
+            chart(train_view.curves_chart(series, metric, model), key="tr_compare_chart")
     target_id = st.selectbox("Run", list(names), format_func=names.get, key="tr_manage")
     target = get_run(target_id)
     a, b, c = st.columns([2, 1, 1])

@@ -43,7 +43,8 @@ def test_a_run_started_in_the_browser_updates_by_itself_and_stops(mnist, page, a
     # No clicks from here: only the fragment's polling can bring the speed and the curves.
     progress = page.locator("[data-testid='stProgress']")
     expect(progress).to_contain_text("images/s", timeout=WAIT_MS)
-    expect(page.locator("[data-testid='stPlotlyChart']").first).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Loss (cross-entropy)")).to_be_visible(timeout=WAIT_MS)  # the curves' SVG
+    expect(page.locator(".ch polyline").first).to_be_visible(timeout=WAIT_MS)  # with the steps logged so far
     # A reload is a new Streamlit session: the page reattaches to the run, and the browser
     # (recognised by its cookie) still owns it, so it still gets the Stop button.
     page.reload()

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from map_grids import component_data
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import jobs, train_view
@@ -53,7 +54,12 @@ def test_start_see_progress_and_stop_a_real_run(mnist):
     at.run()
     progress = at.get("progress")[0]
     assert "images/s" in progress.proto.text and progress.value > 0
-    assert len(at.get("plotly_chart")) >= 2  # loss and accuracy curves
+    (curves,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz.chart"]
+    loss, accuracy = component_data(curves)["charts"]  # both curves, with the steps logged so far
+    assert (loss["title"], accuracy["title"]) == ("Loss (cross-entropy)", "Accuracy")
+    assert 0 < len(loss["curves"][0]["x"]) <= len(run.metrics("step"))  # the run goes on logging meanwhile
+    (watch,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz.run_watch"]
+    assert component_data(watch)["url"] == f"/api/runs/{run.id}/version"
     at.button(key=f"tr_stop_{run.id}").click().run()
     assert jobs.wait(run, 60) == "stopped"
     at.run()

@@ -1,6 +1,6 @@
-"""The Train page's figures: valid plotly, the numbers of the metrics file."""
+"""The Train page's charts: the numbers of the metrics file."""
 
-import plotly.graph_objects as go
+import json
 
 from cnnviz import train_view
 
@@ -12,19 +12,22 @@ RECORDS = [
 ]
 
 
-def test_the_training_curves_are_valid_plotly_with_the_logged_numbers():
+def test_the_training_curves_carry_the_logged_numbers_and_their_axes():
     for metric, model in (("loss", "classifier"), ("accuracy", "classifier"), ("loss", "autoencoder")):
-        figure = train_view.curves_figure([("lab", RECORDS), ("wider", RECORDS[:5])], metric, model)
-        validated = go.Figure(figure.to_dict())  # plotly checks every property here (the page skips that)
-        assert validated.to_dict() == figure.to_dict()
-        train, validation, other_train, _ = figure.data
-        assert list(train.y) == [r[metric] for r in RECORDS[:20]] and list(train.x) == [i / 10 for i in range(20)]
-        assert list(validation.x) == [1.0, 2.0] and list(validation.y) == [r[f"val_{metric}"] for r in RECORDS[20:22]]
-        assert (train.name, other_train.name) == ("lab: train", "wider: train")
-        assert figure.layout.yaxis.type == ("log" if metric == "loss" else None)
+        chart = train_view.curves_chart([("lab", RECORDS), ("wider", RECORDS[:5])], metric, model)
+        train, validation, other_train, other_validation = chart.curves
+        assert train.y == tuple(float(f"{r[metric]:.4g}") for r in RECORDS[:20])
+        assert train.x == tuple(i / 10 for i in range(20))
+        assert validation.x == (1.0, 2.0) and validation.y == tuple(r[f"val_{metric}"] for r in RECORDS[20:22])
+        assert (train.name, other_train.name) == ("lab: train", "wider: train") and other_validation.x == ()
+        assert validation.markers and not train.markers and train.colour != other_train.colour
+        assert chart.y_log == (metric == "loss") and chart.y_percent == (metric == "accuracy")
+        assert json.loads(json.dumps(chart.payload()))["kind"] == "curves"  # what widgets/chart.js draws
     models = ("classifier", "autoencoder")
-    titles = {train_view.curves_figure([("r", RECORDS)], "loss", model).layout.title.text for model in models}
+    titles = {train_view.curves_chart([("r", RECORDS)], "loss", model).title for model in models}
     assert titles == {"Loss (cross-entropy)", "Loss (mean squared error)"}
+    assert [c.name for c in train_view.curves_chart([("r", RECORDS)], "loss", "classifier").curves] == [
+        "train", "validation"]  # fmt: skip
 
 
 def test_the_progress_of_a_run_whose_steps_lack_a_speed_has_no_speed_and_no_eta(tmp_path):
