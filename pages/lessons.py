@@ -3,8 +3,8 @@
 A thin view: lesson files (cnnviz.lessons) -> the step's question (cnnviz.quiz)
 -> the answer checked and stored (cnnviz.classroom) -> render. Progress lives in
 the class database per browser (the Train page's cookie id), so a reload or a
-new tab continues where the student was; a fragment polls the teacher's
-"move the room" every POLL_SECONDS unless the student opted out.
+new tab continues where the student was; a fragment follows the teacher's
+"move the room" (the browser asks every POLL_SECONDS; widgets/watch) unless the student opted out.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import streamlit as st
 
 from cnnviz import classroom, lessons, quiz
 from cnnviz.classroom import Classroom, ClassroomError, NicknameRejected
+from serving.routes import CLASS_MOVE
 from widgets.browser_id import browser_id
 from widgets.resources import load_lessons, open_classroom
+from widgets.watch import watch
 
 POLL_SECONDS = 2.0  # how often a page checks whether the teacher moved the room
 HEARTBEAT_SECONDS = 60.0  # how often an open page tells the class database the student is still there
@@ -59,19 +61,24 @@ def save_position(room: Classroom, student: str) -> None:
         st.session_state.ls_heartbeat = time.monotonic()
 
 
-@st.fragment(run_every=POLL_SECONDS)
+@st.fragment
 def follow_the_teacher(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -> None:
-    """Jump to the teacher's step once per move (never when the student opted out); say "still here" now and then."""
+    """Jump to the teacher's step once per move (never when the student opted out); say "still here" now and then.
+
+    Rerun by widgets/watch when the room's move counter changes (the browser asks the server every
+    POLL_SECONDS), and after HEARTBEAT_SECONDS without one: a rerun every POLL_SECONDS per student cost
+    the server a fragment run each time, ~6-10 ms, mostly to find that nothing had moved.
+    """
+    following, move = st.session_state.ls_follow, None
     try:
         if time.monotonic() - st.session_state.get("ls_heartbeat", 0.0) > HEARTBEAT_SECONDS:
             st.session_state.ls_heartbeat = time.monotonic()
-            room.record_progress(student, st.session_state.ls_lesson, st.session_state.ls_step,
-                                 st.session_state.ls_follow)  # fmt: skip
-        if not st.session_state.ls_follow:
-            return
-        move = room.room()
+            room.record_progress(student, st.session_state.ls_lesson, st.session_state.ls_step, following)
+        move = room.room() if following else None
     except ClassroomError:
-        return  # a busy moment: the next poll tries again
+        pass  # a busy moment: the version below differs from the server's, so the browser asks again
+    seen = str(move.move if move is not None else 0)
+    watch(CLASS_MOVE if following else None, seen, key="ls_watch", poll_s=POLL_SECONDS, rerun_after_s=HEARTBEAT_SECONDS)
     if move is None or move.move <= st.session_state.ls_last_move:
         return
     st.session_state.ls_last_move = move.move

@@ -2,7 +2,7 @@
 
 A thin view: widgets -> cnnviz.jobs (start, stop, resume, queue) -> cnnviz.runs /
 cnnviz.train_view (what to show) -> render. The live panel is a fragment
-that reruns when the run folder changes (widgets/run_watch); training itself never runs in this process.
+that reruns when the run folder changes (widgets/watch); training itself never runs in this process.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from cnnviz.inference import checkpoint_upload_mb
 from cnnviz.runs import ACTIVE_STATES, Run, get_run, list_runs
 from cnnviz.training import OPTIMIZERS, TrainConfig
 from models import CheckpointError
+from serving.routes import run_version_path
 from widgets.browser_id import browser_id
 from widgets.chart import chart
-from widgets.run_watch import run_watch
+from widgets.watch import watch
 
 md = train_view.escape_markdown  # anything a student typed (run names) or a message quoting it
 
@@ -219,7 +220,7 @@ def progress_bar(run: Run, records: list[dict]) -> None:
 def live_panel(run_id: str, owner: str, admin: str | None) -> None:
     """The run while it is queued or running, drawn again whenever its folder changes; a full rerun once it ends.
 
-    run_watch asks the server every POLL_SECONDS whether the run changed and reruns this fragment only
+    widgets/watch asks the server every POLL_SECONDS whether the run changed and reruns this fragment only
     then: a rerun per second cost the server ~14 ms per second per watching student.
     """
     try:
@@ -237,7 +238,7 @@ def live_panel(run_id: str, owner: str, admin: str | None) -> None:
     records = run.metrics()
     progress_bar(run, records)
     curves(run, records)
-    run_watch(run.id, version, key=f"tr_watch_{run.id}", poll_s=POLL_SECONDS)
+    watch(run_version_path(run.id), version, key=f"tr_watch_{run.id}", poll_s=POLL_SECONDS)
 
 
 def results_panel(run: Run, owner: str, admin: str | None) -> None:

@@ -76,6 +76,16 @@ def test_two_browsers_answer_and_the_class_page_shows_both_then_moves_them(brows
     teacher.get_by_role("button", name="Move the room here").click()  # the default: the first lesson's first step
     for _, tab in students:  # no click on the students' pages: their fragment follows the move
         expect(tab.get_by_role("heading", name=LESSON.steps[0].title)).to_be_visible(timeout=20_000)
+    # Between moves a student's page asks the server, not for a rerun: no websocket frame for 2.5 polls.
+    frames: list[int] = []
+    quiet = students[0][1]
+    quiet.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(1)))
+    quiet.reload()
+    wait_for_app(quiet)
+    quiet.wait_for_timeout(1_000)  # not time.sleep: Playwright hands over the frames only while it waits
+    before = len(frames)
+    quiet.wait_for_timeout(5_000)
+    assert len(frames) == before, f"{len(frames) - before} websocket frames while the teacher did not move"
     for context, tab in [*students, (teacher_context, teacher)]:
         assert tab.locator("[data-testid='stException']").count() == 0, "a page shows an exception"
         context.close()

@@ -58,7 +58,7 @@ def test_start_see_progress_and_stop_a_real_run(mnist):
     loss, accuracy = component_data(curves)["charts"]  # both curves, with the steps logged so far
     assert (loss["title"], accuracy["title"]) == ("Loss (cross-entropy)", "Accuracy")
     assert 0 < len(loss["curves"][0]["x"]) <= len(run.metrics("step"))  # the run goes on logging meanwhile
-    (watch,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz.run_watch"]
+    (watch,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz.watch"]
     assert component_data(watch)["url"] == f"/api/runs/{run.id}/version"
     at.button(key=f"tr_stop_{run.id}").click().run()
     assert jobs.wait(run, 60) == "stopped"

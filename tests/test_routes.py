@@ -1,4 +1,4 @@
-"""serving/routes.py: the run version route, through a Starlette app as serve.py builds it."""
+"""serving/routes.py: the run version and class move routes, through a Starlette app as serve.py builds it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from cnnviz import jobs
+from cnnviz import classroom, jobs
 from cnnviz.runs import create_run
 from cnnviz.training import TrainConfig
 from serving import routes
@@ -64,11 +64,32 @@ def test_an_unknown_or_hostile_run_id_gets_a_404_with_a_message():
         assert status == 404 and "no such run" in json.loads(body)["error"]
 
 
-def test_the_route_lives_under_streamlits_base_url_path():
+def test_the_routes_live_under_streamlits_base_url_path():
     run = create_run(TrainConfig())
-    url = routes.run_version_url("/class/", run.id)
-    assert url == f"/class/api/runs/{run.id}/version"
-    assert routes.run_version_url("", run.id) == f"/api/runs/{run.id}/version"
+    path = routes.url("/class/", routes.run_version_path(run.id))
+    assert path == f"/class/api/runs/{run.id}/version"
+    assert routes.url("", routes.run_version_path(run.id)) == f"/api/runs/{run.id}/version"
     app = served_app("/class/")
-    assert get(app, url)[0] == 200
+    assert get(app, path)[0] == 200 and get(app, "/class/api/class/move")[0] == 200
     assert get(app, f"/api/runs/{run.id}/version")[2] == b"<html>the app</html>"  # outside the base: the page
+
+
+def test_the_class_move_route_follows_the_teachers_moves(monkeypatch):
+    monkeypatch.setattr(routes, "CLASS_MOVE_TTL_S", 0.0)
+    app = served_app()
+    assert json.loads(get(app, "/api/class/move")[2]) == {"version": "0"}  # before the first move
+    room = classroom.Classroom()
+    room.move_room("pooling", 2)
+    first = json.loads(get(app, "/api/class/move")[2])["version"]
+    room.move_room("pooling", 3)
+    assert json.loads(get(app, "/api/class/move")[2])["version"] == str(room.room().move) != first
+
+
+def test_students_asking_together_share_one_database_read(monkeypatch):
+    reads = []
+    real_room = classroom.Classroom.room
+    monkeypatch.setattr(classroom.Classroom, "room", lambda self, *a: reads.append(1) or real_room(self, *a))
+    monkeypatch.setattr(routes, "CLASS_MOVE_TTL_S", 60.0)
+    app = served_app()
+    answers = {get(app, "/api/class/move")[2] for _ in range(30)}
+    assert len(answers) == 1 and len(reads) == 1
