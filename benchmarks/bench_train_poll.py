@@ -1,13 +1,14 @@
-"""The Train page's polling: server CPU per second while a student watches a run, with 200 runs on disk.
+"""Pages that watch: server CPU per second while a student watches a training run (200 runs on disk) or a lesson.
 
 A real server (``python serve.py``) with 200 finished runs in its runs folder (each with a config,
 a status and 60 lines of metrics) and one run "training" (its status names a live stand-in process,
 ``sleep``, so no CPU goes to training), and real headless Chromium on ``/train?run=<that run>``,
-whose page asks the server every second whether the run changed (widgets/run_watch.py). Reported:
+whose page asks the server every second whether the run changed (widgets/watch.py). Reported:
 the server's CPU time per second of watching (target: under 5 ms), against the same server idle with no
 page open, each over ``--seconds`` (default 30); then the same while the benchmark logs a record every
 ``--log-seconds`` (default 3: a trainer's pace here with the default settings, 20 steps of 128 images at
-~900 images/s), each of which the page draws. Usage:
+~900 images/s), each of which the page draws; and one student on the Lessons page (which follows the
+teacher's moves: none come). Usage:
 ``python -m benchmarks train_poll [--runs 200] [--seconds 30] [--log-seconds 3]``.
 """
 
@@ -22,6 +23,7 @@ import time
 from benchmarks.bench_browser import CHROMIUM_ARGS
 from benchmarks.served import ROOT, served
 from benchmarks.table import print_table
+from cnnviz.lessons import load_lessons
 from cnnviz.runs import create_run, get_run
 from cnnviz.train import process_start_ticks
 from cnnviz.training import TrainConfig
@@ -95,6 +97,10 @@ def main(argv: list[str] | None = None) -> None:
             stop.set()
             logger.join()
             page.get_by_text(f"{900 + logged[0]:,} images/s").first.wait_for(timeout=10_000)  # the last one was drawn
+            page.goto(f"{server.url}/lessons")
+            page.get_by_role("heading", name=load_lessons()[0].steps[0].title).wait_for(timeout=90_000)
+            time.sleep(3)
+            on_lessons = cpu_per_second(server, args.seconds)
             browser.close()
         time.sleep(3)  # the session's websocket closes
         idle = (idle_before + cpu_per_second(server, args.seconds)) / 2
@@ -110,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.runs + 1,
                 f"{with_records - idle:.1f}",
             ],
+            ["one student on the Lessons page, following the teacher, minus idle", "", f"{on_lessons - idle:.1f}"],
         ],
     )
 
