@@ -18,6 +18,7 @@ from models import CheckpointError
 from serving.routes import run_version_path
 from widgets.browser_id import browser_id
 from widgets.chart import chart
+from widgets.map_grid import map_grid
 from widgets.watch import watch
 
 md = train_view.escape_markdown  # anything a student typed (run names) or a message quoting it
@@ -198,7 +199,7 @@ def curves(run: Run, records: list[dict]) -> None:
         samples = run.samples()
         if samples is not None:
             title = f"Fixed validation digits and their reconstructions after epoch {samples['epoch']}"
-            st.plotly_chart(train_view.reconstructions_figure(samples, title), key=f"rec_{run.id}")
+            map_grid(train_view.reconstructions_grid(samples, title), key=f"rec_{run.id}", panel_px=60)
 
 
 def progress_bar(run: Run, records: list[dict]) -> None:
@@ -254,16 +255,14 @@ def results_panel(run: Run, owner: str, admin: str | None) -> None:
         if run.config.model == "classifier":
             st.metric("Test accuracy", f"{results['test_accuracy']:.2%}")
             st.plotly_chart(train_view.confusion_figure(results["confusion"]), key=f"conf_{run.id}")
-            gallery = train_view.misclassified_figure(results)
+            gallery = train_view.misclassified_grid(results)
             if gallery is not None:
-                st.plotly_chart(gallery, key=f"wrong_{run.id}")
+                map_grid(gallery, key=f"wrong_{run.id}", panel_px=60)
         else:
             st.metric("Test reconstruction error (MSE per pixel)", f"{results['test_loss']:.4f}")
             samples = {"images": results["images"][:8], "reconstructions": results["reconstructions"][:8]}
-            st.plotly_chart(
-                train_view.reconstructions_figure(samples, "Test digits and their reconstructions"),
-                key=f"test_rec_{run.id}",
-            )
+            grid = train_view.reconstructions_grid(samples, "Test digits and their reconstructions")
+            map_grid(grid, key=f"test_rec_{run.id}", panel_px=60)
     if run.checkpoint_path.exists():
         st.download_button(
             "⬇️ Download the checkpoint",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 
 from starlette.applications import Starlette
@@ -35,7 +36,9 @@ def get(app: Starlette, path: str) -> tuple[int, dict, bytes]:
         "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": [],
         "server": ("testserver", 80), "client": ("127.0.0.1", 1234),
     }  # fmt: skip
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: the session's Playwright keeps an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
     return start["status"], headers, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

@@ -2,6 +2,10 @@
 
 import json
 
+import numpy as np
+import torch
+from map_grids import grid_values
+
 from cnnviz import train_view
 
 RECORDS = [
@@ -37,3 +41,21 @@ def test_the_progress_of_a_run_whose_steps_lack_a_speed_has_no_speed_and_no_eta(
     run = create_run(TrainConfig(model="classifier"), name="old", root=tmp_path)
     progress = train_view.run_progress(run, [{"kind": "step", "epoch": 0.5, "loss": 0.3, "progress": 0.25}])
     assert (progress.fraction, progress.epoch, progress.images_per_s, progress.eta_s) == (0.25, 0.5, None, None)
+
+
+def test_reconstructions_and_mistakes_are_map_grids_of_the_digits_themselves():
+    originals = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
+    rebuilt = torch.rand(8, 1, 28, 28) * 1.2 - 0.1  # a decoder may overshoot [0, 1]: shown clamped
+    grid = train_view.reconstructions_grid({"images": originals, "reconstructions": rebuilt}, "after epoch 2")
+    payload = grid.payload(panel_px=84)
+    assert grid.title == "after epoch 2" and grid.per_row == 6
+    assert [p["title"] for p in payload["panels"]][:4] == ["digit 1", "rebuilt 1", "digit 2", "rebuilt 2"]
+    expected = torch.stack([originals.float() / 255, rebuilt.clamp(0, 1)], dim=1).flatten(0, 1)[:, 0].numpy()
+    assert np.abs(grid_values(payload) - expected).max() <= 1 / 255 + 1e-6
+    assert {(p["low"], p["high"]) for p in payload["panels"]} == {(0.0, 1.0)}  # one scale: comparable digits
+
+    results = {"wrong_images": originals[:3], "wrong_predicted": torch.tensor([1, 2, 3]),
+               "wrong_true": torch.tensor([7, 7, 8])}  # fmt: skip
+    mistakes = train_view.misclassified_grid(results)
+    assert [p.title for p in mistakes.panels] == ["said 1, is 7", "said 2, is 7", "said 3, is 8"]
+    assert train_view.misclassified_grid({"wrong_images": originals[:0]}) is None
