@@ -17,7 +17,7 @@ from cnnviz.training import OPTIMIZERS, TrainConfig
 from models import CheckpointError
 from serving.routes import run_version_path
 from widgets.browser_id import browser_id
-from widgets.chart import chart
+from widgets.curves import curves
 from widgets.map_grid import map_grid
 from widgets.watch import watch
 
@@ -189,13 +189,13 @@ def run_header(run: Run, status: dict) -> None:
         st.info(f"Waiting in the queue: place {position}. It starts by itself when the run before it ends.")
 
 
-def curves(run: Run, records: list[dict]) -> None:
+def run_curves(run: Run, records: list[dict]) -> None:
     series = [(run.name, records)]
     if run.config.model == "classifier":
         metrics = ("loss", "accuracy")
-        chart([train_view.curves_chart(series, metric, "classifier") for metric in metrics], key=f"curves_{run.id}")
+        curves([train_view.curves_chart(series, metric, "classifier") for metric in metrics], key=f"curves_{run.id}")
     else:
-        chart(train_view.curves_chart(series, "loss", "autoencoder"), key=f"curves_{run.id}")
+        curves(train_view.curves_chart(series, "loss", "autoencoder"), key=f"curves_{run.id}")
         samples = run.samples()
         if samples is not None:
             title = f"Fixed validation digits and their reconstructions after epoch {samples['epoch']}"
@@ -238,7 +238,7 @@ def live_panel(run_id: str, owner: str, admin: str | None) -> None:
     control_buttons(run, state, owner, admin)
     records = run.metrics()
     progress_bar(run, records)
-    curves(run, records)
+    run_curves(run, records)
     watch(run_version_path(run.id), version, key=f"tr_watch_{run.id}", poll_s=POLL_SECONDS)
 
 
@@ -249,7 +249,7 @@ def results_panel(run: Run, owner: str, admin: str | None) -> None:
     control_buttons(run, status.get("state"), owner, admin)
     records = run.metrics()
     progress_bar(run, records)
-    curves(run, records)
+    run_curves(run, records)
     results = run.results()
     if results is not None:
         if run.config.model == "classifier":
@@ -289,7 +289,7 @@ def past_runs(owner: str, admin: str | None) -> None:
             st.warning("Compare runs of one kind at a time: classifier and autoencoder losses differ.")
         else:
             metric = "accuracy" if model == "classifier" else "loss"
-            chart(train_view.curves_chart(series, metric, model), key="tr_compare_chart")
+            curves(train_view.curves_chart(series, metric, model), key="tr_compare_chart")
     target_id = st.selectbox("Run", list(names), format_func=names.get, key="tr_manage")
     target = get_run(target_id)
     a, b, c = st.columns([2, 1, 1])

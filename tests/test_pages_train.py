@@ -54,7 +54,7 @@ def test_start_see_progress_and_stop_a_real_run(mnist):
     at.run()
     progress = at.get("progress")[0]
     assert "images/s" in progress.proto.text and progress.value > 0
-    (curves,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz.chart"]
+    (curves,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz.curves"]
     loss, accuracy = component_data(curves)["charts"]  # both curves, with the steps logged so far
     assert (loss["title"], accuracy["title"]) == ("Loss (cross-entropy)", "Accuracy")
     assert 0 < len(loss["curves"][0]["x"]) <= len(run.metrics("step"))  # the run goes on logging meanwhile

@@ -1,5 +1,4 @@
-"""Mount one or more charts (drawn as SVG in the browser) as one component: probability charts
-(:class:`cnnviz.draw_plots.Chart`) or training curves (:class:`cnnviz.train_view.CurveChart`).
+"""Mount one or more :class:`cnnviz.draw_plots.Chart` (drawn as SVG in the browser) as one component.
 
 Charts shown together travel in one instance: each instance costs the server about a millisecond per rerun
 whatever its size (Streamlit registers it as a widget and sends its code with it).
@@ -12,13 +11,14 @@ from collections.abc import Sequence
 import streamlit as st
 
 from cnnviz.draw_plots import Chart
-from cnnviz.train_view import CurveChart
 from widgets.assets import sent, source
 
-_COMPONENT = st.components.v2.component("cnnviz.chart", js=source("chart.js"), css=source("chart.css"))
+_COMPONENT = st.components.v2.component(
+    "cnnviz.chart", js=source("svg.js") + source("chart.js"), css=source("chart.css")
+)
 
 
-def chart(figures: Chart | CurveChart | Sequence[Chart | CurveChart], *, key: str) -> None:
+def chart(figures: Chart | Sequence[Chart], *, key: str) -> None:
     """Draw the charts, side by side when there are several."""
-    figures = [figures] if isinstance(figures, (Chart, CurveChart)) else list(figures)
+    figures = [figures] if isinstance(figures, Chart) else list(figures)
     _COMPONENT(key=key, data=sent({"charts": [figure.payload() for figure in figures]}))
