@@ -232,14 +232,14 @@ class Curve:
     x: tuple[float, ...]  # epochs, increasing
     y: tuple[float, ...]  # the metric at each epoch
     colour: str
-    dash: str  # "solid" or "dot" (widgets/chart.js's names)
+    dash: str  # "solid" or "dot" (widgets/svg.js's DASH names)
     width: float  # line width in pixels
     markers: bool  # a diamond at each point (validation passes: few, each one a number to read)
 
 
 @dataclass(frozen=True)
 class CurveChart:
-    """Curves along epochs, drawn as SVG in the browser by widgets/chart.js."""
+    """Curves along epochs, drawn as SVG in the browser by widgets/curves.js."""
 
     title: str
     x_title: str
@@ -247,7 +247,7 @@ class CurveChart:
     y_log: bool  # a logarithmic axis (losses: the late, small improvements stay visible)
     y_percent: bool  # ticks and hover values as percentages (accuracy)
     curves: tuple[Curve, ...]
-    kind: str = "curves"  # widgets/chart.js draws by kind
+    kind: str = "curves"  # the payload's kind, beside cnnviz.draw_plots.Chart's "bars" and "lines"
 
     def payload(self) -> dict:
         return asdict(self)

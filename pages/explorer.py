@@ -381,7 +381,7 @@ html, body, [data-testid="stMarkdownContainer"] p, code {font-size: 1.35rem !imp
 
 
 @st.fragment(key=VIEW)
-def show_view(grid: np.ndarray | None):
+def show_view(grid: np.ndarray | None) -> images.LoadedImage | images.ImageRejected | None:
     """The shape, the code, the formula, the animation and the maps of the layer the controls hold.
 
     A fragment: a control that changes only the layer's numbers reruns this alone (see :func:`_rerun_view`),
