@@ -19,7 +19,7 @@ def pages() -> list[st.Page]:
             st.Page("pages/network.py", title="Network builder", icon="🧱", url_path="network"),
             st.Page("pages/solver.py", title="Which layer gives this size?", icon="🎯", url_path="solver"),
             st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
-            st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+            st.Page("pages/training.py", title="Train", icon="🏋️", url_path="train"),
             st.Page("pages/inside.py", title="Inside the network", icon="🧠", url_path="inside"),
             st.Page("pages/lessons.py", title="Lessons", icon="🎓", url_path="lessons"),
             st.Page("pages/classroom.py", title="Class", icon="🧑‍🏫", url_path="class"),

@@ -65,8 +65,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from benchmarks.served import Server, ratio, versions
 from benchmarks.table import median_p95, print_table
-from cnnviz.explorer import ExplorerSettings, to_query
-from cnnviz.inside_view import PLANE_GRID
+from cnnviz.explorer.layer2d import ExplorerSettings, to_query
+from cnnviz.views.inside_view import PLANE_GRID
 
 # Everything the benchmark looks for on the pages, in one place.
 SELECTORS = {

@@ -1,6 +1,6 @@
 """Draw page: what one canvas update costs, from the picture to the bytes the browser receives.
 
-Rows: each step of :func:`cnnviz.draw_view.read_picture` on a 280 x 280 RGBA canvas picture, the
+Rows: each step of :func:`cnnviz.views.draw_view.read_picture` on a 280 x 280 RGBA canvas picture, the
 whole computation (target: median under 50 ms), the figures and their JSON (charts and map
 grids, as the page sends them), the page's whole rerun under ``streamlit.testing`` (target: under 200 ms), and the bytes
 of one rerun's elements (target: under 1 MB). Uses the shipped models when they exist, untrained
@@ -19,10 +19,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from benchmarks.table import measure, print_table
-from cnnviz import features
-from cnnviz.draw_view import DEFAULT_LAYERS, SWEEP_ANGLES, SWEEP_SHIFTS, DrawSettings, build_figures, read_picture
-from cnnviz.inference import load_checked, shipped
-from cnnviz.preprocess import to_mnist
+from cnnviz.analysis import features
+from cnnviz.data.preprocess import to_mnist
+from cnnviz.views.draw_view import DEFAULT_LAYERS, SWEEP_ANGLES, SWEEP_SHIFTS, DrawSettings, build_figures, read_picture
+from cnnviz.views.model_sources import load_checked, shipped
 from models import CheckpointError, CNNClassifier, ConvAutoencoder
 
 ROOT = Path(__file__).resolve().parents[1]

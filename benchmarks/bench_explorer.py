@@ -13,8 +13,11 @@ import json
 from collections.abc import Callable
 
 from benchmarks.table import measure, print_table
-from cnnviz import explorer_view, images, layers
-from cnnviz.explorer import ExplorerSettings
+from cnnviz import layers
+from cnnviz.data import images
+from cnnviz.explorer.layer2d import ExplorerSettings
+from cnnviz.views import builder_table, explorer_view
+from cnnviz.views.presets import builder_presets
 
 SCENE = "colour_scene"
 
@@ -81,9 +84,9 @@ def page_rerun() -> Callable[[], None]:
 
 
 def network_interaction(name: str) -> int:
-    preset = layers.presets()[name]
+    preset = builder_presets()[name]
     report = layers.evaluate_stack(preset.specs, preset.input_shape)
-    layers.report_table(report)
+    builder_table.report_table(report)
     return len(layers.export_code(preset.specs, preset.input_shape))
 
 
@@ -96,7 +99,7 @@ def main() -> None:
     rerun = page_rerun()
     median, p95 = measure(rerun, repeats=15, warmup=2)
     rows.append(["whole page rerun, streamlit.testing (256 RGB, 16 ch, kernel 7 <-> 5)", median, p95, "as above"])
-    for name in layers.presets():
+    for name in builder_presets():
         size = network_interaction(name)
         median, p95 = measure(lambda n=name: network_interaction(n), repeats=15, warmup=1)
         rows.append([f"network builder: {name}", median, p95, f"{size / 1024:.1f} KB code"])

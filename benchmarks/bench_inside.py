@@ -15,11 +15,12 @@ import plotly.io
 import torch
 
 from benchmarks.table import measure, print_table
-from cnnviz import attribution, images, inside_view, latent, receptive
-from cnnviz.data import MNISTNotFound
-from cnnviz.draw_view import field_grids
-from cnnviz.features import classify, reconstruct
-from cnnviz.inference import mnist_test_digit
+from cnnviz.analysis import attribution, latent, receptive
+from cnnviz.analysis.features import classify, reconstruct
+from cnnviz.data import images
+from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit
+from cnnviz.views import inside_view
+from cnnviz.views.draw_view import field_grids
 from models import PRETRAINED_DIR, load_pretrained
 
 LAYER = "backbone.layers.res2_1"  # the page's default layer

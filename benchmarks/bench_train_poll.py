@@ -23,10 +23,10 @@ import time
 from benchmarks.bench_browser import CHROMIUM_ARGS
 from benchmarks.served import ROOT, served
 from benchmarks.table import print_table
-from cnnviz.lessons import load_lessons
-from cnnviz.runs import create_run, get_run
-from cnnviz.train import process_start_ticks
-from cnnviz.training import TrainConfig
+from cnnviz.teaching.lesson_files import load_lessons
+from cnnviz.training.jobs import process_start_ticks
+from cnnviz.training.recipe import TrainConfig
+from cnnviz.training.runs import create_run, get_run
 
 
 def fill(folder, count: int) -> None:

@@ -7,7 +7,7 @@ every 2,000 training images and stop at the first pass reaching 98%.
 - default: ``TrainConfig()`` through :func:`cnnviz.training.train` (in-memory batches).
 - lab: the same model, batch 16 through a ``torch.utils.data.DataLoader`` over a
   ``TensorDataset`` with shuffling and ``pin_memory=True``, Adam at 1e-3.
-- stop latency: a real background job (:mod:`cnnviz.jobs`) is asked to stop;
+- stop latency: a real background job (:mod:`cnnviz.training.jobs`) is asked to stop;
   the time until its status reads "stopped" with the checkpoint written.
 
 Run: ``python -m benchmarks training`` (about 5 minutes on 2 cores).
@@ -22,10 +22,10 @@ import time
 import torch
 
 from benchmarks.table import median_p95, print_table
-from cnnviz import jobs
-from cnnviz.data import load_mnist
+from cnnviz.data.mnist import load_mnist
 from cnnviz.device import use_all_cores
-from cnnviz.training import TrainConfig, TrainingCallbacks, evaluate, make_model, train
+from cnnviz.training import jobs
+from cnnviz.training.recipe import TrainConfig, TrainingCallbacks, evaluate, make_model, train
 
 TARGET = 0.98
 VAL_EVERY = 2000  # training images between two validation passes

@@ -27,7 +27,7 @@ def to_model(images: torch.Tensor, model: nn.Module) -> torch.Tensor:
     """``images`` ready for ``model``: on its device and, for a 4-D batch, in the channels-last layout.
 
     Channels-last images meet the channels-last weights of the served models (why, and what it saves: see
-    :func:`cnnviz.inference.load_checked`); the numbers are the same in either layout.
+    :func:`cnnviz.views.model_sources.load_checked`); the numbers are the same in either layout.
     """
     if images.dim() == 4:
         return images.to(device=model_device(model), memory_format=torch.channels_last)

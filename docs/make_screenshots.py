@@ -20,17 +20,17 @@ TOKEN = "screenshot"
 
 
 def main() -> None:
-    from conftest import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app, wait_for_app
     from playwright.sync_api import sync_playwright
 
-    from cnnviz import lessons
-    from cnnviz.classroom import Classroom
+    from cnnviz.teaching import lesson_files
+    from cnnviz.teaching.class_db import Classroom
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app, wait_for_app
 
     folder = Path(tempfile.mkdtemp(prefix="cnnviz-shots-"))
     os.environ["CNNVIZ_ADMIN_TOKEN"] = TOKEN
     room = Classroom(f"sqlite:///{folder / 'runs' / 'classroom.sqlite'}")
-    lesson = {x.slug: x for x in lessons.load_lessons()}["convolution"]
-    question = lessons.step_question(lesson, 0, room.current_class().seed)
+    lesson = {x.slug: x for x in lesson_files.load_lessons()}["convolution"]
+    question = lesson_files.step_question(lesson, 0, room.current_class().seed)
     wrong = tuple(question.answer[:1]) + tuple(n - 2 for n in question.answer[1:])
     names = ["Ada", "Grace", "Alan", "Katherine", "", "Edsger", "", "Barbara", "Donald", "Frances", "", "Tim"]
     for number, name in enumerate(names):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from cnnviz.arithmetic import conv_transpose2d_output_size
+from cnnviz.layers.arithmetic import conv_transpose2d_output_size
 from models.backbone import BackboneConfig, CNNBackbone, Normalize, backbone_output_shape, stage_sizes
 from models.residual import ResidualBlock
 

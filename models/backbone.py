@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnviz.arithmetic import InvalidLayerConfig, conv2d_output_size, pool2d_output_size
+from cnnviz.layers.arithmetic import InvalidLayerConfig, conv2d_output_size, pool2d_output_size
 from models.residual import ResidualBlock
 
 MNIST_MEAN = 0.1307  # mean pixel of the MNIST training images in [0, 1]
@@ -40,7 +40,7 @@ class BackboneConfig:
 
 
 def stage_sizes(config: BackboneConfig) -> list[tuple[int, int]]:
-    """Spatial ``(h, w)`` of the input and after each stage's pooling, via cnnviz.arithmetic."""
+    """Spatial ``(h, w)`` of the input and after each stage's pooling, via cnnviz.layers.arithmetic."""
     sizes = [(config.input_size, config.input_size)]
     for _ in config.channels:
         same = conv2d_output_size(sizes[-1], config.kernel_size, padding="same")

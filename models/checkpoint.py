@@ -132,7 +132,7 @@ def parse_config(kind: Any, config: Any) -> ClassifierConfig | AutoencoderConfig
     """The config dataclass of a ``kind`` model from a checkpoint's plain ``config``, checked field by field.
 
     Nothing is built: types and ranges are checked against the limits above, then the
-    shape arithmetic of :mod:`cnnviz.arithmetic` (an image that shrinks away is refused).
+    shape arithmetic of :mod:`cnnviz.layers.arithmetic` (an image that shrinks away is refused).
 
     Raises:
         CheckpointError: the kind or any field is wrong (the message names it).

@@ -1,7 +1,7 @@
 """Class: the teacher's view of the room, sized for a projector.
 
-A thin view: the admin token (cnnviz.jobs.is_admin, as on the Train page) ->
-cnnviz.classroom (who is where, answer counts, move the room, export, new
+A thin view: the admin token (cnnviz.training.jobs.is_admin, as on the Train page) ->
+cnnviz.teaching.class_db (who is where, answer counts, move the room, export, new
 class) -> render. The live part is a fragment that reruns every
 REFRESH_SECONDS (at most once a second); everything students typed is escaped.
 """
@@ -14,8 +14,9 @@ from datetime import datetime
 
 import streamlit as st
 
-from cnnviz import classroom, jobs, lessons
-from cnnviz.classroom import Classroom, ClassroomError
+from cnnviz.teaching import class_db, lesson_files
+from cnnviz.teaching.class_db import Classroom, ClassroomError
+from cnnviz.training import jobs
 from widgets.resources import load_lessons, open_classroom
 
 REFRESH_SECONDS = 1.0  # the live panel reruns at most this often
@@ -33,19 +34,19 @@ STYLE = """
 """
 
 
-def step_name(by_slug: dict[str, lessons.Lesson], slug: str, step: int) -> str:
+def step_name(by_slug: dict[str, lesson_files.Lesson], slug: str, step: int) -> str:
     lesson = by_slug.get(slug)
     if lesson is None or not 0 <= step < len(lesson.steps):
         return f"{slug} · step {step + 1}"
     return f"{lesson.title} · {step + 1}. {lesson.steps[step].title}"
 
 
-def position(by_slug: dict[str, lessons.Lesson], slug: str) -> int:
+def position(by_slug: dict[str, lesson_files.Lesson], slug: str) -> int:
     """A lesson's place in the course (unknown lessons last)."""
     return list(by_slug).index(slug) if slug in by_slug else len(by_slug)
 
 
-def where_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
+def where_table(room: Classroom, by_slug: dict[str, lesson_files.Lesson]) -> str:
     """Who is on which step, as an HTML table (names escaped)."""
     now = time.time()
     groups: dict[tuple[str, int], list[str]] = {}
@@ -66,7 +67,7 @@ def where_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
     return f"<table><tr><th>step</th><th>students</th><th>who (⤫: not following)</th></tr>{rows}</table>"
 
 
-def answers_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
+def answers_table(room: Classroom, by_slug: dict[str, lesson_files.Lesson]) -> str:
     """Per question: how many answered, how many right, the most common wrong answer (escaped)."""
     stats = sorted(room.question_stats(), key=lambda s: (position(by_slug, s.question.partition("/")[0]), s.question))
     if not stats:
@@ -85,7 +86,7 @@ def answers_table(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> str:
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
-def live_room(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
+def live_room(room: Classroom, by_slug: dict[str, lesson_files.Lesson]) -> None:
     try:
         move = room.room()
         where, answers = where_table(room, by_slug), answers_table(room, by_slug)
@@ -99,7 +100,7 @@ def live_room(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
             + "<h3>Answers (first answers count)</h3>" + answers + "</div>")  # fmt: skip
 
 
-def move_controls(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
+def move_controls(room: Classroom, by_slug: dict[str, lesson_files.Lesson]) -> None:
     slugs = list(by_slug)
     cols = st.columns([2, 3, 2], vertical_alignment="bottom")
     slug = cols[0].selectbox("Lesson", slugs, format_func=lambda s: by_slug[s].title, key="cl_lesson")
@@ -111,10 +112,10 @@ def move_controls(room: Classroom, by_slug: dict[str, lessons.Lesson]) -> None:
         st.toast(f"Moving the room to {step_name(by_slug, slug, step)}: pages follow within a couple of seconds.")
 
 
-def class_controls(room: Classroom, klass: classroom.ClassInfo) -> None:
+def class_controls(room: Classroom, klass: class_db.ClassInfo) -> None:
     started = datetime.fromtimestamp(klass.started).strftime("%Y-%m-%d %H:%M")
     label = f"“{klass.name}”, " if klass.name else ""
-    st.caption(f"This class: {classroom.escape_markdown(label)}started {started}. Every class gets its own "
+    st.caption(f"This class: {class_db.escape_markdown(label)}started {started}. Every class gets its own "
                "question numbers; a new class starts empty and keeps this one for export.")  # fmt: skip
     cols = st.columns([2, 2, 1])
     cols[0].download_button(
@@ -147,12 +148,12 @@ if not jobs.is_admin(token):
     st.stop()
 
 try:
-    all_lessons = load_lessons(str(lessons.lessons_dir()), lessons.folder_stamp())
-except lessons.LessonError as error:
+    all_lessons = load_lessons(str(lesson_files.lessons_dir()), lesson_files.folder_stamp())
+except lesson_files.LessonError as error:
     st.error(f"A lesson file has a problem: {error}")
     st.stop()
 try:
-    room = open_classroom(classroom.database_url())
+    room = open_classroom(class_db.database_url())
     klass = room.current_class()
 except ClassroomError as error:
     st.error(f"The class database cannot be used: {error}")

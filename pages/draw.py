@@ -1,6 +1,6 @@
 """Draw a digit: what the classifier thinks, what each layer sees, and the autoencoder's copy.
 
-A thin view: canvas / upload / MNIST digit -> cnnviz.draw_view.read_picture -> build_figures -> render.
+A thin view: canvas / upload / MNIST digit -> cnnviz.views.draw_view.read_picture -> build_figures -> render.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import random
 import numpy as np
 import streamlit as st
 
-from cnnviz import images
-from cnnviz.data import MNISTNotFound
-from cnnviz.draw_view import (
+from cnnviz.data import images
+from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit
+from cnnviz.data.preprocess import EmptyDrawing
+from cnnviz.views.draw_view import (
     DEFAULT_LAYERS,
     ROTATION_LIMIT,
     SHIFT_LIMIT,
@@ -24,8 +25,7 @@ from cnnviz.draw_view import (
     cell_view,
     read_picture,
 )
-from cnnviz.inference import checkpoint_upload_mb, file_stamp, mnist_test_digit, model_sources
-from cnnviz.preprocess import EmptyDrawing
+from cnnviz.views.model_sources import checkpoint_upload_mb, file_stamp, model_sources
 from models import CheckpointError
 from widgets.chart import chart
 from widgets.draw_canvas import draw_canvas

@@ -1,6 +1,6 @@
 """Layer explorer: change one number, see at once what the layer does to a tensor.
 
-A thin view: widgets -> ExplorerSettings -> cnnviz.explorer_view.build_view -> render.
+A thin view: widgets -> ExplorerSettings -> cnnviz.views.explorer_view.build_view -> render.
 Every setting is mirrored in the URL, so a link reproduces the view.
 """
 
@@ -14,17 +14,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz import explorer, explorer1d, images, kernels
-from cnnviz.arithmetic import InvalidLayerConfig
-from cnnviz.explorer import AVG_POOL, CONV, CONV_T, EXPLORER_LAYERS, MAX_POOL, UPSAMPLE, ExplorerSettings
-from cnnviz.explorer_view import build_view
+from cnnviz.data import images
+from cnnviz.explorer import kernels, layer1d, layer2d
+from cnnviz.explorer.layer2d import AVG_POOL, CONV, CONV_T, EXPLORER_LAYERS, MAX_POOL, UPSAMPLE, ExplorerSettings
 from cnnviz.layers import UPSAMPLE_MODES, format_bytes, show_shape
+from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.views.explorer_view import build_view
 from widgets.map_grid import map_grid
 from widgets.sliding_window import sliding_window
 
 # One sentence per control, in the lab's words: what it does to the output.
 HELP = {
-    **{setting.field: setting.help for setting in explorer.SETTINGS},
+    **{setting.field: setting.help for setting in layer2d.SETTINGS},
     "square": "Use one number for height and width (kernel, stride, padding, ...), or set them separately.",
     "padding_mode": "Zeros added around the input: a number, 'same' (keep the size, stride 1 only) or 'valid' (none).",
     "source": "Where the input image comes from; it sets the channels (grayscale 1, colour 3) and is resized.",
@@ -33,8 +34,8 @@ HELP = {
 }
 
 SOURCES = ("sample", "upload", "camera")
-SEQUENCE_LAYERS = explorer1d.SEQUENCE_LAYERS  # offered here, shown by the 1-D explorer
-CHANNEL_LIMIT = explorer.MAX_CHANNELS
+SEQUENCE_LAYERS = layer1d.SEQUENCE_LAYERS  # offered here, shown by the 1-D explorer
+CHANNEL_LIMIT = layer2d.MAX_CHANNELS
 VIEW = "explorer_view"  # the view fragment's key (st.rerun(VIEW) reruns it alone)
 KEEP_DECODED_BYTES = 4 * 2**20  # an upload's decoded pixels are kept in its session up to this size
 
@@ -55,7 +56,7 @@ def _seed_widgets(settings: ExplorerSettings) -> None:
         isinstance(v, str) or v[0] == v[1]
         for v in (settings.kernel, settings.stride, settings.padding, settings.dilation, settings.output_padding)
     )
-    for key, value in {**explorer.widget_values(settings), "ex_square": square, "ex_source": "sample"}.items():
+    for key, value in {**layer2d.widget_values(settings), "ex_square": square, "ex_source": "sample"}.items():
         st.session_state.setdefault(key, value)
 
 
@@ -71,14 +72,14 @@ def _settle_state(sample_names: list[str], image: images.LoadedImage | None) -> 
     if state.get("ex_sample") not in sample_names:
         state["ex_sample"] = sample_names[0]
     if state.get("ex_square"):  # one number for both: a later switch to rectangular starts from it
-        for key in ("ex", *(s.widget_key for s in explorer.SETTINGS if s.widget in ("pair", "padding"))):
+        for key in ("ex", *(s.widget_key for s in layer2d.SETTINGS if s.widget in ("pair", "padding"))):
             if f"{key}_h" in state and state.get(f"{key}_w") != state[f"{key}_h"]:  # "ex": height and width
                 state[f"{key}_w"] = state[f"{key}_h"]
     if image is not None and state.get("ex_c") != image.channels:
         state["ex_c"] = image.channels  # the image decides the channels
     if state.get("ex_layer") in (CONV, CONV_T) and "ex_c" in state and "ex_out" in state:
         _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
-    return explorer.clamp(explorer.settings_from_widgets(state))[0]
+    return layer2d.clamp(layer2d.settings_from_widgets(state))[0]
 
 
 def _chosen_image() -> images.LoadedImage | images.ImageRejected | None:
@@ -157,7 +158,7 @@ def _early_shape(settings: ExplorerSettings | None):
     if settings is None:
         return slot, None
     try:
-        report = explorer.analyze(settings)
+        report = layer2d.analyze(settings)
     except InvalidLayerConfig:
         return slot, None  # the error is explained below, with its fix
     with slot.container():
@@ -227,12 +228,12 @@ def _controls(sample_names: list[str], chosen) -> np.ndarray | None:
         if image is not None:
             st.caption(f"{'Grayscale' if image.channels == 1 else 'Colour'} image: {image.channels} channel(s).")
         if square:
-            st.number_input("height = width", 1, explorer.MAX_INPUT, key="ex_h", help=HELP["height"], **view_only)
+            st.number_input("height = width", 1, layer2d.MAX_INPUT, key="ex_h", help=HELP["height"], **view_only)
         else:
             left, right = st.columns(2)
-            left.number_input("height (H)", 1, explorer.MAX_INPUT, key="ex_h", help=HELP["height"], **view_only)
-            right.number_input("width (W)", 1, explorer.MAX_INPUT, key="ex_w", help=HELP["width"], **view_only)
-        st.number_input("batch (N)", 1, explorer.MAX_BATCH, key="ex_batch", help=HELP["batch"], **view_only)
+            left.number_input("height (H)", 1, layer2d.MAX_INPUT, key="ex_h", help=HELP["height"], **view_only)
+            right.number_input("width (W)", 1, layer2d.MAX_INPUT, key="ex_w", help=HELP["width"], **view_only)
+        st.number_input("batch (N)", 1, layer2d.MAX_BATCH, key="ex_batch", help=HELP["batch"], **view_only)
 
         st.subheader(layer)
         if layer in (CONV, CONV_T):
@@ -240,20 +241,20 @@ def _controls(sample_names: list[str], chosen) -> np.ndarray | None:
             options = _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
             st.selectbox("groups", options, key="ex_groups", help=HELP["groups"], **view_only)
         if layer != UPSAMPLE:
-            _pair("kernel_size", "ex_k", 1, explorer.MAX_INPUT, square, HELP["kernel"])
-            _pair("stride", "ex_s", 1, explorer.MAX_INPUT, square, HELP["stride"])
+            _pair("kernel_size", "ex_k", 1, layer2d.MAX_INPUT, square, HELP["kernel"])
+            _pair("stride", "ex_s", 1, layer2d.MAX_INPUT, square, HELP["stride"])
             pad_mode = "number"
             if layer == CONV:
                 pad_mode = st.radio("padding", ("number", "same", "valid"), key="ex_pad_mode", horizontal=True,
                                     help=HELP["padding_mode"])  # fmt: skip
             if pad_mode == "number":
-                _pair("padding", "ex_p", 0, explorer.MAX_INPUT, square, HELP["padding"])
+                _pair("padding", "ex_p", 0, layer2d.MAX_INPUT, square, HELP["padding"])
             if layer != AVG_POOL:
-                _pair("dilation", "ex_d", 1, explorer.MAX_INPUT, square, HELP["dilation"])
+                _pair("dilation", "ex_d", 1, layer2d.MAX_INPUT, square, HELP["dilation"])
         if layer in (MAX_POOL, AVG_POOL):
             st.checkbox("ceil_mode", key="ex_ceil", help=HELP["ceil_mode"], **view_only)
         if layer == CONV_T:
-            _pair("output_padding", "ex_op", 0, explorer.MAX_INPUT, square, HELP["output_padding"])
+            _pair("output_padding", "ex_op", 0, layer2d.MAX_INPUT, square, HELP["output_padding"])
         if layer in (CONV, CONV_T):
             st.checkbox("bias", key="ex_bias", help=HELP["bias"], **view_only)
         if layer == UPSAMPLE:
@@ -265,7 +266,7 @@ def _controls(sample_names: list[str], chosen) -> np.ndarray | None:
         if maps_on:
             st.subheader("Feature maps")
             if layer in (CONV, CONV_T):
-                mode = st.selectbox("Kernel", explorer.KERNEL_MODES, key="ex_kernel_mode", help=HELP["kernel_mode"])
+                mode = st.selectbox("Kernel", layer2d.KERNEL_MODES, key="ex_kernel_mode", help=HELP["kernel_mode"])
                 if mode == "preset":
                     preset = st.selectbox("Preset", kernels.PRESETS, key="ex_preset", help=HELP["preset"])
                     st.caption(kernels.DESCRIPTIONS[preset])
@@ -388,12 +389,12 @@ def show_view(grid: np.ndarray | None) -> images.LoadedImage | images.ImageRejec
     so everything here is read from the session state; ``grid`` is the edited kernel, if one. Returns the
     chosen picture (:func:`_chosen_image`), so that a full run's controls do not decode an upload again.
     """
-    _seed_widgets(explorer.from_query(st.query_params.to_dict())[0])  # Streamlit forgets hidden widgets' values
+    _seed_widgets(layer2d.from_query(st.query_params.to_dict())[0])  # Streamlit forgets hidden widgets' values
     chosen = _chosen_image()
     image = _loaded(chosen)
     settings = _settle_state(images.sample_names(), image)
     shape_slot, shown_shape = _early_shape(settings)
-    query = explorer.to_query(settings)
+    query = layer2d.to_query(settings)
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
     _render(build_view(settings, image, grid), False, shape_slot, shown_shape)
@@ -405,7 +406,7 @@ if st.query_params.get("layer") in SEQUENCE_LAYERS:  # a link to a 1-D layer: th
     st.switch_page("pages/explorer1d.py", query_params=st.query_params.to_dict())
 if "ex_open_1d" in st.session_state:
     st.switch_page("pages/explorer1d.py", query_params={"layer": st.session_state.pop("ex_open_1d")})
-url_settings, url_problems = explorer.from_query(st.query_params.to_dict())
+url_settings, url_problems = layer2d.from_query(st.query_params.to_dict())
 if url_settings.present:
     st.markdown(PRESENT_STYLE, unsafe_allow_html=True)
     for problem in url_problems:
@@ -417,7 +418,7 @@ if url_settings.present:
     st.title(f"{settings.layer}")
     shape_slot, _ = _early_shape(None)
     _render(build_view(settings, image), True, shape_slot)
-    controls = urlencode(explorer.to_query(replace(url_settings, present=False)))
+    controls = urlencode(layer2d.to_query(replace(url_settings, present=False)))
     st.markdown(f"[Show the controls](?{controls})")
 else:
     st.title("Layer explorer")

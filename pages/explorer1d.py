@@ -1,7 +1,7 @@
 """1-D layer explorer: a kernel sliding along a DNA sequence or a signal, every option, the formula filled in.
 
-A thin view: widgets (derived from cnnviz.explorer1d.SETTINGS) -> Explorer1dSettings ->
-cnnviz.explorer1d_view.build -> render. Every setting is mirrored in the URL, so a link reproduces the view.
+A thin view: widgets (derived from cnnviz.explorer.layer1d.SETTINGS) -> Explorer1dSettings ->
+cnnviz.views.explorer1d_view.build -> render. Every setting is mirrored in the URL, so a link reproduces the view.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from cnnviz import explorer1d, explorer1d_view, sequences
-from cnnviz.arithmetic import InvalidLayerConfig
-from cnnviz.explorer1d import SETTINGS, Explorer1dSettings, Setting
-from cnnviz.specs import show_shape
+from cnnviz.data import sequences
+from cnnviz.explorer import layer1d
+from cnnviz.explorer.layer1d import SETTINGS, Explorer1dSettings, Setting
+from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.layers.spec import show_shape
+from cnnviz.views import explorer1d_view
 from widgets.sliding_window import sliding_window
 
 PREFIX = "e1_"  # session-state keys of the widgets: PREFIX + field
@@ -27,10 +29,10 @@ def _fit_kernel() -> None:
     source = state.get(PREFIX + "source", "dna")
     if state.get(PREFIX + "kernel_mode", "preset") != "preset":
         return
-    presets = explorer1d.kernel_presets(source)
+    presets = layer1d.kernel_presets(source)
     if state.get(PREFIX + "preset") not in presets:
         state[PREFIX + "preset"] = presets[0]
-    state[PREFIX + "kernel"] = explorer1d.preset_length(source, state[PREFIX + "preset"])
+    state[PREFIX + "kernel"] = layer1d.preset_length(source, state[PREFIX + "preset"])
 
 
 def _seed(settings: Explorer1dSettings) -> None:
@@ -45,8 +47,8 @@ def _widget(setting: Setting, container, current: Explorer1dSettings) -> None:
         st.session_state[key] = st.session_state[SAVED][setting.field]
     refit = _fit_kernel if setting.field in ("source", "preset", "kernel_mode") else None
     if setting.widget == "select":
-        choices = explorer1d.kernel_presets(current.source) if setting.field == "preset" else setting.choices
-        labels = explorer1d.SOURCE_NAMES if setting.field == "source" else {}
+        choices = layer1d.kernel_presets(current.source) if setting.field == "preset" else setting.choices
+        labels = layer1d.SOURCE_NAMES if setting.field == "source" else {}
         container.selectbox(setting.label, choices, key=key, help=setting.help, on_change=refit,
                             format_func=lambda value: labels.get(value, value))  # fmt: skip
     elif setting.widget == "number":
@@ -68,27 +70,27 @@ st.caption(
     "[layer explorer](/explorer)."
 )
 
-url_settings, url_problems = explorer1d.from_query(st.query_params.to_dict())
+url_settings, url_problems = layer1d.from_query(st.query_params.to_dict())
 if SAVED not in st.session_state or st.query_params.to_dict() != st.session_state.get(LINKED):
     _seed(url_settings)
 for problem in url_problems:
     st.warning(problem)
 
 saved = st.session_state[SAVED]
-current, _ = explorer1d.clamp(
+current, _ = layer1d.clamp(
     Explorer1dSettings(**{s.field: st.session_state.get(PREFIX + s.field, saved[s.field]) for s in SETTINGS})
 )
 controls, results = st.columns([1, 2], gap="large")
 for setting in SETTINGS:
-    if explorer1d.applies(setting, current):
+    if layer1d.applies(setting, current):
         _widget(setting, controls, current)
 
 values = {s.field: st.session_state.get(PREFIX + s.field, st.session_state[SAVED][s.field]) for s in SETTINGS}
-settings, clamped = explorer1d.clamp(Explorer1dSettings(**values))
+settings, clamped = layer1d.clamp(Explorer1dSettings(**values))
 for note in clamped:
     st.warning(note)
 st.session_state[SAVED] = asdict(settings)
-query = explorer1d.to_query(settings)
+query = layer1d.to_query(settings)
 if query != st.query_params.to_dict():
     st.query_params.from_dict(query)
 st.session_state[LINKED] = query

@@ -30,7 +30,9 @@ st.markdown(
 st.page_link("pages/explorer.py", label="Layer explorer: one layer, every option, the formula filled in", icon="🔍")
 st.page_link("pages/network.py", label="Network builder: stack layers and follow the shape", icon="🧱")
 st.page_link("pages/draw.py", label="Draw a digit: its prediction, what each layer sees, its reconstruction", icon="✏️")
-st.page_link("pages/train.py", label="Train: the residual CNN and the autoencoder, live, in the background", icon="🏋️")
+st.page_link(
+    "pages/training.py", label="Train: the residual CNN and the autoencoder, live, in the background", icon="🏋️"
+)
 st.page_link("pages/explorer1d.py", label="1-D explorer: a kernel sliding along DNA or a signal", icon="🧬")
 st.page_link("pages/solver.py", label="Which layer gives this size? Every kernel, stride and padding", icon="🎯")
 st.page_link("pages/inside.py", label="Inside the network: receptive fields, why this answer, latent space", icon="🧠")

@@ -1,6 +1,7 @@
 """Inside the network: receptive fields you can click, why this answer, what the filters look for, the latent space.
 
-A thin view: widgets -> cnnviz.receptive / attribution / filters / latent / bottleneck -> cnnviz.inside_view -> render.
+A thin view: widgets -> cnnviz.analysis (receptive / attribution / filters / latent), cnnviz.training.bottleneck
+-> cnnviz.views.inside_view -> render.
 Slow results (filter pictures, the latent projection) are computed a slice per rerun with a progress bar and
 cached on disk per model file, so no rerun blocks for more than about a second.
 """
@@ -12,13 +13,16 @@ import random
 import streamlit as st
 import torch
 
-from cnnviz import attribution, bottleneck, filters, images, inside_view, latent, receptive
-from cnnviz.data import MNISTNotFound
+from cnnviz.analysis import attribution, filters, latent, receptive
+from cnnviz.analysis.features import classify, reconstruct
+from cnnviz.data import images
+from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit
+from cnnviz.data.preprocess import EmptyDrawing, to_mnist
 from cnnviz.device import one_thread
-from cnnviz.draw_view import NOT_MOVED, field_grids
-from cnnviz.features import classify, reconstruct
-from cnnviz.inference import ModelSource, file_stamp, mnist_test_digit, model_sources
-from cnnviz.preprocess import EmptyDrawing, to_mnist
+from cnnviz.training import bottleneck
+from cnnviz.views import inside_view
+from cnnviz.views.draw_view import NOT_MOVED, field_grids
+from cnnviz.views.model_sources import ModelSource, file_stamp, model_sources
 from models import PRETRAINED_DIR, CheckpointError
 from widgets.browser_id import browser_id
 from widgets.map_grid import map_grid
@@ -260,7 +264,8 @@ def show_bottleneck() -> None:
     if not entries:
         st.info(
             "No bottleneck comparison has finished yet. Start one on the **Train** page (*Bottleneck comparison: "
-            "several autoencoders in one go*), or from a terminal: `python -m cnnviz.bottleneck` (2, 4, 8, 16, 36 "
+            "several autoencoders in one go*), or from a terminal: "
+            "`python -m cnnviz.training.bottleneck` (2, 4, 8, 16, 36 "
             "and 64 values, 2 epochs each; `--queue` hands them to the background queue)."
         )
         return

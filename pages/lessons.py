@@ -1,7 +1,7 @@
 """Lessons: the lab, step by step, with a live view and a question that checks itself.
 
-A thin view: lesson files (cnnviz.lessons) -> the step's question (cnnviz.quiz)
--> the answer checked and stored (cnnviz.classroom) -> render. Progress lives in
+A thin view: lesson files (cnnviz.teaching.lesson_files) -> the step's question (cnnviz.teaching.quiz)
+-> the answer checked and stored (cnnviz.teaching.class_db) -> render. Progress lives in
 the class database per browser (the Train page's cookie id), so a reload or a
 new tab continues where the student was; a fragment follows the teacher's
 "move the room" (the browser asks every POLL_SECONDS; widgets/watch) unless the student opted out.
@@ -14,8 +14,8 @@ import time
 import numpy as np
 import streamlit as st
 
-from cnnviz import classroom, lessons, quiz
-from cnnviz.classroom import Classroom, ClassroomError, NicknameRejected
+from cnnviz.teaching import class_db, lesson_files, quiz
+from cnnviz.teaching.class_db import Classroom, ClassroomError, NicknameRejected
 from serving.routes import CLASS_MOVE
 from widgets.browser_id import browser_id
 from widgets.resources import load_lessons, open_classroom
@@ -35,7 +35,7 @@ def go_to(slug: str, step: int) -> None:
     st.session_state.ls_lesson, st.session_state.ls_step = slug, step
 
 
-def start_position(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -> None:
+def start_position(room: Classroom, student: str, by_slug: dict[str, lesson_files.Lesson]) -> None:
     """Where a new session opens: where this browser was, else where the room is, else the first lesson."""
     saved = room.student(student)
     move = room.room()
@@ -62,7 +62,7 @@ def save_position(room: Classroom, student: str) -> None:
 
 
 @st.fragment
-def follow_the_teacher(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -> None:
+def follow_the_teacher(room: Classroom, student: str, by_slug: dict[str, lesson_files.Lesson]) -> None:
     """Jump to the teacher's step once per move (never when the student opted out); say "still here" now and then.
 
     Rerun by widgets/watch when the room's move counter changes (the browser asks the server every
@@ -93,7 +93,7 @@ def copy_widget(name: str) -> None:
     st.session_state[name] = st.session_state[f"{name}_widget"]
 
 
-def sidebar(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -> None:
+def sidebar(room: Classroom, student: str, by_slug: dict[str, lesson_files.Lesson]) -> None:
     with st.sidebar:
         slugs = list(by_slug)
         current = st.session_state.ls_lesson
@@ -108,19 +108,19 @@ def sidebar(room: Classroom, student: str, by_slug: dict[str, lessons.Lesson]) -
                   help=FOLLOW_HELP)  # fmt: skip
         st.session_state.setdefault("ls_nickname_widget", st.session_state.ls_nickname)
         with st.form("ls_name_form", border=False):
-            name = st.text_input("Nickname (optional)", key="ls_nickname_widget", max_chars=classroom.MAX_NICKNAME,
+            name = st.text_input("Nickname (optional)", key="ls_nickname_widget", max_chars=class_db.MAX_NICKNAME,
                                  help="Shown to the teacher instead of an anonymous id.")  # fmt: skip
             if st.form_submit_button("Save nickname"):
                 try:
                     stored = room.set_nickname(student, name)
                     st.session_state.ls_nickname = stored
-                    st.success(f"The teacher sees you as {classroom.escape_markdown(stored)}." if stored
+                    st.success(f"The teacher sees you as {class_db.escape_markdown(stored)}." if stored
                                else "You are anonymous.")  # fmt: skip
                 except NicknameRejected as error:
                     st.error(str(error))
 
 
-def show_view(step: lessons.Step) -> None:
+def show_view(step: lesson_files.Step) -> None:
     if step.view is None:
         return
     query = dict(step.view.query)
@@ -146,12 +146,12 @@ def show_result(result: quiz.CheckResult, counted: bool | None) -> None:
         st.caption("Your first answer to this question is the one the class statistics count.")
 
 
-def show_question(room: Classroom, student: str, lesson: lessons.Lesson, index: int, seed: int) -> None:
+def show_question(room: Classroom, student: str, lesson: lesson_files.Lesson, index: int, seed: int) -> None:
     key = f"{lesson.slug}/{index}"
     attempts = st.session_state.setdefault("ls_attempts", {})
     attempt = attempts.get(key, 0)
     try:
-        question = lessons.step_question(lesson, index, seed, attempt)
+        question = lesson_files.step_question(lesson, index, seed, attempt)
     except quiz.QuizUnavailable as error:
         st.info(f"This step's question needs files this server does not have: {error}")
         return
@@ -184,7 +184,7 @@ def show_question(room: Classroom, student: str, lesson: lessons.Lesson, index: 
             st.rerun()
 
 
-def navigation(lesson: lessons.Lesson, index: int) -> None:
+def navigation(lesson: lesson_files.Lesson, index: int) -> None:
     cols = st.columns([1, 1, 4])
     if cols[0].button("← Back", disabled=index == 0, key="ls_back"):
         go_to(lesson.slug, index - 1)
@@ -195,12 +195,12 @@ def navigation(lesson: lessons.Lesson, index: int) -> None:
 
 
 try:
-    all_lessons = load_lessons(str(lessons.lessons_dir()), lessons.folder_stamp())
-except lessons.LessonError as error:
+    all_lessons = load_lessons(str(lesson_files.lessons_dir()), lesson_files.folder_stamp())
+except lesson_files.LessonError as error:
     st.error(f"A lesson file has a problem, so no lesson is shown: {error}")
     st.stop()
 try:
-    room = open_classroom(classroom.database_url())
+    room = open_classroom(class_db.database_url())
     klass = room.current_class()
 except ClassroomError as error:
     st.error(f"The class database cannot be used: {error}")

@@ -13,9 +13,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from cnnviz import builder_table, code_export, field_growth, kinds, layers, stack
-from cnnviz.arithmetic import InvalidLayerConfig
-from cnnviz.specs import LayerSpec, format_bytes, show_shape
+from cnnviz.layers import code_export, registry, stack
+from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.layers.spec import LayerSpec, format_bytes, show_shape
+from cnnviz.views import builder_table, field_growth
+from cnnviz.views.presets import Preset, builder_presets
 
 CUSTOM = "(your own)"
 IMAGE, SEQUENCE = "image (C, H, W)", "sequence (C, L)"
@@ -27,10 +29,10 @@ st.caption(
     "layers (Conv2d, ...), sequences such as one-hot DNA take 1-D layers (Conv1d, ...)."
 )
 
-presets = layers.presets()
+presets = builder_presets()
 
 
-def _seed(preset: layers.Preset) -> None:
+def _seed(preset: Preset) -> None:
     st.session_state["net_rows"] = [builder_table.spec_to_row(s) for s in preset.specs]
     st.session_state["net_c"] = preset.input_shape[0]
     if len(preset.input_shape) == 3:
@@ -91,7 +93,7 @@ edited = st.data_editor(
     width="stretch",
     height=min(900, 38 + 35 * (len(seed_rows) + 1)),
     column_config={
-        "layer": st.column_config.SelectboxColumn("layer", options=list(kinds.LAYER_KINDS), required=True,
+        "layer": st.column_config.SelectboxColumn("layer", options=list(registry.LAYER_KINDS), required=True,
                                                   help="The kind of layer (…1d for sequences, …2d for images)."),
         "out": st.column_config.NumberColumn("out", min_value=1, step=1,
                                              help="Output channels (convolutions) or features (Linear)."),

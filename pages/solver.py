@@ -1,7 +1,7 @@
 """Which layer gives this size? Input and wanted output in, every configuration that does it out.
 
-A thin view: widgets -> cnnviz.solver_view.build (cnnviz.arithmetic.solve) -> render. Each answer links to the
-layer explorer, set to it.
+A thin view: widgets -> cnnviz.views.solver_view.build (cnnviz.layers.size_solver.solve) -> render. Each answer
+links to the layer explorer, set to it.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cnnviz import arithmetic, solver_view
-from cnnviz.arithmetic import InvalidLayerConfig
+from cnnviz.layers import size_solver
+from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.views import solver_view
 
 st.title("Which layer gives this size?")
 st.caption(
@@ -19,7 +20,7 @@ st.caption(
 )
 
 top = st.columns([2, 1, 1, 1, 1])
-kind = top[0].selectbox("Layer", arithmetic.SOLVER_KINDS, key="solve_kind",
+kind = top[0].selectbox("Layer", size_solver.SOLVER_KINDS, key="solve_kind",
                         help="…2d for images (height x width), …1d for sequences (a length).")  # fmt: skip
 two_d = kind.endswith("2d")
 high = solver_view.MAX_SIZE_2D if two_d else solver_view.MAX_LENGTH

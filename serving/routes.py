@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from cnnviz import classroom, jobs
-from cnnviz.runs import get_run
+from cnnviz.teaching import class_db
+from cnnviz.training import jobs
+from cnnviz.training.runs import get_run
 
 RUN_VERSION = "api/runs/{run_id}/version"  # a training run: changes with its status, metrics and samples
 CLASS_MOVE = "api/class/move"  # the class's "move the room" counter: changes when the teacher moves the room
@@ -37,7 +38,7 @@ def url(base_url_path: str, route: str) -> str:
 
 
 def run_version(request: Request) -> JSONResponse:
-    """``{"version": ...}`` of a run (see :func:`cnnviz.jobs.live_version`), or 404 ``{"error": ...}``.
+    """``{"version": ...}`` of a run (see :func:`cnnviz.training.jobs.live_version`), or 404 ``{"error": ...}``.
 
     Plain functions, these: Starlette runs them in a worker thread, so a slow disk never holds up the
     event loop that carries every student's websocket.
@@ -54,8 +55,8 @@ def run_version(request: Request) -> JSONResponse:
 
 
 @functools.cache
-def _classroom(database_url: str) -> classroom.Classroom:
-    return classroom.Classroom(database_url)
+def _classroom(database_url: str) -> class_db.Classroom:
+    return class_db.Classroom(database_url)
 
 
 _moves: dict[str, tuple[float, str]] = {}  # database url -> (when read, version)
@@ -77,8 +78,8 @@ def class_move_version(database_url: str) -> str:
 def class_move(request: Request) -> JSONResponse:
     """``{"version": <the move counter>}``, or 503 ``{"error": ...}`` while the database is busy."""
     try:
-        return JSONResponse({"version": class_move_version(classroom.database_url())}, headers=_NO_STORE)
-    except classroom.ClassroomError as error:
+        return JSONResponse({"version": class_move_version(class_db.database_url())}, headers=_NO_STORE)
+    except class_db.ClassroomError as error:
         return JSONResponse({"error": str(error)}, 503, _NO_STORE)
 
 

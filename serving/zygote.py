@@ -36,10 +36,10 @@ def start_worker(port: int, options: list[str], report_fd: int) -> int:
         os.dup2(devnull, 0)  # the commands are the zygote's, not the worker's
         os.close(devnull)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        import serve
+        from serving import worker
 
         os.environ["CNNVIZ_WORKERS"] = "1"
-        code = serve.run_streamlit([*options, "--server.address", "127.0.0.1", "--server.port", str(port)])
+        code = worker.run_streamlit([*options, "--server.address", "127.0.0.1", "--server.port", str(port)])
     finally:
         os._exit(code)
 
@@ -47,9 +47,9 @@ def start_worker(port: int, options: list[str], report_fd: int) -> int:
 def main(argv: list[str]) -> int:
     report_fd, options = int(argv[0]), argv[1:]
     sys.path.insert(0, os.getcwd())
-    import serve
+    from serving import worker
 
-    serve.freeze_imports()
+    worker.freeze_imports()
     workers: dict[int, int] = {}  # pid -> port
 
     def report(line: str) -> None:

@@ -33,8 +33,8 @@ def isolated_runs_dir(tmp_path_factory, monkeypatch):
     """Every test gets its own runs folder, so nothing leaks into ./runs; no queue keeper outlives its test."""
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     yield
-    if "cnnviz.jobs" in sys.modules:  # the Train page starts a keeper thread for the test's runs folder
-        sys.modules["cnnviz.jobs"].stop_queue_keepers()
+    if "cnnviz.training.jobs" in sys.modules:  # the Train page starts a keeper thread for the test's runs folder
+        sys.modules["cnnviz.training.jobs"].stop_queue_keepers()
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,7 @@ def mnist():
     failed in CI (CI always has the data). Set CNNVIZ_TEST_DOWNLOAD=0 to never try the download.
     """
 
-    from cnnviz.data import MNISTNotFound, load_mnist
+    from cnnviz.data.mnist import MNISTNotFound, load_mnist
 
     try:
         return load_mnist()

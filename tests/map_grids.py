@@ -1,4 +1,4 @@
-"""Reading the map grids a page sent (cnnviz.map_grid payloads inside Streamlit v2 component elements)."""
+"""Reading the map grids a page sent (cnnviz.views.grids payloads inside Streamlit v2 component elements)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def map_grids(at) -> list[dict]:
     """The payloads of every map grid on an AppTest page, in page order."""
     found = []
     for element in at.get("bidi_component"):
-        if element.proto.component_name == "cnnviz.map_grid":
+        if element.proto.component_name == "cnnviz.views.grids":
             found.extend(component_data(element)["grids"])
     return found
 

@@ -7,8 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from cnnviz.map_grid import COLORMAPS
-from cnnviz.plots import colormap_anchors
+from cnnviz.views.grids import COLORMAPS
+from cnnviz.views.palette import colormap_anchors
 
 HERE = Path(__file__).parent
 
@@ -24,7 +24,7 @@ def source(name: str) -> str:
 
 
 def colormap_constants() -> str:
-    """``const ANCHORS = {...}``: every colormap's anchor colours, the single source being cnnviz.plots."""
+    """``const ANCHORS = {...}``: every colormap's anchor colours, the single source being cnnviz.views.palette."""
     anchors = {name: [[round(float(v), 2) for v in rgb] for rgb in colormap_anchors(name)] for name in COLORMAPS}
     return f"const ANCHORS = {json.dumps(anchors, separators=(',', ':'))};\n"
 

@@ -6,7 +6,7 @@ import uuid
 
 import streamlit as st
 
-from cnnviz import train_view
+from cnnviz.views import train_view
 
 
 def browser_id(state_key: str) -> str:

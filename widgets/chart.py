@@ -1,4 +1,4 @@
-"""Mount one or more :class:`cnnviz.draw_plots.Chart` (drawn as SVG in the browser) as one component.
+"""Mount one or more :class:`cnnviz.views.draw_charts.Chart` (drawn as SVG in the browser) as one component.
 
 Charts shown together travel in one instance: each instance costs the server about a millisecond per rerun
 whatever its size (Streamlit registers it as a widget and sends its code with it).
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from cnnviz.draw_plots import Chart
+from cnnviz.views.draw_charts import Chart
 from widgets.assets import sent, source
 
 _COMPONENT = st.components.v2.component(

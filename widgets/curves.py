@@ -1,4 +1,4 @@
-"""Mount one or more :class:`cnnviz.train_view.CurveChart` (training curves drawn as SVG in the browser).
+"""Mount one or more :class:`cnnviz.views.train_view.CurveChart` (training curves drawn as SVG in the browser).
 
 A component of its own, not a kind of widgets/chart: Streamlit sends a component's code with every instance
 on every rerun, and the draw page's two charts per pen stroke need none of the curves' code.
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from cnnviz.train_view import CurveChart
+from cnnviz.views.train_view import CurveChart
 from widgets.assets import sent, source
 
 _COMPONENT = st.components.v2.component(

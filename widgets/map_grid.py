@@ -1,4 +1,4 @@
-"""Mount one or more :class:`cnnviz.map_grid.MapGrid` in the page, as one component.
+"""Mount one or more :class:`cnnviz.views.grids.MapGrid` in the page, as one component.
 
 Streamlit sends a component's code with every instance on every rerun, so the
 grids of one part of a page travel together in one instance.
@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from cnnviz.map_grid import MapGrid
+from cnnviz.views.grids import MapGrid
 from widgets.assets import colormap_constants, sent, source
 
 _COMPONENT = st.components.v2.component(
-    "cnnviz.map_grid", js=colormap_constants() + source("map_grid.js"), css=source("map_grid.css")
+    "cnnviz.views.grids", js=colormap_constants() + source("map_grid.js"), css=source("map_grid.css")
 )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import lessons
-from cnnviz.classroom import Classroom
-from cnnviz.inference import load_checked
+from cnnviz.teaching import lesson_files
+from cnnviz.teaching.class_db import Classroom
+from cnnviz.views.model_sources import load_checked
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model ...")
@@ -27,9 +27,9 @@ def model_from_upload(data: bytes, kind: str):
 
 
 @st.cache_resource(show_spinner=False)
-def load_lessons(folder: str, stamp: tuple) -> tuple[lessons.Lesson, ...]:
+def load_lessons(folder: str, stamp: tuple) -> tuple[lesson_files.Lesson, ...]:
     """The lesson files, read again whenever one changes (``stamp``)."""
-    return lessons.load_lessons(folder)
+    return lesson_files.load_lessons(folder)
 
 
 @st.cache_resource(show_spinner=False)

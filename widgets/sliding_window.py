@@ -1,4 +1,4 @@
-"""Mount the explorer's sliding-window animation (a :func:`cnnviz.animation.payload`)."""
+"""Mount the explorer's sliding-window animation (a :func:`cnnviz.explorer.animation.payload`)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,21 @@
+"""The inputs: MNIST (:mod:`~cnnviz.data.mnist`), shipped samples and uploads (:mod:`~cnnviz.data.images`), a
+drawing made into an MNIST digit (:mod:`~cnnviz.data.preprocess`), DNA and signals (:mod:`~cnnviz.data.sequences`).
+
+May import :mod:`cnnviz.layers`, :mod:`cnnviz.device` and :mod:`cnnviz.files`; nothing above. ``python -m cnnviz.data
+--download`` fills ``$CNNVIZ_DATA_DIR`` with MNIST. MNIST's names stay importable from here
+(``from cnnviz.data import load_mnist``).
+"""
+
+from cnnviz.data.mnist import (  # noqa: F401
+    DATA_DIR_ENV,
+    MNIST,
+    SPLIT_SEED,
+    TRAIN_FRACTION,
+    MNISTNotFound,
+    Split,
+    batches,
+    data_dir,
+    load_mnist,
+    split_indices,
+    to_float,
+)

@@ -1,0 +1,641 @@
+"""The layer explorer's computation: settings <-> URL, the layer's arithmetic shown in full, feature maps.
+
+One :class:`ExplorerSettings` holds everything a view depends on; it travels
+in the URL as short query parameters (only those that differ from the
+defaults). :func:`analyze` turns it into what the page shows: shapes, the
+formula with the numbers filled in, parameters, receptive field, leftover rows
+and the PyTorch line, all through :mod:`cnnviz.layers.arithmetic` and
+:mod:`cnnviz.layers`. :func:`feature_maps` runs the real layer on an image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from cnnviz import layers
+from cnnviz.device import one_thread
+from cnnviz.explorer import kernels
+from cnnviz.layers import AVG_POOL, CONV, CONV_T, MAX_POOL, UPSAMPLE, LayerSpec, arithmetic, receptive_field
+from cnnviz.layers.arithmetic import InvalidLayerConfig, ParameterCount
+from cnnviz.layers.registry import IMAGE, KINDS, stride_of
+
+# The registry's image kinds that change the size (the 1-D ones have their own explorer, cnnviz.explorer.layer1d).
+EXPLORER_LAYERS = tuple(name for name, kind in KINDS.items() if kind.input_dims == IMAGE and kind.geometry != "none")
+MAX_INPUT = 256  # largest input height / width the controls offer
+MAX_CHANNELS = 512  # largest channel count the controls offer
+MAX_BATCH = 1024
+# The feature-map view runs the real layer; these caps keep every setting under a second.
+MAP_MAX_KERNEL = 15  # largest kernel height / width the feature-map view runs
+MAP_MAX_OUTPUT_PIXELS = 1040 * 1040  # largest output height x width it computes
+MAP_MAX_SHOWN = 32  # output channels drawn at most
+MAP_MAX_VALUES = 2**21  # output values computed at most: large outputs draw fewer channels
+KERNEL_MODES = ("preset", "all presets", "random", "edit")
+
+
+@dataclass(frozen=True)
+class ExplorerSettings:
+    """Everything one explorer view depends on (and that a link can carry)."""
+
+    layer: str = CONV  # one of EXPLORER_LAYERS
+    batch: int = 1  # N: images per batch (changes only the shape's first number)
+    in_channels: int = 1  # C_in (follows the image when feature maps are on)
+    height: int = 28  # H_in
+    width: int = 28  # W_in
+    out_channels: int = 8  # C_out of a convolution
+    groups: int = 1  # convolution groups
+    kernel: tuple[int, int] = (3, 3)  # kernel_size (h, w)
+    stride: tuple[int, int] = (1, 1)  # stride (h, w); a pool's default equals the kernel
+    padding: tuple[int, int] | str = (0, 0)  # zeros per side (h, w), or "same" / "valid" (Conv2d)
+    dilation: tuple[int, int] = (1, 1)  # gap between kernel taps (h, w)
+    ceil_mode: bool = False  # pools: round up
+    output_padding: tuple[int, int] = (0, 0)  # ConvTranspose2d: extra output rows/columns
+    bias: bool = True  # convolutions: one offset per output channel
+    scale_factor: float = 2.0  # Upsample
+    mode: str = "nearest"  # Upsample: nearest or bilinear
+    maps: bool = True  # show feature maps on an image
+    sample: str = "colour_scene"  # shipped sample image (uploads cannot travel in a link)
+    kernel_mode: str = "all presets"  # one of KERNEL_MODES
+    preset: str = kernels.SOBEL_X  # kernel preset when kernel_mode == "preset"
+    seed: int = 0  # random initialisation seed
+    relu: bool = False  # apply ReLU after the layer
+    pool: bool = False  # apply 2x2 max pooling after the layer (and the ReLU)
+    present: bool = False  # presentation mode: no controls, large text
+
+    def spec(self) -> LayerSpec:
+        """The layer as a :class:`LayerSpec` (for shapes, parameters and code)."""
+        return LayerSpec(
+            self.layer,
+            out_channels=self.out_channels,
+            kernel_size=self.kernel,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation if self.layer != AVG_POOL else (1, 1),
+            groups=self.groups,
+            bias=self.bias,
+            ceil_mode=self.ceil_mode,
+            output_padding=self.output_padding,
+            scale_factor=self.scale_factor,
+            mode=self.mode,
+        )
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.in_channels, self.height, self.width)
+
+
+# --- every setting, declared once ---------------------------------------------------------
+
+
+def _having(key: str) -> tuple[str, ...]:
+    """The explorer's layers that have this option in the registry (its control shows for them)."""
+    return tuple(name for name in EXPLORER_LAYERS if KINDS[name].option(key) is not None)
+
+
+_SLIDING = _having("kernel")
+_CONVS = _having("out")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One explorer setting, declared once: the URL codec, clamping, widget seeding and state keeping follow.
+
+    Widgets: ``select`` (one of ``choices``), ``number`` (int), ``float``,
+    ``toggle``, ``text``, ``pair`` (two ints: ``widget_key + "_h"`` / ``"_w"``),
+    ``padding`` (a pair, or "same" / "valid" from the ``mode_key`` widget), or
+    ``none`` (URL only).
+    """
+
+    field: str  # the ExplorerSettings field
+    key: str  # its URL query key
+    widget: str  # the kind of control (see above)
+    widget_key: str  # its session-state key (the prefix, for pairs)
+    help: str  # one sentence for the student: what it does to the output
+    low: float | None = None  # smallest value offered (numbers, pairs)
+    high: float | None = None  # largest value offered
+    choices: tuple[str, ...] = ()  # for "select"
+    layers: tuple[str, ...] = EXPLORER_LAYERS  # the layers whose controls show it
+    mode_key: str = ""  # padding: the session-state key of its number / same / valid choice
+
+
+SETTINGS = (
+    Setting("layer", "layer", "select", "ex_layer", "Conv2d slides learned kernels over the input; pooling "
+            "summarises each window; ConvTranspose2d and Upsample make the image larger.", choices=EXPLORER_LAYERS),
+    Setting("batch", "n", "number", "ex_batch", "Images processed together: only the first number of the shape "
+            "changes.", 1, MAX_BATCH),
+    Setting("in_channels", "c", "number", "ex_c", "Numbers per input pixel (1 for grayscale, 3 for RGB); a kernel "
+            "sums over all of them.", 1, MAX_CHANNELS),
+    Setting("height", "h", "number", "ex_h", "Rows of the input image; the output height follows from it through "
+            "the formula.", 1, MAX_INPUT),
+    Setting("width", "w", "number", "ex_w", "Columns of the input image; the output width follows from it through "
+            "the formula.", 1, MAX_INPUT),
+    Setting("out_channels", "out", "number", "ex_out", "One kernel per output channel: more kernels, more feature "
+            "maps, more weights.", 1, MAX_CHANNELS, layers=_CONVS),
+    Setting("groups", "g", "number", "ex_groups", "Split the channels into groups that do not see each other; "
+            "fewer weights per kernel.", 1, MAX_CHANNELS, layers=_CONVS),
+    Setting("kernel", "k", "pair", "ex_k", "Size of the window one output pixel looks at.", 1, MAX_INPUT,
+            layers=_SLIDING),
+    Setting("stride", "s", "pair", "ex_s", "Step size of the window: stride 2 roughly halves the output.", 1,
+            MAX_INPUT, layers=_SLIDING),
+    Setting("padding", "p", "padding", "ex_p", "Rows and columns of zeros added on each side: more padding, larger "
+            "output.", 0, MAX_INPUT, layers=_SLIDING, mode_key="ex_pad_mode"),
+    Setting("dilation", "d", "pair", "ex_d", "Gaps between the kernel's taps: a wider view with the same number of "
+            "weights.", 1, MAX_INPUT, layers=_having("dilation")),
+    Setting("ceil_mode", "ceil", "toggle", "ex_ceil", "Round the output size up instead of down, so a last partial "
+            "window still counts.", layers=_having("ceil_mode")),
+    Setting("output_padding", "op", "pair", "ex_op", "Extra rows/columns on one side of a transposed convolution's "
+            "output, to hit an exact size.", 0, MAX_INPUT, layers=_having("output_padding")),
+    Setting("bias", "bias", "toggle", "ex_bias", "One learnable number added to each output channel.", layers=_CONVS),
+    Setting("scale_factor", "scale", "float", "ex_scale", "How many times larger the output is: output = floor(input "
+            "x scale).", 0.01, 8.0, layers=_having("scale")),
+    Setting("mode", "mode", "select", "ex_mode", "nearest copies the closest input pixel; bilinear blends the four "
+            "around it.", choices=layers.UPSAMPLE_MODES, layers=_having("mode")),
+    Setting("maps", "maps", "toggle", "ex_maps", "Run the layer on a real image and show every output channel as a "
+            "picture."),
+    Setting("sample", "img", "text", "ex_sample", "Images shipped with cnnviz: MNIST digits and a colour scene."),
+    Setting("kernel_mode", "kern", "select", "ex_kernel_mode", "Which weights the convolution uses: a classic "
+            "kernel, one per channel, PyTorch's random initialisation, or numbers you type.", choices=KERNEL_MODES,
+            layers=_CONVS),
+    Setting("preset", "preset", "select", "ex_preset", "Classic image-processing kernels: blur, sharpen, edge "
+            "detectors.", choices=kernels.PRESETS, layers=_CONVS),
+    Setting("seed", "seed", "number", "ex_seed", "The random initialisation is reproducible: the same seed gives "
+            "the same weights.", 0, 2**31 - 1, layers=_CONVS),
+    Setting("relu", "relu", "toggle", "ex_relu", "Set negative values to zero after the layer, as a CNN does."),
+    Setting("pool", "pool", "toggle", "ex_pool", "Halve height and width after the layer with 2 x 2 max pooling."),
+    Setting("present", "present", "none", "", "Presentation mode: no controls, large text."),
+)  # fmt: skip
+SETTING_BY_FIELD = {s.field: s for s in SETTINGS}
+QUERY_KEYS = {s.field: s.key for s in SETTINGS}  # field -> short query key
+assert set(SETTING_BY_FIELD) == {f.name for f in fields(ExplorerSettings)}  # every setting declared, once
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, tuple):
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def to_query(settings: ExplorerSettings) -> dict[str, str]:
+    """The settings as short query parameters, leaving out those at their default."""
+    defaults = asdict(ExplorerSettings())
+    return {QUERY_KEYS[k]: _encode(v) for k, v in asdict(settings).items() if v != defaults[k]}
+
+
+def _decode(setting: Setting, text: str) -> object:
+    """One query value, read as its setting's widget holds it (raises ValueError or InvalidLayerConfig)."""
+    if setting.widget in ("toggle", "none"):
+        if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ValueError(text)
+        return text.lower() in ("1", "true", "yes")
+    if setting.widget == "padding":
+        return layers.parse_padding(text)
+    if setting.widget == "pair":
+        return layers.parse_pair(text, setting.key)
+    if setting.widget == "number":
+        return int(text)
+    if setting.widget == "float":
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(text)
+        return value
+    return text
+
+
+def from_query(query: dict[str, str | list[str]]) -> tuple[ExplorerSettings, list[str]]:
+    """Settings from query parameters; unreadable ones keep their default and are reported.
+
+    Returns:
+        the settings, and one message per parameter that was ignored.
+    """
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    defaults = ExplorerSettings()
+    for setting in SETTINGS:
+        if setting.key not in query:
+            continue
+        raw = query[setting.key]
+        text = str(raw[-1] if isinstance(raw, list) else raw).strip()
+        try:
+            values[setting.field] = _decode(setting, text)
+        except (ValueError, InvalidLayerConfig):
+            default = _encode(getattr(defaults, setting.field))
+            problems.append(f"The link's {setting.key}={text!r} could not be read; it was left at {default}.")
+    settings, clamped = clamp(replace(defaults, **values))  # type: ignore[arg-type]
+    return settings, problems + clamped
+
+
+def clamp(settings: ExplorerSettings) -> tuple[ExplorerSettings, list[str]]:
+    """Bring every setting into its declared range or choices; say what moved.
+
+    Impossible *combinations* stay as they are: :func:`analyze` explains them.
+    """
+    notes: list[str] = []
+    changes: dict[str, object] = {}
+    defaults = ExplorerSettings()
+
+    def bound(name: str, value: float, low: float, high: float) -> float:
+        fixed = min(max(value, low), high)
+        if fixed != value:
+            notes.append(f"{name} {_encode(value)} is outside {_encode(low)} .. {_encode(high)}; it was set to "
+                         f"{_encode(fixed)}.")  # fmt: skip
+        return fixed
+
+    for setting in SETTINGS:
+        value = getattr(settings, setting.field)
+        name = "kernel_size" if setting.field == "kernel" else setting.field
+        if setting.widget == "select" and value not in setting.choices:
+            notes.append(f"{name} {value!r} is not one of {', '.join(setting.choices)}; the default is used.")
+            changes[setting.field] = getattr(defaults, setting.field)
+        elif setting.widget == "number":
+            changes[setting.field] = int(bound(name, value, setting.low, setting.high))  # type: ignore[arg-type]
+        elif setting.widget == "float":
+            changes[setting.field] = float(bound(name, value, setting.low, setting.high))  # type: ignore[arg-type]
+        elif setting.widget == "pair" or (setting.widget == "padding" and not isinstance(value, str)):
+            changes[setting.field] = tuple(int(bound(name, v, setting.low, setting.high)) for v in value)  # type: ignore[arg-type]
+    return replace(settings, **changes), notes  # type: ignore[arg-type]
+
+
+# --- the page's widgets, from the same declaration ----------------------------------------------
+
+
+def widget_values(settings: ExplorerSettings) -> dict[str, object]:
+    """Every widget's value for ``settings``, by session-state key (pairs as ``_h`` / ``_w``, padding's mode)."""
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        value = getattr(settings, setting.field)
+        if setting.widget == "pair":
+            values[f"{setting.widget_key}_h"], values[f"{setting.widget_key}_w"] = value
+        elif setting.widget == "padding":
+            values[setting.mode_key] = value if isinstance(value, str) else "number"
+            pads = (0, 0) if isinstance(value, str) else value
+            values[f"{setting.widget_key}_h"], values[f"{setting.widget_key}_w"] = pads
+        elif setting.widget != "none":
+            values[setting.widget_key] = value
+    return values
+
+
+def settings_from_widgets(state: Mapping[str, object], base: ExplorerSettings | None = None) -> ExplorerSettings:
+    """The settings the widgets' session state holds; a widget not there (hidden, dropped) keeps ``base``'s value.
+
+    The reverse of :func:`widget_values`.
+    """
+    base = base or ExplorerSettings()
+    values: dict[str, object] = {}
+    layer_key = next(setting.widget_key for setting in SETTINGS if setting.field == "layer")
+    for setting in SETTINGS:
+        key = setting.widget_key
+        if setting.widget == "pair" and f"{key}_h" in state and f"{key}_w" in state:
+            values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
+        elif setting.widget == "padding":
+            # Only Conv2d offers "same" and "valid"; for the other layers the mode's radio is hidden (and
+            # Streamlit forgets a hidden widget's value): their padding is always a number.
+            mode = state.get(setting.mode_key, "number") if state.get(layer_key, base.layer) == CONV else "number"
+            if mode in ("same", "valid"):
+                values[setting.field] = mode
+            elif f"{key}_h" in state and f"{key}_w" in state:
+                values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
+        elif setting.widget not in ("pair", "padding", "none") and key in state:
+            value = state[key]
+            kind = type(getattr(base, setting.field))
+            values[setting.field] = kind(value) if kind in (int, float, bool) else value
+    return replace(base, **values)  # type: ignore[arg-type]
+
+
+# --- the arithmetic, shown --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """What the explorer shows about one layer."""
+
+    input_shape: tuple[int, int, int, int]  # (N, C, H, W)
+    output_shape: tuple[int, int, int, int]  # (N, C, H, W)
+    formulas: tuple[str, str]  # the size formula with the numbers filled in, for H and for W
+    general_formula: str  # the formula with names, per dimension
+    parameters: ParameterCount  # weights and biases
+    weight_shape: tuple[int, ...] | None  # shape of the weight tensor, if the layer has one
+    receptive_field: tuple[int, int] | None  # input pixels one output pixel sees; None if it upsamples
+    leftover: tuple[int, int] | None  # padded-input rows / columns no window reaches (None: not a sliding window)
+    padding: tuple[tuple[int, int], tuple[int, int]]  # resolved ((top, bottom), (left, right))
+    pytorch: str  # the copyable constructor call
+    notes: tuple[str, ...] = ()  # remarks, e.g. a window dropped by ceil_mode
+
+
+def _frac(numerator: int, denominator: int) -> str:
+    """``numerator / denominator`` as a short decimal (exact when it divides)."""
+    if numerator % denominator == 0:
+        return str(numerator // denominator)
+    return f"{numerator / denominator:.4f}".rstrip("0")
+
+
+def _pad_text(before: int, after: int) -> str:
+    return f"2 × {before}" if before == after else f"{before} + {after}"
+
+
+def window_formula(t: arithmetic.WindowTerms, pad_text: str) -> str:
+    """A sliding window's size formula with ``t``'s numbers, ending in the output size."""
+    low, high = ("⌈", "⌉") if t.ceil_mode else ("⌊", "⌋")
+    text = f"{low}({t.size} + {pad_text} − {t.dilation} × ({t.kernel_size} − 1) − 1) / {t.stride} + 1{high} "
+    text += f"= {low}{_frac(t.numerator + t.stride, t.stride)}{high} = {t.rounded}"
+    return text + (f" − 1 = {t.output}" if t.dropped_last else "")
+
+
+def transpose_formula(t: arithmetic.TransposeTerms) -> str:
+    """A transposed convolution's size formula with ``t``'s numbers."""
+    return (f"({t.size} − 1) × {t.stride} − 2 × {t.padding} + {t.dilation} × ({t.kernel_size} − 1) "
+            f"+ {t.output_padding} + 1 = {t.output}")  # fmt: skip
+
+
+def analyze(settings: ExplorerSettings) -> LayerReport:
+    """Shapes, formula, parameters, receptive field, leftover and PyTorch line of the explored layer.
+
+    Raises:
+        InvalidLayerConfig: when PyTorch would refuse the layer (the message
+            names the failing constraint and the fix).
+    """
+    spec = settings.spec()
+    n, c, h, w = settings.input_shape
+    out_c, out_h, out_w = layers.output_shape(spec, (c, h, w))
+    params = layers.parameters(spec, (c, h, w))
+    kind = settings.layer
+    size = (h, w)
+    stride = stride_of(spec)
+    notes: list[str] = []
+    leftover = None
+    field = None
+    weight_shape = None
+    padding = ((0, 0), (0, 0))
+    formulas = []
+    if kind == CONV:
+        terms = arithmetic.conv2d_terms(size, spec.kernel_size, stride, spec.padding, spec.dilation)
+        padding = ((terms[0].pad_before, terms[0].pad_after), (terms[1].pad_before, terms[1].pad_after))
+        leftover = (terms[0].leftover, terms[1].leftover)
+        weight_shape = (out_c, c // spec.groups, *spec.kernel_size)
+        general = "⌊(in + pad_before + pad_after − dilation × (kernel − 1) − 1) / stride + 1⌋"
+        formulas = [window_formula(t, _pad_text(t.pad_before, t.pad_after)) for t in terms]
+    elif kind in (MAX_POOL, AVG_POOL):
+        pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
+        terms = arithmetic.pool2d_terms(size, spec.kernel_size, stride, pads, spec.dilation, spec.ceil_mode)
+        padding = ((pads[0], pads[0]), (pads[1], pads[1]))
+        leftover = (terms[0].leftover, terms[1].leftover)
+        bracket = ("⌈", "⌉") if spec.ceil_mode else ("⌊", "⌋")
+        general = f"{bracket[0]}(in + 2 × padding − dilation × (kernel − 1) − 1) / stride + 1{bracket[1]}"
+        formulas = [window_formula(t, f"2 × {t.pad_before}") for t in terms]
+        for dim, t in zip(("height", "width"), terms):
+            if t.dropped_last:
+                notes.append(f"ceil_mode: the last window in {dim} would start in the padding, so PyTorch drops it.")
+    elif kind == CONV_T:
+        pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
+        padding = ((pads[0], pads[0]), (pads[1], pads[1]))
+        weight_shape = (c, out_c // spec.groups, *spec.kernel_size)
+        general = "(in − 1) × stride − 2 × padding + dilation × (kernel − 1) + output_padding + 1"
+        terms = arithmetic.conv_transpose2d_terms(size, spec.kernel_size, stride, pads, spec.output_padding,
+                                                  spec.dilation)  # fmt: skip
+        formulas = [transpose_formula(t) for t in terms]
+    else:  # Upsample
+        general = "⌊in × scale_factor⌋"
+        for i, out in enumerate((out_h, out_w)):
+            formulas.append(f"⌊{size[i]} × {spec.scale_factor:g}⌋ = ⌊{size[i] * spec.scale_factor:g}⌋ = {out}")
+    window = layers.window(spec)
+    if window is not None:
+        field = receptive_field.receptive_fields([window])[-1].size
+    return LayerReport(
+        input_shape=(n, c, h, w),
+        output_shape=(n, out_c, out_h, out_w),
+        formulas=(f"H_out = {formulas[0]}", f"W_out = {formulas[1]}"),
+        general_formula=general,
+        parameters=params,
+        weight_shape=weight_shape,
+        receptive_field=field,
+        leftover=leftover,
+        padding=padding,
+        pytorch=layers.pytorch_line(spec, (c, h, w)),
+        notes=tuple(notes),
+    )
+
+
+# --- feature maps ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    """The layer run on one image."""
+
+    maps: np.ndarray  # (C_shown, H, W) float32: the first MAP_MAX_SHOWN output channels
+    titles: list[str]  # one per map
+    total_channels: int  # output channels the layer made (maps may show fewer)
+    kernel: np.ndarray | None  # (kh, kw) 2-D kernel used for every channel (None for random, pools, upsample)
+    description: str  # what was computed, in one line
+
+
+class MapsUnavailable(ValueError):
+    """Feature maps cannot be computed for these settings (too large); the message says why."""
+
+
+def check_map_limits(settings: ExplorerSettings, report: LayerReport) -> None:
+    """Refuse settings whose feature maps would take too long, saying which cap applies."""
+    kh, kw = settings.kernel
+    if settings.layer != UPSAMPLE and max(kh, kw) > MAP_MAX_KERNEL:
+        raise MapsUnavailable(
+            f"Feature maps are drawn for kernels up to {MAP_MAX_KERNEL} x {MAP_MAX_KERNEL} (this one is "
+            f"{kh} x {kw}) to keep the page fast; the shapes above are exact for any size."
+        )
+    _, _, oh, ow = report.output_shape
+    if oh * ow > MAP_MAX_OUTPUT_PIXELS:
+        raise MapsUnavailable(
+            f"Feature maps are drawn for outputs up to {MAP_MAX_OUTPUT_PIXELS:,} pixels per channel (this one is "
+            f"{oh} x {ow}); lower the input size or the stride."
+        )
+
+
+def conv_weight(per_output: torch.Tensor, in_channels: int, groups: int, transposed: bool) -> torch.Tensor:
+    """The weight tensor applying 2-D kernel ``per_output[o]`` to the mean of output ``o``'s input channels.
+
+    Args:
+        per_output: ``(out, kh, kw)``, one kernel per output channel.
+        in_channels: C_in.
+        groups: output ``o`` reads the ``C_in / groups`` inputs of its group.
+        transposed: ConvTranspose2d layout ``(in, out / groups, kh, kw)`` instead
+            of Conv2d's ``(out, in / groups, kh, kw)``.
+    """
+    out = per_output.shape[0]
+    per_group_in, per_group_out = in_channels // groups, out // groups
+    scaled = per_output / per_group_in  # a mean, not a sum, over the inputs
+    if not transposed:
+        return scaled[:, None].expand(out, per_group_in, *per_output.shape[1:]).contiguous()
+    # input i belongs to group i // per_group_in and feeds that group's outputs
+    rows = [
+        scaled[(i // per_group_in) * per_group_out : (i // per_group_in + 1) * per_group_out]
+        for i in range(in_channels)
+    ]
+    return torch.stack(rows).contiguous()
+
+
+def layer_weights(
+    settings: ExplorerSettings, kernel_grid: np.ndarray | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None, np.ndarray | None, str]:
+    """``(weight, bias, kernel_2d, description)`` for the convolution the settings describe.
+
+    Args:
+        settings: a Conv2d or ConvTranspose2d.
+        kernel_grid: the edited ``(kh, kw)`` values when ``kernel_mode == "edit"``.
+    """
+    transposed = settings.layer == CONV_T
+    c, out, g = settings.in_channels, settings.out_channels, settings.groups
+    if settings.kernel_mode == "random":
+        weight, bias = kernels.random_conv(c, out, settings.kernel, g, settings.seed, transposed)
+        description = f"random weights (PyTorch's own initialisation, seed {settings.seed})"
+        return (weight, bias if settings.bias else None, None, description)
+    if settings.kernel_mode == "all presets":
+        names = kernels.PRESETS
+        per_output = torch.stack(
+            [torch.from_numpy(kernels.preset_kernel(names[o % len(names)], settings.kernel)) for o in range(out)]
+        )
+        description = f"output channel o uses preset o mod {len(names)}; no bias"
+        return (conv_weight(per_output, c, g, transposed), None, None, description)
+    if settings.kernel_mode == "edit":
+        if kernel_grid is None:
+            raise MapsUnavailable("no kernel values were given.")
+        kernel = np.asarray(kernel_grid, dtype=np.float32)
+        description = "the kernel typed in the grid, on every channel; no bias"
+    else:
+        kernel = kernels.preset_kernel(settings.preset, settings.kernel)
+        description = f"the {settings.preset} kernel on every channel; no bias"
+    per_output = torch.from_numpy(kernel)[None].expand(out, *kernel.shape)
+    return (conv_weight(per_output, c, g, transposed), None, kernel, description)
+
+
+def first_channels(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, settings: ExplorerSettings, limit: int
+) -> torch.Tensor:
+    """The first ``limit`` output channels of the explored (transposed) convolution, computing only those.
+
+    A 512-channel layer costs 16 times a 32-channel one; only 32 are drawn.
+    Works group by group, so grouped layers give exactly PyTorch's channels.
+
+    Args:
+        x: ``(1, C_in, H, W)``.
+        weight: the full weight (Conv2d or ConvTranspose2d layout).
+        bias: ``(C_out,)`` or None.
+        settings: the layer.
+        limit: output channels to compute.
+    """
+    spec = settings.spec()
+    groups = settings.groups
+    per_in, per_out = settings.in_channels // groups, settings.out_channels // groups
+    pieces = []
+    for group in range(groups):
+        low, high = group * per_out, min((group + 1) * per_out, limit)
+        if low >= high:
+            break
+        inputs = x[:, group * per_in : (group + 1) * per_in]
+        part_bias = None if bias is None else bias[low:high]
+        if settings.layer == CONV:
+            pieces.append(F.conv2d(inputs, weight[low:high], part_bias, stride_of(spec), spec.padding,
+                                   spec.dilation))  # fmt: skip
+        else:
+            local = weight[group * per_in : (group + 1) * per_in, low - group * per_out : high - group * per_out]
+            pieces.append(F.conv_transpose2d(inputs, local, part_bias, stride_of(spec), spec.padding,
+                                             spec.output_padding, 1, spec.dilation))  # fmt: skip
+    return torch.cat(pieces, dim=1)
+
+
+def group_means(
+    x: torch.Tensor, weight: torch.Tensor, settings: ExplorerSettings
+) -> tuple[torch.Tensor, torch.Tensor, ExplorerSettings]:
+    """The same convolution on the mean of each group's channels, ``C_in / groups`` times cheaper.
+
+    Only valid for weights from :func:`conv_weight` (every input channel of a
+    group gets the same kernel divided by their number), which presets, "all
+    presets" and typed kernels use.
+
+    Returns:
+        ``(1, groups, H, W)`` means, the matching one-input-per-group weight,
+        and the settings with ``in_channels = groups``.
+    """
+    groups = settings.groups
+    per_in = settings.in_channels // groups
+    means = x.reshape(x.shape[0], groups, per_in, *x.shape[2:]).mean(dim=2)
+    if settings.layer == CONV:
+        single = weight[:, :1] * per_in  # (out, 1, kh, kw)
+    else:
+        single = weight[::per_in] * per_in  # (groups, out / groups, kh, kw)
+    return means, single, replace(settings, in_channels=groups)
+
+
+def feature_maps(
+    image: torch.Tensor, settings: ExplorerSettings, report: LayerReport, kernel_grid: np.ndarray | None = None
+) -> FeatureMaps:
+    """Run the explored layer (then optional ReLU and 2x2 max pooling) on one image.
+
+    Args:
+        image: ``(C, H, W)`` float in [0, 1], already at the settings' size and channels.
+        settings: the layer.
+        report: :func:`analyze`'s result for the same settings (proves they are valid).
+        kernel_grid: edited kernel values (kernel_mode "edit").
+
+    Raises:
+        MapsUnavailable: when a cap applies, or the kernel preset does not fit.
+    """
+    check_map_limits(settings, report)
+    with one_thread():
+        return _feature_maps(image, settings, report, kernel_grid)
+
+
+def _feature_maps(
+    image: torch.Tensor, settings: ExplorerSettings, report: LayerReport, kernel_grid: np.ndarray | None
+) -> FeatureMaps:
+    x = image[None]  # (1, C, H, W)
+    spec = settings.spec()
+    kernel = None
+    try:
+        if settings.layer in (CONV, CONV_T):
+            weight, bias, kernel, description = layer_weights(settings, kernel_grid)
+            _, _, oh, ow = report.output_shape
+            limit = max(1, min(MAP_MAX_SHOWN, MAP_MAX_VALUES // (oh * ow)))
+            layer = settings
+            if settings.kernel_mode != "random":
+                x, weight, layer = group_means(x, weight, settings)
+            y = first_channels(x, weight, bias, layer, limit)
+        elif settings.layer == MAX_POOL:
+            y = F.max_pool2d(x, spec.kernel_size, stride_of(spec), spec.padding, spec.dilation, spec.ceil_mode)
+            description = "the maximum of each window, channel by channel"
+        elif settings.layer == AVG_POOL:
+            y = F.avg_pool2d(x, spec.kernel_size, stride_of(spec), spec.padding, spec.ceil_mode)
+            description = "the mean of each window, channel by channel (padding counts as zeros)"
+        else:
+            y = F.interpolate(x, scale_factor=spec.scale_factor, mode=spec.mode)
+            description = f"{spec.mode} upsampling, channel by channel"
+    except kernels.KernelError as error:
+        raise MapsUnavailable(str(error)) from None
+    if tuple(y.shape[2:]) != report.output_shape[2:]:  # the arithmetic and PyTorch must agree
+        raise AssertionError(f"PyTorch gave {tuple(y.shape)}, the arithmetic {report.output_shape}")
+    if settings.relu:
+        y = F.relu(y)
+        description += ", then ReLU"
+    if settings.pool:
+        if min(y.shape[-2:]) < 2:
+            raise MapsUnavailable("the 2 x 2 max pooling after the layer needs an output of at least 2 x 2.")
+        y = F.max_pool2d(y, 2)
+        description += ", then 2 x 2 max pooling"
+    total = report.output_shape[1]
+    shown = y[0, :MAP_MAX_SHOWN].numpy()
+    titles = [_map_title(settings, o) for o in range(shown.shape[0])]
+    return FeatureMaps(shown.astype(np.float32, copy=False), titles, total, kernel, description)
+
+
+def _map_title(settings: ExplorerSettings, channel: int) -> str:
+    if settings.layer in (CONV, CONV_T) and settings.kernel_mode == "all presets":
+        return f"{channel}: {kernels.PRESETS[channel % len(kernels.PRESETS)].split(' (')[0]}"
+    if settings.layer in (MAX_POOL, AVG_POOL, UPSAMPLE) and settings.in_channels == 3:
+        return f"{channel}: {('red', 'green', 'blue')[channel]}"
+    return f"channel {channel}"

@@ -1,0 +1,40 @@
+"""Every patch of Streamlit's private API that cnnviz makes, in one place; importing this module applies them.
+
+Each one names what it changes and why. A Streamlit upgrade checks these first: tests/serving/test_serve.py
+fails when one stops taking effect.
+"""
+
+from streamlit import config
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.web import bootstrap
+from streamlit.web.server.starlette import starlette_server
+
+# app.py routes with st.navigation, but Streamlit still sees the pages/ folder
+# and, until app.py has run once in this process, serves a deep link such as
+# /explorer?kernel=5 (a teacher's shared link, right after a server restart) by
+# running pages/explorer.py alone: no navigation, no page config. Declaring the
+# app navigation-routed up front closes that gap; tests/test_serve.py checks it.
+PagesManager.uses_pages_directory = False
+
+
+def _no_config_watchers(flag_options: dict) -> None:
+    """Streamlit polls every config.toml five times a second to reload it, whatever
+    ``server.fileWatcherType`` says: about 6% of a core on an idle 2-core server.
+    A classroom server reads its settings once; restart it to change them."""
+
+
+bootstrap._install_config_watchers = _no_config_watchers
+
+_streamlit_app = starlette_server.create_starlette_app
+
+
+def _app_with_our_routes(runtime):
+    """Streamlit's web app with serving/routes.py's routes in front (what the Train and Lessons pages ask)."""
+    from serving import routes  # here, not above: it imports torch, which the door's own process never needs
+
+    app = _streamlit_app(runtime)
+    routes.install(app, config.get_option("server.baseUrlPath"))
+    return app
+
+
+starlette_server.create_starlette_app = _app_with_our_routes

@@ -1,0 +1,123 @@
+"""The Lessons page under streamlit.testing: answer, feedback, progress kept, the teacher's move followed."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.teaching import class_db, lesson_files, quiz
+
+LESSONS = {lesson.slug: lesson for lesson in lesson_files.load_lessons()}
+
+
+def lessons_page(student: str = "browser-test0001") -> AppTest:
+    at = AppTest.from_file("../../app.py", default_timeout=60)
+    at.session_state["ls_student"] = student  # AppTest has no cookie: the id the cookie would give
+    at.run()
+    at.switch_page("pages/lessons.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def current_question(slug: str, step: int) -> quiz.Question:
+    seed = class_db.Classroom().current_class().seed
+    return lesson_files.step_question(LESSONS[slug], step, seed)
+
+
+def answer(at: AppTest, text: str) -> AppTest:
+    box = next(t for t in at.text_input if t.key and t.key.startswith("ls_form_"))
+    box.set_value(text)
+    next(b for b in at.button if b.label == "Check").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_right_answer_is_counted_once_and_a_wrong_one_gets_the_worked_formula():
+    at = lessons_page()
+    assert at.title[0].value == "The convolution" and at.header[0].value == "A kernel slides over the image"
+    question = current_question("convolution", 0)
+    assert question.text in [m.value for m in at.markdown]
+    wrong = tuple(n + 1 for n in question.answer)
+    answer(at, "x".join(map(str, wrong)))
+    assert at.error[0].value.startswith(f"Not {quiz.format_answer(quiz.SHAPE, wrong)}")
+    assert "H_out = ⌊(" in at.code[0].value  # the explorer's formula with the question's numbers
+    answer(at, question.answer_text)  # too late to count: the first answer counts
+    assert at.success[0].value.startswith("Right") and "first answer" in at.caption[-1].value
+    room = class_db.Classroom()
+    assert room.answered("browser-test0001") == {"convolution/0": False}
+    (stats,) = room.question_stats()
+    assert (stats.answered, stats.right) == (1, 0)
+
+
+def test_unreadable_answers_are_explained_and_not_stored():
+    at = answer(lessons_page(), "no idea")
+    assert "could not be read" in at.error[0].value
+    assert class_db.Classroom().question_stats() == []
+
+
+def test_progress_is_kept_for_the_browser_across_sessions():
+    at = lessons_page("browser-keep0001")
+    at.button(key="ls_next").click().run()
+    at.button(key="ls_next").click().run()
+    assert at.header[0].value == LESSONS["convolution"].steps[2].title
+    question = current_question("convolution", 2)
+    answer(at, question.answer_text)
+    again = lessons_page("browser-keep0001")  # a reload or a new tab: a new session, the same browser
+    assert again.header[0].value == LESSONS["convolution"].steps[2].title
+    assert "You answered this question before (right)" in again.caption[-1].value
+    other = lessons_page("browser-else0001")
+    assert other.header[0].value == LESSONS["convolution"].steps[0].title
+
+
+def test_the_page_follows_the_teachers_move_unless_the_student_opted_out():
+    follower, loner = lessons_page("browser-foll0001"), lessons_page("browser-lone0001")
+    loner.toggle(key="ls_follow_widget").set_value(False).run()
+    class_db.Classroom().move_room("pooling", 2)
+    follower.run()  # what the 2-second fragment does in the browser
+    loner.run()
+    assert follower.title[0].value == "Pooling" and follower.header[0].value == LESSONS["pooling"].steps[2].title
+    assert loner.title[0].value == "The convolution"
+    follower.button(key="ls_back").click().run()  # the student may still wander; the same move does not pull back
+    follower.run()
+    assert follower.header[0].value == LESSONS["pooling"].steps[1].title
+
+
+def test_nicknames_are_checked_and_stored():
+    at = lessons_page("browser-nick0001")
+    at.text_input(key="ls_nickname_widget").set_value("<b>Ada</b>")
+    at.button[[b.label for b in at.button].index("Save nickname")].click().run()
+    assert "Use letters, digits" in at.error[0].value
+    at.text_input(key="ls_nickname_widget").set_value("Ada L.")
+    at.button[[b.label for b in at.button].index("Save nickname")].click().run()
+    assert "Ada L\\." in at.success[0].value  # escaped for Markdown
+    assert class_db.Classroom().student("browser-nick0001").nickname == "Ada L."
+
+
+def test_a_broken_lesson_file_is_named_on_the_page(tmp_path, monkeypatch):
+    (tmp_path / "oops.toml").write_text('title = "Oops"\n[[steps]]\ntitle = "x"\n')
+    monkeypatch.setenv(lesson_files.LESSONS_DIR_ENV, str(tmp_path))
+    at = lessons_page()
+    assert "oops.toml, steps[1].text" in at.error[0].value
+
+
+def test_a_digit_question_shows_the_moved_digit(mnist):
+    at = lessons_page("browser-digit001")
+    class_db.Classroom().move_room("pooling", 3)
+    at.run()
+    assert at.header[0].value == "A digit moved a little"
+    assert len(at.get("image")) == 1, "the moved digit is shown"
+    question = current_question("pooling", 3)
+    answer(at, str(question.answer[0]))
+    assert at.success[0].value.startswith("Right")
+
+
+@pytest.mark.parametrize("slug", list(LESSONS))
+def test_every_step_of_every_lesson_renders(slug):
+    at = lessons_page(f"browser-walk-{slug}")
+    at.session_state["ls_lesson"], at.session_state["ls_step"] = slug, 0
+    at.run()
+    for index, step in enumerate(LESSONS[slug].steps):
+        assert not at.exception, at.exception
+        assert at.header[0].value == step.title, index
+        if index < len(LESSONS[slug].steps) - 1:
+            at.button(key="ls_next").click().run()

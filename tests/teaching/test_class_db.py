@@ -1,0 +1,202 @@
+"""The class database: migrations, first answers counted, concurrent writers (threads and processes), CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from cnnviz.teaching import class_db
+from cnnviz.teaching.class_db import Classroom, ClassroomError, NicknameRejected
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def room(tmp_path) -> Classroom:
+    return Classroom(f"sqlite:///{tmp_path / 'class.sqlite'}")
+
+
+def test_an_empty_database_is_created_in_wal_mode_at_the_latest_schema(tmp_path):
+    path = tmp_path / "new" / "class.sqlite"
+    db = Classroom(f"sqlite:///{path}")
+    assert db.schema_version() == class_db.SCHEMA_VERSION == 2
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"schema_version", "classes", "students", "answers", "room"} <= tables
+    Classroom(f"sqlite:///{path}")  # opening again migrates nothing and loses nothing
+    assert db.schema_version() == 2
+
+
+def test_the_default_database_lives_in_the_runs_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv(class_db.DB_ENV, raising=False)
+    db = Classroom()
+    assert db.path == tmp_path / "runs" / "classroom.sqlite" and db.path.exists()
+
+
+def test_a_version_1_database_is_migrated_keeping_its_answers(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        connection.execute("INSERT INTO schema_version VALUES (1)")
+        for statement in class_db.MIGRATIONS[0]:
+            connection.execute(statement)
+        connection.execute("INSERT INTO classes VALUES ('c1', 'old', 5, 1.0, NULL)")
+        connection.execute(
+            "INSERT INTO answers VALUES ('c1', 'browser-a', 'pooling/0', '(8, 14, 14)', '8x14x14', 1, 2.0)"
+        )
+    db = Classroom(f"sqlite:///{path}")
+    assert db.schema_version() == 2
+    (stats,) = db.question_stats()
+    assert (stats.question, stats.answered, stats.right) == ("pooling/0", 1, 1)
+    assert 'pooling/0,"(8, 14, 14)",8x14x14,yes,1,' in db.export_csv()  # tries: the new column's default
+
+
+def test_a_newer_database_is_refused_not_damaged(tmp_path):
+    path = tmp_path / "future.sqlite"
+    Classroom(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(ClassroomError, match="newer than this cnnviz"):
+        Classroom(f"sqlite:///{path}")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("mysql://x", "not a database URL cnnviz knows"), ("postgresql://u@h/db", "needs the psycopg package")],
+)
+def test_other_databases_get_a_clear_message(url, message):
+    pytest.importorskip("sqlite3")
+    if "postgresql" in url:
+        try:
+            import psycopg  # noqa: F401
+
+            pytest.skip("psycopg is installed here")
+        except ImportError:
+            pass
+    with pytest.raises(ClassroomError, match=message):
+        Classroom(url)
+
+
+def test_only_the_first_answer_counts_and_the_statistics_follow(room):
+    assert room.record_answer("a", "conv/0", "(8, 13, 13)", "8x13x13", True) == class_db.AnswerOutcome(True, True)
+    assert room.record_answer("a", "conv/0", "(8, 12, 12)", "8,12,12", False) == class_db.AnswerOutcome(False, True)
+    room.record_answer("b", "conv/0", "(8, 12, 12)", "(8,12,12)", False)
+    room.record_answer("c", "conv/0", "(8, 12, 12)", "8 12 12", False)
+    room.record_answer("d", "conv/0", "(13, 13)", "13x13", False)
+    room.record_answer("e", "conv/0", "", "no idea", False)
+    (stats,) = room.question_stats()
+    assert (stats.answered, stats.right, stats.common_wrong, stats.common_wrong_count) == (5, 1, "(8, 12, 12)", 2)
+    assert room.answered("a") == {"conv/0": True} and room.answered("zz") == {}
+
+
+def test_progress_nicknames_and_the_teachers_move(room):
+    assert room.room() is None and room.student("a") is None
+    room.record_progress("browser-aaaa1234", "pooling", 2)
+    room.record_progress("browser-bbbb5678", "pooling", 0, follow=False)
+    assert room.set_nickname("browser-bbbb5678", "  Zoë   O'Neil ") == "Zoë O'Neil"
+    a, b = room.students()
+    assert (a.display_name, a.step, a.follow) == ("Zoë O'Neil", 0, False)
+    assert b.display_name == "anonymous 1234" and b.step == 2
+    first = room.move_room("pooling", 3)
+    second = room.move_room("residual", 1)
+    assert (first.move, second.move) == (1, 2) and room.room() == second
+    assert room.set_nickname("browser-bbbb5678", "") == ""  # anonymous again
+
+
+@pytest.mark.parametrize(
+    ("nickname", "message"),
+    [("", "Type a nickname"), ("x" * 25, "at most 24 characters"), ("<script>", "not < >"), ("a\u0000b", "not"),
+     ("**bold**", "not \\*"), ("javascript:alert(1)", "not \\( \\) :")],
+)  # fmt: skip
+def test_nicknames_are_length_and_content_checked(nickname, message):
+    with pytest.raises(NicknameRejected, match=message):
+        class_db.check_nickname(nickname)
+
+
+def test_a_new_class_archives_the_old_one_with_its_answers(room):
+    old = room.current_class()
+    room.record_answer("a", "conv/0", "(1, 2, 2)", "1x2x2", True)
+    room.move_room("conv", 2)
+    new = room.new_class("Group B")
+    assert new.id != old.id and new.name == "Group B" and new.seed != old.seed
+    assert room.current_class() == new and room.question_stats() == [] and room.room() is None
+    archived = {c.id: c for c in room.classes()}
+    assert archived[old.id].archived is not None and archived[new.id].archived is None
+    assert room.question_stats(old.id)[0].answered == 1 and "conv/0" in room.export_csv(old.id)
+
+
+def test_the_csv_export_has_one_row_per_counted_answer_and_defuses_formulas(room):
+    room.set_nickname("browser-1", "Ada")
+    room.record_answer("browser-1", "conv/0", "(8, 13, 13)", "8x13x13", True)
+    room.record_answer("browser-1", "conv/0", "(8, 13, 14)", "8x13x14", False)
+    room.record_answer("browser-2", "conv/1", "", '=HYPERLINK("http://x")', False)
+    rows = list(csv.DictReader(io.StringIO(room.export_csv())))
+    assert [(r["nickname"], r["question"], r["answer"], r["correct"], r["tries"]) for r in rows] == [
+        ("Ada", "conv/0", "(8, 13, 13)", "yes", "2"),
+        ("", "conv/1", "", "no", "1"),
+    ]
+    assert rows[1]["typed"].startswith("'=")  # a spreadsheet shows it, never runs it
+
+
+def test_answers_from_many_threads_are_all_kept_once(room):
+    room.current_class()
+    errors: list[BaseException] = []
+
+    def student(number: int) -> None:
+        try:
+            for question in range(6):
+                for attempt in range(2):  # a double click: the second try must not count
+                    room.record_answer(f"s{number}", f"conv/{question}", str(attempt), str(attempt), attempt == 0)
+                room.record_progress(f"s{number}", "conv", question)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=student, args=(n,)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    stats = room.question_stats()
+    assert len(stats) == 6 and all(s.answered == 24 and s.right == 24 for s in stats)
+    assert len(room.students()) == 24
+
+
+WRITER = """
+import sys
+from cnnviz.teaching.class_db import Classroom
+url, name = sys.argv[1], sys.argv[2]
+room = Classroom(url)
+for student in range(40):
+    for question in range(5):
+        # both processes answer for the same shared students: exactly one first answer each
+        room.record_answer(f"shared{student}", f"q/{question}", name, name, name == "A")
+        room.record_answer(f"{name}{student}", f"q/{question}", "x", "x", True)
+print("done")
+"""
+
+
+def test_answers_from_two_processes_at_once_are_counted_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"  # neither process finds it: both create and migrate
+    env = {"PYTHONPATH": str(ROOT)}
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, name], env=env, cwd=ROOT, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for name in "AB"]  # fmt: skip
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0 and out.strip() == "done", err
+    room = Classroom(url)
+    assert len(room.classes()) == 1  # the two first visitors agreed on one class
+    stats = room.question_stats()
+    assert [s.answered for s in stats] == [120] * 5  # 40 shared + 40 + 40 per question
+    rows = list(csv.DictReader(io.StringIO(room.export_csv())))
+    shared = [r for r in rows if r["student"].startswith("shared")]
+    assert len(shared) == 200 and all(r["tries"] == "2" for r in shared)  # one counted, one more try
