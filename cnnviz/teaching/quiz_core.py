@@ -27,6 +27,8 @@ from cnnviz.layers import (
     Shape,
 )
 from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.layers.registry import FLAT, SEQUENCE
+from cnnviz.layers.registry import KINDS as LAYER_KINDS
 
 OUTPUT_SHAPE = "output_shape"
 STACK_SHAPE = "stack_shape"
@@ -141,3 +143,40 @@ def _valid(spec: LayerSpec, shape: Shape) -> Shape | None:
 
 def _constraint(error: InvalidLayerConfig) -> str:
     return error.constraint if error.fix is None else f"{error.constraint} Fix: {error.fix}"
+
+
+# --- what a layer kind is, asked of the registry (the templates and explanations branch on these) ---------
+
+
+def learns_kernels(kind: str) -> bool:
+    """Conv / ConvTranspose, 1-D or 2-D: kernels with out_channels (Linear has out_features but no window)."""
+    entry = LAYER_KINDS.get(kind)
+    return entry is not None and entry.option("out") is not None and entry.geometry in ("window", "transposed")
+
+
+def is_pool(kind: str) -> bool:
+    """Max / average pooling: the kinds whose stride defaults to their kernel."""
+    entry = LAYER_KINDS.get(kind)
+    return entry is not None and entry.stride_is_kernel
+
+
+def is_transposed(kind: str) -> bool:
+    entry = LAYER_KINDS.get(kind)
+    return entry is not None and entry.geometry == "transposed"
+
+
+def takes_flat(kind: str) -> bool:
+    """Linear: its input is a flat (F,) vector."""
+    entry = LAYER_KINDS.get(kind)
+    return entry is not None and entry.input_dims == FLAT
+
+
+def takes_sequence(kind: str) -> bool:
+    entry = LAYER_KINDS.get(kind)
+    return entry is not None and entry.input_dims == SEQUENCE
+
+
+def has_options(kind: str) -> bool:
+    """False for the kinds with nothing to set (ReLU, BatchNorm, Flatten, ...)."""
+    entry = LAYER_KINDS.get(kind)
+    return entry is not None and bool(entry.options)

@@ -33,6 +33,7 @@ from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.teaching.quiz_core import (
     COUNT,
     INVALID_LAYER,
+    LAYER_KINDS,
     NUMBER,
     OUTPUT_SHAPE,
     PADDING_FOR_SIZE,
@@ -47,6 +48,12 @@ from cnnviz.teaching.quiz_core import (
     _per_sample_text,
     _retry,
     _valid,
+    has_options,
+    is_pool,
+    is_transposed,
+    learns_kernels,
+    takes_flat,
+    takes_sequence,
 )
 
 
@@ -72,7 +79,8 @@ def _draw_pool(rng: random.Random, kind: str) -> LayerSpec:
     kernel = rng.choice([2, 2, 2, 3, 3, 4])
     stride = rng.choice([None, None, 1, 2, kernel])
     padding = rng.choice([0, 0, 0, kernel // 2])
-    dilation = rng.choice([1, 1, 1, 1, 2]) if kind == MAX_POOL else 1
+    # only max pooling has a dilation (AvgPool2d offers none)
+    dilation = rng.choice([1, 1, 1, 1, 2]) if LAYER_KINDS[kind].option("dilation") else 1
     return LayerSpec(
         kind,
         kernel_size=(kernel, kernel),
@@ -107,13 +115,13 @@ def _make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Qu
     def draw(r: random.Random) -> tuple[LayerSpec, Shape, Shape] | None:
         kind = variant or r.choice([CONV, CONV, CONV, MAX_POOL, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE])
         channels, size = _draw_input(r)
-        if kind in (CONV, "channels"):
+        if kind == "channels" or (learns_kernels(kind) and not is_transposed(kind)):
             spec = _draw_conv(r)
             if kind == "channels":  # the lab's picture: RGB in, several kernels, no padding
                 channels, spec = 3, LayerSpec(CONV, out_channels=r.choice([1, 8, 16]), kernel_size=spec.kernel_size)
-        elif kind in (MAX_POOL, AVG_POOL):
+        elif is_pool(kind):
             spec = _draw_pool(r, kind)
-        elif kind == CONV_T:
+        elif is_transposed(kind):
             channels, size = r.choice([4, 8, 16, 32]), (h := r.randint(2, 14), h)
             spec = _draw_conv_t(r)
         else:
@@ -125,7 +133,7 @@ def _make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Qu
         out = _valid(spec, shape)
         return None if out is None else (spec, shape, out)
 
-    if variant in (CONV1D, MAX_POOL1D):
+    if variant is not None and takes_sequence(variant):
         spec, shape, out = _retry(rng, lambda r: _draw_sequence_layer(r, variant))  # type: ignore[misc]
     else:
         spec, shape, out = _retry(rng, draw)  # type: ignore[misc]
@@ -140,7 +148,7 @@ def _make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Qu
 
 
 def _draw_sequence_spec(rng: random.Random, kind: str) -> LayerSpec:
-    if kind == CONV1D:
+    if learns_kernels(kind):
         kernel, stride = rng.choice([3, 5, 6, 7, 8, 9, 12]), rng.choice([1, 1, 1, 2, 3])
         padding: tuple[int, int] | str = (p := rng.choice([0, 0, 1, 2, 3]), p)
         if stride == 1 and rng.random() < 0.2:
@@ -169,7 +177,7 @@ def _sequence_stack_draw(rng: random.Random) -> tuple[Shape, tuple[LayerSpec, ..
     current = shape
     for position in range(rng.randint(2, 4)):
         kind = CONV1D if position == 0 else rng.choice([CONV1D, MAX_POOL1D, MAX_POOL1D, RELU])
-        spec = LayerSpec(RELU) if kind == RELU else _draw_sequence_spec(rng, kind)
+        spec = _draw_sequence_spec(rng, kind) if has_options(kind) else LayerSpec(RELU)
         out = _valid(spec, current)
         if out is None or out[-1] < 2:
             return None
@@ -192,26 +200,26 @@ def _stack_draw(rng: random.Random, variant: str) -> tuple[Shape, tuple[LayerSpe
         for _ in range(50):
             if variant == "decoder":
                 choice = rng.choice([CONV_T, CONV_T, UPSAMPLE, RELU, CONV])
-                if choice == CONV_T:
-                    spec = _draw_conv_t(rng)
-                elif choice == UPSAMPLE:
-                    spec = LayerSpec(UPSAMPLE, scale_factor=2.0)
-                elif choice == CONV:
-                    spec = LayerSpec(CONV, out_channels=rng.choice([1, 8, 16]), kernel_size=(3, 3), padding=(1, 1))
-                else:
-                    spec = LayerSpec(RELU)
+                # each drawn kind's builder (called after the draw, so the random numbers come in the same order)
+                decoder = {
+                    CONV_T: lambda: _draw_conv_t(rng),
+                    UPSAMPLE: lambda: LayerSpec(UPSAMPLE, scale_factor=2.0),
+                    CONV: lambda: LayerSpec(CONV, out_channels=rng.choice([1, 8, 16]), kernel_size=(3, 3),
+                                            padding=(1, 1)),
+                    RELU: lambda: LayerSpec(RELU),
+                }  # fmt: skip
+                spec = decoder[choice]()
             else:
                 choice = rng.choice([CONV, CONV, MAX_POOL, RELU] + ([RESIDUAL] * 2 if variant == "residual" else []))
                 if position == 0:
                     choice = CONV
-                if choice == CONV:
-                    spec = _draw_conv(rng)
-                elif choice == MAX_POOL:
-                    spec = LayerSpec(MAX_POOL, kernel_size=(2, 2))
-                elif choice == RESIDUAL:
-                    spec = LayerSpec(RESIDUAL, kernel_size=(k := rng.choice([3, 5]), k), p=0.1)
-                else:
-                    spec = LayerSpec(RELU)
+                encoder = {
+                    CONV: lambda: _draw_conv(rng),
+                    MAX_POOL: lambda: LayerSpec(MAX_POOL, kernel_size=(2, 2)),
+                    RESIDUAL: lambda: LayerSpec(RESIDUAL, kernel_size=(k := rng.choice([3, 5]), k), p=0.1),
+                    RELU: lambda: LayerSpec(RELU),
+                }
+                spec = encoder[choice]()
             out = _valid(spec, current)
             if out is not None and min(out[1:]) >= 2:
                 specs.append(spec)
@@ -219,6 +227,7 @@ def _stack_draw(rng: random.Random, variant: str) -> tuple[Shape, tuple[LayerSpe
                 break
         else:
             return None
+    # the residual variant promises a ResidualBlock: the template checks for the kind it means to show
     if variant == "residual" and not any(s.kind == RESIDUAL for s in specs):
         specs.append(LayerSpec(RESIDUAL, kernel_size=(3, 3), p=0.1))
     if variant == "classifier":
@@ -242,7 +251,7 @@ def _make_stack_shape(rng: random.Random, seed: int, variant: str | None) -> Que
 
 def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) -> Question:
     kind = variant or rng.choice([CONV, CONV, CONV, CONV_T, LINEAR, LINEAR, BATCHNORM, RESIDUAL])
-    if kind == LINEAR:
+    if takes_flat(kind):
         shape: Shape = (rng.choice([8, 16, 32, 64]), s := rng.choice([1, 2, 3, 4, 7]), s)
         spec = LayerSpec(LINEAR, out_channels=rng.choice([10, 10, 32, 64, 128]), bias=rng.random() < 0.9)
         features = math.prod(shape)
@@ -256,7 +265,8 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
         return Question(PARAMETER_COUNT, variant, seed, text, "a whole number, e.g. 2,890", COUNT, (params.total,),
                         shape, 1, (LayerSpec(FLATTEN), spec))  # fmt: skip
     channels = rng.choice([1, 3, 3, 8, 16, 32])
-    if kind == CONV1D:
+    residual = False
+    if takes_sequence(kind):
         channels = rng.choice([1, 4, 4, 16])
         spec = _draw_sequence_spec(rng, CONV1D)
         spec = replace(spec, bias=rng.random() < 0.85)
@@ -267,7 +277,7 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
     if kind == "channels":  # the lab's thought exercise: 3 channels in, 1 or 8 kernels
         channels = 3
         spec = LayerSpec(CONV, out_channels=rng.choice([1, 8]), kernel_size=(k := rng.choice([3, 5]), k))
-    elif kind in (CONV, CONV_T):
+    elif learns_kernels(kind):
         groups = rng.choice([1] * 8 + [2, 4]) if channels % 4 == 0 else 1
         spec = LayerSpec(
             kind,
@@ -276,14 +286,15 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
             groups=groups,
             bias=rng.random() < 0.85,
         )
-    elif kind == BATCHNORM:
+    elif not has_options(kind):  # BatchNorm2d: nothing to draw but the channels
         channels, spec = rng.choice([8, 16, 32, 64]), LayerSpec(BATCHNORM)
-    else:
+    else:  # the lab's ResidualBlock
+        residual = True
         channels, spec = rng.choice([8, 16, 32, 64]), LayerSpec(RESIDUAL, kernel_size=(k := rng.choice([3, 5]), k))
     shape = (channels, 28, 28)
     params = layers.parameters(spec, shape)
     text = f"How many learnable parameters (weights and biases) does `{_layer_line(spec, shape)}` have?"
-    if kind == RESIDUAL:
+    if residual:
         text = (
             f"The lab's `ResidualBlock({channels}, kernel_size={spec.kernel_size[0]})` is Conv2d (same padding) -> "
             "ReLU -> Dropout -> BatchNorm2d, plus the input. How many learnable parameters does it have?"
@@ -392,7 +403,7 @@ def _break(rng: random.Random, spec: LayerSpec, shape: Shape) -> LayerSpec | Non
     """A version of ``spec`` that PyTorch refuses on ``shape`` (each a rule of cnnviz.layers.arithmetic)."""
     c, h, w = shape
     ways = []
-    if spec.kind == CONV:
+    if learns_kernels(spec.kind):
         ways += [
             lambda: LayerSpec(CONV, out_channels=spec.out_channels, kernel_size=(k := min(h, w) + rng.randint(1, 3), k)),  # noqa: E501
             lambda: LayerSpec(CONV, out_channels=spec.out_channels, kernel_size=spec.kernel_size, stride=(2, 2),
@@ -402,7 +413,7 @@ def _break(rng: random.Random, spec: LayerSpec, shape: Shape) -> LayerSpec | Non
         if groups:
             ways.append(lambda: LayerSpec(CONV, out_channels=spec.out_channels, kernel_size=spec.kernel_size,
                                           padding=spec.padding, groups=rng.choice(groups)))  # fmt: skip
-    if spec.kind == MAX_POOL:
+    if is_pool(spec.kind):
         ways += [
             lambda: LayerSpec(MAX_POOL, kernel_size=(3, 3), padding=(2, 2)),
             lambda: LayerSpec(MAX_POOL, kernel_size=(k := min(h, w) + rng.randint(1, 2), k)),
@@ -423,7 +434,9 @@ def _make_invalid_layer(rng: random.Random, seed: int, variant: str | None) -> Q
         report = layers.evaluate_stack(specs, shape)
         if report.error_index is not None:
             return None
-        candidates = [i for i, s in enumerate(specs) if s.kind in (CONV, MAX_POOL)]
+        candidates = [
+            i for i, s in enumerate(specs) if LAYER_KINDS[s.kind].geometry == "window"
+        ]  # Conv2d and MaxPool2d, not ReLU
         index = r.choice(candidates)
         broken = _break(r, specs[index], report.rows[index].input_shape)
         if broken is None:

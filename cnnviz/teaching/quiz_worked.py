@@ -7,13 +7,6 @@ import math
 from cnnviz import layers
 from cnnviz.explorer import layer1d, layer2d
 from cnnviz.layers import (
-    BATCHNORM,
-    CONV,
-    CONV1D,
-    CONV_T,
-    FLATTEN,
-    LINEAR,
-    MAX_POOL1D,
     RESIDUAL,
     LayerSpec,
     Shape,
@@ -21,7 +14,19 @@ from cnnviz.layers import (
 )
 from cnnviz.layers.arithmetic import ParameterCount
 from cnnviz.layers.registry import stride_of
-from cnnviz.teaching.quiz_core import OUTPUT_SHAPE, PARAMETER_COUNT, RECEPTIVE_FIELD, STACK_SHAPE, Question, _layer_line
+from cnnviz.teaching.quiz_core import (
+    OUTPUT_SHAPE,
+    PARAMETER_COUNT,
+    RECEPTIVE_FIELD,
+    STACK_SHAPE,
+    Question,
+    _layer_line,
+    has_options,
+    is_transposed,
+    learns_kernels,
+    takes_flat,
+    takes_sequence,
+)
 
 
 def _settings(spec: LayerSpec, shape: Shape, batch: int) -> layer2d.ExplorerSettings:
@@ -57,23 +62,24 @@ def explorer_settings(question: Question) -> layer2d.ExplorerSettings | None:
 def _layer_steps(spec: LayerSpec, shape: Shape, batch: int) -> list[str]:
     """How one layer turns ``shape`` into its output, in the explorer's words where it has them."""
     line = _layer_line(spec, shape)
-    if spec.kind in (CONV1D, MAX_POOL1D) and len(shape) == 2:
+    if spec.kind in layer1d.SEQUENCE_LAYERS and len(shape) == 2:
         report = layer1d.analyze(_settings_1d(spec, shape[1]))
         out = layers.output_shape(spec, shape)
-        channels = (f"C_out = out_channels = {spec.out_channels}" if spec.kind == CONV1D
+        channels = (f"C_out = out_channels = {spec.out_channels}" if learns_kernels(spec.kind)
                     else f"C stays {shape[0]} (each channel on its own)")  # fmt: skip
         return [f"{line}: {report.general_formula}", f"  {report.formula}", f"  {channels} -> {layers.show_shape(out)}"]
     if spec.kind in layer2d.EXPLORER_LAYERS and len(shape) == 3:
         report = layer2d.analyze(_settings(spec, shape, batch))
-        channels = (f"C_out = out_channels = {spec.out_channels}" if spec.kind in (CONV, CONV_T)
+        channels = (f"C_out = out_channels = {spec.out_channels}" if learns_kernels(spec.kind)
                     else f"C stays {shape[0]} (each channel on its own)")  # fmt: skip
         return [f"{line}: {report.general_formula}", f"  {report.formulas[0]}", f"  {report.formulas[1]}",
                 f"  {channels} -> {layers.show_shape(report.output_shape[1:])}"]  # fmt: skip
     out = layers.output_shape(spec, shape)
-    if spec.kind == FLATTEN:
+    if len(out) == 1 and len(shape) > 1:  # Flatten: the only layer that makes a shape flat
         return [f"{line}: {' × '.join(map(str, shape))} = {out[0]} features -> {layers.show_shape(out)}"]
-    if spec.kind == LINEAR:
+    if takes_flat(spec.kind):
         return [f"{line}: out_features -> {layers.show_shape(out)}"]
+    # the ResidualBlock's shape rule (f(x) + x) is its own, not one the registry describes
     if spec.kind == RESIDUAL:
         return [f"{line}: same padding and as many channels out as in, so f(x) + x keeps {layers.show_shape(out)}"]
     return [f"{line}: keeps the shape {layers.show_shape(out)}"]
@@ -81,7 +87,7 @@ def _layer_steps(spec: LayerSpec, shape: Shape, batch: int) -> list[str]:
 
 def _parameter_split(question: Question) -> ParameterCount:
     spec = question.layers[-1]
-    if spec.kind == LINEAR:
+    if takes_flat(spec.kind):
         return arithmetic.linear_parameters(math.prod(question.input_shape), spec.out_channels, spec.bias)
     return layers.parameters(spec, question.input_shape)
 
@@ -118,7 +124,7 @@ def worked_formula(question: Question) -> tuple[str, ...]:
 def _parameter_steps(question: Question) -> tuple[str, ...]:
     spec = question.layers[-1]
     shape = question.input_shape
-    if spec.kind == LINEAR:
+    if takes_flat(spec.kind):
         features = math.prod(shape)
         params = arithmetic.linear_parameters(features, spec.out_channels, spec.bias)
         return (
@@ -128,7 +134,7 @@ def _parameter_steps(question: Question) -> tuple[str, ...]:
             f"total = {params.weights:,} + {params.biases:,} = {params.total:,}",
         )
     c = shape[0]
-    if spec.kind == CONV1D:
+    if takes_sequence(spec.kind):
         params = arithmetic.conv1d_parameters(c, spec.out_channels, spec.kernel_size[0], spec.groups, spec.bias)
         return (
             f"weight tensor {layers.show_shape((spec.out_channels, c // spec.groups, spec.kernel_size[0]))} "
@@ -137,9 +143,9 @@ def _parameter_steps(question: Question) -> tuple[str, ...]:
             f"biases = {'one per output channel' if spec.bias else 'none (bias=False)'} = {params.biases:,}",
             f"total = {params.weights:,} + {params.biases:,} = {params.total:,}",
         )
-    if spec.kind in (CONV, CONV_T):
+    if learns_kernels(spec.kind):
         report = layer2d.analyze(_settings(spec, shape, 1))
-        names = ("out", "in / groups") if spec.kind == CONV else ("in", "out / groups")
+        names = ("out", "in / groups") if not is_transposed(spec.kind) else ("in", "out / groups")
         params = report.parameters
         weight = " × ".join(map(str, report.weight_shape))  # type: ignore[arg-type]
         return (
@@ -148,7 +154,7 @@ def _parameter_steps(question: Question) -> tuple[str, ...]:
             f"biases = {'one per output channel' if spec.bias else 'none (bias=False)'} = {params.biases:,}",
             f"total = {params.weights:,} + {params.biases:,} = {params.total:,}",
         )
-    if spec.kind == BATCHNORM:
+    if not has_options(spec.kind):  # BatchNorm2d (the ResidualBlock has a kernel size)
         return (f"BatchNorm2d learns a scale and a shift per channel: 2 × {c} = {2 * c:,} "
                 "(the running mean and variance are buffers, not parameters)",)  # fmt: skip
     conv = arithmetic.conv2d_parameters(c, c, spec.kernel_size)
