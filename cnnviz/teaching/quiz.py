@@ -48,7 +48,7 @@ from cnnviz.teaching.quiz_core import (
     QuizUnavailable,
     _constraint,
     format_answer,
-)
+)  # fmt: skip
 from cnnviz.teaching.quiz_digit import _make_shifted_digit, digit_probabilities, shifted_digit, shipped_classifier
 from cnnviz.teaching.quiz_layers import (
     _make_invalid_layer,

@@ -28,21 +28,11 @@ from cnnviz.layers import (
     LayerSpec,
     Shape,
     arithmetic,
-)
+)  # fmt: skip
 from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.teaching import quiz_core as core
 from cnnviz.teaching.quiz_core import (
-    COUNT,
-    INVALID_LAYER,
     LAYER_KINDS,
-    NUMBER,
-    OUTPUT_SHAPE,
-    PADDING_FOR_SIZE,
-    PARAMETER_COUNT,
-    RECEPTIVE_FIELD,
-    SHAPE,
-    STACK_SHAPE,
-    STRIDE_FOR_SIZE,
-    VARIANTS,
     Question,
     _layer_line,
     _per_sample_text,
@@ -54,7 +44,7 @@ from cnnviz.teaching.quiz_core import (
     learns_kernels,
     takes_flat,
     takes_sequence,
-)
+)  # fmt: skip
 
 
 def _draw_conv(rng: random.Random) -> LayerSpec:
@@ -144,7 +134,7 @@ def _make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Qu
         f"`{_layer_line(spec, shape)}(x)`?"
     )
     hint = "(C, L), with or without N" if len(shape) == 2 else "(C, H, W), with or without N"
-    return Question(OUTPUT_SHAPE, variant, seed, text, hint, SHAPE, out, shape, batch, (spec,))
+    return Question(core.OUTPUT_SHAPE, variant, seed, text, hint, core.SHAPE, out, shape, batch, (spec,))
 
 
 def _draw_sequence_spec(rng: random.Random, kind: str) -> LayerSpec:
@@ -236,7 +226,7 @@ def _stack_draw(rng: random.Random, variant: str) -> tuple[Shape, tuple[LayerSpe
 
 
 def _make_stack_shape(rng: random.Random, seed: int, variant: str | None) -> Question:
-    chosen = variant or rng.choice(VARIANTS[STACK_SHAPE])
+    chosen = variant or rng.choice(core.VARIANTS[core.STACK_SHAPE])
     shape, specs = _retry(rng, lambda r: _stack_draw(r, chosen))  # type: ignore[misc]
     out = layers.evaluate_stack(specs, shape).output_shape
     batch = rng.choice([1, 4, 8, 16])
@@ -246,7 +236,7 @@ def _make_stack_shape(rng: random.Random, seed: int, variant: str | None) -> Que
         "```python\nmodel = nn.Sequential(\n" + "\n".join(lines) + "\n)\n```"
     )
     hint = {3: "(C, H, W)", 2: "(C, L)"}.get(len(out), "(features,)") + ", with or without N"  # type: ignore[arg-type]
-    return Question(STACK_SHAPE, variant, seed, text, hint, SHAPE, out, shape, batch, specs)  # type: ignore[arg-type]
+    return Question(core.STACK_SHAPE, variant, seed, text, hint, core.SHAPE, out, shape, batch, specs)  # type: ignore[arg-type]
 
 
 def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) -> Question:
@@ -262,7 +252,8 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
             "How many learnable parameters does the Linear layer have (weights and biases)?"
         )
         params = arithmetic.linear_parameters(features, spec.out_channels, spec.bias)
-        return Question(PARAMETER_COUNT, variant, seed, text, "a whole number, e.g. 2,890", COUNT, (params.total,),
+        return Question(core.PARAMETER_COUNT, variant, seed, text,
+                        "a whole number, e.g. 2,890", core.COUNT, (params.total,),
                         shape, 1, (LayerSpec(FLATTEN), spec))  # fmt: skip
     channels = rng.choice([1, 3, 3, 8, 16, 32])
     residual = False
@@ -272,7 +263,8 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
         spec = replace(spec, bias=rng.random() < 0.85)
         params = layers.parameters(spec, (channels, 100))
         text = f"How many learnable parameters (weights and biases) does `{_layer_line(spec, (channels, 100))}` have?"
-        return Question(PARAMETER_COUNT, variant, seed, text, "a whole number, e.g. 528", COUNT, (params.total,),
+        return Question(core.PARAMETER_COUNT, variant, seed, text,
+                        "a whole number, e.g. 528", core.COUNT, (params.total,),
                         (channels, 100), 1, (spec,))  # fmt: skip
     if kind == "channels":  # the lab's thought exercise: 3 channels in, 1 or 8 kernels
         channels = 3
@@ -299,7 +291,8 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
             f"The lab's `ResidualBlock({channels}, kernel_size={spec.kernel_size[0]})` is Conv2d (same padding) -> "
             "ReLU -> Dropout -> BatchNorm2d, plus the input. How many learnable parameters does it have?"
         )
-    return Question(PARAMETER_COUNT, variant, seed, text, "a whole number, e.g. 1,216", COUNT, (params.total,), shape,
+    return Question(core.PARAMETER_COUNT, variant, seed, text,
+                    "a whole number, e.g. 1,216", core.COUNT, (params.total,), shape,
                     1, (spec,))  # fmt: skip
 
 
@@ -342,7 +335,8 @@ def _make_padding(rng: random.Random, seed: int, variant: str | None) -> Questio
     )
     if spec.stride != (1, 1):
         text += " (If several work, any of them is right.)"
-    return Question(PADDING_FOR_SIZE, variant, seed, text, "a whole number, e.g. 2", NUMBER, (answer,), shape, 1,
+    return Question(core.PADDING_FOR_SIZE, variant, seed, text,
+                    "a whole number, e.g. 2", core.NUMBER, (answer,), shape, 1,
                     (spec,), (target, target))  # fmt: skip
 
 
@@ -368,7 +362,8 @@ def _make_stride(rng: random.Random, seed: int, variant: str | None) -> Question
         f"`x` has shape `{_per_sample_text(1, shape)}`. Which `stride` makes `{line}` give an output of "
         f"{target} × {target}? (If several work, any of them is right.)"
     )
-    return Question(STRIDE_FOR_SIZE, variant, seed, text, "a whole number, e.g. 2", NUMBER, (answer,), shape, 1,
+    return Question(core.STRIDE_FOR_SIZE, variant, seed, text,
+                    "a whole number, e.g. 2", core.NUMBER, (answer,), shape, 1,
                     (spec,), (target, target))  # fmt: skip
 
 
@@ -395,7 +390,8 @@ def _make_receptive_field(rng: random.Random, seed: int, variant: str | None) ->
         "One pixel of the last layer's output sees a square of input pixels. How many pixels wide is that "
         "square (the receptive field)?\n\n```python\nmodel = nn.Sequential(\n" + "\n".join(lines) + "\n)\n```"
     )
-    return Question(RECEPTIVE_FIELD, variant, seed, text, "a whole number, e.g. 7", NUMBER, (field[0],), shape, 1,
+    return Question(core.RECEPTIVE_FIELD, variant, seed, text,
+                    "a whole number, e.g. 7", core.NUMBER, (field[0],), shape, 1,
                     specs)  # type: ignore[index]  # fmt: skip
 
 
@@ -457,5 +453,5 @@ def _make_invalid_layer(rng: random.Random, seed: int, variant: str | None) -> Q
         "\n\n```python\nmodel = nn.Sequential(\n" + "\n".join(lines) + "\n)\n```"
     )
     assert rows[-1].error is not None
-    return Question(INVALID_LAYER, variant, seed, text, f"the layer's number, 1 to {len(specs)}", NUMBER,
+    return Question(core.INVALID_LAYER, variant, seed, text, f"the layer's number, 1 to {len(specs)}", core.NUMBER,
                     (index + 1,), shape, 1, specs)  # fmt: skip
