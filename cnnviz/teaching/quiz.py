@@ -46,20 +46,20 @@ from cnnviz.teaching.quiz_core import (
     DigitSetup,
     Question,
     QuizUnavailable,
-    _constraint,
+    constraint_text,
     format_answer,
 )  # fmt: skip
-from cnnviz.teaching.quiz_digit import _make_shifted_digit, digit_probabilities, shifted_digit, shipped_classifier
+from cnnviz.teaching.quiz_digit import digit_probabilities, make_shifted_digit, shifted_digit, shipped_classifier
 from cnnviz.teaching.quiz_layers import (
-    _make_invalid_layer,
-    _make_output_shape,
-    _make_padding,
-    _make_parameter_count,
-    _make_receptive_field,
-    _make_stack_shape,
-    _make_stride,
+    make_invalid_layer,
+    make_output_shape,
+    make_padding,
+    make_parameter_count,
+    make_receptive_field,
+    make_stack_shape,
+    make_stride,
 )
-from cnnviz.teaching.quiz_worked import _parameter_split, _settings, explorer_settings, worked_formula
+from cnnviz.teaching.quiz_worked import explorer_settings, layer_settings, parameter_split, worked_formula
 
 # The quiz's public names, wherever they now live, so callers keep importing them from here.
 __all__ = [
@@ -90,14 +90,14 @@ def make_question(kind: str, seed: int, variant: str | None = None) -> Question:
 
 
 _MAKERS: dict[str, Callable[[random.Random, int, str | None], Question]] = {
-    OUTPUT_SHAPE: _make_output_shape,
-    STACK_SHAPE: _make_stack_shape,
-    PARAMETER_COUNT: _make_parameter_count,
-    PADDING_FOR_SIZE: _make_padding,
-    STRIDE_FOR_SIZE: _make_stride,
-    RECEPTIVE_FIELD: _make_receptive_field,
-    INVALID_LAYER: _make_invalid_layer,
-    SHIFTED_DIGIT: _make_shifted_digit,
+    OUTPUT_SHAPE: make_output_shape,
+    STACK_SHAPE: make_stack_shape,
+    PARAMETER_COUNT: make_parameter_count,
+    PADDING_FOR_SIZE: make_padding,
+    STRIDE_FOR_SIZE: make_stride,
+    RECEPTIVE_FIELD: make_receptive_field,
+    INVALID_LAYER: make_invalid_layer,
+    SHIFTED_DIGIT: make_shifted_digit,
 }
 
 
@@ -184,7 +184,7 @@ def _shape_judge(question: Question, values: tuple[int, ...] | str, canonical: s
 def _count_judge(question: Question, values: tuple[int, ...] | str, canonical: str) -> CheckResult:
     if values == question.answer:
         return CheckResult(True, canonical, f"Right: {question.answer_text} parameters.")
-    parts = _parameter_split(question)
+    parts = parameter_split(question)
     forgot_biases = isinstance(values, tuple) and parts.biases and values[0] == parts.weights
     hint = " Did you leave out the biases (one per output)?" if forgot_biases else ""
     return CheckResult(False, canonical, f"Not {canonical}.{hint} Count weights and biases:", worked_formula(question))
@@ -196,12 +196,12 @@ def _size_judge(question: Question, values: tuple[int, ...] | str, canonical: st
     unknown = "padding" if question.kind == PADDING_FOR_SIZE else "stride"
     value = values if isinstance(values, str) else values[0]
     tried = replace(spec, **{unknown: value if isinstance(value, str) else (value, value)})
-    settings = _settings(tried, question.input_shape, question.batch)
+    settings = layer_settings(tried, question.input_shape, question.batch)
     try:
         report = layer2d.analyze(settings)
     except InvalidLayerConfig as error:
         return CheckResult(False, canonical, f"With {unknown} {canonical} PyTorch refuses the layer:",
-                           (error.constraint,), _constraint(error))  # fmt: skip
+                           (error.constraint,), constraint_text(error))  # fmt: skip
     got = report.output_shape[2:]
     worked = (report.general_formula, *report.formulas)
     if got == question.target:
@@ -226,7 +226,7 @@ def _invalid_judge(question: Question, values: tuple[int, ...] | str, canonical:
     assert error is not None
     why = f"Layer {index + 1} ({question.layers[index].kind}) breaks a rule: {error.constraint}"
     if values == question.answer:
-        return CheckResult(True, f"layer {values[0]}", f"Right: layer {index + 1}.", (why,), _constraint(error))
+        return CheckResult(True, f"layer {values[0]}", f"Right: layer {index + 1}.", (why,), constraint_text(error))
     picked = values[0]
     if 1 <= picked <= len(question.layers) and picked < index + 1:
         row = report.rows[picked - 1]
@@ -235,7 +235,7 @@ def _invalid_judge(question: Question, values: tuple[int, ...] | str, canonical:
         note = f"PyTorch never reaches layer {picked}: an earlier layer fails first."
     else:
         note = f"There are only {len(question.layers)} layers."
-    return CheckResult(False, f"layer {picked}", note, (why,), _constraint(error))
+    return CheckResult(False, f"layer {picked}", note, (why,), constraint_text(error))
 
 
 def _digit_judge(question: Question, values: tuple[int, ...] | str, canonical: str) -> CheckResult:

@@ -117,7 +117,7 @@ def format_answer(answer_kind: str, values: Sequence[int]) -> str:
     return str(values[0])
 
 
-def _retry(rng: random.Random, draw: Callable[[random.Random], object]) -> object:
+def retry_draw(rng: random.Random, draw: Callable[[random.Random], object]) -> object:
     """Draw until ``draw`` returns something other than None (a draw PyTorch would refuse returns None)."""
     for _ in range(DRAW_TRIES):
         result = draw(rng)
@@ -126,22 +126,22 @@ def _retry(rng: random.Random, draw: Callable[[random.Random], object]) -> objec
     raise RuntimeError("the question template found no valid configuration")  # a template bug, not user input
 
 
-def _per_sample_text(batch: int, shape: Shape) -> str:
+def shape_text(batch: int, shape: Shape) -> str:
     return layers.show_shape((batch, *shape))
 
 
-def _layer_line(spec: LayerSpec, shape: Shape) -> str:
+def layer_line(spec: LayerSpec, shape: Shape) -> str:
     return layers.pytorch_line(spec, shape)
 
 
-def _valid(spec: LayerSpec, shape: Shape) -> Shape | None:
+def valid_output(spec: LayerSpec, shape: Shape) -> Shape | None:
     try:
         return layers.output_shape(spec, shape)
     except InvalidLayerConfig:
         return None
 
 
-def _constraint(error: InvalidLayerConfig) -> str:
+def constraint_text(error: InvalidLayerConfig) -> str:
     return error.constraint if error.fix is None else f"{error.constraint} Fix: {error.fix}"
 
 

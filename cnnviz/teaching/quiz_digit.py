@@ -49,7 +49,7 @@ def digit_probabilities(setup: DigitSetup) -> np.ndarray:
         return probabilities(shipped_classifier(), digit)[0]
 
 
-def _make_shifted_digit(rng: random.Random, seed: int, variant: str | None) -> Question:
+def make_shifted_digit(rng: random.Random, seed: int, variant: str | None) -> Question:
     from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit
 
     index = rng.randrange(10_000)

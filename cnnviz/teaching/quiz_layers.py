@@ -34,16 +34,16 @@ from cnnviz.teaching import quiz_core as core
 from cnnviz.teaching.quiz_core import (
     LAYER_KINDS,
     Question,
-    _layer_line,
-    _per_sample_text,
-    _retry,
-    _valid,
     has_options,
     is_pool,
     is_transposed,
+    layer_line,
     learns_kernels,
+    retry_draw,
+    shape_text,
     takes_flat,
     takes_sequence,
+    valid_output,
 )  # fmt: skip
 
 
@@ -101,7 +101,7 @@ def _draw_input(rng: random.Random) -> tuple[int, tuple[int, int]]:
     return channels, (height, width)
 
 
-def _make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Question:
+def make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Question:
     def draw(r: random.Random) -> tuple[LayerSpec, Shape, Shape] | None:
         kind = variant or r.choice([CONV, CONV, CONV, MAX_POOL, MAX_POOL, AVG_POOL, CONV_T, UPSAMPLE])
         channels, size = _draw_input(r)
@@ -120,19 +120,16 @@ def _make_output_shape(rng: random.Random, seed: int, variant: str | None) -> Qu
                 UPSAMPLE, scale_factor=r.choice([2.0, 2.0, 3.0, 1.5]), mode=r.choice(layers.UPSAMPLE_MODES)
             )
         shape = (channels, *size)
-        out = _valid(spec, shape)
+        out = valid_output(spec, shape)
         return None if out is None else (spec, shape, out)
 
     if variant is not None and takes_sequence(variant):
-        spec, shape, out = _retry(rng, lambda r: _draw_sequence_layer(r, variant))  # type: ignore[misc]
+        spec, shape, out = retry_draw(rng, lambda r: _draw_sequence_layer(r, variant))  # type: ignore[misc]
     else:
-        spec, shape, out = _retry(rng, draw)  # type: ignore[misc]
+        spec, shape, out = retry_draw(rng, draw)  # type: ignore[misc]
     batch = rng.choice([1, 4, 8, 16, 32])
     axes = "(N, C, L)" if len(shape) == 2 else "(N, C, H, W)"
-    text = (
-        f"`x` has shape `{_per_sample_text(batch, shape)}` {axes}. What is the shape of "
-        f"`{_layer_line(spec, shape)}(x)`?"
-    )
+    text = f"`x` has shape `{shape_text(batch, shape)}` {axes}. What is the shape of `{layer_line(spec, shape)}(x)`?"
     hint = "(C, L), with or without N" if len(shape) == 2 else "(C, H, W), with or without N"
     return Question(core.OUTPUT_SHAPE, variant, seed, text, hint, core.SHAPE, out, shape, batch, (spec,))
 
@@ -156,7 +153,7 @@ def _draw_sequence_layer(rng: random.Random, kind: str) -> tuple[LayerSpec, Shap
     """One 1-D layer on a (C, L) sequence, e.g. one-hot DNA (4 channels) or a signal (1 channel)."""
     shape: Shape = (rng.choice([1, 4, 4, 8, 16]), rng.randint(20, 300))
     spec = _draw_sequence_spec(rng, kind)
-    out = _valid(spec, shape)
+    out = valid_output(spec, shape)
     return None if out is None else (spec, shape, out)
 
 
@@ -168,7 +165,7 @@ def _sequence_stack_draw(rng: random.Random) -> tuple[Shape, tuple[LayerSpec, ..
     for position in range(rng.randint(2, 4)):
         kind = CONV1D if position == 0 else rng.choice([CONV1D, MAX_POOL1D, MAX_POOL1D, RELU])
         spec = _draw_sequence_spec(rng, kind) if has_options(kind) else LayerSpec(RELU)
-        out = _valid(spec, current)
+        out = valid_output(spec, current)
         if out is None or out[-1] < 2:
             return None
         specs.append(spec)
@@ -210,7 +207,7 @@ def _stack_draw(rng: random.Random, variant: str) -> tuple[Shape, tuple[LayerSpe
                     RELU: lambda: LayerSpec(RELU),
                 }
                 spec = encoder[choice]()
-            out = _valid(spec, current)
+            out = valid_output(spec, current)
             if out is not None and min(out[1:]) >= 2:
                 specs.append(spec)
                 current = out
@@ -225,21 +222,21 @@ def _stack_draw(rng: random.Random, variant: str) -> tuple[Shape, tuple[LayerSpe
     return shape, tuple(specs)
 
 
-def _make_stack_shape(rng: random.Random, seed: int, variant: str | None) -> Question:
+def make_stack_shape(rng: random.Random, seed: int, variant: str | None) -> Question:
     chosen = variant or rng.choice(core.VARIANTS[core.STACK_SHAPE])
-    shape, specs = _retry(rng, lambda r: _stack_draw(r, chosen))  # type: ignore[misc]
+    shape, specs = retry_draw(rng, lambda r: _stack_draw(r, chosen))  # type: ignore[misc]
     out = layers.evaluate_stack(specs, shape).output_shape
     batch = rng.choice([1, 4, 8, 16])
-    lines = [f"    {_layer_line(row.spec, row.input_shape)}," for row in layers.evaluate_stack(specs, shape).rows]
+    lines = [f"    {layer_line(row.spec, row.input_shape)}," for row in layers.evaluate_stack(specs, shape).rows]
     text = (
-        f"`x` has shape `{_per_sample_text(batch, shape)}`. What is the shape of `model(x)`?\n\n"
+        f"`x` has shape `{shape_text(batch, shape)}`. What is the shape of `model(x)`?\n\n"
         "```python\nmodel = nn.Sequential(\n" + "\n".join(lines) + "\n)\n```"
     )
     hint = {3: "(C, H, W)", 2: "(C, L)"}.get(len(out), "(features,)") + ", with or without N"  # type: ignore[arg-type]
     return Question(core.STACK_SHAPE, variant, seed, text, hint, core.SHAPE, out, shape, batch, specs)  # type: ignore[arg-type]
 
 
-def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) -> Question:
+def make_parameter_count(rng: random.Random, seed: int, variant: str | None) -> Question:
     kind = variant or rng.choice([CONV, CONV, CONV, CONV_T, LINEAR, LINEAR, BATCHNORM, RESIDUAL])
     if takes_flat(kind):
         shape: Shape = (rng.choice([8, 16, 32, 64]), s := rng.choice([1, 2, 3, 4, 7]), s)
@@ -247,7 +244,7 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
         features = math.prod(shape)
         bias = "" if spec.bias else ", bias=False"
         text = (
-            f"A backbone outputs `{_per_sample_text(1, shape)}` per image; `nn.Flatten()` follows, then "
+            f"A backbone outputs `{shape_text(1, shape)}` per image; `nn.Flatten()` follows, then "
             f"`nn.Linear(in_features, {spec.out_channels}{bias})` with `in_features` set right. "
             "How many learnable parameters does the Linear layer have (weights and biases)?"
         )
@@ -262,7 +259,7 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
         spec = _draw_sequence_spec(rng, CONV1D)
         spec = replace(spec, bias=rng.random() < 0.85)
         params = layers.parameters(spec, (channels, 100))
-        text = f"How many learnable parameters (weights and biases) does `{_layer_line(spec, (channels, 100))}` have?"
+        text = f"How many learnable parameters (weights and biases) does `{layer_line(spec, (channels, 100))}` have?"
         return Question(core.PARAMETER_COUNT, variant, seed, text,
                         "a whole number, e.g. 528", core.COUNT, (params.total,),
                         (channels, 100), 1, (spec,))  # fmt: skip
@@ -285,7 +282,7 @@ def _make_parameter_count(rng: random.Random, seed: int, variant: str | None) ->
         channels, spec = rng.choice([8, 16, 32, 64]), LayerSpec(RESIDUAL, kernel_size=(k := rng.choice([3, 5]), k))
     shape = (channels, 28, 28)
     params = layers.parameters(spec, shape)
-    text = f"How many learnable parameters (weights and biases) does `{_layer_line(spec, shape)}` have?"
+    text = f"How many learnable parameters (weights and biases) does `{layer_line(spec, shape)}` have?"
     if residual:
         text = (
             f"The lab's `ResidualBlock({channels}, kernel_size={spec.kernel_size[0]})` is Conv2d (same padding) -> "
@@ -307,7 +304,7 @@ def _conv_size(size: int, kernel: int, stride: int, padding: int | str, dilation
         return None
 
 
-def _make_padding(rng: random.Random, seed: int, variant: str | None) -> Question:
+def make_padding(rng: random.Random, seed: int, variant: str | None) -> Question:
     def draw(r: random.Random) -> tuple[int, LayerSpec, int, int] | None:
         size = r.choice([28, 28, 32, r.randint(6, 64)])
         kernel = r.choice([3, 3, 5, 5, 7, 4])
@@ -325,12 +322,12 @@ def _make_padding(rng: random.Random, seed: int, variant: str | None) -> Questio
         answer = _smallest(range(0, 65), lambda p: _conv_size(size, kernel, stride, p, dilation) == target)
         return None if answer is None else (size, spec, target, answer)
 
-    size, spec, target, answer = _retry(rng, draw)  # type: ignore[misc]
+    size, spec, target, answer = retry_draw(rng, draw)  # type: ignore[misc]
     channels = rng.choice([1, 3, 8])
     shape = (channels, size, size)
-    line = _layer_line(spec, shape).rstrip(")") + ", padding=?)"
+    line = layer_line(spec, shape).rstrip(")") + ", padding=?)"
     text = (
-        f"`x` has shape `{_per_sample_text(1, shape)}`. Which `padding` (zeros on every side) makes "
+        f"`x` has shape `{shape_text(1, shape)}`. Which `padding` (zeros on every side) makes "
         f"`{line}` give an output of {target} × {target}?"
     )
     if spec.stride != (1, 1):
@@ -340,7 +337,7 @@ def _make_padding(rng: random.Random, seed: int, variant: str | None) -> Questio
                     (spec,), (target, target))  # fmt: skip
 
 
-def _make_stride(rng: random.Random, seed: int, variant: str | None) -> Question:
+def make_stride(rng: random.Random, seed: int, variant: str | None) -> Question:
     def draw(r: random.Random) -> tuple[int, LayerSpec, int, int] | None:
         size = r.choice([28, 28, 32, 64, r.randint(8, 96)])
         kernel = r.choice([1, 2, 3, 3, 5, 7])
@@ -355,11 +352,11 @@ def _make_stride(rng: random.Random, seed: int, variant: str | None) -> Question
         )
         return None if answer is None else (size, spec, target, answer)
 
-    size, spec, target, answer = _retry(rng, draw)  # type: ignore[misc]
+    size, spec, target, answer = retry_draw(rng, draw)  # type: ignore[misc]
     shape = (rng.choice([1, 3, 8]), size, size)
-    line = _layer_line(spec, shape).rstrip(")") + ", stride=?)"
+    line = layer_line(spec, shape).rstrip(")") + ", stride=?)"
     text = (
-        f"`x` has shape `{_per_sample_text(1, shape)}`. Which `stride` makes `{line}` give an output of "
+        f"`x` has shape `{shape_text(1, shape)}`. Which `stride` makes `{line}` give an output of "
         f"{target} × {target}? (If several work, any of them is right.)"
     )
     return Question(core.STRIDE_FOR_SIZE, variant, seed, text,
@@ -367,7 +364,7 @@ def _make_stride(rng: random.Random, seed: int, variant: str | None) -> Question
                     (spec,), (target, target))  # fmt: skip
 
 
-def _make_receptive_field(rng: random.Random, seed: int, variant: str | None) -> Question:
+def make_receptive_field(rng: random.Random, seed: int, variant: str | None) -> Question:
     def draw(r: random.Random) -> tuple[Shape, tuple[LayerSpec, ...]] | None:
         specs = []
         for i in range(r.randint(2, 4)):
@@ -383,9 +380,9 @@ def _make_receptive_field(rng: random.Random, seed: int, variant: str | None) ->
         report = layers.evaluate_stack(specs, shape)
         return None if report.error_index is not None else (shape, tuple(specs))
 
-    shape, specs = _retry(rng, draw)  # type: ignore[misc]
+    shape, specs = retry_draw(rng, draw)  # type: ignore[misc]
     field = layers.evaluate_stack(specs, shape).rows[-1].receptive_field
-    lines = [f"    {_layer_line(row.spec, row.input_shape)}," for row in layers.evaluate_stack(specs, shape).rows]
+    lines = [f"    {layer_line(row.spec, row.input_shape)}," for row in layers.evaluate_stack(specs, shape).rows]
     text = (
         "One pixel of the last layer's output sees a square of input pixels. How many pixels wide is that "
         "square (the receptive field)?\n\n```python\nmodel = nn.Sequential(\n" + "\n".join(lines) + "\n)\n```"
@@ -417,10 +414,10 @@ def _break(rng: random.Random, spec: LayerSpec, shape: Shape) -> LayerSpec | Non
     if not ways:
         return None
     broken = rng.choice(ways)()
-    return broken if _valid(broken, shape) is None else None
+    return broken if valid_output(broken, shape) is None else None
 
 
-def _make_invalid_layer(rng: random.Random, seed: int, variant: str | None) -> Question:
+def make_invalid_layer(rng: random.Random, seed: int, variant: str | None) -> Question:
     def draw(r: random.Random) -> tuple[Shape, tuple[LayerSpec, ...], int, list[Shape]] | None:
         found = _stack_draw(r, "conv")
         if found is None:
@@ -443,13 +440,13 @@ def _make_invalid_layer(rng: random.Random, seed: int, variant: str | None) -> Q
             return None
         return shape, new, index, intended  # type: ignore[return-value]
 
-    shape, specs, index, intended = _retry(rng, draw)  # type: ignore[misc]
+    shape, specs, index, intended = retry_draw(rng, draw)  # type: ignore[misc]
     rows = layers.evaluate_stack(specs, shape).rows
     # Layers after the broken one are written for the input the unbroken stack gives them (same channels).
-    lines = [f"    {_layer_line(spec, seen)},  # layer {number}" for number, (spec, seen) in
+    lines = [f"    {layer_line(spec, seen)},  # layer {number}" for number, (spec, seen) in
              enumerate(zip(specs, intended), start=1)]  # fmt: skip
     text = (
-        f"`x` has shape `{_per_sample_text(1, shape)}`. Which layer is the first one PyTorch refuses, and why?"
+        f"`x` has shape `{shape_text(1, shape)}`. Which layer is the first one PyTorch refuses, and why?"
         "\n\n```python\nmodel = nn.Sequential(\n" + "\n".join(lines) + "\n)\n```"
     )
     assert rows[-1].error is not None

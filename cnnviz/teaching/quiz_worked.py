@@ -20,16 +20,16 @@ from cnnviz.teaching.quiz_core import (
     RECEPTIVE_FIELD,
     STACK_SHAPE,
     Question,
-    _layer_line,
     has_options,
     is_transposed,
+    layer_line,
     learns_kernels,
     takes_flat,
     takes_sequence,
 )
 
 
-def _settings(spec: LayerSpec, shape: Shape, batch: int) -> layer2d.ExplorerSettings:
+def layer_settings(spec: LayerSpec, shape: Shape, batch: int) -> layer2d.ExplorerSettings:
     """The explorer's settings for one layer on per-sample ``shape`` (for its filled-in formula)."""
     c, h, w = shape
     return layer2d.ExplorerSettings(
@@ -56,12 +56,12 @@ def explorer_settings(question: Question) -> layer2d.ExplorerSettings | None:
     """The explorer view of the question's single layer (for a link), or None when it has several."""
     if len(question.layers) != 1 or question.layers[0].kind not in layer2d.EXPLORER_LAYERS:
         return None
-    return _settings(question.layers[0], question.input_shape, question.batch)
+    return layer_settings(question.layers[0], question.input_shape, question.batch)
 
 
 def _layer_steps(spec: LayerSpec, shape: Shape, batch: int) -> list[str]:
     """How one layer turns ``shape`` into its output, in the explorer's words where it has them."""
-    line = _layer_line(spec, shape)
+    line = layer_line(spec, shape)
     if spec.kind in layer1d.SEQUENCE_LAYERS and len(shape) == 2:
         report = layer1d.analyze(_settings_1d(spec, shape[1]))
         out = layers.output_shape(spec, shape)
@@ -69,7 +69,7 @@ def _layer_steps(spec: LayerSpec, shape: Shape, batch: int) -> list[str]:
                     else f"C stays {shape[0]} (each channel on its own)")  # fmt: skip
         return [f"{line}: {report.general_formula}", f"  {report.formula}", f"  {channels} -> {layers.show_shape(out)}"]
     if spec.kind in layer2d.EXPLORER_LAYERS and len(shape) == 3:
-        report = layer2d.analyze(_settings(spec, shape, batch))
+        report = layer2d.analyze(layer_settings(spec, shape, batch))
         channels = (f"C_out = out_channels = {spec.out_channels}" if learns_kernels(spec.kind)
                     else f"C stays {shape[0]} (each channel on its own)")  # fmt: skip
         return [f"{line}: {report.general_formula}", f"  {report.formulas[0]}", f"  {report.formulas[1]}",
@@ -85,7 +85,7 @@ def _layer_steps(spec: LayerSpec, shape: Shape, batch: int) -> list[str]:
     return [f"{line}: keeps the shape {layers.show_shape(out)}"]
 
 
-def _parameter_split(question: Question) -> ParameterCount:
+def parameter_split(question: Question) -> ParameterCount:
     spec = question.layers[-1]
     if takes_flat(spec.kind):
         return arithmetic.linear_parameters(math.prod(question.input_shape), spec.out_channels, spec.bias)
@@ -113,7 +113,7 @@ def worked_formula(question: Question) -> tuple[str, ...]:
             assert window is not None
             k, s, d = window.kernel_size[0], window.stride[0], window.dilation[0]  # type: ignore[index]
             new_size, new_jump = size + d * (k - 1) * jump, jump * s
-            steps.append(f"{_layer_line(spec, shape)}: r = {size} + {d} × ({k} − 1) × {jump} = {new_size};  "
+            steps.append(f"{layer_line(spec, shape)}: r = {size} + {d} × ({k} − 1) × {jump} = {new_size};  "
                          f"jump = {jump} × {s} = {new_jump}")  # fmt: skip
             size, jump = new_size, new_jump
             shape = layers.output_shape(spec, shape)
@@ -144,7 +144,7 @@ def _parameter_steps(question: Question) -> tuple[str, ...]:
             f"total = {params.weights:,} + {params.biases:,} = {params.total:,}",
         )
     if learns_kernels(spec.kind):
-        report = layer2d.analyze(_settings(spec, shape, 1))
+        report = layer2d.analyze(layer_settings(spec, shape, 1))
         names = ("out", "in / groups") if not is_transposed(spec.kind) else ("in", "out / groups")
         params = report.parameters
         weight = " × ".join(map(str, report.weight_shape))  # type: ignore[arg-type]
