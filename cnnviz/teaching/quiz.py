@@ -11,6 +11,12 @@ nothing is typed by hand. :func:`check` reads the usual spellings of an answer
 what it understood, and after a wrong answer the worked formula with the
 question's numbers (the explorer's filled-in formula) or, for a configuration
 PyTorch refuses, the constraint it breaks and its fix.
+
+This module is the entry point (and re-exports the public names); the pieces
+live beside it: :mod:`~cnnviz.teaching.quiz_core` (kinds, records, helpers),
+:mod:`~cnnviz.teaching.quiz_layers` (layer-arithmetic templates),
+:mod:`~cnnviz.teaching.quiz_digit` (the classifier template) and
+:mod:`~cnnviz.teaching.quiz_worked` (worked formulas).
 """
 
 from __future__ import annotations
