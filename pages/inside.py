@@ -38,6 +38,11 @@ SECTIONS = {
 SLICE_SECONDS = 0.7  # work per rerun on a long computation (the page never blocks much longer)
 SHIPPED_2D = ModelSource("shipped autoencoder, 2-value code", PRETRAINED_DIR / "autoencoder_2d.pt", "autoencoder")
 
+SHIPPED_NOTE = (
+    "MNIST is missing here, so this uses the 200 MNIST test digits shipped with cnnviz, not all 10,000 "
+    "(python -m cnnviz.data --download fetches the full set)."
+)
+
 
 def pick_model(kind: str, label: str, extra: tuple[ModelSource, ...] = ()):
     """A sidebar picker (the shipped model first, then ``extra``, then runs); ``(model, path)`` or ``(None, None)``."""
@@ -180,6 +185,10 @@ def show_filters(classifier, path: str) -> None:
     if not run_job(jobs[key], f"Finding what each channel of {layer.rsplit('.', 1)[-1]} looks for"):
         return
     found = jobs[key].result
+    scanned = "10,000"
+    if jobs[key].shipped_digits:
+        st.caption(SHIPPED_NOTE)
+        scanned = "200 shipped"
     channel = st.number_input("Channel", 0, found.channels - 1, 0, key="inside_filter_channel")
     st.plotly_chart(
         inside_view.digit_row(
@@ -192,7 +201,7 @@ def show_filters(classifier, path: str) -> None:
         inside_view.maximised_figure(found.maximised[channel], found.centre_box, float(found.maximised_values[channel]))
     )
     st.caption(
-        "Top digits: the strongest cell of this channel over all 10,000 test digits, each crop the receptive "
+        f"Top digits: the strongest cell of this channel over all {scanned} test digits, each crop the receptive "
         "field of that cell. Grown input: gradient ascent on the centre cell from faint noise, with a smoothness "
         "prior (seeded, so the same every time)."
     )
@@ -226,9 +235,11 @@ def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
     stamp = file_stamp(path)
     if stamp not in jobs:
         jobs[stamp] = latent.ProjectionJob(autoencoder, path)
-    if not run_job(jobs[stamp], "Encoding the 10,000 test digits"):
+    if not run_job(jobs[stamp], "Encoding the test digits"):
         return
     plane = jobs[stamp].result
+    if jobs[stamp].shipped_digits:
+        st.caption(SHIPPED_NOTE)
     with one_thread():
         copy = reconstruct(autoencoder, digit)
     here = plane.project(copy.code)

@@ -157,6 +157,8 @@ def test_digits() -> tuple[Split, bool]:
     try:
         return load_mnist().test, True
     except MNISTNotFound:
+        if not SHIPPED_DIGITS.is_file():
+            raise
         return shipped_test_digits(), False
 
 

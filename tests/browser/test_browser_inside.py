@@ -36,13 +36,13 @@ def test_clicking_a_cell_shows_its_receptive_field(page, app_url):
 
 
 @pytest.fixture
-def latent_plane(mnist, app_server):
+def latent_plane(mnist_digits, app_server):
     """The shipped 2-value autoencoder's plane, put in the shared server's cache with the library's own
     latent.projection (on a subset of the test digits), as a server that has projected it once holds it."""
     path = PRETRAINED_DIR / "autoencoder_2d.pt"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CNNVIZ_RUNS_DIR", str(app_server[1]))  # the server's runs folder: its cache is there
-        return latent.projection(load_model(path), path, mnist.test.subset(PROJECTED))
+        return latent.projection(load_model(path), path, mnist_digits.subset(PROJECTED))
 
 
 @pytest.mark.browser
