@@ -16,7 +16,7 @@ import torch
 from cnnviz.analysis import attribution, filters, latent, receptive
 from cnnviz.analysis.features import classify, reconstruct
 from cnnviz.data import images
-from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit
+from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit, test_digits
 from cnnviz.data.preprocess import EmptyDrawing, to_mnist
 from cnnviz.device import one_thread
 from cnnviz.training import bottleneck
@@ -78,6 +78,8 @@ def pick_digit():
     except MNISTNotFound as error:
         st.sidebar.error(str(error))
         return None, None
+    if not test_digits()[1]:
+        st.sidebar.caption("MNIST is missing: these are the 200 test digits shipped with cnnviz (numbers wrap).")
     return torch.from_numpy(pixels).float().div(255.0)[None, None], label
 
 

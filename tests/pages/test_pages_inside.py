@@ -121,3 +121,16 @@ def test_bottleneck_section_without_and_with_a_comparison(mnist_digits):
     charts = json.dumps([json.loads(chart.proto.spec)["layout"].get("title", {}) for chart in app.get("plotly_chart")])
     assert "Reconstruction error against bottleneck size" in charts
     assert "2 values (test MSE 0.0500)" in charts and "16 values (test MSE 0.0200)" in charts
+
+
+def test_without_mnist_the_page_works_on_the_shipped_digits_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))  # a fresh offline clone
+    app = page()
+    assert not app.exception and not app.sidebar.error
+    assert "Cell **(row 7, column 7)** of channel 0" in markdown(app)
+    assert any("200 test digits shipped with cnnviz" in caption.value for caption in app.sidebar.caption)
+    app.selectbox(key="inside_autoencoder").set_value("shipped autoencoder, 2-value code")
+    app.segmented_control(key="inside_section").set_value("latent").run()
+    assert not app.exception
+    assert any("uses the 200 MNIST test digits shipped with cnnviz" in caption.value for caption in app.caption)
+    assert any("Click anywhere on the plane" in info.value for info in app.info)
