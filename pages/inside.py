@@ -16,7 +16,7 @@ import torch
 from cnnviz.analysis import attribution, filters, latent, receptive
 from cnnviz.analysis.features import classify, reconstruct
 from cnnviz.data import images
-from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit
+from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit, test_digits
 from cnnviz.data.preprocess import EmptyDrawing, to_mnist
 from cnnviz.device import one_thread
 from cnnviz.training import bottleneck
@@ -37,6 +37,11 @@ SECTIONS = {
 }
 SLICE_SECONDS = 0.7  # work per rerun on a long computation (the page never blocks much longer)
 SHIPPED_2D = ModelSource("shipped autoencoder, 2-value code", PRETRAINED_DIR / "autoencoder_2d.pt", "autoencoder")
+
+SHIPPED_NOTE = (
+    "MNIST is missing here, so this uses the 200 MNIST test digits shipped with cnnviz, not all 10,000 "
+    "(python -m cnnviz.data --download fetches the full set)."
+)
 
 
 def pick_model(kind: str, label: str, extra: tuple[ModelSource, ...] = ()):
@@ -73,6 +78,8 @@ def pick_digit():
     except MNISTNotFound as error:
         st.sidebar.error(str(error))
         return None, None
+    if not test_digits()[1]:
+        st.sidebar.caption("MNIST is missing: these are the 200 test digits shipped with cnnviz (numbers wrap).")
     return torch.from_numpy(pixels).float().div(255.0)[None, None], label
 
 
@@ -180,6 +187,10 @@ def show_filters(classifier, path: str) -> None:
     if not run_job(jobs[key], f"Finding what each channel of {layer.rsplit('.', 1)[-1]} looks for"):
         return
     found = jobs[key].result
+    scanned = "10,000"
+    if jobs[key].shipped_digits:
+        st.caption(SHIPPED_NOTE)
+        scanned = "200 shipped"
     channel = st.number_input("Channel", 0, found.channels - 1, 0, key="inside_filter_channel")
     st.plotly_chart(
         inside_view.digit_row(
@@ -192,7 +203,7 @@ def show_filters(classifier, path: str) -> None:
         inside_view.maximised_figure(found.maximised[channel], found.centre_box, float(found.maximised_values[channel]))
     )
     st.caption(
-        "Top digits: the strongest cell of this channel over all 10,000 test digits, each crop the receptive "
+        f"Top digits: the strongest cell of this channel over all {scanned} test digits, each crop the receptive "
         "field of that cell. Grown input: gradient ascent on the centre cell from faint noise, with a smoothness "
         "prior (seeded, so the same every time)."
     )
@@ -226,9 +237,11 @@ def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
     stamp = file_stamp(path)
     if stamp not in jobs:
         jobs[stamp] = latent.ProjectionJob(autoencoder, path)
-    if not run_job(jobs[stamp], "Encoding the 10,000 test digits"):
+    if not run_job(jobs[stamp], "Encoding the test digits"):
         return
     plane = jobs[stamp].result
+    if jobs[stamp].shipped_digits:
+        st.caption(SHIPPED_NOTE)
     with one_thread():
         copy = reconstruct(autoencoder, digit)
     here = plane.project(copy.code)

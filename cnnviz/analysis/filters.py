@@ -30,7 +30,7 @@ from torch import nn
 from cnnviz.analysis.features import watched_layers
 from cnnviz.analysis.model_cache import find_cached, save_cached
 from cnnviz.analysis.receptive import Box, box, layer_field
-from cnnviz.data.mnist import Split, load_mnist, to_float
+from cnnviz.data.mnist import Split, test_digits, to_float
 from cnnviz.device import model_device, one_thread, to_model
 
 TOP = 9  # exciting test digits kept per channel
@@ -106,7 +106,8 @@ class FilterJob:
         model: the network ``source`` holds, in eval mode (a classifier or an autoencoder's encoder).
         source: its checkpoint file or uploaded bytes (the cache key is the file's SHA-256 and the layer).
         layer: as in ``model.named_modules()``, one of :func:`filter_layers`.
-        test: the digits to scan; default the 10,000 MNIST test digits.
+        test: the digits to scan; default the 10,000 MNIST test digits, or the 200 shipped ones
+            (:attr:`shipped_digits`) when MNIST is missing.
         seed: seeds the activation-maximisation start.
     """
 
@@ -122,8 +123,15 @@ class FilterJob:
             raise KeyError(f"{layer!r} is not a layer with channels to inspect; choose one of {filter_layers(model)}.")
         self.model, self.layer, self.seed = model, layer, seed
         self.module = dict(model.named_modules())[layer]
-        self.path, self.digest, stored = find_cached(source, f"filters.{layer}")
         self.result: FilterImages | None = None
+        self.shipped_digits = False  # True: scans the 200 shipped digits, MNIST being missing
+        self.path, self.digest, stored = find_cached(source, f"filters.{layer}")
+        if stored is None or stored.get("version") != CACHE_VERSION or stored.get("seed") != seed:
+            if test is None:
+                test, full = test_digits()
+                self.shipped_digits = not full
+            if self.shipped_digits:  # top digits of the shipped 200 never stand in for the full set's
+                self.path, self.digest, stored = find_cached(source, f"filters.{layer}.shipped")
         if stored is not None and stored.get("version") == CACHE_VERSION and stored.get("seed") == seed:
             self.result = FilterImages(
                 layer=layer,
@@ -134,7 +142,7 @@ class FilterJob:
                 maximised_values=stored["maximised_values"].numpy(),
             )
             return
-        self.test = test if test is not None else load_mnist().test
+        self.test = test
         self.field = layer_field(model, layer, tuple(self.test.images.shape[1:]))
         self.scanned = 0
         self.best_values: torch.Tensor | None = None  # (C, TOP)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from cnnviz.analysis.model_cache import find_cached, save_cached
-from cnnviz.data.mnist import Split, load_mnist, to_float
+from cnnviz.data.mnist import Split, test_digits, to_float
 from cnnviz.device import model_device, one_thread, to_model
 
 ENCODE_BATCH = 200  # test digits per encoder pass while projecting (about 0.2 s on the 2-core machine)
@@ -137,17 +137,25 @@ class ProjectionJob:
     Args:
         autoencoder: the model ``source`` holds, in eval mode.
         source: its checkpoint file or uploaded bytes (the cache key is the file's SHA-256).
-        test: the digits to project; default the 10,000 MNIST test digits.
+        test: the digits to project; default the 10,000 MNIST test digits, or the 200 shipped ones
+            (:attr:`shipped_digits`) when MNIST is missing.
     """
 
     def __init__(self, autoencoder: nn.Module, source: str | os.PathLike | bytes, test: Split | None = None):
         self.autoencoder = autoencoder
-        self.path, self.digest, stored = find_cached(source, CACHE_NAME)
         self.result: LatentProjection | None = None
+        self.shipped_digits = False  # True: projects the 200 shipped digits, MNIST being missing
+        self.path, self.digest, stored = find_cached(source, CACHE_NAME)
+        if stored is None or stored.get("version") != CACHE_VERSION:
+            if test is None:
+                test, full = test_digits()
+                self.shipped_digits = not full
+            if self.shipped_digits:  # a plane of the shipped digits never stands in for the full one
+                self.path, self.digest, stored = find_cached(source, f"{CACHE_NAME}.shipped")
         if stored is not None and stored.get("version") == CACHE_VERSION:
             self.result = _from_stored(stored)
             return
-        self.test = test if test is not None else load_mnist().test
+        self.test = test
         self.codes: list[np.ndarray] = []
         self.done_images = 0
 
@@ -196,7 +204,8 @@ def projection(
     Args:
         autoencoder: the model ``source`` holds, in eval mode.
         source: its checkpoint file or uploaded bytes (the cache key is the file's SHA-256).
-        test: the digits to project; default the 10,000 MNIST test digits.
+        test: the digits to project; default the 10,000 MNIST test digits, or the 200 shipped ones
+            (:attr:`shipped_digits`) when MNIST is missing.
     """
     job = ProjectionJob(autoencoder, source, test)
     while job.result is None:

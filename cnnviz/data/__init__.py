@@ -9,6 +9,7 @@ May import :mod:`cnnviz.layers`, :mod:`cnnviz.device` and :mod:`cnnviz.files`; n
 from cnnviz.data.mnist import (  # noqa: F401
     DATA_DIR_ENV,
     MNIST,
+    SHIPPED_DIGITS,
     SPLIT_SEED,
     TRAIN_FRACTION,
     MNISTNotFound,
@@ -16,6 +17,9 @@ from cnnviz.data.mnist import (  # noqa: F401
     batches,
     data_dir,
     load_mnist,
+    mnist_test_digit,
+    shipped_test_digits,
     split_indices,
+    test_digits,
     to_float,
 )

@@ -114,13 +114,60 @@ def batches(
         yield to_float(split.images[idx]).to(device), split.labels[idx].to(device)
 
 
+SHIPPED_DIGITS = Path(__file__).resolve().parent / "mnist_test_digits.npz"
+SHIPPED_PER_LABEL = 20  # the first 20 of each label in the MNIST test split: 200 digits, ~40 kB
+
+
+def write_shipped_digits(path: Path = SHIPPED_DIGITS, per_label: int = SHIPPED_PER_LABEL) -> Path:
+    """Regenerate the shipped digits from the full MNIST test split: the first ``per_label`` of each label.
+
+    Stored in test-set order (so the first few match the full set's numbering) as ``images`` (N, 28, 28) uint8,
+    ``labels`` (N,) int64 and ``indices`` (N,) int64, the digits' numbers in the full test split.
+    Run ``python -m cnnviz.data --write-shipped-digits`` with MNIST in ``$CNNVIZ_DATA_DIR``.
+    """
+    import io
+
+    from cnnviz.files import atomic_write_bytes
+
+    test = load_mnist().test
+    labels = test.labels.numpy()
+    picked = np.sort(np.concatenate([np.flatnonzero(labels == digit)[:per_label] for digit in range(10)]))
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, images=test.images[picked, 0].numpy(), labels=labels[picked].astype(np.int64), indices=picked
+    )
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_test_digits() -> Split:
+    """The 200 MNIST test digits shipped with cnnviz (:data:`SHIPPED_DIGITS`), as a :class:`Split`.
+
+    Used where the full test set is missing; see ``cnnviz/data/MNIST_DIGITS_LICENSE.md`` for their licence.
+    """
+    with np.load(SHIPPED_DIGITS, allow_pickle=False) as stored:
+        images = torch.from_numpy(stored["images"].astype(np.uint8)).unsqueeze(1).contiguous()
+        labels = torch.from_numpy(stored["labels"].astype(np.int64))
+    return Split(images, labels)
+
+
+def test_digits() -> tuple[Split, bool]:
+    """``(digits, full)``: the 10,000 MNIST test digits (``full``), or the shipped 200 when MNIST is missing."""
+    try:
+        return load_mnist().test, True
+    except MNISTNotFound:
+        if not SHIPPED_DIGITS.is_file():
+            raise
+        return shipped_test_digits(), False
+
+
 def mnist_test_digit(index: int) -> tuple[np.ndarray, int]:
     """MNIST test digit number ``index`` (wrapped around) as ``(28, 28)`` uint8, and its label.
 
-    Raises:
-        MNISTNotFound: MNIST is not in ``$CNNVIZ_DATA_DIR``; the message says how to fix it.
+    Without MNIST in ``$CNNVIZ_DATA_DIR``: the shipped digit number ``index`` (wrapped around the 200).
     """
-    test = load_mnist().test
+    test, _ = test_digits()
     index %= len(test)
     return test.images[index, 0].numpy(), int(test.labels[index])
 
@@ -130,7 +177,13 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description="Check or download MNIST for cnnviz.")
     parser.add_argument("--download", action="store_true", help=f"download MNIST into {DATA_DIR_ENV} (needs internet)")
+    parser.add_argument(
+        "--write-shipped-digits", action="store_true", help=f"regenerate {SHIPPED_DIGITS.name} from the full test split"
+    )
     args = parser.parse_args()
+    if args.write_shipped_digits:
+        print(write_shipped_digits())
+        return
     data = load_mnist(download=args.download)
     print(f"MNIST in {data_dir().resolve()}: {len(data.train)} train, {len(data.val)} val, {len(data.test)} test")
 

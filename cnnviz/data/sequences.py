@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from cnnviz.layers import arithmetic
 from cnnviz.device import one_thread
+from cnnviz.layers import arithmetic
 
 BASES = "ACGT"  # channel order of the one-hot encoding
 MAX_LENGTH = 5000  # longest sequence or signal accepted (typed or generated)

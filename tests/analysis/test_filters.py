@@ -10,7 +10,7 @@ from cnnviz.analysis import filters
 from cnnviz.analysis.model_cache import cache_path
 from cnnviz.analysis.receptive import region
 from cnnviz.data.mnist import to_float
-from models import PRETRAINED_DIR
+from models import PRETRAINED_DIR, load_model
 
 SUBSET = 300  # test digits scanned here (the page scans all 10,000)
 SOURCE = PRETRAINED_DIR / "classifier.pt"
@@ -78,3 +78,18 @@ def test_job_is_incremental_cached_and_right(trained_classifier, mnist):
 def test_unknown_layer_is_refused(trained_classifier):
     with pytest.raises(KeyError, match="not a layer with channels"):
         filters.FilterJob(trained_classifier, SOURCE, "head")
+
+
+def test_without_mnist_the_top_digits_are_of_the_shipped_digits_and_cached_apart(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "empty"))  # a fresh offline clone
+    path = tmp_path / "classifier.pt"
+    path.write_bytes(SOURCE.read_bytes())
+    model = load_model(path)
+    layer = "backbone.layers.conv1"
+    job = filters.FilterJob(model, path, layer)
+    assert job.shipped_digits and len(job.test) == 200
+    while job.result is None:
+        job.advance()
+    assert job.result.top_digits.max() < 200
+    assert cache_path(path, f"filters.{layer}.shipped").exists() and not cache_path(path, f"filters.{layer}").exists()
+    assert filters.FilterJob(model, path, layer).result is not None  # from its own cache

@@ -108,3 +108,16 @@ def test_interpolation_ends_at_the_two_reconstructions(shipped_autoencoder, mnis
     np.testing.assert_allclose(strip.pixels[4], 0.5 * (first + second)[0, 0].numpy(), atol=1e-6)
     with pytest.raises(ValueError, match="at least 2"):
         latent.interpolate(shipped_autoencoder, first, second, count=1)
+
+
+def test_without_mnist_the_plane_is_of_the_shipped_digits_and_cached_apart(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "empty"))  # a fresh offline clone
+    path = tmp_path / "checkpoint.pt"
+    model = ConvAutoencoder().eval()
+    save_checkpoint(model, path)
+    job = latent.ProjectionJob(model, path)
+    assert job.shipped_digits
+    plane = latent.projection(model, path)
+    assert plane.points.shape == (200, 2)
+    assert (tmp_path / "checkpoint.latent.shipped.pt").exists() and not (tmp_path / "checkpoint.latent.pt").exists()
+    assert latent.ProjectionJob(model, path).result is not None  # from its own cache

@@ -36,13 +36,13 @@ def test_clicking_a_cell_shows_its_receptive_field(page, app_url):
 
 
 @pytest.fixture
-def latent_plane(mnist, app_server):
+def latent_plane(mnist_digits, app_server):
     """The shipped 2-value autoencoder's plane, put in the shared server's cache with the library's own
     latent.projection (on a subset of the test digits), as a server that has projected it once holds it."""
     path = PRETRAINED_DIR / "autoencoder_2d.pt"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CNNVIZ_RUNS_DIR", str(app_server[1]))  # the server's runs folder: its cache is there
-        return latent.projection(load_model(path), path, mnist.test.subset(PROJECTED))
+        return latent.projection(load_model(path), path, mnist_digits.subset(PROJECTED))
 
 
 @pytest.mark.browser
@@ -60,13 +60,18 @@ def test_clicking_a_point_of_the_latent_plane_decodes_it(latent_plane, page, app
     chart = tab.locator("[data-testid='stPlotlyChart']").filter(has_text="every code has exactly 2 numbers")
     grid = chart.locator(".scatterlayer .trace").first.locator(".point")  # the faint clickable grid
     expect(grid).to_have_count(PLANE_GRID * PLANE_GRID, timeout=WAIT_MS)
-    row, col = 4, 15
-    grid.nth(row * PLANE_GRID + col).click(force=True)
-    # the grid point's coordinates, as cnnviz.views.inside_view.latent_plane spaces them over the plane
+    # the grid points' coordinates, as cnnviz.views.inside_view.latent_plane spaces them over the plane
     low, high = plane.points.min(0), plane.points.max(0)
     low, high = low - 0.05 * (high - low), high + 0.05 * (high - low)
-    x = round(float(np.linspace(low[0], high[0], PLANE_GRID)[col]), 4)
-    y = round(float(np.linspace(low[1], high[1], PLANE_GRID)[row]), 4)
+    xs, ys = np.linspace(low[0], high[0], PLANE_GRID), np.linspace(low[1], high[1], PLANE_GRID)
+    # an inner grid point with no digit drawn over it (a click there would pick the digit instead)
+    _, row, col = max(
+        (np.abs((plane.points - (xs[c], ys[r])) / (high - low)).max(1).min(), r, c)
+        for r in range(1, PLANE_GRID - 1)
+        for c in range(1, PLANE_GRID - 1)
+    )
+    grid.nth(row * PLANE_GRID + col).click(force=True)
+    x, y = round(float(xs[col]), 4), round(float(ys[row]), 4)
     expect(tab.get_by_text(f"Decoded point: ({x:.2f}, {y:.2f})")).to_be_visible(timeout=WAIT_MS)
     decoded = tab.locator(".mg").filter(has=tab.locator(".mg-name", has_text=f"decoded at ({x:.2f}, {y:.2f})"))
     expect(decoded.locator("canvas")).to_have_count(1)

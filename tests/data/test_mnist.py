@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from cnnviz import data
+from cnnviz.data import mnist as shipped
 
 
 def test_split_sizes(mnist):
@@ -48,3 +49,42 @@ def test_missing_data_says_where_it_looked_and_how_to_fix(tmp_path, monkeypatch)
     message = str(raised.value)
     assert str(tmp_path) in message
     assert "CNNVIZ_DATA_DIR" in message and "download" in message
+
+
+@pytest.fixture
+def without_mnist(tmp_path, monkeypatch):
+    """An empty data folder, as in a fresh offline clone."""
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_without_mnist_the_shipped_digits_stand_in(without_mnist):
+    digits, full = shipped.test_digits()
+    assert not full and len(digits) == 200 and digits.images.shape == (200, 1, 28, 28)
+    assert digits.images.dtype == torch.uint8 and digits.labels.dtype == torch.int64
+    assert torch.bincount(digits.labels, minlength=10).tolist() == [shipped.SHIPPED_PER_LABEL] * 10
+    pixels, label = shipped.mnist_test_digit(0)
+    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8 and label == 7  # MNIST test digit #0 is a 7
+    assert shipped.mnist_test_digit(200 + 3)[1] == shipped.mnist_test_digit(3)[1] == 0  # wraps around the 200
+
+
+def test_without_mnist_or_the_shipped_digits_the_message_stays(without_mnist, monkeypatch):
+    monkeypatch.setattr(shipped, "SHIPPED_DIGITS", without_mnist / "none.npz")
+    with pytest.raises(shipped.MNISTNotFound, match="CNNVIZ_DATA_DIR"):
+        shipped.mnist_test_digit(0)
+
+
+def test_the_shipped_digits_are_the_first_20_of_each_label_and_regenerate_the_same(mnist, tmp_path):
+    with np.load(shipped.SHIPPED_DIGITS, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in ("indices", "images", "labels")}
+    indices, images, labels = arrays["indices"], arrays["images"], arrays["labels"]
+    expected = np.sort(np.concatenate([np.flatnonzero(mnist.test.labels.numpy() == d)[:20] for d in range(10)]))
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_array_equal(images, mnist.test.images[indices, 0].numpy())
+    np.testing.assert_array_equal(labels, mnist.test.labels[indices].numpy())
+    assert shipped.SHIPPED_DIGITS.stat().st_size < 60_000
+    assert (shipped.SHIPPED_DIGITS.parent / "MNIST_DIGITS_LICENSE.md").read_text().count("CC BY-SA 3.0") == 1
+    again = shipped.write_shipped_digits(tmp_path / "again.npz")
+    with np.load(again, allow_pickle=False) as regenerated:
+        for name, array in arrays.items():
+            np.testing.assert_array_equal(regenerated[name], array)

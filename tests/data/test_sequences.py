@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from cnnviz.data import sequences
-from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.data.sequences import SequenceError
+from cnnviz.layers.arithmetic import InvalidLayerConfig
 
 
 def test_one_hot_has_one_channel_per_base_and_n_is_all_zero():

@@ -79,10 +79,10 @@ def test_an_empty_canvas_shows_a_friendly_prompt_not_a_prediction():
     assert not charts(at) and not map_grids(at)
 
 
-def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnist):
+def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnist_digits):
     """With the shipped classifier and autoencoder, picked by default."""
     at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX)
-    label = int(mnist.test.labels[DIGIT_INDEX])
+    label = int(mnist_digits.labels[DIGIT_INDEX])
     assert prediction(at) == label
     assert not at.error and not at.warning
     bars = [c for c in charts(at) if c["kind"] == "bars"]
@@ -98,18 +98,18 @@ def test_an_mnist_digit_is_classified_with_layers_sweeps_and_reconstruction(mnis
     assert 0 < float(metrics["Mean squared error"]) < 0.03  # the shipped autoencoder rebuilds a real digit well
     # The input the model saw is MNIST's digit itself.
     seen = next(g for g in map_grids(at) if g["panels"][0]["title"] == "what the model sees")
-    digit = to_float(mnist.test.images[DIGIT_INDEX, 0]).numpy()
+    digit = to_float(mnist_digits.images[DIGIT_INDEX, 0]).numpy()
     np.testing.assert_allclose(grid_values(seen)[0], digit, atol=0.5 / 255 + 1e-6)  # one byte per value
 
 
-def test_the_sliders_move_the_input_and_the_sweep_marks_it(mnist):
+def test_the_sliders_move_the_input_and_the_sweep_marks_it(mnist_digits):
     at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX)
     at.slider(key="draw_right").set_value(3)
     at.slider(key="draw_degrees").set_value(-20)
     at.run()
     assert not at.exception
     seen = next(g for g in map_grids(at) if g["panels"][0]["title"] == "what the model sees")
-    expected = shift_rotate(to_float(mnist.test.images[DIGIT_INDEX : DIGIT_INDEX + 1]), right=3, degrees=-20)
+    expected = shift_rotate(to_float(mnist_digits.images[DIGIT_INDEX : DIGIT_INDEX + 1]), right=3, degrees=-20)
     np.testing.assert_allclose(grid_values(seen)[0], expected[0, 0].numpy(), atol=0.5 / 255 + 1e-5)
     marks = sorted(c["marker"] for c in charts(at) if c["kind"] == "lines")
     assert marks == [-20, 3]
@@ -187,7 +187,7 @@ def test_a_file_that_is_not_a_picture_is_refused_politely(trained_runs):
     assert prediction(at) is None
 
 
-def test_an_uploaded_checkpoint_is_used_and_one_of_the_wrong_kind_refused(trained_classifier, mnist):
+def test_an_uploaded_checkpoint_is_used_and_one_of_the_wrong_kind_refused(trained_classifier, mnist_digits):
     at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX, draw_classifier_source=UPLOAD_CHOICE)
     uploader = at.sidebar.file_uploader(key="draw_classifier_upload")
     buffer = io.BytesIO()
@@ -200,14 +200,14 @@ def test_an_uploaded_checkpoint_is_used_and_one_of_the_wrong_kind_refused(traine
     at.sidebar.file_uploader(key="draw_classifier_upload").set_value(
         ("classifier.pt", buffer.getvalue(), "application/octet-stream")
     ).run()
-    assert prediction(at) == int(mnist.test.labels[DIGIT_INDEX])
+    assert prediction(at) == int(mnist_digits.labels[DIGIT_INDEX])
 
 
-def test_another_digit_draws_a_new_mnist_test_digit_with_its_label(mnist, monkeypatch):
+def test_another_digit_draws_a_new_mnist_test_digit_with_its_label(mnist_digits, monkeypatch):
     at = draw_page(draw_source="mnist", draw_mnist_index=DIGIT_INDEX)
     monkeypatch.setattr(random, "randrange", lambda stop: 42)
     at.button(key="draw_another").click().run()
     assert at.session_state["draw_mnist_index"] == 42
-    label = int(mnist.test.labels[42])
+    label = int(mnist_digits.labels[42])
     assert any(f"MNIST test digit #42, labelled {label}" in str(image.proto) for image in at.get("image"))
     assert prediction(at) == label

@@ -1,4 +1,5 @@
-"""The Inside page under streamlit.testing: every section with the shipped models and a real MNIST digit.
+"""The Inside page under streamlit.testing: every section with the shipped models and a real MNIST digit
+(a shipped one where MNIST is missing).
 
 The slow results (filter pictures, the latent projection) are computed here first on a few hundred test digits
 and land in the cache the page reads, so the page finds them ready, as it would on its second visit.
@@ -35,15 +36,17 @@ def markdown(app: AppTest) -> str:
 
 
 @pytest.fixture
-def cached_results(mnist):
+def cached_results(mnist_digits):
     """Precompute, on a subset, what the filters and latent sections would compute on all test digits."""
     classifier = load_pretrained("classifier")
-    filters.filter_images(classifier, PRETRAINED_DIR / "classifier.pt", "backbone.layers.conv2", mnist.test.subset(300))
+    filters.filter_images(
+        classifier, PRETRAINED_DIR / "classifier.pt", "backbone.layers.conv2", mnist_digits.subset(300)
+    )
     path = PRETRAINED_DIR / "autoencoder_2d.pt"
-    latent.projection(load_model(path), path, mnist.test.subset(500))
+    latent.projection(load_model(path), path, mnist_digits.subset(500))
 
 
-def test_receptive_field_of_the_centre_cell(mnist):
+def test_receptive_field_of_the_centre_cell(mnist_digits):
     app = page()
     assert not app.exception
     text = markdown(app)
@@ -54,7 +57,7 @@ def test_receptive_field_of_the_centre_cell(mnist):
     assert "effective padding P = 1" in "\n".join(c.value for c in app.caption)
 
 
-def test_a_picked_cell_moves_the_boxes_on_the_input_and_the_effective_field(mnist):
+def test_a_picked_cell_moves_the_boxes_on_the_input_and_the_effective_field(mnist_digits):
     app = page()
     app.session_state["inside_rf_cell"] = (2, 3)  # what the picker's click callback keeps
     app.run()
@@ -72,7 +75,7 @@ def test_a_picked_cell_moves_the_boxes_on_the_input_and_the_effective_field(mnis
     assert not app.exception and "Cell **(row 7, column 7)** of channel 0" in markdown(app)
 
 
-def test_why_this_answer_and_why_not(mnist):
+def test_why_this_answer_and_why_not(mnist_digits):
     app = page("why")
     assert not app.exception
     assert "The network answers **7**" in markdown(app) and "explaining **7**" in markdown(app)
@@ -103,14 +106,14 @@ def test_filters_and_latent_sections_use_the_cache(cached_results):
     assert time.monotonic() - started < TIMEOUT
 
 
-def test_bottleneck_section_without_and_with_a_comparison(mnist):
+def test_bottleneck_section_without_and_with_a_comparison(mnist_digits):
     app = page("bottleneck")
     assert any("python -m cnnviz.training.bottleneck" in info.value for info in app.info)
     # A finished comparison as the CLI leaves it: two marked runs with their test results.
     for size, mse in ((2, 0.05), (16, 0.02)):
         run = create_run(TrainConfig(model="autoencoder", channels=(8, 8, 8, 8), bottleneck_channels=size))
         (run.path / "comparison.json").write_text(json.dumps({"batch": "b1", "code_size": size}))
-        images = mnist.test.images[:16]
+        images = mnist_digits.images[:16]
         run.save_results({"test_loss": mse, "images": images, "reconstructions": images.float() / 255})
         run.set_status("finished", "done")
     app = page("bottleneck")
@@ -118,3 +121,16 @@ def test_bottleneck_section_without_and_with_a_comparison(mnist):
     charts = json.dumps([json.loads(chart.proto.spec)["layout"].get("title", {}) for chart in app.get("plotly_chart")])
     assert "Reconstruction error against bottleneck size" in charts
     assert "2 values (test MSE 0.0500)" in charts and "16 values (test MSE 0.0200)" in charts
+
+
+def test_without_mnist_the_page_works_on_the_shipped_digits_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))  # a fresh offline clone
+    app = page()
+    assert not app.exception and not app.sidebar.error
+    assert "Cell **(row 7, column 7)** of channel 0" in markdown(app)
+    assert any("200 test digits shipped with cnnviz" in caption.value for caption in app.sidebar.caption)
+    app.selectbox(key="inside_autoencoder").set_value("shipped autoencoder, 2-value code")
+    app.segmented_control(key="inside_section").set_value("latent").run()
+    assert not app.exception
+    assert any("uses the 200 MNIST test digits shipped with cnnviz" in caption.value for caption in app.caption)
+    assert any("Click anywhere on the plane" in info.value for info in app.info)

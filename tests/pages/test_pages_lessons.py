@@ -100,7 +100,7 @@ def test_a_broken_lesson_file_is_named_on_the_page(tmp_path, monkeypatch):
     assert "oops.toml, steps[1].text" in at.error[0].value
 
 
-def test_a_digit_question_shows_the_moved_digit(mnist):
+def test_a_digit_question_shows_the_moved_digit(mnist_digits):
     at = lessons_page("browser-digit001")
     class_db.Classroom().move_room("pooling", 3)
     at.run()

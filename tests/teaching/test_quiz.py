@@ -308,9 +308,22 @@ def test_shifted_digit_questions_say_clearly_when_mnist_is_missing(monkeypatch, 
 
     data._load_mnist.cache_clear()
     monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "SHIPPED_DIGITS", tmp_path / "none.npz")  # nor the shipped digits
     try:
         with pytest.raises(quiz.QuizUnavailable, match="Digit questions need MNIST"):
             quiz.make_question(quiz.SHIFTED_DIGIT, 1)
+    finally:
+        data._load_mnist.cache_clear()
+
+
+def test_shifted_digit_questions_use_the_shipped_digits_without_mnist(monkeypatch, tmp_path):
+    from cnnviz.data import mnist as data
+
+    data._load_mnist.cache_clear()
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))
+    try:
+        question = quiz.make_question(quiz.SHIFTED_DIGIT, 1)
+        assert quiz.check(question, str(question.answer[0])).correct
     finally:
         data._load_mnist.cache_clear()
 
