@@ -267,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
             from cnnviz.training.jobs import Limits
 
             run = Run(args.run_dir)
+            if "train" not in run.meta:  # checked here so a wrong folder reads as one line, not a traceback
+                print(f"error: {args.run_dir} is not a queued run (no config.json with a recipe).", file=sys.stderr)
+                return 2
             resume = run.checkpoint_path.exists()
             time_limit_s = Limits.from_env().max_run_minutes * 60  # launched by the shared server
         elif args.resume:

@@ -85,3 +85,9 @@ def test_sigterm_stops_cleanly_and_resume_continues_the_curve(mnist):
 def test_resuming_an_unknown_run_says_so(capsys):
     assert main(["--resume", "no-such-run"]) == 2
     assert "no run 'no-such-run'" in capsys.readouterr().err
+
+
+def test_run_dir_that_is_not_a_queued_run_is_one_clear_line(tmp_path, capsys):
+    assert main(["--run-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a queued run" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
