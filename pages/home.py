@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cnnviz.page_list import page, page_path
 from models import ClassifierConfig, bottleneck_shape, flatten_size
 from models.autoencoder import AutoencoderConfig
 
@@ -27,14 +28,40 @@ st.markdown(
 """
 )
 
-st.page_link("pages/explorer.py", label="Layer explorer: one layer, every option, the formula filled in", icon="🔍")
-st.page_link("pages/network.py", label="Network builder: stack layers and follow the shape", icon="🧱")
-st.page_link("pages/draw.py", label="Draw a digit: its prediction, what each layer sees, its reconstruction", icon="✏️")
 st.page_link(
-    "pages/training.py", label="Train: the residual CNN and the autoencoder, live, in the background", icon="🏋️"
+    page_path("explorer"),
+    label="Layer explorer: one layer, every option, the formula filled in",
+    icon=page("explorer").icon,
+)
+st.page_link(
+    page_path("network"), label="Network builder: stack layers and follow the shape", icon=page("network").icon
+)
+st.page_link(
+    page_path("draw"),
+    label="Draw a digit: its prediction, what each layer sees, its reconstruction",
+    icon=page("draw").icon,
+)
+st.page_link(
+    page_path("train"),
+    label="Train: the residual CNN and the autoencoder, live, in the background",
+    icon=page("train").icon,
 )
 st.page_link("pages/explorer1d.py", label="1-D explorer: a kernel sliding along DNA or a signal", icon="🧬")
-st.page_link("pages/solver.py", label="Which layer gives this size? Every kernel, stride and padding", icon="🎯")
-st.page_link("pages/inside.py", label="Inside the network: receptive fields, why this answer, latent space", icon="🧠")
-st.page_link("pages/lessons.py", label="Lessons: the lab step by step, with questions that check themselves", icon="🎓")
-st.page_link("pages/classroom.py", label="Class (teacher): who is where, how answers go, move the room", icon="🧑‍🏫")
+st.page_link(
+    page_path("solver"), label="Which layer gives this size? Every kernel, stride and padding", icon=page("solver").icon
+)
+st.page_link(
+    page_path("inside"),
+    label="Inside the network: receptive fields, why this answer, latent space",
+    icon=page("inside").icon,
+)
+st.page_link(
+    page_path("lessons"),
+    label="Lessons: the lab step by step, with questions that check themselves",
+    icon=page("lessons").icon,
+)
+st.page_link(
+    page_path("classroom"),
+    label="Class (teacher): who is where, how answers go, move the room",
+    icon=page("classroom").icon,
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.page_list import page, page_path
 from cnnviz.training import bottleneck, jobs
 from cnnviz.training.recipe import OPTIMIZERS, TrainConfig
 from cnnviz.training.runs import ACTIVE_STATES, Run, get_run, list_runs
@@ -373,7 +374,11 @@ def comparison_form(owner: str) -> None:
 def comparison_table(entries: list[bottleneck.ComparisonRun], owner: str, admin: str | None) -> None:
     st.markdown(f"**Your bottleneck comparison:** {train_view.comparison_summary(entries)}")
     st.dataframe(train_view.comparison_rows(entries), hide_index=True, width="stretch")
-    st.page_link("pages/inside.py", label="Compare them: Inside the network, section 🍾 Bottleneck sizes", icon="🧠")
+    st.page_link(
+        page_path("inside"),
+        label="Compare them: Inside the network, section 🍾 Bottleneck sizes",
+        icon=page("inside").icon,
+    )
     active = [e.run for e in entries if e.state in ACTIVE_STATES]
     if active and st.button("⏹️ Stop the comparison", key="tr_bn_stop"):
         try:
