@@ -23,26 +23,23 @@ Examples::
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as cnnviz.train: sleep, don't spin, on a shared machine
+import numpy as np
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import secrets  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from cnnviz.files import atomic_write_text  # noqa: E402
-from cnnviz.layers.arithmetic import InvalidLayerConfig  # noqa: E402
-from cnnviz.training import jobs  # noqa: E402
-from cnnviz.training.recipe import TrainConfig, estimate  # noqa: E402
-from cnnviz.training.runs import Run, create_run, list_runs  # noqa: E402
-from models import AutoencoderConfig, BackboneConfig, bottleneck_shape  # noqa: E402
+from cnnviz.files import atomic_write_text
+from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.training import jobs
+from cnnviz.training.recipe import TrainConfig, estimate
+from cnnviz.training.runs import Run, create_run, list_runs
+from models import AutoencoderConfig, BackboneConfig, bottleneck_shape
 
 SIZES = (2, 4, 8, 16, 36, 64)  # code sizes compared by default (numbers per digit)
 CHANNELS = (16, 32, 32, 32)  # four stages: the code is bottleneck_channels x 1 x 1

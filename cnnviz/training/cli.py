@@ -13,25 +13,19 @@ queued folder; Ctrl-C (or SIGTERM) stops cleanly, keeping the last checkpoint.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import errno
 import os
+import signal
+import sys
+import time
+from typing import Any, TextIO
 
-# Sleep rather than spin while waiting for the other OpenMP thread: on a shared
-# 2-core machine spinning threads fight each other and training slows 5-10x.
-# Must be set before torch loads its OpenMP runtime, hence before the imports.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import errno  # noqa: E402
-import signal  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from typing import Any, TextIO  # noqa: E402
-
-from cnnviz.data.mnist import load_mnist  # noqa: E402
-from cnnviz.files import atomic_torch_save  # noqa: E402
-from cnnviz.training.jobs import process_start_ticks  # noqa: E402
-from cnnviz.training.recipe import (  # noqa: E402
+from cnnviz.data.mnist import load_mnist
+from cnnviz.files import atomic_torch_save
+from cnnviz.training.jobs import process_start_ticks
+from cnnviz.training.recipe import (
     OPTIMIZERS,
     SCHEDULES,
     TrainConfig,
@@ -41,8 +35,8 @@ from cnnviz.training.recipe import (  # noqa: E402
     reconstruct,
     train,
 )
-from cnnviz.training.runs import Run, RunRecorder, create_run, get_run, runs_dir  # noqa: E402
-from models.checkpoint import CheckpointError, checkpoint_dict  # noqa: E402
+from cnnviz.training.runs import Run, RunRecorder, create_run, get_run, runs_dir
+from models.checkpoint import CheckpointError, checkpoint_dict
 
 MISCLASSIFIED_KEPT = 48  # misclassified test digits stored for the gallery
 

@@ -241,7 +241,6 @@ def _launch(run: Run) -> None:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "OMP_WAIT_POLICY": "PASSIVE",  # see cnnviz/train.py: spinning threads starve a shared CPU
     }
     niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
     trainer = [sys.executable, "-m", "cnnviz.train", "--run-dir", str(run.path.resolve()), "--quiet"]
