@@ -21,13 +21,13 @@ from cnnviz.training import bottleneck, jobs
 from cnnviz.training.recipe import TrainConfig, count_parameters, model_config
 from cnnviz.training.runs import Run
 from cnnviz.views.grids import MapGrid, map_grid
-from cnnviz.views.palette import GREYS
+from cnnviz.views.palette import BLACK, GREYS, OKABE_ITO, YELLOW
 from models import bottleneck_shape, load_model
 from models.checkpoint import model_cost
 
 PARAMETER_WARNING = 100_000  # the lab asks for a classifier below this many parameters
-# Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
-RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# Okabe-Ito colours; yellow before black here, as the runs have always been drawn.
+RUN_COLOURS = (*OKABE_ITO[:6], YELLOW, BLACK)
 
 
 def parse_channels(text: str) -> tuple[int, ...]:
