@@ -28,40 +28,16 @@ st.markdown(
 """
 )
 
-st.page_link(
-    page_path("explorer"),
-    label="Layer explorer: one layer, every option, the formula filled in",
-    icon=page("explorer").icon,
-)
-st.page_link(
-    page_path("network"), label="Network builder: stack layers and follow the shape", icon=page("network").icon
-)
-st.page_link(
-    page_path("draw"),
-    label="Draw a digit: its prediction, what each layer sees, its reconstruction",
-    icon=page("draw").icon,
-)
-st.page_link(
-    page_path("train"),
-    label="Train: the residual CNN and the autoencoder, live, in the background",
-    icon=page("train").icon,
-)
-st.page_link("pages/explorer1d.py", label="1-D explorer: a kernel sliding along DNA or a signal", icon="🧬")
-st.page_link(
-    page_path("solver"), label="Which layer gives this size? Every kernel, stride and padding", icon=page("solver").icon
-)
-st.page_link(
-    page_path("inside"),
-    label="Inside the network: receptive fields, why this answer, latent space",
-    icon=page("inside").icon,
-)
-st.page_link(
-    page_path("lessons"),
-    label="Lessons: the lab step by step, with questions that check themselves",
-    icon=page("lessons").icon,
-)
-st.page_link(
-    page_path("classroom"),
-    label="Class (teacher): who is where, how answers go, move the room",
-    icon=page("classroom").icon,
-)
+LINKS = {  # page name -> what the link says (file and icon: cnnviz.page_list)
+    "explorer": "Layer explorer: one layer, every option, the formula filled in",
+    "network": "Network builder: stack layers and follow the shape",
+    "draw": "Draw a digit: its prediction, what each layer sees, its reconstruction",
+    "train": "Train: the residual CNN and the autoencoder, live, in the background",
+    "explorer1d": "1-D explorer: a kernel sliding along DNA or a signal",
+    "solver": "Which layer gives this size? Every kernel, stride and padding",
+    "inside": "Inside the network: receptive fields, why this answer, latent space",
+    "lessons": "Lessons: the lab step by step, with questions that check themselves",
+    "classroom": "Class (teacher): who is where, how answers go, move the room",
+}
+for name, label in LINKS.items():
+    st.page_link(page_path(name), label=label, icon=page(name).icon)
