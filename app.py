@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from cnnviz.page_list import PAGES
+
 st.set_page_config(page_title="cnnviz: CNNs made tangible", page_icon="🧮", layout="wide")
 
 
@@ -13,16 +15,7 @@ def pages() -> list[st.Page]:
     """
     if "app_pages" not in st.session_state:
         st.session_state["app_pages"] = [
-            st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-            st.Page("pages/explorer.py", title="Layer explorer", icon="🔍", url_path="explorer"),
-            st.Page("pages/explorer1d.py", title="1-D explorer (sequences)", icon="🧬", url_path="explorer1d"),
-            st.Page("pages/network.py", title="Network builder", icon="🧱", url_path="network"),
-            st.Page("pages/solver.py", title="Which layer gives this size?", icon="🎯", url_path="solver"),
-            st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
-            st.Page("pages/training.py", title="Train", icon="🏋️", url_path="train"),
-            st.Page("pages/inside.py", title="Inside the network", icon="🧠", url_path="inside"),
-            st.Page("pages/lessons.py", title="Lessons", icon="🎓", url_path="lessons"),
-            st.Page("pages/classroom.py", title="Class", icon="🧑‍🏫", url_path="class"),
+            st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
         ]
     return st.session_state["app_pages"]
 

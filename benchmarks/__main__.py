@@ -12,9 +12,11 @@ import platform
 import sys
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the server and training jobs run; before torch loads
+# isort: off
+import cnnviz  # noqa: F401  (before torch: it sets the thread policy the server and training jobs run with)
+import torch
 
-import torch  # noqa: E402
+# isort: on
 
 
 def main(argv: list[str]) -> None:

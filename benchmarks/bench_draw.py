@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 from benchmarks.table import measure, print_table
 from cnnviz.analysis import features
 from cnnviz.data.preprocess import to_mnist
+from cnnviz.page_list import page_path
 from cnnviz.views.draw_view import DEFAULT_LAYERS, SWEEP_ANGLES, SWEEP_SHIFTS, DrawSettings, build_figures, read_picture
 from cnnviz.views.model_sources import load_checked, shipped
 from models import CheckpointError, CNNClassifier, ConvAutoencoder
@@ -67,7 +68,7 @@ def page_rerun() -> tuple[object, int]:
     os.chdir(ROOT / "tests")  # AppTest paths are relative to the caller's folder, as in the tests
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()
-    at.switch_page("pages/draw.py")
+    at.switch_page(page_path("draw"))
     at.session_state["draw_source"] = "mnist"
     at.session_state["draw_mnist_index"] = 0
     at.run()

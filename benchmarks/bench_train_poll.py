@@ -26,7 +26,7 @@ from benchmarks.table import print_table
 from cnnviz.teaching.lesson_files import load_lessons
 from cnnviz.training.jobs import process_start_ticks
 from cnnviz.training.recipe import TrainConfig
-from cnnviz.training.runs import create_run, get_run
+from cnnviz.training.runs import RunState, create_run, get_run
 
 
 def fill(folder, count: int) -> None:
@@ -35,7 +35,7 @@ def fill(folder, count: int) -> None:
         run = create_run(TrainConfig(model=("classifier", "autoencoder")[i % 2]), name=f"run {i}", root=folder)
         for step in range(60):
             run.append_metrics({"kind": "step", "step": step * 100, "epoch": step // 10, "loss": 1.0 / (step + 1)})
-        run.set_status("finished")
+        run.set_status(RunState.FINISHED)
 
 
 def watched_run(folder, stand_in: subprocess.Popen) -> str:
@@ -45,7 +45,7 @@ def watched_run(folder, stand_in: subprocess.Popen) -> str:
         run.append_metrics({"kind": "step", "step": step * 100, "epoch": step / 40, "loss": 1.0 / (step + 1),
                             "accuracy": step / 40, "images_per_s": 900.0, "progress": step / 240})  # fmt: skip
     pid = stand_in.pid
-    run.set_status("running", "training", pid=pid, start_ticks=process_start_ticks(pid), launched=time.time())
+    run.set_status(RunState.RUNNING, "training", pid=pid, start_ticks=process_start_ticks(pid), launched=time.time())
     return run.id
 
 

@@ -18,3 +18,12 @@ Top-level modules: :mod:`cnnviz.files` (atomic writes) and :mod:`cnnviz.device` 
 package may use; :mod:`cnnviz.train` (``python -m cnnviz.train``) and :mod:`cnnviz.arithmetic` (the shape arithmetic
 under its documented name) are aliases. Submodules are imported explicitly so that importing the package stays cheap.
 """
+
+import os
+
+# The one place the thread policy is set, before any cnnviz module (or whoever imports cnnviz first) loads
+# torch: its OpenMP threads busy-wait by default, and on a shared 2-core machine two spinning processes (the
+# app beside a background training run) slow each other 5-10x (measured: 124 vs 912 img/s training under load;
+# docs/speed.md). Sleeping waits cost little alone. A process that imports torch before cnnviz must import
+# cnnviz first (serving/worker.py, benchmarks/__main__.py); child processes inherit it through the environment.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

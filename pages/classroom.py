@@ -17,6 +17,7 @@ import streamlit as st
 from cnnviz.teaching import class_db, lesson_files
 from cnnviz.teaching.class_db import Classroom, ClassroomError
 from cnnviz.training import jobs
+from cnnviz.views.palette import BLUE
 from widgets.resources import load_lessons, open_classroom
 
 REFRESH_SECONDS = 1.0  # the live panel reruns at most this often
@@ -28,10 +29,10 @@ STYLE = """
 .cnnviz-room table { border-collapse: collapse; width: 100%; }
 .cnnviz-room th, .cnnviz-room td { text-align: left; padding: 0.3rem 0.8rem; border-bottom: 1px solid #ccc; }
 .cnnviz-room .bar { background: #e8e8e8; height: 1.2rem; width: 10rem; display: inline-block; }
-.cnnviz-room .right { background: #0072B2; height: 1.2rem; display: inline-block; }
+.cnnviz-room .right { background: BLUE; height: 1.2rem; display: inline-block; }
 .cnnviz-room .idle { color: #777; }
 </style>
-"""
+""".replace("BLUE", BLUE)  # the palette's, not a copy
 
 
 def step_name(by_slug: dict[str, lesson_files.Lesson], slug: str, step: int) -> str:

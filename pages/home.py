@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cnnviz.page_list import page, page_path
 from models import ClassifierConfig, bottleneck_shape, flatten_size
 from models.autoencoder import AutoencoderConfig
 
@@ -27,14 +28,16 @@ st.markdown(
 """
 )
 
-st.page_link("pages/explorer.py", label="Layer explorer: one layer, every option, the formula filled in", icon="🔍")
-st.page_link("pages/network.py", label="Network builder: stack layers and follow the shape", icon="🧱")
-st.page_link("pages/draw.py", label="Draw a digit: its prediction, what each layer sees, its reconstruction", icon="✏️")
-st.page_link(
-    "pages/training.py", label="Train: the residual CNN and the autoencoder, live, in the background", icon="🏋️"
-)
-st.page_link("pages/explorer1d.py", label="1-D explorer: a kernel sliding along DNA or a signal", icon="🧬")
-st.page_link("pages/solver.py", label="Which layer gives this size? Every kernel, stride and padding", icon="🎯")
-st.page_link("pages/inside.py", label="Inside the network: receptive fields, why this answer, latent space", icon="🧠")
-st.page_link("pages/lessons.py", label="Lessons: the lab step by step, with questions that check themselves", icon="🎓")
-st.page_link("pages/classroom.py", label="Class (teacher): who is where, how answers go, move the room", icon="🧑‍🏫")
+LINKS = {  # page name -> what the link says (file and icon: cnnviz.page_list)
+    "explorer": "Layer explorer: one layer, every option, the formula filled in",
+    "network": "Network builder: stack layers and follow the shape",
+    "draw": "Draw a digit: its prediction, what each layer sees, its reconstruction",
+    "train": "Train: the residual CNN and the autoencoder, live, in the background",
+    "explorer1d": "1-D explorer: a kernel sliding along DNA or a signal",
+    "solver": "Which layer gives this size? Every kernel, stride and padding",
+    "inside": "Inside the network: receptive fields, why this answer, latent space",
+    "lessons": "Lessons: the lab step by step, with questions that check themselves",
+    "classroom": "Class (teacher): who is where, how answers go, move the room",
+}
+for name, label in LINKS.items():
+    st.page_link(page_path(name), label=label, icon=page(name).icon)

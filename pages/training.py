@@ -10,9 +10,10 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.page_list import page, page_path
 from cnnviz.training import bottleneck, jobs
 from cnnviz.training.recipe import OPTIMIZERS, TrainConfig
-from cnnviz.training.runs import ACTIVE_STATES, Run, get_run, list_runs
+from cnnviz.training.runs import ACTIVE_STATES, Run, RunState, get_run, list_runs
 from cnnviz.views import train_view
 from cnnviz.views.model_sources import checkpoint_upload_mb
 from models import CheckpointError
@@ -27,12 +28,12 @@ md = train_view.escape_markdown  # anything a student typed (run names) or a mes
 POLL_SECONDS = 1.0
 COMPARISON_POLL_SECONDS = 5.0  # the comparison's table: sizes take minutes each, a slow poll is enough
 STATE_ICONS = {
-    "queued": "⏳",
-    "running": "🏃",
-    "finished": "✅",
-    "stopped": "⏹️",
-    "failed": "❌",
-    "interrupted": "⚠️",
+    RunState.QUEUED: "⏳",
+    RunState.RUNNING: "🏃",
+    RunState.FINISHED: "✅",
+    RunState.STOPPED: "⏹️",
+    RunState.FAILED: "❌",
+    RunState.INTERRUPTED: "⚠️",
 }
 DEFAULTS = TrainConfig()
 
@@ -168,7 +169,7 @@ def control_buttons(run: Run, state: str, owner: str, admin: str | None) -> None
         if state in ACTIVE_STATES and st.button("⏹️ Stop", key=f"tr_stop_{run.id}"):
             jobs.stop(run, owner, admin)
             st.toast("Stopping: the last checkpoint is kept.")
-        resumable = state in ("stopped", "interrupted", "failed") and run.checkpoint_path.exists()
+        resumable = state in (RunState.STOPPED, RunState.INTERRUPTED, RunState.FAILED) and run.checkpoint_path.exists()
         if resumable and st.button("▶️ Resume from the last checkpoint", key=f"tr_resume_{run.id}"):
             jobs.resume(run, owner, admin)
             st.rerun()
@@ -177,15 +178,15 @@ def control_buttons(run: Run, state: str, owner: str, admin: str | None) -> None
 
 
 def run_header(run: Run, status: dict) -> None:
-    state = status.get("state", "queued")
+    state = status.get("state", RunState.QUEUED)
     st.subheader(f"{STATE_ICONS.get(state, '')} {md(run.name)}")
     message = status.get("message") or ""
     text = f"**{state}**" + (f": {md(message)}" if message else "")
-    if state in ("failed", "interrupted"):
+    if state in (RunState.FAILED, RunState.INTERRUPTED):
         st.warning(text)
     else:
         st.markdown(text)
-    if state == "queued":
+    if state == RunState.QUEUED:
         position = jobs.queue_position(run)
         st.info(f"Waiting in the queue: place {position}. It starts by itself when the run before it ends.")
 
@@ -373,7 +374,11 @@ def comparison_form(owner: str) -> None:
 def comparison_table(entries: list[bottleneck.ComparisonRun], owner: str, admin: str | None) -> None:
     st.markdown(f"**Your bottleneck comparison:** {train_view.comparison_summary(entries)}")
     st.dataframe(train_view.comparison_rows(entries), hide_index=True, width="stretch")
-    st.page_link("pages/inside.py", label="Compare them: Inside the network, section 🍾 Bottleneck sizes", icon="🧠")
+    st.page_link(
+        page_path("inside"),
+        label="Compare them: Inside the network, section 🍾 Bottleneck sizes",
+        icon=page("inside").icon,
+    )
     active = [e.run for e in entries if e.state in ACTIVE_STATES]
     if active and st.button("⏹️ Stop the comparison", key="tr_bn_stop"):
         try:

@@ -6,14 +6,12 @@ training process on a small machine that costs both up to 7x (docs/speed.md).
 """
 
 import gc
-import os
 import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from streamlit.web import cli
 
-from streamlit.web import cli  # noqa: E402
-
-import serving.patches  # noqa: E402, F401  (applies them)
+import cnnviz  # noqa: F401  (first of the app's imports: it sets the thread policy before torch loads)
+import serving.patches  # noqa: F401  (applies them)
 
 
 def freeze_imports() -> int:

@@ -36,6 +36,7 @@ def start_worker(port: int, options: list[str], report_fd: int) -> int:
         os.dup2(devnull, 0)  # the commands are the zygote's, not the worker's
         os.close(devnull)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the zygote ignores it; Streamlit does not
         from serving import worker
 
         os.environ["CNNVIZ_WORKERS"] = "1"
@@ -56,14 +57,22 @@ def main(argv: list[str]) -> int:
         os.write(report_fd, (line + "\n").encode())
 
     def stop_all(*_) -> None:
+        # A second SIGTERM (the supervisor's, after stdin closed) must not re-enter this handler, and
+        # raising SystemExit here ran the interpreter's atexit callbacks, where a late signal printed
+        # "Exception ignored in atexit callback ... SystemExit(0)" on Ctrl-C. The zygote has nothing to
+        # flush (reports are unbuffered os.write calls), so it leaves at once, after its workers' signal.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for pid in workers:
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        raise SystemExit(0)
+        os._exit(0)
 
     signal.signal(signal.SIGTERM, stop_all)
+    # Ctrl-C reaches the whole process group; the supervisor decides the shutdown (it closes our stdin
+    # and sends SIGTERM), so the zygote prints no KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     commands = b""
     while True:
         ready, _, _ = select.select([0], [], [], POLL_S)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from cnnviz.views.grids import COLORMAPS
-from cnnviz.views.palette import colormap_anchors
+from cnnviz.views.palette import NAMED_COLOURS, colormap_anchors
 
 HERE = Path(__file__).parent
 
@@ -27,6 +27,11 @@ def colormap_constants() -> str:
     """``const ANCHORS = {...}``: every colormap's anchor colours, the single source being cnnviz.views.palette."""
     anchors = {name: [[round(float(v), 2) for v in rgb] for rgb in colormap_anchors(name)] for name in COLORMAPS}
     return f"const ANCHORS = {json.dumps(anchors, separators=(',', ':'))};\n"
+
+
+def palette_constants() -> str:
+    """``const PALETTE = {"blue": "#0072B2", ...}``: the Okabe-Ito colours by name, from cnnviz.views.palette."""
+    return f"const PALETTE = {json.dumps(NAMED_COLOURS, separators=(',', ':'))};\n"
 
 
 def sent(payload: dict) -> list[dict]:

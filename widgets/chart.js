@@ -21,7 +21,7 @@ function bars(svg, d) {
   const width = (slot * 0.72) / groups;
   const defs = el("defs", {}, svg);
   const hatch = el("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, defs);
-  el("rect", { width: 6, height: 6, fill: "#E69F00" }, hatch);
+  el("rect", { width: 6, height: 6, fill: PALETTE.orange }, hatch);
   el("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#fff", "stroke-width": 2 }, hatch);
   d.x.forEach((label, i) => {
     const x0 = LEFT + slot * i + slot * 0.14;
@@ -66,7 +66,7 @@ function legend(root, d) {
   for (const s of d.series) {
     const item = document.createElement("span");
     const key = d.kind === "bars"
-      ? `<i style="background:${s.hatched ? "repeating-linear-gradient(45deg,#E69F00 0 3px,#fff 3px 5px)" : s.colours[s.colours.length - 1] === s.colours[0] ? s.colours[0] : "#0072B2"}"></i>`
+      ? `<i style="background:${s.hatched ? `repeating-linear-gradient(45deg,${PALETTE.orange} 0 3px,#fff 3px 5px)` : s.colours[s.colours.length - 1] === s.colours[0] ? s.colours[0] : PALETTE.blue}"></i>`
       : `<svg width="34" height="10"><line x1="0" y1="5" x2="34" y2="5" stroke="${s.colours[0]}" stroke-width="3" stroke-dasharray="${DASH[s.dash] || ""}"/></svg>`;
     item.innerHTML = key;
     item.append(s.name);

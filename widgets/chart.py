@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import streamlit as st
 
 from cnnviz.views.draw_charts import Chart
-from widgets.assets import sent, source
+from widgets.assets import palette_constants, sent, source
 
 _COMPONENT = st.components.v2.component(
-    "cnnviz.chart", js=source("svg.js") + source("chart.js"), css=source("chart.css")
+    "cnnviz.chart", js=palette_constants() + source("svg.js") + source("chart.js"), css=source("chart.css")
 )
 
 

@@ -25,17 +25,13 @@ from typing import Any
 
 from cnnviz.explorer import layer2d
 from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.page_list import page_path
 from cnnviz.teaching import quiz
 
 LESSONS_DIR_ENV = "CNNVIZ_LESSONS_DIR"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "lessons"
-PAGES = {  # the views a step may open: name -> the page's file, as st.page_link wants it
-    "explorer": "pages/explorer.py",
-    "explorer1d": "pages/explorer1d.py",
-    "network": "pages/network.py",
-    "draw": "pages/draw.py",
-    "train": "pages/training.py",
-}
+LESSON_VIEWS = ("explorer", "explorer1d", "network", "draw", "train")  # the views a step may open
+PAGES = {name: page_path(name) for name in LESSON_VIEWS}  # name -> the page's file, as st.page_link wants it
 MAX_LESSONS = 50  # lesson files read at most
 MAX_STEPS = 30  # steps per lesson
 MAX_TITLE = 80  # characters in a lesson or step title

@@ -23,26 +23,23 @@ Examples::
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as cnnviz.train: sleep, don't spin, on a shared machine
+import numpy as np
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import secrets  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from cnnviz.files import atomic_write_text  # noqa: E402
-from cnnviz.layers.arithmetic import InvalidLayerConfig  # noqa: E402
-from cnnviz.training import jobs  # noqa: E402
-from cnnviz.training.recipe import TrainConfig, estimate  # noqa: E402
-from cnnviz.training.runs import Run, create_run, list_runs  # noqa: E402
-from models import AutoencoderConfig, BackboneConfig, bottleneck_shape  # noqa: E402
+from cnnviz.files import atomic_write_text
+from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.training import jobs
+from cnnviz.training.recipe import TrainConfig, estimate
+from cnnviz.training.runs import Run, RunState, create_run, list_runs
+from models import AutoencoderConfig, BackboneConfig, bottleneck_shape
 
 SIZES = (2, 4, 8, 16, 36, 64)  # code sizes compared by default (numbers per digit)
 CHANNELS = (16, 32, 32, 32)  # four stages: the code is bottleneck_channels x 1 x 1
@@ -176,8 +173,8 @@ def comparison_progress(owner: str, root: str | os.PathLike | None = None) -> li
     for run, marker in marked:
         if marker.get("batch") != batch:
             continue
-        state = jobs.refresh(run).get("state", "queued")
-        test = run.metrics("test") if state == "finished" else []  # a line of JSON, not the results' tensors
+        state = jobs.refresh(run).get("state", RunState.QUEUED)
+        test = run.metrics("test") if state == RunState.FINISHED else []  # a line of JSON, not the results' tensors
         mse = test[-1].get("test_loss") if test else None
         entries.append(ComparisonRun(int(marker.get("code_size", 0)), run, state, mse))
     return sorted(entries, key=lambda entry: entry.code_size)
@@ -197,7 +194,7 @@ def latest_comparison(root: str | os.PathLike | None = None, owner: str | None =
     student sees their own comparison, and the teacher's (or a classmate's) until they have one.
     """
     marked = [(run, marker) for run in list_runs(root) if (marker := _marker(run)) is not None]
-    finished = [(run, marker) for run, marker in marked if run.state == "finished"]
+    finished = [(run, marker) for run, marker in marked if run.state == RunState.FINISHED]
     mine = [(run, marker) for run, marker in finished if owner is not None and run.owner == owner]
     chosen = mine or finished
     if not chosen:
@@ -271,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         print(f"\n{run.name} ({run.id})", file=sys.stderr)
         state = execute(run, on_progress=None if args.quiet else ProgressBar())
-        failed += state != "finished"
+        failed += state != RunState.FINISHED
         print(f"{state}: {run.status.get('message', '')}", file=sys.stderr)
     print("\ncode size  test MSE", file=sys.stderr)
     for entry in latest_comparison():

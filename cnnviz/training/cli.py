@@ -13,25 +13,19 @@ queued folder; Ctrl-C (or SIGTERM) stops cleanly, keeping the last checkpoint.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import errno
 import os
+import signal
+import sys
+import time
+from typing import Any, TextIO
 
-# Sleep rather than spin while waiting for the other OpenMP thread: on a shared
-# 2-core machine spinning threads fight each other and training slows 5-10x.
-# Must be set before torch loads its OpenMP runtime, hence before the imports.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import errno  # noqa: E402
-import signal  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from typing import Any, TextIO  # noqa: E402
-
-from cnnviz.data.mnist import load_mnist  # noqa: E402
-from cnnviz.files import atomic_torch_save  # noqa: E402
-from cnnviz.training.jobs import process_start_ticks  # noqa: E402
-from cnnviz.training.recipe import (  # noqa: E402
+from cnnviz.data.mnist import load_mnist
+from cnnviz.files import atomic_torch_save
+from cnnviz.training.jobs import process_start_ticks
+from cnnviz.training.recipe import (
     OPTIMIZERS,
     SCHEDULES,
     TrainConfig,
@@ -41,8 +35,8 @@ from cnnviz.training.recipe import (  # noqa: E402
     reconstruct,
     train,
 )
-from cnnviz.training.runs import Run, RunRecorder, create_run, get_run, runs_dir  # noqa: E402
-from models.checkpoint import CheckpointError, checkpoint_dict  # noqa: E402
+from cnnviz.training.runs import Run, RunRecorder, RunState, create_run, get_run, runs_dir
+from models.checkpoint import CheckpointError, checkpoint_dict
 
 MISCLASSIFIED_KEPT = 48  # misclassified test digits stored for the gallery
 
@@ -86,11 +80,11 @@ def execute(run: Run, resume: bool = False, on_progress=None, time_limit_s: floa
     me = {"pid": os.getpid(), "start_ticks": process_start_ticks(os.getpid()), "started": time.time()}
     if time_limit_s is not None:
         me["time_limit_s"] = time_limit_s  # lets any page kill a trainer stuck past it (cnnviz.training.jobs.refresh)
-    run.set_status("running", "loading MNIST", **me)
+    run.set_status(RunState.RUNNING, "loading MNIST", **me)
     recorder = RunRecorder(run, on_progress, time_limit_s)
     try:
         data = load_mnist()
-        run.set_status("running", "training", **me)
+        run.set_status(RunState.RUNNING, "training", **me)
         result = train(config, data, recorder, resume=checkpoint)
         if result.stopped:
             run.clear_stop()
@@ -100,22 +94,22 @@ def execute(run: Run, resume: bool = False, on_progress=None, time_limit_s: floa
             else:
                 message = f"stopped at step {result.step}"
             resumable = "; resume continues from there" if result.step > 0 else " (nothing to keep yet)"
-            run.set_status("stopped", message + resumable)
-            return "stopped"
+            run.set_status(RunState.STOPPED, message + resumable)
+            return RunState.STOPPED
         results, summary = test_results(result.model, data, config.model)
         run.save_results(results)
         run.append_metrics({"kind": "test", "step": result.step, **{k: v for k, v in results.items() if "test" in k}})
-        run.set_status("finished", summary, train_seconds=result.train_seconds)
-        return "finished"
+        run.set_status(RunState.FINISHED, summary, train_seconds=result.train_seconds)
+        return RunState.FINISHED
     except TrainingDiverged as error:
-        run.set_status("failed", f"{error}; the last good checkpoint is kept", step=error.step)
-        return "failed"
+        run.set_status(RunState.FAILED, f"{error}; the last good checkpoint is kept", step=error.step)
+        return RunState.FAILED
     except Exception as error:  # noqa: BLE001 - the folder must say why the run ended
         message = f"{type(error).__name__}: {error}"
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
             message = "the disk is full: the run stopped; its last checkpoint is kept"
         with contextlib.suppress(OSError):  # on a full disk even this may fail; the page then says interrupted
-            run.set_status("failed", message)
+            run.set_status(RunState.FAILED, message)
         raise
 
 
@@ -249,13 +243,13 @@ def _claim_for_resume(run: Run) -> str | None:
 
     with jobs._queue_lock(run.path.parent):  # the app cannot launch it meanwhile
         state = jobs.refresh(run)["state"]
-        if state in ("queued", "running"):
+        if state in (RunState.QUEUED, RunState.RUNNING):
             return f"run {run.id} is {state} already; stop it first (or wait for it)."
-        if state == "finished":
+        if state == RunState.FINISHED:
             return f"run {run.id} has finished; start a new run instead."
         run.clear_stop()
         me = os.getpid()
-        run.set_status("running", "resuming from a terminal", pid=me, start_ticks=process_start_ticks(me))
+        run.set_status(RunState.RUNNING, "resuming from a terminal", pid=me, start_ticks=process_start_ticks(me))
     return None
 
 
@@ -267,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
             from cnnviz.training.jobs import Limits
 
             run = Run(args.run_dir)
+            if "train" not in run.meta:  # checked here so a wrong folder reads as one line, not a traceback
+                print(f"error: {args.run_dir} is not a queued run (no config.json with a recipe).", file=sys.stderr)
+                return 2
             resume = run.checkpoint_path.exists()
             time_limit_s = Limits.from_env().max_run_minutes * 60  # launched by the shared server
         elif args.resume:
@@ -297,10 +294,10 @@ def main(argv: list[str] | None = None) -> int:
             jobs.advance_queue(run.path.parent)
     status = run.status
     print(f"\n{state}: {status.get('message', '')}", file=sys.stderr)
-    if state == "finished" and args.export:
+    if state == RunState.FINISHED and args.export:
         export_model(run, args.export)
         print(f"exported the model to {args.export}", file=sys.stderr)
-    return 0 if state in ("finished", "stopped") else 1
+    return 0 if state in (RunState.FINISHED, RunState.STOPPED) else 1
 
 
 if __name__ == "__main__":

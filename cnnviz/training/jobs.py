@@ -45,7 +45,7 @@ from pathlib import Path
 
 from cnnviz.files import atomic_write_text
 from cnnviz.training.recipe import TrainConfig, TrainingEstimate, estimate
-from cnnviz.training.runs import Run, create_run, disk_usage, list_runs, runs_dir
+from cnnviz.training.runs import Run, RunState, create_run, disk_usage, list_runs, runs_dir
 from models.checkpoint import CheckpointError
 
 ADMIN_TOKEN_ENV = "CNNVIZ_ADMIN_TOKEN"
@@ -172,7 +172,7 @@ def refresh(run: Run) -> dict:
     """
     for _ in range(3):
         status = run.status
-        if status.get("state") != "running":
+        if status.get("state") != RunState.RUNNING:
             return status
         if process_alive(status.get("pid"), status.get("start_ticks")):
             _kill_if_overdue(status)
@@ -185,18 +185,18 @@ def refresh(run: Run) -> dict:
     else:
         return run.status
     if run.stop_requested():  # asked to stop, and it ended before it could say so
-        state, message = "stopped", "stopped before training started"
+        state, message = RunState.STOPPED, "stopped before training started"
     else:
         last = run.checkpoint_path.exists()
         state, message = (
-            "interrupted",
+            RunState.INTERRUPTED,
             (
                 "the training process died (killed, out of memory, or the machine restarted); "
                 + ("Resume continues from the last checkpoint." if last else "no checkpoint was written yet.")
             ),
         )
     try:
-        if state == "stopped":
+        if state == RunState.STOPPED:
             run.clear_stop()
         run.set_status(state, message)
     except OSError as error:
@@ -241,7 +241,6 @@ def _launch(run: Run) -> None:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "OMP_WAIT_POLICY": "PASSIVE",  # see cnnviz/train.py: spinning threads starve a shared CPU
     }
     niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
     trainer = [sys.executable, "-m", "cnnviz.train", "--run-dir", str(run.path.resolve()), "--quiet"]
@@ -251,7 +250,7 @@ def _launch(run: Run) -> None:
         # Claimed before anything starts: on a full disk this write fails and nothing is launched
         # (a trainer whose status cannot be written would be launched again and again).
         me = os.getpid()
-        run.set_status("running", "starting", pid=me, start_ticks=process_start_ticks(me), launched=time.time())
+        run.set_status(RunState.RUNNING, "starting", pid=me, start_ticks=process_start_ticks(me), launched=time.time())
         try:
             process = subprocess.Popen(
                 command + trainer,
@@ -263,14 +262,20 @@ def _launch(run: Run) -> None:
                 start_new_session=True,  # a Ctrl-C or crash of the server does not reach it
             )
         except OSError as error:
-            run.set_status("queued", f"could not start a training process ({error.strerror}); it will be retried")
+            run.set_status(
+                RunState.QUEUED, f"could not start a training process ({error.strerror}); it will be retried"
+            )
             raise
     with contextlib.suppress(OSError):  # lower priority before torch starts its threads (they inherit it)
         os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
     # The trainer writes its own pid when it starts; until then the watcher's stands for it.
     with contextlib.suppress(OSError):
         run.set_status(
-            "running", "starting", pid=process.pid, start_ticks=process_start_ticks(process.pid), launched=time.time()
+            RunState.RUNNING,
+            "starting",
+            pid=process.pid,
+            start_ticks=process_start_ticks(process.pid),
+            launched=time.time(),
         )
     _reap(process)
 
@@ -278,12 +283,12 @@ def _launch(run: Run) -> None:
 def _advance_locked(folder: Path, limits: Limits) -> list[Run]:
     """Start the oldest queued runs while fewer than ``limits.max_running`` train (the lock is held)."""
     runs = list_runs(folder)
-    running = sum(1 for r in runs if refresh(r).get("state") == "running")
+    running = sum(1 for r in runs if refresh(r).get("state") == RunState.RUNNING)
     started = []
     for run in runs:
         if running >= limits.max_running:
             break
-        if run.state == "queued":
+        if run.state == RunState.QUEUED:
             _launch(run)
             started.append(run)
             running += 1
@@ -341,7 +346,7 @@ def stop_queue_keepers() -> None:
 
 def queue_position(run: Run) -> int | None:
     """1 for the next queued run to start, 2 for the one after, ...; None when not queued."""
-    queued = [r for r in list_runs(run.path.parent) if r.state == "queued"]
+    queued = [r for r in list_runs(run.path.parent) if r.state == RunState.QUEUED]
     return queued.index(run) + 1 if run in queued else None
 
 
@@ -352,13 +357,13 @@ def live_version(run: Run) -> str:
     version); a queued run's version also changes when it moves up the queue.
     """
     state = refresh(run).get("state")
-    return run.version() + (f"/place {queue_position(run)}" if state == "queued" else "")
+    return run.version() + (f"/place {queue_position(run)}" if state == RunState.QUEUED else "")
 
 
 def find_finished(config: TrainConfig, root: str | os.PathLike | None = None) -> Run | None:
     """The newest finished run trained with exactly ``config``, or None."""
     for run in reversed(list_runs(root)):
-        if run.state == "finished" and run.meta.get("train") and run.config == config:
+        if run.state == RunState.FINISHED and run.meta.get("train") and run.config == config:
             return run
     return None
 
@@ -371,7 +376,7 @@ def request_of(run: Run) -> str:
 
 def _check_queue_room(runs: list[Run], owner: str, limits: Limits, exclude: Run | None = None, places: int = 1) -> None:
     """The owner's waiting requests (a batch counts once) and the queue's free places (``places`` needed)."""
-    queued = [r for r in runs if r.state == "queued" and r != exclude]
+    queued = [r for r in runs if r.state == RunState.QUEUED and r != exclude]
     mine = [r for r in queued if r.owner == owner]
     if len({request_of(r) for r in mine}) >= limits.max_queued_per_owner:
         batch = " (one of a comparison's runs: the comparison counts as one)" if BATCH_KEY in mine[0].meta else ""
@@ -492,10 +497,10 @@ def can_control(run: Run, owner: str, admin_token: str | None = None) -> bool:
 def _stop_locked(run: Run, message: str) -> bool:
     """Cancel a queued run or ask a running one to stop (the lock is held); True if it was active."""
     state = refresh(run)["state"]
-    if state == "queued":
-        run.set_status("stopped", message)
+    if state == RunState.QUEUED:
+        run.set_status(RunState.STOPPED, message)
         return True
-    if state == "running":
+    if state == RunState.RUNNING:
         # A flag file, not a signal: the process checks it before every step and evaluation batch,
         # writes its checkpoint and status, then starts the next queued run itself.
         run.request_stop()
@@ -554,14 +559,14 @@ def resume(run: Run, owner: str, admin_token: str | None = None) -> None:
     try:
         with _queue_lock(run.path.parent):
             state = refresh(run)["state"]
-            if state in ("queued", "running", "finished"):
+            if state in (RunState.QUEUED, RunState.RUNNING, RunState.FINISHED):
                 raise JobRefused(f"the run is {state}; only a stopped, interrupted or failed run can be resumed.")
             if not run.checkpoint_path.exists():
                 raise JobRefused("this run has no checkpoint to resume from; start a new run instead.")
             _check_queue_room(list_runs(run.path.parent), run.owner, limits, exclude=run)
             _check_disk(run.path.parent, run.checkpoint_path.stat().st_size + 2**20, limits)
             run.clear_stop()
-            run.set_status("queued", "waiting to resume")
+            run.set_status(RunState.QUEUED, "waiting to resume")
             _advance_locked(run.path.parent, limits)
     except OSError as error:
         raise JobRefused(storage_message(error)) from None
@@ -572,12 +577,16 @@ def delete(run: Run, owner: str, admin_token: str | None = None) -> None:
     if not can_control(run, owner, admin_token):
         raise JobRefused("this run belongs to another session; only its owner or the teacher can delete it.")
     with _queue_lock(run.path.parent):  # not while it is being launched
-        if refresh(run)["state"] in ("queued", "running"):
+        if refresh(run)["state"] in (RunState.QUEUED, RunState.RUNNING):
             raise JobRefused("stop the run before deleting it.")
         run.delete()
 
 
-def wait(run: Run, timeout: float, states: tuple[str, ...] = ("finished", "stopped", "failed", "interrupted")) -> str:
+def wait(
+    run: Run,
+    timeout: float,
+    states: tuple[str, ...] = (RunState.FINISHED, RunState.STOPPED, RunState.FAILED, RunState.INTERRUPTED),
+) -> str:
     """Poll until ``run`` reaches one of ``states`` or ``timeout`` seconds pass; return its state."""
     deadline = time.monotonic() + timeout
     while True:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import json
 import os
 import re
@@ -36,8 +37,21 @@ from cnnviz.training.recipe import TrainConfig, TrainingCallbacks
 from models.checkpoint import CheckpointError, read_checkpoint
 
 RUNS_DIR_ENV = "CNNVIZ_RUNS_DIR"
-STATES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
-ACTIVE_STATES = ("queued", "running")
+
+
+class RunState(enum.StrEnum):
+    """Where a run stands. A ``str``: status.json keeps the plain word, and ``state == "queued"`` still holds."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its trainer died without writing an end (found by jobs.refresh)
+
+
+STATES = tuple(RunState)
+ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING)
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
@@ -165,11 +179,11 @@ class Run:
     def status(self) -> dict[str, Any]:
         """status.json as written (see :func:`cnnviz.training.jobs.refresh` for the live state)."""
         status = _read_json(os.path.join(self._folder, "status.json"), None)
-        return status if isinstance(status, dict) else {"state": "queued", "message": ""}
+        return status if isinstance(status, dict) else {"state": RunState.QUEUED, "message": ""}
 
     @property
     def state(self) -> str:
-        return self.status.get("state", "queued")
+        return self.status.get("state", RunState.QUEUED)
 
     def set_status(self, state: str, message: str = "", **extra: Any) -> None:
         """Replace status.json (atomically) with ``state``, ``message`` and ``extra`` fields."""
@@ -284,7 +298,7 @@ def create_run(config: TrainConfig, name: str = "", owner: str = "", root: str |
         "created": time.time(),
     }
     try:
-        run.set_status("queued")  # before config.json: a listed run always has its status
+        run.set_status(RunState.QUEUED)  # before config.json: a listed run always has its status
         atomic_write_text(run.path / "config.json", json.dumps(meta, indent=2))
     except OSError:
         shutil.rmtree(run.path, ignore_errors=True)  # a full disk leaves no half-made run behind

@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
-TOP_COLOUR, OTHER_COLOUR, COMPARE_COLOUR = "#0072B2", "#9aa5b1", "#E69F00"
+from cnnviz.views.palette import BLUE, OKABE_ITO, ORANGE
+
+TOP_COLOUR, OTHER_COLOUR, COMPARE_COLOUR = BLUE, "#9aa5b1", ORANGE
 DASHES = ("solid", "dash", "dot", "dashdot")
 
 

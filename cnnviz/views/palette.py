@@ -15,6 +15,17 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
+# Okabe-Ito colours, the one list: distinguishable with every common colour-vision deficiency. Lines, bars and
+# boxes take them in this order; the browser components get them as PALETTE (widgets.assets.palette_constants).
+BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION, BLACK, YELLOW = (
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442",
+)  # fmt: skip
+OKABE_ITO = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION, BLACK, YELLOW)
+NAMED_COLOURS = {
+    "blue": BLUE, "orange": ORANGE, "green": GREEN, "purple": PURPLE,
+    "sky": SKY, "vermillion": VERMILLION, "black": BLACK, "yellow": YELLOW,
+}  # fmt: skip
+
 SEQUENTIAL = "viridis"  # non-negative values: dark = low, yellow = high
 DIVERGING = "blue-red"  # signed values: blue < 0 < red, white at zero
 GREYS = "greys"  # pictures of digits: 0 black, 1 white (ink is white, as MNIST shows it)

@@ -19,15 +19,15 @@ import torch
 
 from cnnviz.training import bottleneck, jobs
 from cnnviz.training.recipe import TrainConfig, count_parameters, model_config
-from cnnviz.training.runs import Run
+from cnnviz.training.runs import Run, RunState
 from cnnviz.views.grids import MapGrid, map_grid
-from cnnviz.views.palette import GREYS
+from cnnviz.views.palette import BLACK, GREYS, OKABE_ITO, YELLOW
 from models import bottleneck_shape, load_model
 from models.checkpoint import model_cost
 
 PARAMETER_WARNING = 100_000  # the lab asks for a classifier below this many parameters
-# Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
-RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# Okabe-Ito colours; yellow before black here, as the runs have always been drawn.
+RUN_COLOURS = (*OKABE_ITO[:6], YELLOW, BLACK)
 
 
 def parse_channels(text: str) -> tuple[int, ...]:
@@ -132,7 +132,7 @@ def run_progress(run: Run, records: list[dict[str, Any]] | None = None) -> Progr
     steps = [r for r in records if r.get("kind") == "step"]
     epochs = [r for r in records if r.get("kind") == "epoch"]
     fraction = max([r.get("progress", 0.0) for r in steps + epochs] or [0.0])
-    if run.state == "finished":
+    if run.state == RunState.FINISHED:
         fraction = 1.0
     speed = steps[-1].get("images_per_s") if steps else None  # a metrics file from an older trainer may lack it
     eta = None
@@ -193,11 +193,11 @@ def comparison_rows(entries: list[bottleneck.ComparisonRun]) -> list[dict[str, s
     """One line per size of a comparison: its state, how far it is, its test error once finished."""
     rows = []
     for entry in entries:
-        if entry.state == "running":
+        if entry.state == RunState.RUNNING:
             progress = run_progress(entry.run)
             done = f"epoch {progress.epoch:.1f} of {entry.run.config.epochs} ({progress.fraction:.0%})"
         else:
-            done = "done" if entry.state == "finished" else ""
+            done = "done" if entry.state == RunState.FINISHED else ""
         rows.append(
             {
                 "code size": f"{entry.code_size} values",
@@ -212,10 +212,14 @@ def comparison_rows(entries: list[bottleneck.ComparisonRun]) -> list[dict[str, s
 
 def comparison_summary(entries: list[bottleneck.ComparisonRun]) -> str:
     """``"2 of 6 sizes finished (2, 4 values); training 8 values; 3 waiting."``"""
-    finished = [e.code_size for e in entries if e.state == "finished"]
-    running = [e.code_size for e in entries if e.state == "running"]
-    waiting = sum(e.state == "queued" for e in entries)
-    ended = [f"{e.code_size} values {e.state}" for e in entries if e.state in ("stopped", "failed", "interrupted")]
+    finished = [e.code_size for e in entries if e.state == RunState.FINISHED]
+    running = [e.code_size for e in entries if e.state == RunState.RUNNING]
+    waiting = sum(e.state == RunState.QUEUED for e in entries)
+    ended = [
+        f"{e.code_size} values {e.state}"
+        for e in entries
+        if e.state in (RunState.STOPPED, RunState.FAILED, RunState.INTERRUPTED)
+    ]
     parts = [f"{len(finished)} of {len(entries)} sizes finished" + (
         f" ({', '.join(map(str, finished))} values)" if finished else "")]  # fmt: skip
     parts += [f"training {', '.join(map(str, running))} values"] if running else []

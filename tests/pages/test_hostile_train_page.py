@@ -12,6 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.data import images
+from cnnviz.page_list import page_path
 from cnnviz.training import jobs, runs
 from cnnviz.training.jobs import process_start_ticks
 from cnnviz.training.recipe import TrainConfig
@@ -27,7 +28,7 @@ HOSTILE_NAME = "**bold** [free marks](http://evil.example) :red[alarm] $x^2$ <b>
 
 def train_page(**state) -> AppTest:
     at = AppTest.from_file("../../app.py", default_timeout=60).run()
-    at.switch_page("pages/training.py")
+    at.switch_page(page_path("train"))
     for key, value in state.items():
         at.session_state[key] = value
     at.run()

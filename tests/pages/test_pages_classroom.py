@@ -7,6 +7,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnviz.page_list import page_path
 from cnnviz.teaching import class_db
 from cnnviz.training import jobs
 
@@ -20,7 +21,7 @@ def admin_token(monkeypatch):
 
 def class_page(token: str | None = TOKEN) -> AppTest:
     at = AppTest.from_file("../../app.py", default_timeout=60).run()
-    at.switch_page("pages/classroom.py").run()
+    at.switch_page(page_path("classroom")).run()
     if token is not None:
         at.text_input(key="cl_admin").set_value(token).run()
     assert not at.exception, at.exception

@@ -22,11 +22,20 @@ def test_home_page_in_chromium(page, app_url):
 
 
 def test_home_page_links_every_page_of_the_app():
-    import re
-    from pathlib import Path
+    from cnnviz.page_list import PAGES
 
     at = AppTest.from_file("../../app.py", default_timeout=60).run()
-    app = (Path(__file__).parents[2] / "app.py").read_text()
-    url_paths = set(re.findall(r'url_path="([a-z0-9_]+)"', app))  # every page but home
+    url_paths = {p.url_path for p in PAGES if p.url_path}  # every page but home (app.py makes them from PAGES)
     linked = {link.proto.page for link in at.get("page_link")}
     assert len(url_paths) >= 9 and url_paths <= linked, url_paths - linked
+
+
+def test_the_page_list_names_files_that_exist_once_each():
+    from pathlib import Path
+
+    from cnnviz.page_list import PAGES
+
+    root = Path(__file__).resolve().parents[2]
+    assert all((root / p.path).is_file() for p in PAGES)
+    assert len({p.name for p in PAGES}) == len({p.path for p in PAGES}) == len({p.url_path for p in PAGES}) == 10
+    assert [p.name for p in PAGES if p.default] == ["home"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnviz.page_list import page_path
 from cnnviz.teaching import class_db, lesson_files, quiz
 
 LESSONS = {lesson.slug: lesson for lesson in lesson_files.load_lessons()}
@@ -14,7 +15,7 @@ def lessons_page(student: str = "browser-test0001") -> AppTest:
     at = AppTest.from_file("../../app.py", default_timeout=60)
     at.session_state["ls_student"] = student  # AppTest has no cookie: the id the cookie would give
     at.run()
-    at.switch_page("pages/lessons.py").run()
+    at.switch_page(page_path("lessons")).run()
     assert not at.exception, at.exception
     return at
 

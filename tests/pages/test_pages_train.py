@@ -5,6 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnviz.page_list import page_path
 from cnnviz.training import jobs
 from cnnviz.training.recipe import TrainConfig
 from cnnviz.training.runs import create_run, list_runs
@@ -14,7 +15,7 @@ from tests.map_grids import component_data
 
 def train_page() -> AppTest:
     at = AppTest.from_file("../../app.py", default_timeout=60).run()
-    at.switch_page("pages/training.py").run()
+    at.switch_page(page_path("train")).run()
     assert not at.exception, at.exception
     return at
 

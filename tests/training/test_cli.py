@@ -85,3 +85,25 @@ def test_sigterm_stops_cleanly_and_resume_continues_the_curve(mnist):
 def test_resuming_an_unknown_run_says_so(capsys):
     assert main(["--resume", "no-such-run"]) == 2
     assert "no run 'no-such-run'" in capsys.readouterr().err
+
+
+def test_run_dir_that_is_not_a_queued_run_is_one_clear_line(tmp_path, capsys):
+    assert main(["--run-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a queued run" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_thread_policy_is_set_once_by_the_package_before_torch_loads():
+    # A fresh interpreter without the variable: importing the command line (which loads torch) sets it.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = "import os, sys; import cnnviz.training.cli; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    sources = Path(__file__).resolve().parents[2]
+    setters = [
+        p
+        for d in ("cnnviz", "serving", "benchmarks")
+        for p in (sources / d).rglob("*.py")
+        if 'setdefault("OMP_WAIT_POLICY"' in p.read_text()
+    ]
+    assert setters == [sources / "cnnviz" / "__init__.py"]

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from cnnviz.training.recipe import TrainConfig, make_model
-from cnnviz.training.runs import Run, RunRecorder, create_run, get_run, list_runs, runs_dir
+from cnnviz.training.runs import Run, RunRecorder, RunState, create_run, get_run, list_runs, runs_dir
 from models import CheckpointError
 from models.checkpoint import checkpoint_dict
 
@@ -165,3 +165,11 @@ def test_list_runs_ignores_stray_files_and_sorts_oldest_first():
     (runs_dir() / "empty-folder").mkdir()
     assert list_runs() == [first, second]
     assert Run(second.path).config.model == "autoencoder"
+
+
+def test_run_states_are_the_plain_words_on_disk():
+    run = create_run(TrainConfig())
+    run.set_status(RunState.STOPPED, "by hand")
+    assert json.loads((run.path / "status.json").read_text())["state"] == "stopped"  # unchanged file format
+    assert run.state == RunState.STOPPED == "stopped"
+    assert [str(s) for s in RunState] == ["queued", "running", "finished", "stopped", "failed", "interrupted"]
