@@ -15,8 +15,9 @@ Packages by concept; each one's docstring says what it owns and what it may impo
 - :mod:`cnnviz.views`: what each page shows, computed without Streamlit
 
 Top-level modules: :mod:`cnnviz.files` (atomic writes) and :mod:`cnnviz.device` (where tensors live), which every
-package may use; :mod:`cnnviz.train` (``python -m cnnviz.train``) and :mod:`cnnviz.arithmetic` (the shape arithmetic
-under its documented name) are aliases. Submodules are imported explicitly so that importing the package stays cheap.
+package may use; :mod:`cnnviz.page_list` (the app's pages, read by app.py, the pages' links, the lessons and the
+tests); :mod:`cnnviz.train`, the ``python -m cnnviz.train`` alias of :mod:`cnnviz.training.cli`. Submodules are
+imported explicitly so that importing the package stays cheap.
 """
 
 import os

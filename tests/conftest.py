@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import cnnviz  # noqa: F401  (sets torch's thread policy before any test imports torch)
 from benchmarks.bench_browser import CHROMIUM_ARGS
 from serving.supervisor import free_port
 
@@ -186,9 +187,3 @@ def trained_classifier():
     from models import load_pretrained
 
     return load_pretrained("classifier")
-
-
-# Torch's OpenMP threads spin while they wait; on this shared 2-core machine two
-# spinning processes slow each other 5-10x (measured: 124 vs 912 img/s training
-# under load). Sleeping waits cost little alone. Set before any test imports torch.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
