@@ -16,9 +16,10 @@ import streamlit as st
 
 from cnnviz.data import images
 from cnnviz.explorer import kernels, layer1d, layer2d
-from cnnviz.explorer.layer2d import AVG_POOL, CONV, CONV_T, EXPLORER_LAYERS, MAX_POOL, UPSAMPLE, ExplorerSettings
-from cnnviz.layers import UPSAMPLE_MODES, format_bytes, show_shape
+from cnnviz.explorer.layer2d import EXPLORER_LAYERS, ExplorerSettings, Setting
+from cnnviz.layers import format_bytes, show_shape
 from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.layers.registry import KINDS
 from cnnviz.views.explorer_view import build_view
 from widgets.map_grid import map_grid
 from widgets.sliding_window import sliding_window
@@ -45,7 +46,7 @@ def _sequence_layer() -> None:
     chosen = st.session_state["ex_layer"]
     if chosen in SEQUENCE_LAYERS:
         st.session_state["ex_open_1d"] = chosen
-        st.session_state["ex_layer"] = st.session_state.get("ex_layer_2d", CONV)
+        st.session_state["ex_layer"] = st.session_state.get("ex_layer_2d", EXPLORER_LAYERS[0])
     else:
         st.session_state["ex_layer_2d"] = chosen
 
@@ -53,8 +54,8 @@ def _sequence_layer() -> None:
 def _seed_widgets(settings: ExplorerSettings) -> None:
     """Give every widget its starting value from the URL (only for widgets not yet in the session)."""
     square = settings.height == settings.width and all(
-        isinstance(v, str) or v[0] == v[1]
-        for v in (settings.kernel, settings.stride, settings.padding, settings.dilation, settings.output_padding)
+        isinstance(value, str) or len(set(value)) == 1
+        for value in (getattr(settings, s.field) for s in layer2d.SETTINGS if s.widget in ("pair", "padding"))
     )
     for key, value in {**layer2d.widget_values(settings), "ex_square": square, "ex_source": "sample"}.items():
         st.session_state.setdefault(key, value)
@@ -71,13 +72,16 @@ def _settle_state(sample_names: list[str], image: images.LoadedImage | None) -> 
     state = st.session_state
     if state.get("ex_sample") not in sample_names:
         state["ex_sample"] = sample_names[0]
-    if state.get("ex_square"):  # one number for both: a later switch to rectangular starts from it
+    if state.get("ex_square"):  # one number for all: a later switch to rectangular starts from it
         for key in ("ex", *(s.widget_key for s in layer2d.SETTINGS if s.widget in ("pair", "padding"))):
             if f"{key}_h" in state and state.get(f"{key}_w") != state[f"{key}_h"]:  # "ex": height and width
                 state[f"{key}_w"] = state[f"{key}_h"]
+            for side in ("_r", "_t", "_b"):  # four sides follow the left one
+                if f"{key}_l" in state and state.get(f"{key}{side}") != state[f"{key}_l"]:
+                    state[f"{key}{side}"] = state[f"{key}_l"]
     if image is not None and state.get("ex_c") != image.channels:
         state["ex_c"] = image.channels  # the image decides the channels
-    if state.get("ex_layer") in (CONV, CONV_T) and "ex_c" in state and "ex_out" in state:
+    if _layer_has(state.get("ex_layer"), "groups") and "ex_c" in state and "ex_out" in state:
         _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
     return layer2d.clamp(layer2d.settings_from_widgets(state))[0]
 
@@ -125,10 +129,17 @@ def _rerun_view() -> None:
         st.rerun(VIEW)
 
 
+def _layer_has(layer: object, field: str) -> bool:
+    """Whether the explored layer has this setting (its control shows)."""
+    return layer in layer2d.SETTING_BY_FIELD[field].layers
+
+
 def _editing_kernel() -> bool:
     state = st.session_state
     return (
-        bool(state.get("ex_maps")) and state.get("ex_layer") in (CONV, CONV_T) and state.get("ex_kernel_mode") == "edit"
+        bool(state.get("ex_maps"))
+        and _layer_has(state.get("ex_layer"), "kernel_mode")
+        and state.get("ex_kernel_mode") == "edit"
     )
 
 
@@ -174,6 +185,52 @@ def _pair(label: str, key: str, low: int, high: int, square: bool, help_text: st
     left, right = st.columns(2)
     left.number_input(f"{label} (h)", low, high, key=f"{key}_h", help=help_text, on_change=_rerun_view)
     right.number_input(f"{label} (w)", low, high, key=f"{key}_w", help=help_text, on_change=_rerun_view)
+
+
+def _sides(label: str, key: str, low: int, high: int, square: bool, help_text: str) -> None:
+    """One number (square) or the four sides (left, right, top, bottom); a change reruns only the view."""
+    if square:
+        st.number_input(label, low, high, key=f"{key}_l", help=help_text, on_change=_rerun_view)
+        return
+    for column, (side, name) in zip(st.columns(4), (("_l", "left"), ("_r", "right"), ("_t", "top"), ("_b", "bottom"))):
+        column.number_input(f"{label} ({name})", low, high, key=f"{key}{side}", help=help_text, on_change=_rerun_view)
+
+
+# The layer's settings whose change alters what the sidebar offers (the groups follow the channels): a full rerun.
+_PAGE_RERUNS = ("out_channels",)
+
+
+def _layer_control(setting: Setting, layer: str, square: bool) -> None:
+    """The widget of one of the layer's own settings, drawn as its declaration says."""
+    state = st.session_state
+    low, high = setting.low, setting.high
+    rerun = {} if setting.field in _PAGE_RERUNS else {"on_change": _rerun_view}
+    help_text = HELP[setting.field]
+    if setting.widget == "number":
+        st.number_input(setting.label, int(low), int(high), key=setting.widget_key, help=help_text, **rerun)
+    elif setting.widget == "divisor":
+        options = _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
+        st.selectbox(setting.label, options, key=setting.widget_key, help=help_text, **rerun)
+    elif setting.widget == "pair":
+        _pair(setting.label, setting.widget_key, int(low), int(high), square, help_text)
+    elif setting.widget == "padding":
+        takes = layer2d.padding_takes(layer)
+        if takes == "sides":
+            _sides(setting.label, setting.widget_key, int(low), int(high), square, help_text)
+            return
+        pad_mode = "number"
+        if takes == "words":
+            pad_mode = st.radio(setting.label, ("number", "same", "valid"), key=setting.mode_key, horizontal=True,
+                                help=HELP["padding_mode"])  # fmt: skip
+        if pad_mode == "number":
+            _pair(setting.label, setting.widget_key, int(low), int(high), square, help_text)
+    elif setting.widget == "float":
+        st.number_input(setting.label, float(low), float(high), step=0.5, key=setting.widget_key, help=help_text,
+                        **rerun)  # fmt: skip
+    elif setting.widget == "select":
+        st.selectbox(setting.label, setting.choices, key=setting.widget_key, help=help_text, **rerun)
+    elif setting.widget == "toggle":
+        st.checkbox(setting.label, key=setting.widget_key, help=help_text, **rerun)
 
 
 def _divisors_of_both(a: int, b: int) -> list[int]:
@@ -236,36 +293,15 @@ def _controls(sample_names: list[str], chosen) -> np.ndarray | None:
         st.number_input("batch (N)", 1, layer2d.MAX_BATCH, key="ex_batch", help=HELP["batch"], **view_only)
 
         st.subheader(layer)
-        if layer in (CONV, CONV_T):
-            st.number_input("out_channels", 1, CHANNEL_LIMIT, key="ex_out", help=HELP["out_channels"])
-            options = _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
-            st.selectbox("groups", options, key="ex_groups", help=HELP["groups"], **view_only)
-        if layer != UPSAMPLE:
-            _pair("kernel_size", "ex_k", 1, layer2d.MAX_INPUT, square, HELP["kernel"])
-            _pair("stride", "ex_s", 1, layer2d.MAX_INPUT, square, HELP["stride"])
-            pad_mode = "number"
-            if layer == CONV:
-                pad_mode = st.radio("padding", ("number", "same", "valid"), key="ex_pad_mode", horizontal=True,
-                                    help=HELP["padding_mode"])  # fmt: skip
-            if pad_mode == "number":
-                _pair("padding", "ex_p", 0, layer2d.MAX_INPUT, square, HELP["padding"])
-            if layer != AVG_POOL:
-                _pair("dilation", "ex_d", 1, layer2d.MAX_INPUT, square, HELP["dilation"])
-        if layer in (MAX_POOL, AVG_POOL):
-            st.checkbox("ceil_mode", key="ex_ceil", help=HELP["ceil_mode"], **view_only)
-        if layer == CONV_T:
-            _pair("output_padding", "ex_op", 0, layer2d.MAX_INPUT, square, HELP["output_padding"])
-        if layer in (CONV, CONV_T):
-            st.checkbox("bias", key="ex_bias", help=HELP["bias"], **view_only)
-        if layer == UPSAMPLE:
-            st.number_input("scale_factor", 0.01, 8.0, step=0.5, key="ex_scale", help=HELP["scale_factor"],
-                            **view_only)  # fmt: skip
-            st.selectbox("mode", UPSAMPLE_MODES, key="ex_mode", help=HELP["mode"], **view_only)
+        st.caption(KINDS[layer].summary)
+        for setting in layer2d.SETTINGS:
+            if setting.spec_field and layer in setting.layers:
+                _layer_control(setting, layer, square)
 
         grid = None
         if maps_on:
             st.subheader("Feature maps")
-            if layer in (CONV, CONV_T):
+            if _layer_has(layer, "kernel_mode"):
                 mode = st.selectbox("Kernel", layer2d.KERNEL_MODES, key="ex_kernel_mode", help=HELP["kernel_mode"])
                 if mode == "preset":
                     preset = st.selectbox("Preset", kernels.PRESETS, key="ex_preset", help=HELP["preset"])
@@ -311,7 +347,8 @@ def _render(view, present: bool, shape_slot, shown=None) -> None:
             _shape(report)
     st.code(report.pytorch, language="python")
     st.markdown("**The formula**, per dimension, with the numbers filled in:")
-    st.code(f"out = {report.general_formula}\n{report.formulas[0]}\n{report.formulas[1]}", language=None)
+    channels = "" if report.channel_formula is None else f"\n{report.channel_formula}"
+    st.code(f"out = {report.general_formula}\n{report.formulas[0]}\n{report.formulas[1]}{channels}", language=None)
     left, right = st.columns(2)
     with left:
         for note in report.notes:
@@ -346,8 +383,11 @@ def _render(view, present: bool, shape_slot, shown=None) -> None:
         size = f"**Output size:** {n * c * h * w:,} numbers ({memory} as float32)."
         st.markdown(f"{parameters}\n\n{field}\n\n{size}")
     st.subheader("The window, step by step")
-    st.caption(view.animation_caption)
-    sliding_window(view.animation, key="ex_animation")
+    if view.animation is None:  # the layer slides no window: the line says why
+        st.info(view.animation_caption)
+    else:
+        st.caption(view.animation_caption)
+        sliding_window(view.animation, key="ex_animation")
     if settings.maps:
         st.subheader("Feature maps")
         if view.maps is not None:

@@ -11,6 +11,7 @@ import streamlit as st
 
 from cnnviz.layers import size_solver
 from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.layers.registry import IMAGE, KINDS
 from cnnviz.views import solver_view
 
 st.title("Which layer gives this size?")
@@ -22,7 +23,7 @@ st.caption(
 top = st.columns([2, 1, 1, 1, 1])
 kind = top[0].selectbox("Layer", size_solver.SOLVER_KINDS, key="solve_kind",
                         help="…2d for images (height x width), …1d for sequences (a length).")  # fmt: skip
-two_d = kind.endswith("2d")
+two_d = KINDS[kind].input_dims == IMAGE
 high = solver_view.MAX_SIZE_2D if two_d else solver_view.MAX_LENGTH
 if two_d:
     inputs = st.columns(4)
@@ -36,10 +37,10 @@ else:
     inputs = st.columns(2)
     input_size = int(inputs[0].number_input("input length", 1, high, 100, key="solve_in_l"))
     output_size = int(inputs[1].number_input("wanted length", 1, solver_view.MAX_WANTED, 50, key="solve_out_l"))
-pooling = kind.startswith("MaxPool")
 in_channels = int(top[1].number_input("in channels", 1, 512, 1, key="solve_c_in", help="C_in of the layer."))
-out_channels = in_channels if pooling else int(
-    top[2].number_input("out channels", 1, 512, 8, key="solve_c_out", help="C_out (pooling keeps C_in).")
+# only a layer with out_channels asks for them (pooling keeps C_in, a pixel shuffle divides it by r^2)
+out_channels = in_channels if KINDS[kind].option("out") is None else int(
+    top[2].number_input("out channels", 1, 512, 8, key="solve_c_out", help="C_out of the layer.")
 )  # fmt: skip
 
 with st.expander("Bounds of the search"):

@@ -28,15 +28,14 @@ from torch import nn
 
 from cnnviz.analysis.features import _hooked_copy as hooked_copy
 from cnnviz.analysis.features import _walk as walk_layers
-from cnnviz.layers import LayerSpec, arithmetic, evaluate_stack, receptive_field
+from cnnviz.layers import LayerSpec, evaluate_stack, receptive_field
 from cnnviz.layers.receptive_field import AxisRegion, Box, ReceptiveField, Window, axis_region, box  # noqa: F401 (re-exported)
+from cnnviz.layers.registry import FLAT, module_kind
 from models import ResidualBlock
 from models.backbone import Normalize
 
-# Layers that change no position (each output pixel reads the same input pixel).
-POINTWISE = (
-    nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.GELU, nn.Dropout, nn.BatchNorm2d, nn.Identity, Normalize,
-)  # fmt: skip
+# Modules the layer registry has no kind for that change no position (each output pixel reads the same input pixel).
+POINTWISE = (nn.Tanh, nn.LeakyReLU, nn.GELU, nn.Identity, Normalize)
 
 
 class NoReceptiveField(ValueError):
@@ -46,30 +45,25 @@ class NoReceptiveField(ValueError):
 # --- from modules ---------------------------------------------------------------------------------------------------
 
 
-def module_window(module: nn.Module) -> Window | None:
-    """The window of one module; ``None`` for a module that does not move pixels (ReLU, BatchNorm, ...).
+def module_window(module: nn.Module, input_shape: Sequence[int] | None = None) -> Window | None:
+    """The window of one module on a per-sample ``input_shape`` (C, H, W), from its kind in the layer registry;
+    ``None`` for a module the registry does not know that moves no pixel (Tanh, the input normalisation, ...).
 
     Raises:
         NoReceptiveField: an upsampling, flattening or unknown spatial layer.
     """
-    if isinstance(module, ResidualBlock):
-        # f(x) + x: the convolution's "same" window contains the identity's single pixel.
-        return module_window(module.conv)
-    if isinstance(module, nn.Conv2d):
-        if module.padding_mode != "zeros":
-            raise NoReceptiveField(f"padding_mode={module.padding_mode!r} reads pixels across the border.")
-        (top, _), (left, _) = arithmetic.conv2d_padding(
-            module.padding, module.kernel_size, module.stride, module.dilation
-        )
-        return Window(module.kernel_size, module.stride, module.dilation, (top, left))
-    if isinstance(module, nn.MaxPool2d):
-        kernel = module.kernel_size
-        return Window(kernel, module.stride or kernel, module.dilation, module.padding)
-    if isinstance(module, nn.AvgPool2d):
-        kernel = module.kernel_size
-        return Window(kernel, module.stride or kernel, 1, module.padding)
     if isinstance(module, POINTWISE):
         return None
+    if getattr(module, "padding_mode", "zeros") != "zeros":
+        raise NoReceptiveField(f"padding_mode={module.padding_mode!r} reads pixels across the border.")
+    kind = module_kind(module)
+    if kind is not None and kind.input_dims != FLAT:
+        spec = kind.from_module(module)
+        shape = None if input_shape is None else tuple(int(n) for n in input_shape)
+        flattens = shape is not None and len(kind.output_shape(spec, shape)) != len(shape)
+        window = None if flattens else kind.window(spec, shape)
+        if window is not None:
+            return window
     raise NoReceptiveField(
         f"{type(module).__name__} is not a sliding window: past it a cell's input is not one box "
         "(upsampling or flattening mixes positions)."
@@ -88,8 +82,9 @@ def _is_container(module: nn.Module) -> bool:
     return bool(list(module.children())) and not isinstance(module, ResidualBlock)
 
 
-def _forward_order(model: nn.Module, shape: tuple[int, ...]) -> list[str]:
-    """Names of the leaf modules (a residual block counts as one) in the order a forward pass calls them.
+def _forward_order(model: nn.Module, shape: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]]:
+    """Names of the leaf modules (a residual block counts as one) in the order a forward pass calls them, each
+    with the per-sample shape it receives.
 
     Found once per model and input shape with hooks on a private copy: the model itself is shared by every
     student's session, and hooks on it would fire in (and record) other threads' forward passes.
@@ -99,14 +94,14 @@ def _forward_order(model: nn.Module, shape: tuple[int, ...]) -> list[str]:
         if shape in known:
             return known[shape]
     private = copy.deepcopy(model).eval()
-    order: list[str] = []
+    order: list[tuple[str, tuple[int, ...]]] = []
     blocks: list[str] = []
     for name, module in private.named_modules():
         if name == "" or _is_container(module) or any(name.startswith(block + ".") for block in blocks):
             continue
         if isinstance(module, ResidualBlock):
             blocks.append(name)
-        module.register_forward_pre_hook(lambda _m, _i, name=name: order.append(name))
+        module.register_forward_pre_hook(lambda _m, inputs, name=name: order.append((name, tuple(inputs[0].shape[1:]))))
     parameter = next(private.parameters(), None)
     like = {"device": parameter.device, "dtype": parameter.dtype} if parameter is not None else {}
     with torch.no_grad():
@@ -116,7 +111,9 @@ def _forward_order(model: nn.Module, shape: tuple[int, ...]) -> list[str]:
     return order
 
 
-_ORDERS: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], list[str]]] = weakref.WeakKeyDictionary()
+_ORDERS: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], list[tuple[str, tuple[int, ...]]]]] = (
+    weakref.WeakKeyDictionary()
+)
 _ORDER_LOCK = threading.Lock()
 
 
@@ -142,15 +139,16 @@ def layer_windows(
         raise KeyError(f"no layer {layer_name!r} in the model; names come from model.named_modules().")
     shape = tuple(int(size) for size in (input_shape if input_shape is not None else _input_shape(model)))
     order = _forward_order(model, shape)
+    names = [name for name, _ in order]
     target = layer_name
-    if target not in order:  # a container or a layer inside a residual block: up to its last leaf
-        inside = [name for name in order if name.startswith(layer_name + ".") or layer_name.startswith(name + ".")]
+    if target not in names:  # a container or a layer inside a residual block: up to its last leaf
+        inside = [name for name in names if name.startswith(layer_name + ".") or layer_name.startswith(name + ".")]
         if not inside:
             raise KeyError(f"layer {layer_name!r} does not run in the forward pass.")
         target = inside[-1]
     windows = []
-    for name in order[: order.index(target) + 1]:
-        window = module_window(modules[name])
+    for name, received in order[: names.index(target) + 1]:
+        window = module_window(modules[name], received)
         if window is not None:
             windows.append((name, window))
     return windows, (shape[1], shape[2])

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnviz.explorer.layer2d import ExplorerSettings, LayerReport
-from cnnviz.layers.arithmetic import effective_kernel_size
-from cnnviz.layers.registry import KINDS, stride_of
+from cnnviz.layers.arithmetic import effective_kernel_size, upsample_sources  # noqa: F401 (where tests ask)
+from cnnviz.layers.registry import GATHER, NO_WINDOW, TRANSPOSED, kind_named, stride_of
 
 MAX_CELLS = 32  # input rows / columns drawn cell by cell; larger inputs show this corner
 TICKS = 12  # at most this many numbered rows / columns per axis
@@ -67,8 +67,16 @@ class SlidingWindow:
     caption: str  # what the picture shows, including any cropping
 
 
+def no_window(settings: ExplorerSettings) -> str | None:
+    """Why the explored layer has no animation (it slides no window and gathers nothing), or None."""
+    kind = kind_named(settings.layer)
+    if kind.geometry != NO_WINDOW:
+        return None
+    return kind.window_text(settings.spec()) if kind.window_text else f"{kind.name} slides no window."
+
+
 def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: int = MAX_CELLS) -> SlidingWindow:
-    """The steps of the explored layer (``report`` proves the settings are valid).
+    """The steps of the explored layer (``report`` proves the settings are valid; :func:`no_window` says None).
 
     Args:
         settings: the layer.
@@ -78,10 +86,12 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
     spec = settings.spec()
     size = (settings.height, settings.width)
     out_full = report.output_shape[2:]
-    kind = KINDS[settings.layer]  # the registry says how the kind is drawn
-    if kind.geometry == "resample":
-        return _upsample(settings, size, out_full, max_cells)
-    if kind.geometry == "transposed":
+    kind = kind_named(settings.layer)  # the registry says how the kind is drawn
+    if kind.geometry == NO_WINDOW:
+        raise ValueError(f"{kind.name} has no window to animate: {no_window(settings)}")
+    if kind.geometry == GATHER:
+        return _gathered(settings, size, out_full, max_cells)
+    if kind.geometry == TRANSPOSED:
         kernel, dilation, stride = spec.kernel_size, spec.dilation, (1, 1)
         implied = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, _numeric(spec.padding)))
         step = stride_of(spec)
@@ -90,10 +100,10 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         leftover = (0, 0)
     else:
         kernel, stride = spec.kernel_size, stride_of(spec)
-        dilation = spec.dilation if kind.option("dilation") is not None else (1, 1)
+        dilation = spec.dilation if kind.sets("dilation") else (1, 1)
         pads = report.padding
         extent = [n + p0 + p1 for n, (p0, p1) in zip(size, pads)]
-        if kind.option("ceil_mode") is not None and spec.ceil_mode:
+        if kind.sets("ceil_mode") and spec.ceil_mode:
             # ceil_mode keeps a last window that hangs over the edge: draw the cells it would cover.
             spans_ = [effective_kernel_size(k, d) for k, d in zip(kernel, dilation)]
             edge = list(extent)
@@ -122,8 +132,8 @@ def sliding_window(settings: ExplorerSettings, report: LayerReport, max_cells: i
         needed = (counts[dim] - 1) * stride[dim] + spans[dim] if counts[dim] else shown[dim]
         if counts[dim] < out_full[dim] and needed < shown[dim] - leftover[dim]:
             shown[dim], cropped[dim] = needed, True
-    grid = _grid(shown, size, origin, step, pads_kinds=kind.geometry == "transposed")
-    if kind.option("ceil_mode") is not None and spec.ceil_mode:
+    grid = _grid(shown, size, origin, step, pads_kinds=kind.geometry == TRANSPOSED)
+    if kind.sets("ceil_mode") and spec.ceil_mode:
         grid[edge[0] :, :] = BEYOND
         grid[:, edge[1] :] = BEYOND
     for dim, (left, crop) in enumerate(zip(leftover, cropped)):
@@ -173,16 +183,16 @@ def _taps(start: int, kernel: int, dilation: int) -> tuple[int, ...]:
 
 
 def _caption(settings: ExplorerSettings, size, counts, out_full, max_cells: int) -> str:
-    kind = settings.layer
-    if KINDS[kind].geometry == "transposed":
+    kind = kind_named(settings.layer)
+    if kind.geometry == TRANSPOSED:
         text = (
-            f"ConvTranspose2d drawn as the equivalent ordinary convolution (stride 1, kernel flipped): "
+            f"{kind.name} drawn as the equivalent ordinary convolution (stride 1, kernel flipped): "
             f"the {size[0]} x {size[1]} input with stride − 1 = {settings.stride[0] - 1}"
             + (f" x {settings.stride[1] - 1}" if settings.stride[0] != settings.stride[1] else "")
             + " zeros inserted between pixels and dilation × (kernel − 1) − padding rows of implied padding."
         )
-    elif KINDS[kind].stride_is_kernel:  # a pool
-        text = f"{kind} window sliding over the padded {size[0]} x {size[1]} input."
+    elif not kind.has_weights:  # a pool
+        text = f"{kind.name} window sliding over the padded {size[0]} x {size[1]} input."
     else:
         text = f"The kernel sliding over the padded {size[0]} x {size[1]} input."
     if max(size) > max_cells:
@@ -197,41 +207,24 @@ def _caption(settings: ExplorerSettings, size, counts, out_full, max_cells: int)
     return text
 
 
-def _upsample(settings: ExplorerSettings, size, out_full, max_cells: int) -> SlidingWindow:
-    """Upsample: each output cell reads its nearest input pixel, or the 2 x 2 around it (bilinear)."""
+def _gathered(settings: ExplorerSettings, size, out_full, max_cells: int) -> SlidingWindow:
+    """Each output cell reads its own input cells per axis (the kind's sources): resampled, or uneven windows."""
+    spec = settings.spec()
+    kind = kind_named(settings.layer)
     shown_in = [min(n, max_cells) for n in size]
     counts = [min(o, max_cells) for o in out_full]
-    scale = settings.scale_factor
-    # Keep only output cells whose sources lie in the shown input.
-    sources = [[upsample_sources(o, n, scale, settings.mode) for o in range(c)] for c, n in zip(counts, size)]
-    for dim in range(2):
+    sources = [kind.sources(spec, axis, n, o)[:c] for axis, (n, o, c) in enumerate(zip(size, out_full, counts))]  # type: ignore[misc]
+    for dim in range(2):  # keep only output cells whose sources lie in the shown input
         while counts[dim] and max(sources[dim][counts[dim] - 1]) >= shown_in[dim]:
             counts[dim] -= 1
     steps = [Step(i, j, sources[0][i], sources[1][j]) for i in range(counts[0]) for j in range(counts[1])]
+    contiguous = all(t == tuple(range(t[0], t[-1] + 1)) for axis in sources for t in axis)
     grid = np.full(shown_in, INPUT, dtype=np.int8)
     cropped = any(n > max_cells for n in size) or tuple(counts) != tuple(out_full)
-    text = (
-        f"Upsample ({settings.mode}): each output cell copies its nearest input pixel."
-        if settings.mode == "nearest"
-        else "Upsample (bilinear): each output cell blends the 2 x 2 input pixels around its position."
-    )
+    text = kind.window_text(spec) if kind.window_text else f"{kind.name}: each output cell reads its own input cells."
     if cropped:
         text += f" Shown: the top-left {counts[0]} x {counts[1]} of {out_full[0]} x {out_full[1]} output cells."
-    return SlidingWindow(grid, (0, 0), (1, 1), tuple(counts), tuple(out_full), steps, settings.mode == "nearest", text)
-
-
-def upsample_sources(out_index: int, in_size: int, scale: float, mode: str) -> tuple[int, ...]:
-    """Input indices one output index reads in ``nn.Upsample(scale_factor=scale, mode=mode)`` (one dimension).
-
-    Nearest: ``floor(out / scale)``. Bilinear (``align_corners=False``): the two
-    neighbours of ``(out + 0.5) / scale - 0.5`` (clamped at 0 and the edge).
-    """
-    if mode == "nearest":
-        return (min(math.floor(out_index * (1.0 / scale)), in_size - 1),)
-    position = max((out_index + 0.5) / scale - 0.5, 0.0)
-    low = min(math.floor(position), in_size - 1)
-    high = min(low + 1, in_size - 1)
-    return (low,) if high == low or position == low else (low, high)
+    return SlidingWindow(grid, (0, 0), (1, 1), tuple(counts), tuple(out_full), steps, contiguous, text)
 
 
 def payload(window: SlidingWindow, frame_ms: int = 250) -> dict:

@@ -22,16 +22,15 @@ import torch.nn.functional as F  # noqa: N812
 from cnnviz.data import sequences
 from cnnviz.device import one_thread
 from cnnviz.explorer import animation
-from cnnviz.explorer.layer2d import transpose_formula, window_formula
 from cnnviz.layers import arithmetic, receptive_field, size_solver
 from cnnviz.layers.arithmetic import InvalidLayerConfig, ParameterCount
-from cnnviz.layers.code_export import pytorch_line
-from cnnviz.layers.registry import KINDS, SEQUENCE
-from cnnviz.layers.spec import CONV1D, MAX_POOL1D, LayerSpec
+from cnnviz.layers.code_export import pytorch_line, to_module
+from cnnviz.layers.registry import KINDS, SEQUENCE, TRANSPOSED, WINDOW, kind_of
+from cnnviz.layers.spec import LayerSpec
 
 # The sliding 1-D kinds of the registry, and which options each has (the controls follow from them).
-SEQUENCE_LAYERS = tuple(name for name, kind in KINDS.items()
-                        if kind.input_dims == SEQUENCE and kind.geometry in ("window", "transposed"))  # fmt: skip
+SEQUENCE_LAYERS = tuple(name for name, kind in KINDS.items() if kind.input_dims == SEQUENCE and kind.explored
+                        and kind.geometry in (WINDOW, TRANSPOSED))  # fmt: skip
 SOURCES = ("dna", "sine", "heartbeat")
 SOURCE_NAMES = {"dna": "DNA sequence (one-hot, 4 channels)", "sine": "noisy sine (1 channel)",
                 "heartbeat": "heartbeat-like trace (1 channel)"}  # fmt: skip
@@ -52,8 +51,8 @@ def _having(key: str) -> tuple[str, ...]:
 _CONVS = _having("out")  # learned kernels: out_channels, groups, bias, weights
 _DILATED = _having("dilation")
 _POOLS = _having("ceil_mode")
-_TRANSPOSED = tuple(name for name in SEQUENCE_LAYERS if KINDS[name].geometry == "transposed")
-_SAME_PADDING = tuple(name for name in _CONVS if name not in _TRANSPOSED)  # "same" / "valid" padding
+_TRANSPOSED = tuple(name for name in SEQUENCE_LAYERS if KINDS[name].geometry == TRANSPOSED)
+_SAME_PADDING = tuple(name for name in _having("padding") if KINDS[name].option("padding").choices)  # "same" / "valid"
 
 
 def kernel_presets(source: str) -> tuple[str, ...]:
@@ -81,7 +80,7 @@ class Setting:
 class Explorer1dSettings:
     """Everything one 1-D explorer view depends on (and that a link carries)."""
 
-    layer: str = CONV1D  # one of SEQUENCE_LAYERS
+    layer: str = SEQUENCE_LAYERS[0]  # one of SEQUENCE_LAYERS (Conv1d)
     source: str = "dna"  # one of SOURCES
     dna: str = DEFAULT_DNA  # the bases, when source == "dna"
     length: int = 200  # samples of a signal
@@ -285,49 +284,25 @@ def analyze(settings: Explorer1dSettings) -> SequenceReport:
         sequences.SequenceError: when the typed DNA is not a DNA sequence.
     """
     spec = settings.spec()
-    kind = KINDS[settings.layer]
+    kind = kind_of(spec)
     c, length = settings.in_channels, input_length(settings)
-    out_c, out_length = kind.output_shape(spec, (c, length))
-    notes: list[str] = []
-    weight_shape = None
-    if kind.geometry == "transposed":
-        terms = arithmetic.conv_transpose1d_terms(length, settings.kernel, settings.stride, settings.padding,
-                                                  settings.output_padding, settings.dilation)  # fmt: skip
-        formula, leftover, padding = transpose_formula(terms), None, (settings.padding, settings.padding)
-        general = "(in − 1) × stride − 2 × padding + dilation × (kernel − 1) + output_padding + 1"
-        weight_shape = (c, out_c // settings.groups, settings.kernel)
-    else:
-        if settings.layer in _SAME_PADDING:
-            padding_arg = spec.padding if isinstance(spec.padding, str) else spec.padding[0]
-            terms = arithmetic.conv1d_terms(length, settings.kernel, settings.stride, padding_arg, settings.dilation)
-            general = "⌊(in + pad_before + pad_after − dilation × (kernel − 1) − 1) / stride + 1⌋"
-            weight_shape = (out_c, c // settings.groups, settings.kernel)
-            pad_text = f"2 × {terms.pad_before}" if terms.pad_before == terms.pad_after else \
-                f"{terms.pad_before} + {terms.pad_after}"  # fmt: skip
-        else:
-            terms = arithmetic.pool1d_terms(length, settings.kernel, settings.stride, settings.padding,
-                                            spec.dilation[0], settings.ceil_mode)  # fmt: skip
-            low, high = ("⌈", "⌉") if settings.ceil_mode else ("⌊", "⌋")
-            general = f"{low}(in + 2 × padding − dilation × (kernel − 1) − 1) / stride + 1{high}"
-            pad_text = f"2 × {terms.pad_before}"
-            if terms.dropped_last:
-                notes.append("ceil_mode: the last window would start in the padding, so PyTorch drops it.")
-        formula, leftover, padding = window_formula(terms, pad_text), terms.leftover, (terms.pad_before,
-                                                                                         terms.pad_after)  # fmt: skip
-    window = kind.window(spec)
+    shape = (c, length)
+    out_c, out_length = kind.output_shape(spec, shape)
+    formula = kind.formula(spec, shape)  # type: ignore[misc]
+    window = kind.window(spec, shape)
     field = None if window is None else receptive_field.receptive_fields([window])[-1].size[0]
     return SequenceReport(
         input_shape=(settings.batch, c, length),
         output_shape=(settings.batch, out_c, out_length),
-        formula=f"L_out = {formula}",
-        general_formula=general,
-        parameters=kind.parameters(spec, (c, length)),
-        weight_shape=weight_shape,
+        formula=f"L_out = {formula.dims[0]}",
+        general_formula=formula.general,
+        parameters=kind.parameters(spec, shape),
+        weight_shape=None if kind.weight_shape is None else kind.weight_shape(spec, shape),
         receptive_field=field,
-        leftover=leftover,
-        padding=padding,
-        pytorch=pytorch_line(spec, (c, length)),
-        notes=tuple(notes),
+        leftover=None if formula.leftover is None else formula.leftover[0],
+        padding=formula.padding[0],
+        pytorch=pytorch_line(spec, shape),
+        notes=formula.notes,
     )
 
 
@@ -473,17 +448,15 @@ def run(settings: Explorer1dSettings, report: SequenceReport) -> SequenceOutput:
                 weight, kernel = _preset_weights(settings)
                 bias = None
                 description = f"the {settings.preset} kernel on every output channel; no bias"
-            if settings.layer == CONV1D:
+            if settings.layer not in _TRANSPOSED:
                 y = F.conv1d(x, weight, bias, stride, padding, dilation, settings.groups)
             else:
                 y = F.conv_transpose1d(x, weight, bias, stride, padding, settings.output_padding, settings.groups,
                                        dilation)  # fmt: skip
-        elif settings.layer == MAX_POOL1D:
-            y = F.max_pool1d(x, settings.kernel, stride, padding, dilation, settings.ceil_mode)
-            description = "the maximum of each window, channel by channel"
-        else:
-            y = F.avg_pool1d(x, settings.kernel, stride, padding, settings.ceil_mode)
-            description = "the mean of each window, channel by channel (padding counts as zeros)"
+        else:  # nothing to choose: the real layer itself
+            kind = kind_of(spec)
+            y = to_module(spec, tuple(x.shape[1:]))(x)
+            description = f"{kind.summary[0].lower()}{kind.summary[1:].rstrip('.')}: the real {report.pytorch}"
     if tuple(y.shape[1:]) != report.output_shape[1:]:  # the arithmetic and PyTorch must agree
         raise AssertionError(f"PyTorch gave {tuple(y.shape)}, the arithmetic {report.output_shape}")
     out_length = y.shape[2]

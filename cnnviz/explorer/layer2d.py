@@ -21,12 +21,13 @@ import torch.nn.functional as F  # noqa: N812
 from cnnviz import layers
 from cnnviz.device import one_thread
 from cnnviz.explorer import kernels
-from cnnviz.layers import AVG_POOL, CONV, CONV_T, MAX_POOL, UPSAMPLE, LayerSpec, arithmetic, receptive_field
+from cnnviz.layers import LayerSpec, receptive_field
 from cnnviz.layers.arithmetic import InvalidLayerConfig, ParameterCount
-from cnnviz.layers.registry import IMAGE, KINDS, stride_of
+from cnnviz.layers.code_export import to_module
+from cnnviz.layers.registry import IMAGE, KINDS, SIDES, TRANSPOSED, kind_named, kind_of, stride_of
 
-# The registry's image kinds that change the size (the 1-D ones have their own explorer, cnnviz.explorer.layer1d).
-EXPLORER_LAYERS = tuple(name for name, kind in KINDS.items() if kind.input_dims == IMAGE and kind.geometry != "none")
+# The registry's image kinds with a formula to show (the 1-D ones have their own explorer, cnnviz.explorer.layer1d).
+EXPLORER_LAYERS = tuple(name for name, kind in KINDS.items() if kind.input_dims == IMAGE and kind.explored)
 MAX_INPUT = 256  # largest input height / width the controls offer
 MAX_CHANNELS = 512  # largest channel count the controls offer
 MAX_BATCH = 1024
@@ -42,7 +43,7 @@ KERNEL_MODES = ("preset", "all presets", "random", "edit")
 class ExplorerSettings:
     """Everything one explorer view depends on (and that a link can carry)."""
 
-    layer: str = CONV  # one of EXPLORER_LAYERS
+    layer: str = EXPLORER_LAYERS[0]  # one of EXPLORER_LAYERS (Conv2d)
     batch: int = 1  # N: images per batch (changes only the shape's first number)
     in_channels: int = 1  # C_in (follows the image when feature maps are on)
     height: int = 28  # H_in
@@ -51,13 +52,16 @@ class ExplorerSettings:
     groups: int = 1  # convolution groups
     kernel: tuple[int, int] = (3, 3)  # kernel_size (h, w)
     stride: tuple[int, int] = (1, 1)  # stride (h, w); a pool's default equals the kernel
-    padding: tuple[int, int] | str = (0, 0)  # zeros per side (h, w), or "same" / "valid" (Conv2d)
+    padding: tuple[int, ...] | str = (0, 0)  # zeros per side (h, w), "same" / "valid" (Conv2d), or four sides
+    # (left, right, top, bottom) for a layer whose padding option takes them
     dilation: tuple[int, int] = (1, 1)  # gap between kernel taps (h, w)
-    ceil_mode: bool = False  # pools: round up
     output_padding: tuple[int, int] = (0, 0)  # ConvTranspose2d: extra output rows/columns
-    bias: bool = True  # convolutions: one offset per output channel
+    output_size: tuple[int, int] = (3, 3)  # adaptive pools: the output (h, w)
+    upscale_factor: int = 2  # pixel shuffles: r
     scale_factor: float = 2.0  # Upsample
     mode: str = "nearest"  # Upsample: nearest or bilinear
+    ceil_mode: bool = False  # pools: round up
+    bias: bool = True  # convolutions: one offset per output channel
     maps: bool = True  # show feature maps on an image
     sample: str = "colour_scene"  # shipped sample image (uploads cannot travel in a link)
     kernel_mode: str = "all presets"  # one of KERNEL_MODES
@@ -68,21 +72,11 @@ class ExplorerSettings:
     present: bool = False  # presentation mode: no controls, large text
 
     def spec(self) -> LayerSpec:
-        """The layer as a :class:`LayerSpec` (for shapes, parameters and code)."""
-        return LayerSpec(
-            self.layer,
-            out_channels=self.out_channels,
-            kernel_size=self.kernel,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation if self.layer != AVG_POOL else (1, 1),
-            groups=self.groups,
-            bias=self.bias,
-            ceil_mode=self.ceil_mode,
-            output_padding=self.output_padding,
-            scale_factor=self.scale_factor,
-            mode=self.mode,
-        )
+        """The layer as a :class:`LayerSpec` (for shapes, parameters and code): the options its kind has."""
+        kind = KINDS.get(self.layer)
+        values = {s.spec_field: getattr(self, s.field) for s in SETTINGS
+                  if s.spec_field and (kind is None or kind.sets(s.spec_field))}  # fmt: skip
+        return LayerSpec(self.layer, **values)  # type: ignore[arg-type]
 
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
@@ -97,18 +91,25 @@ def _having(key: str) -> tuple[str, ...]:
     return tuple(name for name in EXPLORER_LAYERS if KINDS[name].option(key) is not None)
 
 
-_SLIDING = _having("kernel")
-_CONVS = _having("out")
+def _declared(key: str) -> tuple[float | None, float | None]:
+    """The range the registry declares for an option (the widest over the explorer's layers)."""
+    options = [KINDS[name].option(key) for name in _having(key)]
+    lows = [o.low for o in options if o.low is not None]
+    highs = [o.high for o in options if o.high is not None]
+    return (min(lows) if lows else None, max(highs) if highs else None)
+
+
+_WEIGHTED = tuple(name for name in EXPLORER_LAYERS if KINDS[name].has_weights)  # kernels: presets, seeds, edits
 
 
 @dataclass(frozen=True)
 class Setting:
     """One explorer setting, declared once: the URL codec, clamping, widget seeding and state keeping follow.
 
-    Widgets: ``select`` (one of ``choices``), ``number`` (int), ``float``,
-    ``toggle``, ``text``, ``pair`` (two ints: ``widget_key + "_h"`` / ``"_w"``),
-    ``padding`` (a pair, or "same" / "valid" from the ``mode_key`` widget), or
-    ``none`` (URL only).
+    Widgets: ``select`` (one of ``choices``), ``number`` (int), ``float``, ``toggle``, ``text``, ``pair`` (two
+    ints: ``widget_key + "_h"`` / ``"_w"``), ``padding`` (a pair, "same" / "valid" from the ``mode_key``
+    widget where the layer's padding takes words, or four sides ``_l`` / ``_r`` / ``_t`` / ``_b`` where it
+    takes sides), ``divisor`` (an int dividing both channel counts) or ``none`` (URL only).
     """
 
     field: str  # the ExplorerSettings field
@@ -121,6 +122,18 @@ class Setting:
     choices: tuple[str, ...] = ()  # for "select"
     layers: tuple[str, ...] = EXPLORER_LAYERS  # the layers whose controls show it
     mode_key: str = ""  # padding: the session-state key of its number / same / valid choice
+    spec_field: str = ""  # the LayerSpec field it sets ("": the explorer's own, not the layer's)
+    label: str = ""  # the widget's label (layer options: the PyTorch argument)
+
+
+def _option(field: str, key: str, widget: str, widget_key: str, help_text: str, option: str, spec_field: str,
+            high: float | None = None, **more: object) -> Setting:  # fmt: skip
+    """A setting of the layer itself: shown for the layers that have the registry option, in the range the
+    registry declares (``high`` caps it where the explorer offers less; 1 .. ``high`` while no layer has it)."""
+    low, declared = _declared(option)
+    highs = [h for h in (declared, high) if h is not None]
+    return Setting(field, key, widget, widget_key, help_text, 1 if low is None else low, min(highs) if highs else None,
+                   layers=_having(option), spec_field=spec_field, label=spec_field, **more)  # type: ignore[arg-type]  # fmt: skip
 
 
 SETTINGS = (
@@ -134,37 +147,43 @@ SETTINGS = (
             "the formula.", 1, MAX_INPUT),
     Setting("width", "w", "number", "ex_w", "Columns of the input image; the output width follows from it through "
             "the formula.", 1, MAX_INPUT),
-    Setting("out_channels", "out", "number", "ex_out", "One kernel per output channel: more kernels, more feature "
-            "maps, more weights.", 1, MAX_CHANNELS, layers=_CONVS),
-    Setting("groups", "g", "number", "ex_groups", "Split the channels into groups that do not see each other; "
-            "fewer weights per kernel.", 1, MAX_CHANNELS, layers=_CONVS),
-    Setting("kernel", "k", "pair", "ex_k", "Size of the window one output pixel looks at.", 1, MAX_INPUT,
-            layers=_SLIDING),
-    Setting("stride", "s", "pair", "ex_s", "Step size of the window: stride 2 roughly halves the output.", 1,
-            MAX_INPUT, layers=_SLIDING),
-    Setting("padding", "p", "padding", "ex_p", "Rows and columns of zeros added on each side: more padding, larger "
-            "output.", 0, MAX_INPUT, layers=_SLIDING, mode_key="ex_pad_mode"),
-    Setting("dilation", "d", "pair", "ex_d", "Gaps between the kernel's taps: a wider view with the same number of "
-            "weights.", 1, MAX_INPUT, layers=_having("dilation")),
-    Setting("ceil_mode", "ceil", "toggle", "ex_ceil", "Round the output size up instead of down, so a last partial "
-            "window still counts.", layers=_having("ceil_mode")),
-    Setting("output_padding", "op", "pair", "ex_op", "Extra rows/columns on one side of a transposed convolution's "
-            "output, to hit an exact size.", 0, MAX_INPUT, layers=_having("output_padding")),
-    Setting("bias", "bias", "toggle", "ex_bias", "One learnable number added to each output channel.", layers=_CONVS),
-    Setting("scale_factor", "scale", "float", "ex_scale", "How many times larger the output is: output = floor(input "
-            "x scale).", 0.01, 8.0, layers=_having("scale")),
-    Setting("mode", "mode", "select", "ex_mode", "nearest copies the closest input pixel; bilinear blends the four "
-            "around it.", choices=layers.UPSAMPLE_MODES, layers=_having("mode")),
+    # The layer's own options, in the order the sidebar shows them (ranges from the registry).
+    _option("out_channels", "out", "number", "ex_out", "One kernel per output channel: more kernels, more feature "
+            "maps, more weights.", "out", "out_channels", high=MAX_CHANNELS),
+    _option("groups", "g", "divisor", "ex_groups", "Split the channels into groups that do not see each other; "
+            "fewer weights per kernel.", "groups", "groups", high=MAX_CHANNELS),
+    _option("kernel", "k", "pair", "ex_k", "Size of the window one output pixel looks at.", "kernel", "kernel_size",
+            high=MAX_INPUT),
+    _option("stride", "s", "pair", "ex_s", "Step size of the window: stride 2 roughly halves the output.", "stride",
+            "stride", high=MAX_INPUT),
+    _option("padding", "p", "padding", "ex_p", "Rows and columns of zeros added on each side: more padding, larger "
+            "output.", "padding", "padding", high=MAX_INPUT, mode_key="ex_pad_mode"),
+    _option("dilation", "d", "pair", "ex_d", "Gaps between the kernel's taps: a wider view with the same number of "
+            "weights.", "dilation", "dilation", high=MAX_INPUT),
+    _option("output_padding", "op", "pair", "ex_op", "Extra rows/columns on one side of a transposed convolution's "
+            "output, to hit an exact size.", "output_padding", "output_padding", high=MAX_INPUT),
+    _option("output_size", "os", "pair", "ex_os", "The output's height and width, whatever the input: the windows "
+            "grow or shrink to fit.", "output_size", "output_size", high=MAX_INPUT),
+    _option("upscale_factor", "r", "number", "ex_r", "Each pixel's r x r channels become an r x r block of one "
+            "channel: r times larger, r^2 times fewer channels.", "upscale", "upscale_factor", high=8),
+    _option("scale_factor", "scale", "float", "ex_scale", "How many times larger the output is: output = floor(input "
+            "x scale).", "scale", "scale_factor"),
+    _option("mode", "mode", "select", "ex_mode", "nearest copies the closest input pixel; bilinear blends the four "
+            "around it.", "mode", "mode", choices=layers.UPSAMPLE_MODES),
+    _option("ceil_mode", "ceil", "toggle", "ex_ceil", "Round the output size up instead of down, so a last partial "
+            "window still counts.", "ceil_mode", "ceil_mode"),
+    _option("bias", "bias", "toggle", "ex_bias", "One learnable number added to each output channel.", "no_bias",
+            "bias"),
     Setting("maps", "maps", "toggle", "ex_maps", "Run the layer on a real image and show every output channel as a "
             "picture."),
     Setting("sample", "img", "text", "ex_sample", "Images shipped with cnnviz: MNIST digits and a colour scene."),
     Setting("kernel_mode", "kern", "select", "ex_kernel_mode", "Which weights the convolution uses: a classic "
             "kernel, one per channel, PyTorch's random initialisation, or numbers you type.", choices=KERNEL_MODES,
-            layers=_CONVS),
+            layers=_WEIGHTED),
     Setting("preset", "preset", "select", "ex_preset", "Classic image-processing kernels: blur, sharpen, edge "
-            "detectors.", choices=kernels.PRESETS, layers=_CONVS),
+            "detectors.", choices=kernels.PRESETS, layers=_WEIGHTED),
     Setting("seed", "seed", "number", "ex_seed", "The random initialisation is reproducible: the same seed gives "
-            "the same weights.", 0, 2**31 - 1, layers=_CONVS),
+            "the same weights.", 0, 2**31 - 1, layers=_WEIGHTED),
     Setting("relu", "relu", "toggle", "ex_relu", "Set negative values to zero after the layer, as a CNN does."),
     Setting("pool", "pool", "toggle", "ex_pool", "Halve height and width after the layer with 2 x 2 max pooling."),
     Setting("present", "present", "none", "", "Presentation mode: no controls, large text."),
@@ -178,7 +197,7 @@ def _encode(value: object) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, tuple):
-        return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+        return str(value[0]) if len(set(value)) == 1 else "x".join(str(v) for v in value)
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -200,7 +219,7 @@ def _decode(setting: Setting, text: str) -> object:
         return layers.parse_padding(text)
     if setting.widget == "pair":
         return layers.parse_pair(text, setting.key)
-    if setting.widget == "number":
+    if setting.widget in ("number", "divisor"):
         return int(text)
     if setting.widget == "float":
         value = float(text)
@@ -255,7 +274,7 @@ def clamp(settings: ExplorerSettings) -> tuple[ExplorerSettings, list[str]]:
         if setting.widget == "select" and value not in setting.choices:
             notes.append(f"{name} {value!r} is not one of {', '.join(setting.choices)}; the default is used.")
             changes[setting.field] = getattr(defaults, setting.field)
-        elif setting.widget == "number":
+        elif setting.widget in ("number", "divisor"):
             changes[setting.field] = int(bound(name, value, setting.low, setting.high))  # type: ignore[arg-type]
         elif setting.widget == "float":
             changes[setting.field] = float(bound(name, value, setting.low, setting.high))  # type: ignore[arg-type]
@@ -267,8 +286,20 @@ def clamp(settings: ExplorerSettings) -> tuple[ExplorerSettings, list[str]]:
 # --- the page's widgets, from the same declaration ----------------------------------------------
 
 
+_SIDES = ("_l", "_r", "_t", "_b")  # four sides' widget keys, in PyTorch's order (left, right, top, bottom)
+
+
+def padding_takes(layer: str) -> str:
+    """How the layer's padding control reads: "sides", "words" (a number pair or same / valid) or "pair"."""
+    option = KINDS[layer].option("padding") if layer in KINDS else None
+    if option is not None and option.value == SIDES:
+        return "sides"
+    return "words" if option is not None and option.choices else "pair"
+
+
 def widget_values(settings: ExplorerSettings) -> dict[str, object]:
-    """Every widget's value for ``settings``, by session-state key (pairs as ``_h`` / ``_w``, padding's mode)."""
+    """Every widget's value for ``settings``, by session-state key (pairs as ``_h`` / ``_w``, padding's mode
+    and its four sides)."""
     values: dict[str, object] = {}
     for setting in SETTINGS:
         value = getattr(settings, setting.field)
@@ -276,8 +307,9 @@ def widget_values(settings: ExplorerSettings) -> dict[str, object]:
             values[f"{setting.widget_key}_h"], values[f"{setting.widget_key}_w"] = value
         elif setting.widget == "padding":
             values[setting.mode_key] = value if isinstance(value, str) else "number"
-            pads = (0, 0) if isinstance(value, str) else value
-            values[f"{setting.widget_key}_h"], values[f"{setting.widget_key}_w"] = pads
+            sides = (0, 0, 0, 0) if isinstance(value, str) else layers.arithmetic.sides(value)
+            values.update({f"{setting.widget_key}{suffix}": side for suffix, side in zip(_SIDES, sides)})
+            values[f"{setting.widget_key}_h"], values[f"{setting.widget_key}_w"] = sides[2], sides[0]
         elif setting.widget != "none":
             values[setting.widget_key] = value
     return values
@@ -290,18 +322,21 @@ def settings_from_widgets(state: Mapping[str, object], base: ExplorerSettings | 
     """
     base = base or ExplorerSettings()
     values: dict[str, object] = {}
-    layer_key = next(setting.widget_key for setting in SETTINGS if setting.field == "layer")
+    layer = str(state.get(SETTING_BY_FIELD["layer"].widget_key, base.layer))
     for setting in SETTINGS:
         key = setting.widget_key
         if setting.widget == "pair" and f"{key}_h" in state and f"{key}_w" in state:
             values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
         elif setting.widget == "padding":
-            # Only Conv2d offers "same" and "valid"; for the other layers the mode's radio is hidden (and
-            # Streamlit forgets a hidden widget's value): their padding is always a number.
-            mode = state.get(setting.mode_key, "number") if state.get(layer_key, base.layer) == CONV else "number"
+            # Only a layer whose padding takes words offers "same" and "valid"; for the others the mode's radio
+            # is hidden (and Streamlit forgets a hidden widget's value): their padding is always numbers.
+            takes = padding_takes(layer)
+            mode = state.get(setting.mode_key, "number") if takes == "words" else "number"
             if mode in ("same", "valid"):
                 values[setting.field] = mode
-            elif f"{key}_h" in state and f"{key}_w" in state:
+            elif takes == "sides" and all(f"{key}{suffix}" in state for suffix in _SIDES):
+                values[setting.field] = tuple(int(state[f"{key}{suffix}"]) for suffix in _SIDES)  # type: ignore[call-overload]
+            elif takes != "sides" and f"{key}_h" in state and f"{key}_w" in state:
                 values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
         elif setting.widget not in ("pair", "padding", "none") and key in state:
             value = state[key]
@@ -328,99 +363,56 @@ class LayerReport:
     padding: tuple[tuple[int, int], tuple[int, int]]  # resolved ((top, bottom), (left, right))
     pytorch: str  # the copyable constructor call
     notes: tuple[str, ...] = ()  # remarks, e.g. a window dropped by ceil_mode
-
-
-def _frac(numerator: int, denominator: int) -> str:
-    """``numerator / denominator`` as a short decimal (exact when it divides)."""
-    if numerator % denominator == 0:
-        return str(numerator // denominator)
-    return f"{numerator / denominator:.4f}".rstrip("0")
-
-
-def _pad_text(before: int, after: int) -> str:
-    return f"2 × {before}" if before == after else f"{before} + {after}"
-
-
-def window_formula(t: arithmetic.WindowTerms, pad_text: str) -> str:
-    """A sliding window's size formula with ``t``'s numbers, ending in the output size."""
-    low, high = ("⌈", "⌉") if t.ceil_mode else ("⌊", "⌋")
-    text = f"{low}({t.size} + {pad_text} − {t.dilation} × ({t.kernel_size} − 1) − 1) / {t.stride} + 1{high} "
-    text += f"= {low}{_frac(t.numerator + t.stride, t.stride)}{high} = {t.rounded}"
-    return text + (f" − 1 = {t.output}" if t.dropped_last else "")
-
-
-def transpose_formula(t: arithmetic.TransposeTerms) -> str:
-    """A transposed convolution's size formula with ``t``'s numbers."""
-    return (f"({t.size} − 1) × {t.stride} − 2 × {t.padding} + {t.dilation} × ({t.kernel_size} − 1) "
-            f"+ {t.output_padding} + 1 = {t.output}")  # fmt: skip
+    channel_formula: str | None = None  # C_out with the numbers, when a rule of the layer (not out_channels) sets it
 
 
 def analyze(settings: ExplorerSettings) -> LayerReport:
     """Shapes, formula, parameters, receptive field, leftover and PyTorch line of the explored layer.
 
+    Everything comes from the layer's registry entry (its formula is built from the arithmetic's terms).
+
     Raises:
         InvalidLayerConfig: when PyTorch would refuse the layer (the message
-            names the failing constraint and the fix).
+            names the failing constraint and the fix), or the explorer does not show that kind.
     """
     spec = settings.spec()
+    kind = kind_of(spec)
+    if kind.name not in EXPLORER_LAYERS:
+        raise InvalidLayerConfig(f"The layer explorer shows {', '.join(EXPLORER_LAYERS)}, not {kind.name}.",
+                                 f"choose one of {', '.join(EXPLORER_LAYERS)}.")  # fmt: skip
     n, c, h, w = settings.input_shape
-    out_c, out_h, out_w = layers.output_shape(spec, (c, h, w))
-    params = layers.parameters(spec, (c, h, w))
-    kind = settings.layer
-    size = (h, w)
-    stride = stride_of(spec)
-    notes: list[str] = []
-    leftover = None
-    field = None
-    weight_shape = None
-    padding = ((0, 0), (0, 0))
-    formulas = []
-    if kind == CONV:
-        terms = arithmetic.conv2d_terms(size, spec.kernel_size, stride, spec.padding, spec.dilation)
-        padding = ((terms[0].pad_before, terms[0].pad_after), (terms[1].pad_before, terms[1].pad_after))
-        leftover = (terms[0].leftover, terms[1].leftover)
-        weight_shape = (out_c, c // spec.groups, *spec.kernel_size)
-        general = "⌊(in + pad_before + pad_after − dilation × (kernel − 1) − 1) / stride + 1⌋"
-        formulas = [window_formula(t, _pad_text(t.pad_before, t.pad_after)) for t in terms]
-    elif kind in (MAX_POOL, AVG_POOL):
-        pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
-        terms = arithmetic.pool2d_terms(size, spec.kernel_size, stride, pads, spec.dilation, spec.ceil_mode)
-        padding = ((pads[0], pads[0]), (pads[1], pads[1]))
-        leftover = (terms[0].leftover, terms[1].leftover)
-        bracket = ("⌈", "⌉") if spec.ceil_mode else ("⌊", "⌋")
-        general = f"{bracket[0]}(in + 2 × padding − dilation × (kernel − 1) − 1) / stride + 1{bracket[1]}"
-        formulas = [window_formula(t, f"2 × {t.pad_before}") for t in terms]
-        for dim, t in zip(("height", "width"), terms):
-            if t.dropped_last:
-                notes.append(f"ceil_mode: the last window in {dim} would start in the padding, so PyTorch drops it.")
-    elif kind == CONV_T:
-        pads = spec.padding if not isinstance(spec.padding, str) else (0, 0)
-        padding = ((pads[0], pads[0]), (pads[1], pads[1]))
-        weight_shape = (c, out_c // spec.groups, *spec.kernel_size)
-        general = "(in − 1) × stride − 2 × padding + dilation × (kernel − 1) + output_padding + 1"
-        terms = arithmetic.conv_transpose2d_terms(size, spec.kernel_size, stride, pads, spec.output_padding,
-                                                  spec.dilation)  # fmt: skip
-        formulas = [transpose_formula(t) for t in terms]
-    else:  # Upsample
-        general = "⌊in × scale_factor⌋"
-        for i, out in enumerate((out_h, out_w)):
-            formulas.append(f"⌊{size[i]} × {spec.scale_factor:g}⌋ = ⌊{size[i] * spec.scale_factor:g}⌋ = {out}")
-    window = layers.window(spec)
-    if window is not None:
-        field = receptive_field.receptive_fields([window])[-1].size
+    shape = (c, h, w)
+    out_c, out_h, out_w = kind.output_shape(spec, shape)
+    formula = kind.formula(spec, shape)  # type: ignore[misc]
+    window = kind.window(spec, shape)
+    field = None if window is None else receptive_field.receptive_fields([window])[-1].size
     return LayerReport(
         input_shape=(n, c, h, w),
         output_shape=(n, out_c, out_h, out_w),
-        formulas=(f"H_out = {formulas[0]}", f"W_out = {formulas[1]}"),
-        general_formula=general,
-        parameters=params,
-        weight_shape=weight_shape,
+        formulas=(f"H_out = {formula.dims[0]}", f"W_out = {formula.dims[1]}"),
+        general_formula=formula.general,
+        parameters=kind.parameters(spec, shape),
+        weight_shape=None if kind.weight_shape is None else kind.weight_shape(spec, shape),
         receptive_field=field,
-        leftover=leftover,
-        padding=padding,
-        pytorch=layers.pytorch_line(spec, (c, h, w)),
-        notes=tuple(notes),
+        leftover=formula.leftover,  # type: ignore[arg-type]
+        padding=formula.padding,  # type: ignore[arg-type]
+        pytorch=layers.pytorch_line(spec, shape),
+        notes=formula.notes,
+        channel_formula=formula.channels,
     )
+
+
+def settings_for(spec: LayerSpec, shape: tuple[int, int, int], **more: object) -> ExplorerSettings:
+    """The explorer set to ``spec`` on per-sample input ``shape`` (``more``: other settings, e.g. ``maps``).
+
+    The reverse of :meth:`ExplorerSettings.spec`; a pool's stride is written out.
+    """
+    c, h, w = shape
+    kind = kind_of(spec)
+    values = {s.field: getattr(spec, s.spec_field) for s in SETTINGS if s.spec_field and kind.sets(s.spec_field)}
+    if kind.sets("stride"):
+        values["stride"] = stride_of(spec)
+    return ExplorerSettings(layer=spec.kind, in_channels=c, height=h, width=w, **{**values, **more})  # type: ignore[arg-type]
 
 
 # --- feature maps ---------------------------------------------------------------
@@ -444,7 +436,7 @@ class MapsUnavailable(ValueError):
 def check_map_limits(settings: ExplorerSettings, report: LayerReport) -> None:
     """Refuse settings whose feature maps would take too long, saying which cap applies."""
     kh, kw = settings.kernel
-    if settings.layer != UPSAMPLE and max(kh, kw) > MAP_MAX_KERNEL:
+    if kind_named(settings.layer).sets("kernel_size") and max(kh, kw) > MAP_MAX_KERNEL:
         raise MapsUnavailable(
             f"Feature maps are drawn for kernels up to {MAP_MAX_KERNEL} x {MAP_MAX_KERNEL} (this one is "
             f"{kh} x {kw}) to keep the page fast; the shapes above are exact for any size."
@@ -489,7 +481,7 @@ def layer_weights(
         settings: a Conv2d or ConvTranspose2d.
         kernel_grid: the edited ``(kh, kw)`` values when ``kernel_mode == "edit"``.
     """
-    transposed = settings.layer == CONV_T
+    transposed = _transposed(settings)
     c, out, g = settings.in_channels, settings.out_channels, settings.groups
     if settings.kernel_mode == "random":
         weight, bias = kernels.random_conv(c, out, settings.kernel, g, settings.seed, transposed)
@@ -539,7 +531,7 @@ def first_channels(
             break
         inputs = x[:, group * per_in : (group + 1) * per_in]
         part_bias = None if bias is None else bias[low:high]
-        if settings.layer == CONV:
+        if not _transposed(settings):
             pieces.append(F.conv2d(inputs, weight[low:high], part_bias, stride_of(spec), spec.padding,
                                    spec.dilation))  # fmt: skip
         else:
@@ -565,7 +557,7 @@ def group_means(
     groups = settings.groups
     per_in = settings.in_channels // groups
     means = x.reshape(x.shape[0], groups, per_in, *x.shape[2:]).mean(dim=2)
-    if settings.layer == CONV:
+    if not _transposed(settings):
         single = weight[:, :1] * per_in  # (out, 1, kh, kw)
     else:
         single = weight[::per_in] * per_in  # (groups, out / groups, kh, kw)
@@ -596,9 +588,10 @@ def _feature_maps(
 ) -> FeatureMaps:
     x = image[None]  # (1, C, H, W)
     spec = settings.spec()
+    kind = kind_of(spec)
     kernel = None
     try:
-        if settings.layer in (CONV, CONV_T):
+        if kind.has_weights:
             weight, bias, kernel, description = layer_weights(settings, kernel_grid)
             _, _, oh, ow = report.output_shape
             limit = max(1, min(MAP_MAX_SHOWN, MAP_MAX_VALUES // (oh * ow)))
@@ -606,15 +599,10 @@ def _feature_maps(
             if settings.kernel_mode != "random":
                 x, weight, layer = group_means(x, weight, settings)
             y = first_channels(x, weight, bias, layer, limit)
-        elif settings.layer == MAX_POOL:
-            y = F.max_pool2d(x, spec.kernel_size, stride_of(spec), spec.padding, spec.dilation, spec.ceil_mode)
-            description = "the maximum of each window, channel by channel"
-        elif settings.layer == AVG_POOL:
-            y = F.avg_pool2d(x, spec.kernel_size, stride_of(spec), spec.padding, spec.ceil_mode)
-            description = "the mean of each window, channel by channel (padding counts as zeros)"
-        else:
-            y = F.interpolate(x, scale_factor=spec.scale_factor, mode=spec.mode)
-            description = f"{spec.mode} upsampling, channel by channel"
+        else:  # nothing to choose: the real layer itself
+            with torch.no_grad():
+                y = to_module(spec, tuple(image.shape))(x)
+            description = f"{kind.summary[0].lower()}{kind.summary[1:].rstrip('.')}: the real {report.pytorch}"
     except kernels.KernelError as error:
         raise MapsUnavailable(str(error)) from None
     if tuple(y.shape[2:]) != report.output_shape[2:]:  # the arithmetic and PyTorch must agree
@@ -629,13 +617,19 @@ def _feature_maps(
         description += ", then 2 x 2 max pooling"
     total = report.output_shape[1]
     shown = y[0, :MAP_MAX_SHOWN].numpy()
-    titles = [_map_title(settings, o) for o in range(shown.shape[0])]
+    titles = [_map_title(settings, report, o) for o in range(shown.shape[0])]
     return FeatureMaps(shown.astype(np.float32, copy=False), titles, total, kernel, description)
 
 
-def _map_title(settings: ExplorerSettings, channel: int) -> str:
-    if settings.layer in (CONV, CONV_T) and settings.kernel_mode == "all presets":
+def _map_title(settings: ExplorerSettings, report: LayerReport, channel: int) -> str:
+    has_weights = kind_named(settings.layer).has_weights
+    if has_weights and settings.kernel_mode == "all presets":
         return f"{channel}: {kernels.PRESETS[channel % len(kernels.PRESETS)].split(' (')[0]}"
-    if settings.layer in (MAX_POOL, AVG_POOL, UPSAMPLE) and settings.in_channels == 3:
+    if not has_weights and report.input_shape[1] == report.output_shape[1] == 3:  # each colour on its own
         return f"{channel}: {('red', 'green', 'blue')[channel]}"
     return f"channel {channel}"
+
+
+def _transposed(settings: ExplorerSettings) -> bool:
+    """A transposed convolution: its weight layout is (in, out / groups, kh, kw)."""
+    return kind_named(settings.layer).geometry == TRANSPOSED

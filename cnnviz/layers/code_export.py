@@ -13,7 +13,7 @@ from torch import nn
 
 from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.layers.registry import kind_of, module_kind
-from cnnviz.layers.spec import RESIDUAL, LayerSpec, Shape, show_shape
+from cnnviz.layers.spec import LayerSpec, Shape, show_shape
 from cnnviz.layers.stack import evaluate_stack
 
 
@@ -40,23 +40,6 @@ def to_module(spec: LayerSpec, shape: Shape) -> nn.Module:
     return eval(pytorch_line(spec, shape), {"__builtins__": {}}, namespace)  # noqa: S307
 
 
-RESIDUAL_SOURCE = '''
-
-class ResidualBlock(nn.Module):
-    """y = f(x) + x with f = Conv2d(same padding) -> ReLU -> Dropout -> BatchNorm2d; keeps (B, C, H, W)."""
-
-    def __init__(self, channels, kernel_size=3, dropout=0.0):
-        super().__init__()
-        self.conv = nn.Conv2d(channels, channels, kernel_size, padding="same")
-        self.relu = nn.ReLU()
-        self.dropout = nn.Dropout(dropout)
-        self.norm = nn.BatchNorm2d(channels)
-
-    def forward(self, x):
-        return self.norm(self.dropout(self.relu(self.conv(x)))) + x
-'''
-
-
 _AXES = {1: ("F",), 2: ("C", "L"), 3: ("C", "H", "W")}
 
 
@@ -78,8 +61,8 @@ def export_code(specs: Sequence[LayerSpec], input_shape: Shape, batch: int = 1) 
         )
     lines = ['"""A CNN built in cnnviz\'s network builder. Needs only PyTorch: python this_file.py"""', ""]
     lines += ["import torch", "from torch import nn"]
-    if any(s.kind == RESIDUAL for s in specs):
-        lines.append(RESIDUAL_SOURCE.rstrip("\n"))
+    for source in dict.fromkeys(kind_of(s).code_source for s in specs if kind_of(s).code_source):
+        lines.append(source.rstrip("\n"))
     lines += ["", "", "model = nn.Sequential("]
     for row in report.rows:
         lines.append(f"    {pytorch_line(row.spec, row.input_shape)},  # -> {show_shape(row.output_shape)}")

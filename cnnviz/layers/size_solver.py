@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cnnviz.layers.arithmetic import (
@@ -19,10 +20,9 @@ from cnnviz.layers.arithmetic import (
     integer,
     pair,
 )
+from cnnviz.layers.registry import IMAGE, KINDS
 
-SOLVER_KINDS = ("Conv2d", "MaxPool2d", "ConvTranspose2d", "Conv1d", "MaxPool1d", "ConvTranspose1d")
-_SOLVER_FAMILY = {"Conv2d": "conv", "Conv1d": "conv", "MaxPool2d": "pool", "MaxPool1d": "pool",
-                  "ConvTranspose2d": "transpose", "ConvTranspose1d": "transpose"}  # fmt: skip
+SOLVER_KINDS = tuple(name for name, kind in KINDS.items() if kind.solver_family)  # in the registry's order
 MAX_SOLVER_BOUND = 64  # largest kernel / stride / padding / dilation bound solve() accepts (keeps it instant)
 
 
@@ -30,53 +30,65 @@ MAX_SOLVER_BOUND = 64  # largest kernel / stride / padding / dilation bound solv
 class Solution:
     """One layer configuration that turns the input size into the wanted output size.
 
-    1-D kinds hold ints; 2-D kinds hold ``(h, w)`` pairs.
+    1-D kinds hold ints; 2-D kinds hold ``(h, w)`` pairs. A family sets only the options its kinds have
+    (:meth:`changes`); the others stay at their defaults.
     """
 
     kind: str  # one of SOLVER_KINDS
-    kernel_size: int | tuple[int, int]  # window taps
-    stride: int | tuple[int, int]  # step between windows (given explicitly, also for pools)
-    padding: int | tuple[int, int] | str  # zeros per side, or "same" (convolutions, stride 1)
-    dilation: int | tuple[int, int]  # tap spacing; only > 1 with kernels of 2 or more
+    kernel_size: int | tuple[int, int] = 1  # window taps
+    stride: int | tuple[int, int] = 1  # step between windows (given explicitly, also for pools)
+    padding: int | tuple[int, ...] | str = 0  # zeros per side (h, w), "same" (convolutions), or four sides
+    dilation: int | tuple[int, int] = 1  # tap spacing; only > 1 with kernels of 2 or more
     output_padding: int | tuple[int, int] = 0  # ConvTranspose: extra cells on one side
     ceil_mode: bool = False  # MaxPool: round up
+    output_size: int | tuple[int, int] | None = None  # adaptive pools: the wanted size itself
+    upscale_factor: int | None = None  # PixelShuffle-like: the factor r
+
+    def changes(self) -> dict[str, object]:
+        """The :class:`~cnnviz.layers.spec.LayerSpec` fields this answer sets (those the kind has options for)."""
+        kind = KINDS[self.kind]
+        values = {
+            "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
+            "dilation": self.dilation, "output_padding": self.output_padding, "ceil_mode": self.ceil_mode,
+            "output_size": self.output_size, "upscale_factor": self.upscale_factor,
+        }  # fmt: skip
+        return {name: value for name, value in values.items() if kind.sets(name)}
 
     def options(self) -> dict[str, object]:
         """Keyword arguments for the PyTorch layer (``nn.<kind>(..., **options)``), defaults left out."""
         defaults = {"stride": 1, "padding": 0, "dilation": 1, "output_padding": 0, "ceil_mode": False}
-        if self.kind.startswith("MaxPool"):
+        if KINDS[self.kind].stride_is_kernel:
             defaults["stride"] = self.kernel_size
-        values = {
-            "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
-            "dilation": self.dilation, "output_padding": self.output_padding, "ceil_mode": self.ceil_mode,
-        }  # fmt: skip
         shown = {}
-        for name, value in values.items():
+        for name, value in self.changes().items():
             default = defaults.get(name)
             if name in defaults and (value == default or (isinstance(value, tuple) and set(value) == {default})):
                 continue
-            shown[name] = value[0] if isinstance(value, tuple) and value[0] == value[1] else value
+            shown[name] = value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
         return shown
 
     def simplicity(self) -> tuple:
         """Sort key, simplest first: smaller kernel, no dilation, square, then stride, padding and the rest."""
 
-        def values(value: int | tuple[int, int] | str) -> tuple[int, ...]:
-            return value if isinstance(value, tuple) else (value,)  # type: ignore[return-value]
+        def values(value: int | tuple[int, ...] | str | None) -> tuple[int, ...]:
+            return value if isinstance(value, tuple) else (value or 0,)  # type: ignore[return-value]
 
         kernel, dilation, stride = values(self.kernel_size), values(self.dilation), values(self.stride)
         square = len(set(kernel)) == len(set(stride)) == len(set(dilation)) == 1
         pads = _same_sides(kernel[0], dilation[0]) if self.padding == "same" else values(self.padding)
         return (max(kernel), max(dilation) > 1, not square, sum(kernel), sum(stride), sum(pads), not square,
-                sum(dilation), sum(values(self.output_padding)), self.ceil_mode)  # fmt: skip
+                sum(dilation), sum(values(self.output_padding)), self.ceil_mode, max(pads) - min(pads),
+                values(self.upscale_factor), pads)  # fmt: skip
 
 
-# One dimension's options: (kernel, stride, padding, dilation, output_padding, ceil_mode) -> output size.
-_DimOption = tuple[int, int, int, int, int, bool]
+# One dimension's option: what a family sets in that dimension. Sliding windows: (kernel, stride, padding,
+# dilation, output_padding, ceil_mode); explicit padding: (before, after); upscaling: (r,); an output size: (size,).
+_DimOption = tuple
+_Bounds = tuple[int, int, int, int]  # max_kernel, max_stride, max_padding, max_dilation
 
 
 @functools.lru_cache(maxsize=256)
-def _dimension_options(family: str, n: int, bounds: tuple[int, int, int, int]) -> tuple[tuple[_DimOption, int], ...]:
+def _sliding_options(family: str, n: int, bounds: _Bounds) -> tuple[tuple[_DimOption, int], ...]:
     """Every configuration of one dimension within ``bounds`` that PyTorch accepts, with its output size."""
     max_kernel, max_stride, max_padding, max_dilation = bounds
     found = []
@@ -101,7 +113,71 @@ def _dimension_options(family: str, n: int, bounds: tuple[int, int, int, int]) -
     return tuple(found)
 
 
-def _same_options(n: int, target: int, bounds: tuple[int, int, int, int]) -> list[tuple[int, int]]:
+def _sliding_solution(kind: str, options: tuple[_DimOption, ...]) -> Solution:
+    if len(options) == 1:
+        return Solution(kind, *options[0])
+    (kh, sh, ph, dh, oph, ceil), (kw, sw, pw, dw, opw, _) = options
+    return Solution(kind, (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oph, opw), ceil)
+
+
+def _padding_solution(kind: str, options: tuple[_DimOption, ...]) -> Solution:
+    """PyTorch's sides: (left, right) in 1-D, (left, right, top, bottom) in 2-D."""
+    sides = options[0] if len(options) == 1 else (*options[1], *options[0])
+    return Solution(kind, padding=sides)
+
+
+def _one_or_pair(values: tuple[int, ...]) -> int | tuple[int, int]:
+    return values[0] if len(values) == 1 else (values[0], values[1])
+
+
+@dataclass(frozen=True)
+class _Family:
+    """How the solver answers for the kinds of one family (a kind names its family in the registry)."""
+
+    # One dimension's options within the bounds, with their output sizes, from (input size, bounds, wanted size).
+    dimension: Callable[[int, _Bounds, int], Sequence[tuple[_DimOption, int]]]
+    solution: Callable[[str, tuple[_DimOption, ...]], Solution]  # the answer from one option per dimension
+    shared: Callable[[_DimOption], object]  # what every dimension of one answer shares (a pool's ceil_mode)
+    shrinks: bool  # it can make the input smaller (else it only enlarges it)
+
+
+_FAMILIES = {
+    "conv": _Family(lambda n, bounds, _: _sliding_options("conv", n, bounds), _sliding_solution,
+                    lambda option: None, shrinks=True),
+    "pool": _Family(lambda n, bounds, _: _sliding_options("pool", n, bounds), _sliding_solution,
+                    lambda option: option[5], shrinks=True),
+    "transpose": _Family(lambda n, bounds, _: _sliding_options("transpose", n, bounds), _sliding_solution,
+                         lambda option: None, shrinks=False),
+    # explicit padding (before, after) per dimension, each side up to max_padding; no cropping
+    "padding": _Family(lambda n, bounds, _: [((b, a), n + b + a) for b in range(bounds[2] + 1)
+                                             for a in range(bounds[2] + 1)],
+                       _padding_solution, lambda option: None, shrinks=False),
+    # one whole factor r for every dimension, up to max_kernel
+    "upscale": _Family(lambda n, bounds, _: [((r,), n * r) for r in range(1, bounds[0] + 1)],
+                       lambda kind, options: Solution(kind, upscale_factor=options[0][0]),
+                       lambda option: option[0], shrinks=False),
+    # the wanted size is the option itself: one answer, always
+    "output_size": _Family(lambda n, bounds, wanted: [((wanted,), wanted)],
+                           lambda kind, options: Solution(kind, output_size=_one_or_pair(tuple(o[0] for o in options))),
+                           lambda option: None, shrinks=True),
+}  # fmt: skip
+
+
+def family_of(kind: str) -> _Family:
+    """The solver family answering for ``kind`` (raises for a kind the solver does not know)."""
+    family = KINDS[kind].solver_family if kind in KINDS else None
+    if family is None:
+        raise InvalidLayerConfig(f"The solver knows {', '.join(SOLVER_KINDS)}, not {kind!r}.",
+                                 f"choose one of {', '.join(SOLVER_KINDS)}.")  # fmt: skip
+    return _FAMILIES[family]
+
+
+def shrinks(kind: str) -> bool:
+    """Whether the solver can make ``kind`` shrink its input."""
+    return family_of(kind).shrinks
+
+
+def _same_options(n: int, target: int, bounds: _Bounds) -> list[tuple[int, int]]:
     """``(kernel, dilation)`` for which ``padding="same"`` keeps ``n == target`` within the bounds."""
     max_kernel, _, max_padding, max_dilation = bounds
     if n != target:
@@ -116,15 +192,13 @@ def _uneven(kernel: int, dilation: int) -> bool:
 
 
 def _solver_inputs(
-    kind: str, input_size: IntPair, output_size: IntPair | None, bounds: tuple[int, int, int, int]
-) -> tuple[str, bool, tuple[int, ...], tuple[int, ...] | None]:
-    if kind not in _SOLVER_FAMILY:
-        raise InvalidLayerConfig(f"The solver knows {', '.join(SOLVER_KINDS)}, not {kind!r}.",
-                                 f"choose one of {', '.join(SOLVER_KINDS)}.")  # fmt: skip
+    kind: str, input_size: IntPair, output_size: IntPair | None, bounds: _Bounds
+) -> tuple[_Family, bool, tuple[int, ...], tuple[int, ...] | None]:
+    family = family_of(kind)
     for name, value, low in zip(("max_kernel", "max_stride", "max_padding", "max_dilation"), bounds, (1, 1, 0, 1)):
         if not low <= integer(value, name) <= MAX_SOLVER_BOUND:
             raise InvalidLayerConfig(f"{name} must be between {low} and {MAX_SOLVER_BOUND}, got {value}.")
-    two_d = kind.endswith("2d")
+    two_d = KINDS[kind].input_dims == IMAGE
     axes = _AXES_2D if two_d else _AXES_1D
     size = pair(input_size, "input size") if two_d else (integer(input_size, "input length"),)
     _require_at_least(size, 1, "input size", axes)
@@ -132,7 +206,7 @@ def _solver_inputs(
     if output_size is not None:
         wanted = pair(output_size, "output size") if two_d else (integer(output_size, "output length"),)
         _require_at_least(wanted, 1, "output size", axes)
-    return _SOLVER_FAMILY[kind], two_d, size, wanted
+    return family, two_d, size, wanted
 
 
 def solve(
@@ -147,38 +221,30 @@ def solve(
 ) -> list[Solution]:
     """Every configuration of ``kind`` within the bounds that PyTorch accepts and that gives ``output_size``.
 
-    Kernel sizes 1 .. max_kernel, strides 1 .. max_stride, padding 0 ..
-    max_padding (convolutions also ``"same"`` where it pads unevenly, which no
+    Sliding windows (the families conv, pool, transpose): kernel sizes 1 .. max_kernel, strides 1 ..
+    max_stride, padding 0 .. max_padding (convolutions also ``"same"`` where it pads unevenly, which no
     number can say, and its larger side fits max_padding), dilation 1 .. max_dilation (only for kernels
-    of 2 or more: with kernel 1 it changes nothing), every ``output_padding``
-    PyTorch allows and both ``ceil_mode`` values. 2-D kinds take ints (square)
-    or ``(h, w)`` pairs and answer with pairs, one ``ceil_mode`` for both
-    dimensions. Sorted simplest first (:meth:`Solution.simplicity`).
+    of 2 or more: with kernel 1 it changes nothing), every ``output_padding`` PyTorch allows and both
+    ``ceil_mode`` values. Explicit padding: each side 0 .. max_padding. Upscaling: one factor 1 ..
+    max_kernel. An adaptive pool: its output_size is the wanted size, one answer. 2-D kinds take ints
+    (square) or ``(h, w)`` pairs and answer with pairs, one ``ceil_mode`` for both dimensions. Sorted
+    simplest first (:meth:`Solution.simplicity`).
 
     Raises:
         InvalidLayerConfig: for an unknown kind, sizes below 1 or bounds outside 0 .. MAX_SOLVER_BOUND.
     """
     bounds = (max_kernel, max_stride, max_padding, max_dilation)
     family, two_d, size, wanted = _solver_inputs(kind, input_size, output_size, bounds)
-    per_dim = [[option for option, out in _dimension_options(family, n, bounds) if out == t]
-               for n, t in zip(size, wanted)]  # fmt: skip
-    solutions = []
-    if not two_d:
-        for k, s, p, d, op, ceil in per_dim[0]:
-            solutions.append(Solution(kind, k, s, p, d, op, ceil))
-        if family == "conv":
-            solutions += [Solution(kind, k, 1, "same", d) for k, d in _same_options(size[0], wanted[0], bounds)
-                          if _uneven(k, d)]  # fmt: skip
-    else:
-        for kh, sh, ph, dh, oph, ceil_h in per_dim[0]:
-            for kw, sw, pw, dw, opw, ceil_w in per_dim[1]:
-                if ceil_h == ceil_w:
-                    solutions.append(Solution(kind, (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oph, opw), ceil_h))
-        if family == "conv":
-            for kh, dh in _same_options(size[0], wanted[0], bounds):
-                for kw, dw in _same_options(size[1], wanted[1], bounds):
-                    if _uneven(kh, dh) or _uneven(kw, dw):  # an even "same" is a numeric answer already
-                        solutions.append(Solution(kind, (kh, kw), (1, 1), "same", (dh, dw), (0, 0)))
+    per_dim = [[option for option, out in family.dimension(n, bounds, t) if out == t] for n, t in zip(size, wanted)]
+    solutions = [family.solution(kind, options) for options in itertools.product(*per_dim)
+                 if len({family.shared(option) for option in options}) == 1]  # fmt: skip
+    if family is _FAMILIES["conv"]:  # an uneven "same" (an even one is a numeric answer already)
+        sames = [[(k, d) for k, d in _same_options(n, t, bounds)] for n, t in zip(size, wanted)]
+        for chosen in itertools.product(*sames):
+            if any(_uneven(k, d) for k, d in chosen):
+                kernel, dilation = tuple(k for k, _ in chosen), tuple(d for _, d in chosen)
+                solutions.append(Solution(kind, _one_or_pair(kernel), _one_or_pair((1,) * len(size)), "same",
+                                          _one_or_pair(dilation), _one_or_pair((0,) * len(size))))  # fmt: skip
     return sorted(solutions, key=Solution.simplicity)
 
 
@@ -201,11 +267,12 @@ def nearest_sizes(
     """
     bounds = (max_kernel, max_stride, max_padding, max_dilation)
     family, two_d, size, wanted = _solver_inputs(kind, input_size, output_size, bounds)
+    options = [family.dimension(n, bounds, t) for n, t in zip(size, wanted)]
     candidates: set[tuple[int, ...]] = set()
-    for ceil in (False, True) if family == "pool" else (False,):
+    for shared in {family.shared(option) for option, _ in options[0]}:
         near_per_dim = []
-        for n, t in zip(size, wanted):
-            reachable = sorted({out for option, out in _dimension_options(family, n, bounds) if option[5] == ceil})
+        for dim_options, t in zip(options, wanted):
+            reachable = sorted({out for option, out in dim_options if family.shared(option) == shared})
             near_per_dim.append(sorted(reachable, key=lambda o, t=t: (abs(o - t), o))[: max(count, 2)])
         candidates.update(itertools.product(*near_per_dim))
     ranked = sorted(candidates, key=lambda c: (sum(abs(o - t) for o, t in zip(c, wanted)), c))[:count]

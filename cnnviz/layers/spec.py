@@ -27,9 +27,10 @@ BATCHNORM1D = "BatchNorm1d"
 UPSAMPLE_MODES = ("nearest", "bilinear")
 
 Pair = tuple[int, int]
+Sides = tuple[int, int, int, int]  # padding per side as PyTorch writes it: (left, right, top, bottom)
 Shape = tuple[int, ...]  # per sample: (C, H, W), (C, L) or (F,)
 
-_SIZE_FIELDS = ("kernel_size", "stride", "padding", "dilation", "output_padding")
+_SIZE_FIELDS = ("kernel_size", "stride", "padding", "dilation", "output_padding", "output_size")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class LayerSpec:
     out_channels: int = 1  # convolutions: output channels; Linear: out_features
     kernel_size: Pair = (3, 3)  # convolutions, pools and the residual block's convolution
     stride: Pair | None = None  # None: the layer's default (1; a pool's kernel_size)
-    padding: Pair | str = (0, 0)  # zeros per side; Conv1d / Conv2d also "same" or "valid"
+    padding: Pair | Sides | str = (0, 0)  # zeros per side (h, w); Conv1d / Conv2d also "same" or "valid";
+    # a padding layer also four sides (left, right, top, bottom), a negative one cropping
     dilation: Pair = (1, 1)  # gap between kernel taps (1 = touching); not for average pooling
     groups: int = 1  # convolutions: channel groups (both channel counts divisible by it)
     bias: bool = True  # convolutions and Linear: one learnable offset per output channel
@@ -54,6 +56,8 @@ class LayerSpec:
     mode: str = "nearest"  # Upsample: "nearest" or "bilinear"
     p: float = 0.5  # Dropout probability (the residual block's dropout too)
     in_features: int | None = None  # Linear: None = take the flattened size; a number is checked
+    output_size: Pair = (1, 1)  # adaptive pools: the output (h, w) whatever the input (1 x 1: a ResNet head)
+    upscale_factor: int = 2  # PixelShuffle: r; channels / r^2 out, height and width x r
 
     def __post_init__(self) -> None:
         for name in _SIZE_FIELDS:
@@ -87,18 +91,23 @@ def parse_pair(text: str | int | Sequence[int], name: str = "value") -> Pair:
     return (values[0], values[-1])
 
 
-def parse_padding(text: str | int | Sequence[int]) -> Pair | str:
-    """Padding as typed: a number or pair, or the words ``same`` / ``valid``."""
+def parse_padding(text: str | int | Sequence[int]) -> Pair | Sides | str:
+    """Padding as typed: a number or pair, four sides ``left, right, top, bottom``, or ``same`` / ``valid``."""
     if isinstance(text, str) and text.strip().strip("'\"").lower() in ("same", "valid"):
         return text.strip().strip("'\"").lower()
+    if isinstance(text, (tuple, list)) and len(text) == 4:
+        return arithmetic.sides(tuple(text))
+    if isinstance(text, str) and len(re.findall(r"-?\d+", text)) == 4 and not re.sub(r"[-\d\s,x×()\[\]]", "", text):
+        left, right, top, bottom = (int(n) for n in re.findall(r"-?\d+", text))
+        return (left, right, top, bottom)
     return parse_pair(text, "padding")
 
 
-def show_pair(value: Pair | str) -> str:
-    """``(3, 3)`` -> ``"3"``, ``(3, 5)`` -> ``"(3, 5)"``, ``"same"`` -> ``"'same'"`` (PyTorch style)."""
+def show_pair(value: Pair | Sides | str) -> str:
+    """``(3, 3)`` -> ``"3"``, ``(3, 5)`` -> ``"(3, 5)"``, ``"same"`` -> ``"'same'"`` (PyTorch style; four sides too)."""
     if isinstance(value, str):
         return repr(value)
-    return str(value[0]) if value[0] == value[1] else f"({value[0]}, {value[1]})"
+    return str(value[0]) if len(set(value)) == 1 else str(tuple(value))
 
 
 def show_shape(shape: Shape) -> str:

@@ -79,9 +79,10 @@ def parameters(spec: LayerSpec, shape: Shape) -> ParameterCount:
     return kind_of(spec).parameters(spec, tuple(shape))
 
 
-def window(spec: LayerSpec) -> Window | None:
-    """The sliding window for receptive-field arithmetic; None for a layer that upsamples."""
-    return kind_of(spec).window(spec)
+def window(spec: LayerSpec, shape: Shape | None = None) -> Window | None:
+    """The sliding window for receptive-field arithmetic on per-sample input ``shape``; None for a layer that
+    upsamples. A kind whose windows follow its input (an adaptive pool) needs ``shape``."""
+    return kind_of(spec).window(spec, None if shape is None else tuple(shape))
 
 
 def evaluate_stack(specs: Sequence[LayerSpec], input_shape: Shape) -> StackReport:
@@ -102,7 +103,7 @@ def evaluate_stack(specs: Sequence[LayerSpec], input_shape: Shape) -> StackRepor
         except InvalidLayerConfig as error:
             report.rows.append(LayerRow(spec, shape, None, None, None, None, error))
             break
-        layer_window = window(spec)
+        layer_window = window(spec, shape)
         upsampled = upsampled or layer_window is None
         field_size = field = None
         if not upsampled and len(shape) in (2, 3):

@@ -15,19 +15,21 @@ from cnnviz.layers import size_solver
 from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.layers.code_export import pytorch_line
 from cnnviz.layers.receptive_field import axis_region, box
-from cnnviz.layers.registry import KINDS, LAYER_KINDS, LayerKind
-from cnnviz.layers.size_solver import Solution
-from cnnviz.layers.spec import (
-    FLATTEN,
-    LINEAR,
-    LayerSpec,
-    Pair,
-    Shape,
-    format_bytes,
-    parse_padding,
-    parse_pair,
-    show_shape,
-)
+from cnnviz.layers.registry import (
+    CHOICE,
+    FLAG,
+    FLOAT,
+    INT,
+    KINDS,
+    LAYER_KINDS,
+    NO_FLAG,
+    PAIR,
+    SIDES,
+    LayerKind,
+    Option,
+    kind_named,
+)  # fmt: skip
+from cnnviz.layers.spec import LayerSpec, Shape, format_bytes, parse_padding, parse_pair, show_shape
 from cnnviz.layers.stack import StackReport, evaluate_stack
 
 TABLE_COLUMNS = ("layer", "out", "kernel", "stride", "padding", "dilation", "groups", "extra")
@@ -35,8 +37,11 @@ NUMBER_COLUMNS = ("out", "groups")
 MAX_FIX_ANSWERS = 8  # solver answers the builder offers for a layer of the wrong size
 
 
-def _pair_text(value: Pair) -> str:
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+def _pair_text(value: tuple[int, ...]) -> str:
+    """``3``, ``3x5``, or four sides ``1,2,0,3`` (left, right, top, bottom) as the student types them."""
+    if len(set(value)) == 1:
+        return str(value[0])
+    return f"{value[0]}x{value[1]}" if len(value) == 2 else ",".join(str(v) for v in value)
 
 
 def _blank(value: object) -> bool:
@@ -51,10 +56,10 @@ def _extra_text(kind: LayerKind, spec: LayerSpec) -> str:
             continue
         value = getattr(spec, option.field)
         default = getattr(LayerSpec(spec.kind), option.field)
-        if option.key == "no_bias":
-            words += [] if value else ["no_bias"]
-        elif option.key == "ceil_mode":
-            words += ["ceil_mode"] if value else []
+        if option.value == NO_FLAG:
+            words += [] if value else [option.key]
+        elif option.value == FLAG:
+            words += [option.key] if value else []
         elif value != default or option.always_shown:
             text = (
                 _pair_text(value) if isinstance(value, tuple) else f"{value:g}" if isinstance(value, float) else value
@@ -65,7 +70,7 @@ def _extra_text(kind: LayerKind, spec: LayerSpec) -> str:
 
 def spec_to_row(spec: LayerSpec) -> dict[str, object]:
     """One table row (plain strings and numbers, as st.data_editor wants them)."""
-    kind = KINDS[spec.kind]
+    kind = kind_named(spec.kind)
     keys = {option.key for option in kind.options}
     padding = spec.padding if isinstance(spec.padding, str) else _pair_text(spec.padding)
     return {
@@ -89,11 +94,12 @@ def row_to_spec(row: dict[str, object], number: int) -> LayerSpec:
     name = str(row.get("layer") or "").strip()
     if name not in KINDS:
         raise InvalidLayerConfig(f"Row {number}: unknown layer {name!r}.", f"choose one of {', '.join(LAYER_KINDS)}.")
+    kind = KINDS[name]
     values: dict[str, object] = {"kind": name}
     try:
         if not _blank(row.get("out")):
             values["out_channels"] = int(float(row["out"]))  # type: ignore[arg-type]
-        elif KINDS[name].option("out") is not None:
+        elif kind.option("out") is not None:
             raise InvalidLayerConfig(f"{name} needs out (its output channels or features).", "fill in out.")
         for column, field in (("kernel", "kernel_size"), ("stride", "stride"), ("dilation", "dilation")):
             if not _blank(row.get(column)):
@@ -102,7 +108,7 @@ def row_to_spec(row: dict[str, object], number: int) -> LayerSpec:
             values["padding"] = parse_padding(str(row["padding"]))
         if not _blank(row.get("groups")):
             values["groups"] = int(float(row["groups"]))  # type: ignore[arg-type]
-        values.update(_parse_extra(str(row.get("extra") or "")))
+        values.update(_parse_extra(kind, str(row.get("extra") or "")))
     except InvalidLayerConfig as error:
         raise InvalidLayerConfig(f"Row {number} ({name}): {error.constraint}", error.fix) from None
     except (TypeError, ValueError) as error:
@@ -110,31 +116,53 @@ def row_to_spec(row: dict[str, object], number: int) -> LayerSpec:
     return LayerSpec(**values)  # type: ignore[arg-type]
 
 
-def _parse_extra(text: str) -> dict[str, object]:
-    """``p=0.3``, ``scale=2 mode=bilinear``, ``output_padding=1``, ``ceil_mode``, ``in=288``, ``no_bias``."""
+def _extra_options(kind: LayerKind) -> list[Option]:
+    return [option for option in kind.options if option.key not in TABLE_COLUMNS]
+
+
+def _parse_value(option: Option, text: str) -> object:
+    """One extra setting's value, read as its option is written (raises ValueError or InvalidLayerConfig)."""
+    if option.value == INT:
+        return int(text)
+    if option.value == FLOAT:
+        return float(text)
+    if option.value == PAIR:
+        return parse_pair(text, option.field)
+    if option.value == SIDES:
+        return parse_padding(text)
+    if option.value == FLAG:
+        return text.lower() not in ("false", "0")
+    if option.value == NO_FLAG:
+        return False
+    return text.strip("'\"") if option.value == CHOICE else text
+
+
+def _example(kind: LayerKind, option: Option) -> str:
+    """How the extra cell writes an option, at the kind's default: ``p=0.5``, ``mode=nearest``, ``ceil_mode``."""
+    if option.value in (FLAG, NO_FLAG):
+        return option.key
+    value = getattr(LayerSpec(kind.name), option.field)
+    value = option.low if value is None else value
+    text = _pair_text(value) if isinstance(value, tuple) else f"{value:g}" if isinstance(value, float) else value
+    return f"{option.key}={text}"
+
+
+def _parse_extra(kind: LayerKind, text: str) -> dict[str, object]:
+    """The extra cell: the kind's options outside the columns, ``key=value`` (``p=0.3``, ``scale=2 mode=bilinear``,
+    ``output_padding=1``, ``in=288``) or a flag alone (``ceil_mode``, ``no_bias``); the PyTorch name works too."""
     values: dict[str, object] = {}
+    extras = _extra_options(kind)
     for token in text.replace(",", " ").split():
         key, _, value = token.partition("=")
         key = key.strip().lower()
-        if key == "p":
-            values["p"] = float(value)
-        elif key in ("scale", "scale_factor"):
-            values["scale_factor"] = float(value)
-        elif key == "mode":
-            values["mode"] = value.strip("'\"")
-        elif key == "output_padding":
-            values["output_padding"] = parse_pair(value, "output_padding")
-        elif key == "ceil_mode":
-            values["ceil_mode"] = value.lower() not in ("false", "0")
-        elif key in ("in", "in_features"):
-            values["in_features"] = int(value)
-        elif key == "no_bias":
-            values["bias"] = False
-        else:
+        option = next((o for o in extras if key in (o.key, o.field)), None)
+        if option is None:
+            known = " ".join(_example(kind, o) for o in extras)
             raise InvalidLayerConfig(
-                f"extra setting {token!r} is not known.",
-                "use p=0.5, scale=2 mode=nearest, output_padding=1, ceil_mode, in=288 or no_bias.",
+                f"extra setting {token!r} is not known for {kind.name}.",
+                f"{kind.name} takes {known}." if known else f"leave extra empty: {kind.name} has no extra settings.",
             )
+        values[option.field] = _parse_value(option, value)
     return values
 
 
@@ -236,14 +264,15 @@ def size_fixes(specs: Sequence[LayerSpec], input_shape: Shape, report: StackRepo
     Only layers followed by shape-keeping ones up to the ``Flatten`` are changed; None when there is none.
     """
     bad = report.error_index
-    if bad is None or specs[bad].kind != LINEAR or specs[bad].in_features is None or bad < 1:
+    if bad is None or bad < 1 or not kind_named(specs[bad].kind).sets("in_features") or specs[bad].in_features is None:
         return None
-    if specs[bad - 1].kind != FLATTEN:
+    flattened = report.rows[bad - 1]  # the layer before lays every value out in one row
+    if flattened.output_shape is None or len(flattened.output_shape) != 1 or len(flattened.input_shape) == 1:
         return None
     index = bad - 2
     while index >= 0 and report.rows[index].input_shape == report.rows[index].output_shape:
         index -= 1  # ReLU, BatchNorm, Dropout, residual blocks keep the shape
-    if index < 0 or specs[index].kind not in size_solver.SOLVER_KINDS:
+    if index < 0 or kind_named(specs[index].kind).solver_family is None:
         return None
     row = report.rows[index]
     channels, current = row.output_shape[0], tuple(row.output_shape[1:])
@@ -255,7 +284,7 @@ def size_fixes(specs: Sequence[LayerSpec], input_shape: Shape, report: StackRepo
         answers = size_solver.solve(specs[index].kind, size[0] if len(size) == 1 else tuple(size),
                                    target[0] if len(target) == 1 else target)  # fmt: skip
         for answer in answers:
-            fixed = _apply(specs[index], answer)
+            fixed = replace(specs[index], **answer.changes())  # type: ignore[arg-type]
             trial = evaluate_stack([*specs[:index], fixed, *specs[index + 1 :]], input_shape)
             if trial.error_index is None or trial.error_index > bad:
                 found.append(fixed)
@@ -270,16 +299,3 @@ def size_fixes(specs: Sequence[LayerSpec], input_shape: Shape, report: StackRepo
               f"{' x '.join(str(t) for t in target)} instead of {' x '.join(str(c) for c in current)}.")  # fmt: skip
     lines = tuple(pytorch_line(s, row.input_shape) for s in found)
     return SizeFix(index, target, reason, tuple(found), lines)
-
-
-def _apply(spec: LayerSpec, answer: Solution) -> LayerSpec:
-    """``spec`` with the solver's kernel, stride, padding, dilation, output_padding and ceil_mode."""
-    return replace(
-        spec,
-        kernel_size=answer.kernel_size,
-        stride=answer.stride,
-        padding=answer.padding,
-        dilation=answer.dilation,
-        output_padding=answer.output_padding,
-        ceil_mode=answer.ceil_mode,
-    )  # type: ignore[arg-type]

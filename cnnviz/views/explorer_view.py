@@ -19,6 +19,7 @@ from PIL import Image
 from cnnviz.data import images
 from cnnviz.explorer import animation
 from cnnviz.explorer.layer2d import (
+    SETTINGS,
     ExplorerSettings,
     LayerReport,
     MapsUnavailable,
@@ -36,8 +37,9 @@ class ExplorerView:
     settings: ExplorerSettings  # the settings the view was built from
     report: LayerReport | None  # None when the layer cannot work
     error: InvalidLayerConfig | None  # why it cannot work
-    animation: dict | None  # the sliding-window animation (cnnviz.explorer.animation.payload), drawn by the browser
-    animation_caption: str  # what the animation shows
+    animation: dict | None  # the sliding-window animation (cnnviz.explorer.animation.payload), drawn by the browser;
+    # None: the layer cannot work, or slides no window
+    animation_caption: str  # what the animation shows, or why the layer has none
     maps: MapGrid | None  # the feature maps (None: off, or unavailable)
     maps_message: str  # what the maps show, or why they are missing
     kernel: np.ndarray | None  # the 2-D kernel used on every channel, if one
@@ -53,9 +55,8 @@ class InputPreview:
     width: int  # columns
 
 
-# Only the layer's own settings shape the animation; the image and kernel do not.
-_ANIMATION_FIELDS = ("layer", "height", "width", "kernel", "stride", "padding", "dilation", "ceil_mode",
-                     "output_padding", "scale_factor", "mode", "in_channels", "out_channels", "groups")  # fmt: skip
+# Only the layer and its input's size shape the animation; the image and kernel do not.
+_ANIMATION_FIELDS = ("layer", "height", "width", "in_channels", *(s.field for s in SETTINGS if s.spec_field))
 
 
 def animation_key(settings: ExplorerSettings) -> ExplorerSettings:
@@ -65,11 +66,15 @@ def animation_key(settings: ExplorerSettings) -> ExplorerSettings:
 
 
 @functools.lru_cache(maxsize=64)
-def animation_payload(settings: ExplorerSettings) -> tuple[dict, str]:
-    """The sliding-window description and caption (cached: changing the image or kernel reuses it).
+def animation_payload(settings: ExplorerSettings) -> tuple[dict | None, str]:
+    """The sliding-window description and caption (cached: changing the image or kernel reuses it); for a
+    layer that slides no window, None and the line that says so.
 
     The dict is shared between sessions through the cache: read it, never change it.
     """
+    line = animation.no_window(settings)
+    if line is not None:
+        return None, line
     window = animation.sliding_window(settings, analyze(settings))
     return animation.payload(window), window.caption
 

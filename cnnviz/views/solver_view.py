@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from cnnviz.explorer import layer1d, layer2d
-from cnnviz.explorer.layer2d import ExplorerSettings
 from cnnviz.layers import arithmetic, size_solver
 from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.layers.code_export import pytorch_line
-from cnnviz.layers.registry import stride_of
+from cnnviz.layers.registry import IMAGE, KINDS, kind_named
 from cnnviz.layers.size_solver import Solution
 from cnnviz.layers.spec import LayerSpec
+from cnnviz.layers.stack import output_shape
 
 MAX_ROWS = 200  # answers listed at most (the simplest ones)
 # The bounds the page offers: (lowest, highest, default) for each.
@@ -27,9 +27,9 @@ BOUND_LIMITS = {"max_kernel": (1, 15, 11), "max_stride": (1, 8, 4), "max_padding
 MAX_SIZE_2D = layer2d.MAX_INPUT  # input height / width the page takes (what the explorer can open)
 MAX_LENGTH = 4096  # input length for 1-D kinds
 MAX_WANTED = 4096  # largest wanted output size
-# Where an answer opens: 2-D kinds in the layer explorer, 1-D kinds in the 1-D explorer.
-EXPLORER_PATHS = {"Conv2d": "explorer", "MaxPool2d": "explorer", "ConvTranspose2d": "explorer",
-                  "Conv1d": "explorer1d", "MaxPool1d": "explorer1d", "ConvTranspose1d": "explorer1d"}  # fmt: skip
+# Where an answer opens: 2-D kinds in the layer explorer, 1-D kinds in the 1-D explorer (kinds they show).
+EXPLORER_PATHS = {**{name: "explorer" for name in layer2d.EXPLORER_LAYERS},
+                  **{name: "explorer1d" for name in layer1d.SEQUENCE_LAYERS}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,11 @@ class SolverView:
 
 
 def _spec(solution: Solution, out_channels: int) -> LayerSpec:
-    return LayerSpec(
-        solution.kind, out_channels=out_channels, kernel_size=solution.kernel_size, stride=solution.stride,
-        padding=solution.padding, dilation=solution.dilation, output_padding=solution.output_padding,
-        ceil_mode=solution.ceil_mode,
-    )  # type: ignore[arg-type]  # fmt: skip
+    return LayerSpec(solution.kind, out_channels=out_channels, **solution.changes())  # type: ignore[arg-type]
+
+
+def _two_d(kind: str) -> bool:
+    return kind_named(kind).input_dims == IMAGE
 
 
 def explorer_link(solution: Solution, input_size: tuple[int, ...], in_channels: int, out_channels: int) -> str | None:
@@ -68,12 +68,7 @@ def explorer_link(solution: Solution, input_size: tuple[int, ...], in_channels: 
         return None if settings_1d is None else f"/{path}?{urlencode(layer1d.to_query(settings_1d))}"
     if path is None:
         return None
-    spec = _spec(solution, out_channels)
-    settings = ExplorerSettings(
-        layer=solution.kind, in_channels=in_channels, height=input_size[0], width=input_size[-1],
-        out_channels=out_channels, groups=1, kernel=spec.kernel_size, stride=stride_of(spec),
-        padding=spec.padding, dilation=spec.dilation, ceil_mode=spec.ceil_mode, output_padding=spec.output_padding,
-    )  # fmt: skip
+    settings = layer2d.settings_for(_spec(solution, out_channels), (in_channels, input_size[0], input_size[-1]))
     return f"/{path}?{urlencode(layer2d.to_query(settings))}"
 
 
@@ -108,12 +103,21 @@ def build(
         low, high, _ = BOUND_LIMITS[name]
         if not low <= value <= high:
             raise InvalidLayerConfig(f"{name} must be between {low} and {high} here, got {value}.")
+    two_d = _two_d(kind) if kind in KINDS else False  # an unknown kind: the solver says which it knows
     solutions = size_solver.solve(kind, input_size, output_size, **bounds)
+    size = arithmetic.pair(input_size) if two_d else (input_size,)
+    shape = (in_channels, *size)
+    working, refusal = [], None
+    for solution in solutions:  # the size is right; the channels may not suit it (PixelShuffle: C divisible by r^2)
+        try:
+            output_shape(_spec(solution, out_channels), shape)
+            working.append(solution)
+        except InvalidLayerConfig as error:
+            refusal = error
+    solutions = working
     found = len(solutions)
     if square_only:
         solutions = [s for s in solutions if _square(s)]
-    size = arithmetic.pair(input_size) if kind.endswith("2d") else (input_size,)
-    shape = (in_channels, *size)
     rows = []
     for solution in solutions[:MAX_ROWS]:
         options = ", ".join(
@@ -129,6 +133,15 @@ def build(
         square = f" ({len(solutions)} of them square)" if square_only else ""
         message = f"{found} configurations of {kind} turn {given} into {wanted}{square}{shown}."
         return SolverView(kind, tuple(rows), len(solutions), (), message)
+    if refusal is not None and not found:
+        return SolverView(
+            kind,
+            (),
+            0,
+            (),
+            f"{kind} gives {wanted} from {given}, but not on {in_channels} input "
+            f"channel(s): {refusal.constraint}" + (f" Fix: {refusal.fix}" if refusal.fix else ""),
+        )
     if found:
         message = (f"{found} configurations of {kind} turn {given} into {wanted}, but none uses one number for "
                    "height and width: allow rectangular ones to see them.")  # fmt: skip
@@ -139,11 +152,18 @@ def build(
         f"{wanted}. The nearest sizes it can reach from {given} are "
         f"{', '.join(_show_size(n) for n in nearest)}."
     )
-    wanted_pair = arithmetic.pair(output_size) if kind.endswith("2d") else (output_size,)
+    wanted_pair = arithmetic.pair(output_size) if two_d else (output_size,)
     larger = any(o > n for o, n in zip(wanted_pair, size))
-    if larger and "Transpose" not in kind:
-        message += (f" {kind} grows its input only by its padding; to enlarge, ask for "
-                    f"ConvTranspose{kind[-2:]}.")  # fmt: skip
-    elif not larger and "Transpose" in kind:
-        message += f" To shrink, ask for Conv{kind[-2:]} or MaxPool{kind[-2:]}."
+    dims = kind_named(kind).input_dims
+    if larger and size_solver.shrinks(kind):
+        message += f" {kind} grows its input only by its padding; to enlarge, ask for {_families(dims, 'transpose')}."
+    elif not larger and not size_solver.shrinks(kind):
+        message += f" To shrink, ask for {_families(dims, 'conv', 'pool')}."
     return SolverView(kind, (), 0, nearest, message)
+
+
+def _families(dims: int | None, *families: str) -> str:
+    """The solver's kinds of these families for inputs of ``dims``: "Conv2d or MaxPool2d"."""
+    names = [name for name in size_solver.SOLVER_KINDS
+             if KINDS[name].input_dims == dims and KINDS[name].solver_family in families]  # fmt: skip
+    return " or ".join(names)
