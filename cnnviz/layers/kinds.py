@@ -420,6 +420,7 @@ _CEIL = Option("ceil_mode", "ceil_mode", FLAG, None, None, "Round the output siz
 _OUTPUT_PADDING = Option("output_padding", "output_padding", PAIR, 0, MAX_SIZE,
                          "Extra cells on one side of the output.")  # fmt: skip
 _P = Option("p", "p", FLOAT, 0.0, 1.0, "Dropout probability.", always_shown=True)
+_BLOCK_P = Option("p", "p", FLOAT, 0.0, 0.9, "Dropout probability inside the block (below 1).", always_shown=True)
 _SCALE = Option("scale_factor", "scale", FLOAT, 0.01, 8.0, "Output = floor(input x scale).", always_shown=True)
 _MODE = Option("mode", "mode", CHOICE, None, None, "nearest or bilinear.", choices=UPSAMPLE_MODES, always_shown=True)
 _IN = Option("in_features", "in", INT, 1, None, "in_features, checked against the flattened size.")
@@ -471,7 +472,7 @@ _ENTRIES = (
               _no_parameters, _point, lambda spec, shape: ([], {"p": repr(float(spec.p))}), (nn.Dropout,),
               lambda module: LayerSpec("Dropout", p=module.p)),
     LayerKind("ResidualBlock", IMAGE, "y = f(x) + x with f = Conv2d(same) -> ReLU -> Dropout -> BatchNorm2d.",
-              (_KERNEL, _P), _residual_output, _residual_parameters, _same_window,
+              (_KERNEL, _BLOCK_P), _residual_output, _residual_parameters, _same_window,
               lambda spec, shape: ([str(shape[0])], {"kernel_size": show_pair(spec.kernel_size),
                                                      "dropout": repr(float(spec.p))}),
               (), _residual_from_module, weight_shape=lambda spec, shape: (shape[0], shape[0], *spec.kernel_size),

@@ -13,6 +13,7 @@ from torch import nn
 from cnnviz.data import images
 from cnnviz.explorer import kernels, layer2d
 from cnnviz.explorer.layer2d import ExplorerSettings
+from cnnviz.layers import code_export
 from cnnviz.layers.arithmetic import InvalidLayerConfig
 
 
@@ -40,7 +41,9 @@ def _torch_layer(s: ExplorerSettings) -> nn.Module:
         return nn.MaxPool2d(s.kernel, s.stride, s.padding, s.dilation, ceil_mode=s.ceil_mode)
     if s.layer == "AvgPool2d":
         return nn.AvgPool2d(s.kernel, s.stride, s.padding, ceil_mode=s.ceil_mode)
-    return nn.Upsample(scale_factor=s.scale_factor, mode=s.mode)
+    if s.layer == "Upsample":
+        return nn.Upsample(scale_factor=s.scale_factor, mode=s.mode)
+    return code_export.to_module(s.spec(), s.input_shape[1:])  # a kind added since: its own line
 
 
 def test_analyze_agrees_with_pytorch_on_shape_parameters_and_refusals():

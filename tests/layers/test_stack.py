@@ -7,45 +7,9 @@ import torch
 
 from cnnviz.layers import code_export, registry, stack
 from cnnviz.layers.spec import LayerSpec
+from tests.layers.kind_examples import MIXED_SEQUENCE_STACK, MIXED_STACK, STACKS
 
-MIXED_STACK = (
-    (3, 40, 36),
-    [
-        LayerSpec("Conv2d", out_channels=12, kernel_size=(5, 3), stride=(2, 1), padding=(1, 2), groups=3),
-        LayerSpec("BatchNorm2d"),
-        LayerSpec("ReLU"),
-        LayerSpec("MaxPool2d", kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(2, 1), ceil_mode=True),
-        LayerSpec("ResidualBlock", kernel_size=(4, 4), p=0.1),
-        LayerSpec("ConvTranspose2d", out_channels=6, kernel_size=(3, 2), stride=(2, 3), padding=(1, 0),
-                  output_padding=(1, 2), dilation=(1, 1)),
-        LayerSpec("Upsample", scale_factor=1.5, mode="bilinear"),
-        LayerSpec("AvgPool2d", kernel_size=(2, 3), ceil_mode=True, padding=(1, 1)),
-        LayerSpec("Dropout", p=0.2),
-        LayerSpec("Conv2d", out_channels=4, kernel_size=(3, 3), padding="same", dilation=(2, 2), bias=False),
-        LayerSpec("Sigmoid"),
-        LayerSpec("Flatten"),
-        LayerSpec("Linear", out_channels=7),
-    ],
-)  # fmt: skip
-
-
-MIXED_SEQUENCE_STACK = (
-    (4, 60),
-    [
-        LayerSpec("Conv1d", out_channels=8, kernel_size=5, padding="same", dilation=2, groups=2),
-        LayerSpec("BatchNorm1d"),
-        LayerSpec("ReLU"),
-        LayerSpec("MaxPool1d", kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True),
-        LayerSpec("ConvTranspose1d", out_channels=6, kernel_size=4, stride=3, padding=1, output_padding=2),
-        LayerSpec("AvgPool1d", kernel_size=3, stride=2, padding=1, ceil_mode=True),
-        LayerSpec("Dropout", p=0.2),
-        LayerSpec("Conv1d", out_channels=3, kernel_size=4, stride=2, bias=False),
-        LayerSpec("Sigmoid"),
-        LayerSpec("Flatten"),
-        LayerSpec("BatchNorm1d"),
-        LayerSpec("Linear", out_channels=2),
-    ],
-)
+__all__ = ["MIXED_SEQUENCE_STACK", "MIXED_STACK"]  # other tests chain the same stacks
 
 
 def _torch_shapes(specs, input_shape, batch=2):
@@ -64,7 +28,7 @@ def _torch_shapes(specs, input_shape, batch=2):
 
 def test_a_mixed_stack_of_every_image_layer_kind_matches_pytorch():
     input_shape, specs = MIXED_STACK
-    assert {s.kind for s in specs} | {s.kind for s in MIXED_SEQUENCE_STACK[1]} == set(registry.LAYER_KINDS)
+    assert {s.kind for _, chained in STACKS for s in chained} == set(registry.LAYER_KINDS)
     report = stack.evaluate_stack(specs, input_shape)
     assert report.error_index is None, report.rows[report.error_index].error
     shapes, params = _torch_shapes(specs, input_shape)
