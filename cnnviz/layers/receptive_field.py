@@ -20,6 +20,7 @@ class Window:
     stride: IntPair = 1
     dilation: IntPair = 1
     padding: IntPair = 0  # rows / columns padded before the first one (top, left); moves the field, not its size
+    exact: bool = True  # False: windows of uneven size (an adaptive pool), given by the largest and a whole stride
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ReceptiveField:
     size: tuple[int, int]
     jump: tuple[int, int]
     padding: tuple[int, int] = (0, 0)
+    exact: bool = True  # False after windows of uneven size: size is the largest field, the box an estimate
 
 
 def receptive_fields(windows: Iterable[Window]) -> list[ReceptiveField]:
@@ -47,14 +49,15 @@ def receptive_fields(windows: Iterable[Window]) -> list[ReceptiveField]:
         p_out = p_in + padding * j_in
         j_out = j_in * stride
     """
-    size, jump, padding = (1, 1), (1, 1), (0, 0)
+    size, jump, padding, exact = (1, 1), (1, 1), (0, 0), True
     fields = []
     for window in windows:
         kernel, strides, dil = pair(window.kernel_size), pair(window.stride), pair(window.dilation)
         size = tuple(r + (effective_kernel_size(k, d) - 1) * j for r, k, d, j in zip(size, kernel, dil, jump))  # type: ignore[assignment]
         padding = tuple(p + q * j for p, q, j in zip(padding, pair(window.padding), jump))  # type: ignore[assignment]
         jump = tuple(j * s for j, s in zip(jump, strides))  # type: ignore[assignment]
-        fields.append(ReceptiveField(size=size, jump=jump, padding=padding))
+        exact = exact and window.exact
+        fields.append(ReceptiveField(size=size, jump=jump, padding=padding, exact=exact))
     return fields
 
 

@@ -30,7 +30,7 @@ from cnnviz.layers.registry import (
     kind_named,
 )  # fmt: skip
 from cnnviz.layers.spec import LayerSpec, Shape, format_bytes, parse_padding, parse_pair, show_shape
-from cnnviz.layers.stack import StackReport, evaluate_stack
+from cnnviz.layers.stack import LayerRow, StackReport, evaluate_stack
 
 TABLE_COLUMNS = ("layer", "out", "kernel", "stride", "padding", "dilation", "groups", "extra")
 NUMBER_COLUMNS = ("out", "groups")
@@ -202,6 +202,14 @@ def _field_columns(row, network_input: tuple[int, ...]) -> tuple[str, str]:
     return stride, f"rows {top}-{bottom}, columns {left}-{right}"
 
 
+def _field_text(row: LayerRow) -> str:
+    """``"5 x 5"``; after windows of uneven size (an adaptive pool) the largest, and it says so."""
+    if not row.receptive_field:
+        return "n/a"
+    text = " x ".join(str(r) for r in row.receptive_field)
+    return text if row.field is None or row.field.exact else f"{text} (largest window)"
+
+
 def report_table(report: StackReport) -> list[dict[str, str]]:
     """One display row per evaluated layer: the PyTorch line, shape, parameters, receptive field, memory.
 
@@ -220,8 +228,7 @@ def report_table(report: StackReport) -> list[dict[str, str]]:
                 "layer": pytorch_line(row.spec, row.input_shape) if ok else row.spec.kind,
                 "output shape": show_shape(row.output_shape) if ok else "—",
                 "parameters": f"{row.parameters.total:,}" if ok else "—",
-                "receptive field": (" x ".join(str(r) for r in row.receptive_field)
-                                    if row.receptive_field else "n/a") if ok else "—",
+                "receptive field": _field_text(row) if ok else "—",
                 "effective stride": stride,
                 "first cell reads": first_cell,
                 "activation memory": format_bytes(row.activation_bytes) if ok else "—",

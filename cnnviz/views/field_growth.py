@@ -118,6 +118,10 @@ def field_growth(report: StackReport, over: Sequence[int] | None = None) -> Fiel
                          "layer one cell reads several overlapping windows, not one box.")  # fmt: skip
             break
         field, cells = row.field, tuple(int(n) for n in out[1:])
+        if not field.exact and (number == 1 or report.rows[number - 2].field.exact):
+            notes.append(f"Layer {number} ({row.spec.kind}) reads windows of uneven size: its box, and the "
+                         "boxes after it, use its largest window and a whole stride, so a cell may read a "
+                         "little less.")  # fmt: skip
         cell, regions = [], []
         for axis, size in enumerate(input_size):
             first = axis_region(field, axis, 0, size)

@@ -201,9 +201,10 @@ def test_the_receptive_field_is_the_footprint_of_the_real_layer(name):
             low, high = (top,) if len(size) == 1 else (top, left), (bottom,) if len(size) == 1 else (bottom, right)
             for axis in range(len(size)):
                 along = [p[axis] for p in inputs]
-                assert low[axis] <= min(along) and max(along) <= high[axis], (example, cell)
+                if field.exact:  # uneven windows (an adaptive pool): the size is the largest, the box an estimate
+                    assert low[axis] <= min(along) and max(along) <= high[axis], (example, cell)
                 largest[axis] = max(largest[axis], max(along) - min(along) + 1)
-        assert tuple(largest) == field.size[: len(size)], example
+        assert tuple(largest) == field.size[: len(size)], example  # the largest footprint: the field's size
 
 
 @pytest.mark.parametrize("name", size_solver.SOLVER_KINDS)
