@@ -203,7 +203,7 @@ _PAGE_RERUNS = ("out_channels",)
 def _layer_control(setting: Setting, layer: str, square: bool) -> None:
     """The widget of one of the layer's own settings, drawn as its declaration says."""
     state = st.session_state
-    low, high = setting.low, setting.high
+    low, high = layer2d.setting_range(setting, layer)
     rerun = {} if setting.field in _PAGE_RERUNS else {"on_change": _rerun_view}
     help_text = HELP[setting.field]
     if setting.widget == "number":

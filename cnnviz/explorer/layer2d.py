@@ -124,6 +124,7 @@ class Setting:
     mode_key: str = ""  # padding: the session-state key of its number / same / valid choice
     spec_field: str = ""  # the LayerSpec field it sets ("": the explorer's own, not the layer's)
     label: str = ""  # the widget's label (layer options: the PyTorch argument)
+    option: str = ""  # the registry option it shows (its key): each layer's range is that option's
 
 
 def _option(field: str, key: str, widget: str, widget_key: str, help_text: str, option: str, spec_field: str,
@@ -133,7 +134,7 @@ def _option(field: str, key: str, widget: str, widget_key: str, help_text: str, 
     low, declared = _declared(option)
     highs = [h for h in (declared, high) if h is not None]
     return Setting(field, key, widget, widget_key, help_text, 1 if low is None else low, min(highs) if highs else None,
-                   layers=_having(option), spec_field=spec_field, label=spec_field, **more)  # type: ignore[arg-type]  # fmt: skip
+                   layers=_having(option), spec_field=spec_field, label=spec_field, option=option, **more)  # type: ignore[arg-type]  # fmt: skip
 
 
 SETTINGS = (
@@ -252,6 +253,14 @@ def from_query(query: dict[str, str | list[str]]) -> tuple[ExplorerSettings, lis
     return settings, problems + clamped
 
 
+def setting_range(setting: Setting, layer: str) -> tuple[float | None, float | None]:
+    """The range a control offers for ``layer``: its registry option's (capped where the explorer offers less)."""
+    option = KINDS[layer].option(setting.option) if setting.option and layer in setting.layers else None
+    if option is None or option.low is None:
+        return setting.low, setting.high
+    return option.low, setting.high if option.high is None else min(option.high, setting.high)  # type: ignore[type-var]
+
+
 def clamp(settings: ExplorerSettings) -> tuple[ExplorerSettings, list[str]]:
     """Bring every setting into its declared range or choices; say what moved.
 
@@ -270,16 +279,17 @@ def clamp(settings: ExplorerSettings) -> tuple[ExplorerSettings, list[str]]:
 
     for setting in SETTINGS:
         value = getattr(settings, setting.field)
-        name = "kernel_size" if setting.field == "kernel" else setting.field
+        name = setting.spec_field or setting.field
+        low, high = setting_range(setting, settings.layer)
         if setting.widget == "select" and value not in setting.choices:
             notes.append(f"{name} {value!r} is not one of {', '.join(setting.choices)}; the default is used.")
             changes[setting.field] = getattr(defaults, setting.field)
         elif setting.widget in ("number", "divisor"):
-            changes[setting.field] = int(bound(name, value, setting.low, setting.high))  # type: ignore[arg-type]
+            changes[setting.field] = int(bound(name, value, low, high))  # type: ignore[arg-type]
         elif setting.widget == "float":
-            changes[setting.field] = float(bound(name, value, setting.low, setting.high))  # type: ignore[arg-type]
+            changes[setting.field] = float(bound(name, value, low, high))  # type: ignore[arg-type]
         elif setting.widget == "pair" or (setting.widget == "padding" and not isinstance(value, str)):
-            changes[setting.field] = tuple(int(bound(name, v, setting.low, setting.high)) for v in value)  # type: ignore[arg-type]
+            changes[setting.field] = tuple(int(bound(name, v, low, high)) for v in value)  # type: ignore[arg-type]
     return replace(settings, **changes), notes  # type: ignore[arg-type]
 
 
@@ -335,7 +345,9 @@ def settings_from_widgets(state: Mapping[str, object], base: ExplorerSettings | 
             if mode in ("same", "valid"):
                 values[setting.field] = mode
             elif takes == "sides" and all(f"{key}{suffix}" in state for suffix in _SIDES):
-                values[setting.field] = tuple(int(state[f"{key}{suffix}"]) for suffix in _SIDES)  # type: ignore[call-overload]
+                left, right, top, bottom = (int(state[f"{key}{suffix}"]) for suffix in _SIDES)  # type: ignore[call-overload]
+                # even sides are a pair (h, w), as a link writes them
+                values[setting.field] = (top, left) if (left, top) == (right, bottom) else (left, right, top, bottom)
             elif takes != "sides" and f"{key}_h" in state and f"{key}_w" in state:
                 values[setting.field] = (int(state[f"{key}_h"]), int(state[f"{key}_w"]))  # type: ignore[call-overload]
         elif setting.widget not in ("pair", "padding", "none") and key in state:

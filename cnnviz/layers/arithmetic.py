@@ -692,6 +692,12 @@ def pad2d_terms(input_size: IntPair, padding: IntPair | Sequence[int]) -> tuple[
     left, right, top, bottom = sides(padding)
     terms = []
     for axis, n, before, after in zip(_AXES_2D, size, (top, left), (bottom, right)):
+        cropped = -min(before, 0) - min(after, 0)
+        if cropped > n:  # PyTorch crops first, then pads
+            raise InvalidLayerConfig(
+                f"The padding crops {cropped} {axis.cells} {axis.where}, but the input has only {n}.",
+                f"crop at most {n} {axis.cells} {axis.where} in all.",
+            )
         out = n + before + after
         if out < 1:
             raise InvalidLayerConfig(

@@ -75,7 +75,7 @@ class Solution:
 
         kernel, dilation, stride = values(self.kernel_size), values(self.dilation), values(self.stride)
         square = len(set(kernel)) == len(set(stride)) == len(set(dilation)) == 1
-        pads = _same_sides(kernel[0], dilation[0]) if self.padding == "same" else values(self.padding)
+        pads = _same_sides(kernel[0], dilation[0]) if self.padding == "same" else tuple(map(abs, values(self.padding)))
         return (max(kernel), max(dilation) > 1, not square, sum(kernel), sum(stride), sum(pads), not square,
                 sum(dilation), sum(values(self.output_padding)), self.ceil_mode, max(pads) - min(pads),
                 values(self.upscale_factor), pads)  # fmt: skip
@@ -126,6 +126,12 @@ def _padding_solution(kind: str, options: tuple[_DimOption, ...]) -> Solution:
     return Solution(kind, padding=sides)
 
 
+def _padding_options(n: int, max_padding: int) -> list[tuple[_DimOption, int]]:
+    """Sides (before, after) within +-max_padding that PyTorch accepts (it crops first: no more than n)."""
+    sides = range(-max_padding, max_padding + 1)
+    return [((b, a), n + b + a) for b in sides for a in sides if -min(b, 0) - min(a, 0) <= n and n + b + a >= 1]
+
+
 def _one_or_pair(values: tuple[int, ...]) -> int | tuple[int, int]:
     return values[0] if len(values) == 1 else (values[0], values[1])
 
@@ -148,10 +154,9 @@ _FAMILIES = {
                     lambda option: option[5], shrinks=True),
     "transpose": _Family(lambda n, bounds, _: _sliding_options("transpose", n, bounds), _sliding_solution,
                          lambda option: None, shrinks=False),
-    # explicit padding (before, after) per dimension, each side up to max_padding; no cropping
-    "padding": _Family(lambda n, bounds, _: [((b, a), n + b + a) for b in range(bounds[2] + 1)
-                                             for a in range(bounds[2] + 1)],
-                       _padding_solution, lambda option: None, shrinks=False),
+    # explicit padding (before, after) per dimension, each side -max_padding (cropping) to max_padding
+    "padding": _Family(lambda n, bounds, _: _padding_options(n, bounds[2]), _padding_solution, lambda option: None,
+                       shrinks=True),
     # one whole factor r for every dimension, up to max_kernel
     "upscale": _Family(lambda n, bounds, _: [((r,), n * r) for r in range(1, bounds[0] + 1)],
                        lambda kind, options: Solution(kind, upscale_factor=options[0][0]),
@@ -225,7 +230,7 @@ def solve(
     max_stride, padding 0 .. max_padding (convolutions also ``"same"`` where it pads unevenly, which no
     number can say, and its larger side fits max_padding), dilation 1 .. max_dilation (only for kernels
     of 2 or more: with kernel 1 it changes nothing), every ``output_padding`` PyTorch allows and both
-    ``ceil_mode`` values. Explicit padding: each side 0 .. max_padding. Upscaling: one factor 1 ..
+    ``ceil_mode`` values. Explicit padding: each side -max_padding (cropping) .. max_padding. Upscaling: one factor 1 ..
     max_kernel. An adaptive pool: its output_size is the wanted size, one answer. 2-D kinds take ints
     (square) or ``(h, w)`` pairs and answer with pairs, one ``ceil_mode`` for both dimensions. Sorted
     simplest first (:meth:`Solution.simplicity`).

@@ -74,7 +74,8 @@ def test_what_a_kind_refuses_pytorch_refuses_too_and_the_message_says_why(name):
 def _random_value(rng: random.Random, option: registry.Option, dims: int | None) -> object:
     low = option.low
     cap = KEY_CAPS.get(option.key, CAPS.get(option.value))
-    high = option.high if cap is None else min(option.high, cap + (low or 0))
+    high = option.high if cap is None else min(option.high, cap + max(low or 0, 0))
+    low = low if cap is None or low is None else max(low, -cap)
     if option.value == INT:
         return rng.randint(int(low), int(high))
     if option.value == FLOAT:
