@@ -27,8 +27,10 @@ from cnnviz.layers.registry_base import (
     IMAGE,
     INT,
     NO_FLAG,
+    NO_WINDOW,
     PAIR,
     SEQUENCE,
+    SIDES,
     TRANSPOSE_GENERAL,
     TRANSPOSED,
     WINDOW,
@@ -404,6 +406,128 @@ def _channels_argument(spec: LayerSpec, shape: Shape) -> Arguments:
     return [str(shape[0])], {}
 
 
+# --- adaptive average pooling: output_size windows of uneven size (ResNet-style heads) -------------------
+
+
+def _adaptive_terms(spec: LayerSpec, shape: Shape) -> tuple[arithmetic.AdaptiveTerms, ...]:
+    return arithmetic.adaptive_pool2d_terms(_spatial(spec, shape), spec.output_size)
+
+
+def _adaptive_window(spec: LayerSpec, shape: Shape | None) -> Window | None:
+    """The largest window with a whole stride (exact when output_size divides the input); None when it enlarges."""
+    if shape is None:
+        raise InvalidLayerConfig(f"{spec.kind}'s windows follow its input size.", "give the input shape.")
+    terms = _adaptive_terms(spec, shape)
+    if any(t.output > t.size for t in terms):
+        return None  # more outputs than inputs: the windows overlap like an upsampling's
+    return Window(tuple(max(t.sizes) for t in terms), tuple(t.size // t.output for t in terms), 1, 0,
+                  exact=all(t.size % t.output == 0 for t in terms))  # fmt: skip
+
+
+def _adaptive_formula(spec: LayerSpec, shape: Shape) -> Formula:
+    terms = _adaptive_terms(spec, shape)
+    dims = tuple(f"output_size = {t.output}: window i reads ⌊i × {t.size} / {t.output}⌋ to ⌈(i + 1) × {t.size} / "
+                 f"{t.output}⌉ − 1, {min(t.sizes)}{'' if min(t.sizes) == max(t.sizes) else f' or {max(t.sizes)}'} "
+                 f"wide = {t.output}" for t in terms)  # fmt: skip
+    notes = ()
+    if any(min(t.sizes) != max(t.sizes) for t in terms):
+        notes = (f"The windows differ in size ({' x '.join(str(max(t.sizes)) for t in terms)} at most): the "
+                 "receptive field given is the largest window.",)  # fmt: skip
+    return Formula("output_size, whatever the input", dims, tuple((0, 0) for _ in terms), notes=notes)
+
+
+def _adaptive_sources(spec: LayerSpec, axis: int, size: int, out: int) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(range(first, last + 1)) for first, last in arithmetic.adaptive_windows(size, out))
+
+
+_ADAPTIVE_POOL = LayerKind(
+    "AdaptiveAvgPool2d", IMAGE, "The mean of each of output_size windows, channel by channel, whatever the input.",
+    (Option("output_size", "output_size", PAIR, 1, 256, "The output's height x width (1: a ResNet head).",
+            always_shown=True),),
+    lambda spec, shape: (shape[0], *(t.output for t in _adaptive_terms(spec, shape))), _no_parameters,
+    _adaptive_window, lambda spec, shape: ([show_pair(spec.output_size)], {}), (nn.AdaptiveAvgPool2d,),
+    lambda module: LayerSpec("AdaptiveAvgPool2d", output_size=module.output_size),
+    formula=_adaptive_formula, geometry=GATHER, sources=_adaptive_sources,
+    window_text=lambda spec: "AdaptiveAvgPool2d: output cell i averages input ⌊i × in / out⌋ to ⌈(i + 1) × in / "
+    "out⌉ − 1, so neighbouring windows may differ in size and overlap.",
+    solver_family="output_size",
+)  # fmt: skip
+
+
+# --- explicit padding: zeros added (or rows cropped) on each of four sides --------------------------------------
+
+
+def _pad_terms(spec: LayerSpec, shape: Shape) -> tuple[arithmetic.PadTerms, ...]:
+    return arithmetic.pad2d_terms(_spatial(spec, shape), _numeric_padding(spec))
+
+
+def _side(value: int) -> str:
+    return str(value) if value >= 0 else f"({value})"
+
+
+def _pad_window(spec: LayerSpec, shape: Shape | None = None) -> Window:
+    """One pixel, moved by the zeros before it (top, left): padding moves the field, not its size."""
+    left, _, top, _ = arithmetic.sides(_numeric_padding(spec))
+    return Window(1, 1, 1, (top, left))
+
+
+_ZERO_PAD = LayerKind(
+    "ZeroPad2d", IMAGE, "Adds rows and columns of zeros on each side (a negative side crops).",
+    (Option("padding", "padding", SIDES, -256, 256, "Zeros per side: 1, or 1,2,0,3 (left, right, top, bottom); "
+            "a negative side crops.", always_shown=True),),
+    lambda spec, shape: (shape[0], *(t.output for t in _pad_terms(spec, shape))), _no_parameters,
+    _pad_window,
+    lambda spec, shape: ([show_pair(arithmetic.sides(_numeric_padding(spec)))], {}), (nn.ZeroPad2d,),
+    lambda module: LayerSpec("ZeroPad2d", padding=tuple(module.padding)),
+    formula=lambda spec, shape: Formula(
+        "in + pad_before + pad_after",
+        tuple(f"{t.size} + {_side(t.before)} + {_side(t.after)} = {t.output}" for t in _pad_terms(spec, shape)),
+        tuple((t.before, t.after) for t in _pad_terms(spec, shape))),
+    window_text=lambda spec: "ZeroPad2d slides no window: each output pixel is an input pixel, or one of the zeros "
+    "added around the input.",
+    solver_family="padding",
+)  # fmt: skip
+
+
+# --- pixel shuffle: channels become space (sub-pixel upsampling) -------------------------------------------------
+
+
+def _shuffle_output(spec: LayerSpec, shape: Shape) -> Shape:
+    c, *size = _input(spec, shape, IMAGE)
+    r = arithmetic.integer(spec.upscale_factor, "upscale_factor")
+    if r < 1:
+        raise InvalidLayerConfig(f"upscale_factor must be at least 1, got {r}.", "set upscale_factor to 1 or more.")
+    if c % (r * r):
+        fits = [f for f in range(1, r + 1) if c % (f * f) == 0]
+        raise InvalidLayerConfig(
+            f"PixelShuffle needs in_channels divisible by upscale_factor² = {r * r}, but {c} % {r * r} = "
+            f"{c % (r * r)}.",
+            f"use {c + r * r - c % (r * r)} input channels, or upscale_factor {' or '.join(map(str, fits))}.",
+        )
+    return (c // (r * r), *(t.output for t in arithmetic.scale_terms(tuple(size), r, spec.kind)))
+
+
+def _shuffle_formula(spec: LayerSpec, shape: Shape) -> Formula:
+    c, r = shape[0], spec.upscale_factor
+    terms = arithmetic.scale_terms(_spatial(spec, shape), r, spec.kind)
+    return Formula("in × upscale_factor", tuple(f"{t.size} × {r} = {t.output}" for t in terms),
+                   tuple((0, 0) for _ in terms), channels=f"C_out = C_in / upscale_factor² = {c} / {r}² = "
+                   f"{c // (r * r)}")  # fmt: skip
+
+
+_PIXEL_SHUFFLE = LayerKind(
+    "PixelShuffle", IMAGE, "Moves each pixel's r x r channels into an r x r block: r times larger, r² fewer channels.",
+    (Option("upscale_factor", "upscale", INT, 1, 8, "r: height and width x r, channels / r².", always_shown=True),),
+    _shuffle_output, _no_parameters, _upsamples, lambda spec, shape: ([str(spec.upscale_factor)], {}),
+    (nn.PixelShuffle,), lambda module: LayerSpec("PixelShuffle", upscale_factor=module.upscale_factor),
+    formula=_shuffle_formula, geometry=NO_WINDOW,
+    window_text=lambda spec: f"PixelShuffle slides no window: output pixel (i, j) of channel c is input pixel "
+    f"(i // {spec.upscale_factor}, j // {spec.upscale_factor}) of channel c × {spec.upscale_factor}² + "
+    f"(i mod {spec.upscale_factor}) × {spec.upscale_factor} + (j mod {spec.upscale_factor}).",
+    solver_family="upscale",
+)  # fmt: skip
+
+
 # --- options ------------------------------------------------------------------------------------
 
 MAX_SIZE = 256  # largest kernel / stride / padding / dilation the pages offer
@@ -494,6 +618,9 @@ _ENTRIES = (
                                                        mode=module.mode),
               formula=_upsample_formula, geometry=GATHER, sources=_upsample_sources, window_text=_upsample_text),
     _elementwise(nn.Sigmoid, "1 / (1 + exp(-x)), element by element."),
+    _ADAPTIVE_POOL,
+    _ZERO_PAD,
+    _PIXEL_SHUFFLE,
     # Sequences (C, L): DNA one-hot, signals.
     _conv_kind(nn.Conv1d, SEQUENCE, False, "Slides learned kernels along a sequence."),
     _pool_kind(nn.MaxPool1d, SEQUENCE, "The largest value of each window along a sequence.", _MAX_POOL_OPTIONS,

@@ -71,6 +71,21 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     "AvgPool1d": (Example((4, 30), LayerSpec("AvgPool1d", kernel_size=4)),),
     "ConvTranspose1d": (Example((4, 9), LayerSpec("ConvTranspose1d", out_channels=2, kernel_size=3, stride=2)),),
     "BatchNorm1d": (Example((4, 30), LayerSpec("BatchNorm1d")), Example((10,), LayerSpec("BatchNorm1d"))),
+    "AdaptiveAvgPool2d": (
+        Example((16, 7, 7), LayerSpec("AdaptiveAvgPool2d", output_size=1)),  # a ResNet head
+        Example((3, 11, 10), LayerSpec("AdaptiveAvgPool2d", output_size=(4, 3))),  # uneven, overlapping windows
+        Example((2, 12, 9), LayerSpec("AdaptiveAvgPool2d", output_size=(3, 3))),  # even windows: an AvgPool2d
+        Example((1, 3, 4), LayerSpec("AdaptiveAvgPool2d", output_size=(5, 6))),  # more outputs than inputs
+    ),
+    "ZeroPad2d": (
+        Example((3, 8, 8), LayerSpec("ZeroPad2d", padding=2)),
+        Example((2, 5, 7), LayerSpec("ZeroPad2d", padding=(1, 2, 0, 3))),  # (left, right, top, bottom)
+        Example((1, 6, 6), LayerSpec("ZeroPad2d", padding=(-1, 2, 1, -2))),  # a negative side crops
+    ),
+    "PixelShuffle": (
+        Example((8, 5, 7), LayerSpec("PixelShuffle", upscale_factor=2)),
+        Example((18, 3, 2), LayerSpec("PixelShuffle", upscale_factor=3)),
+    ),
 }  # fmt: skip
 
 REFUSED: dict[str, tuple[Refused, ...]] = {
@@ -95,6 +110,18 @@ REFUSED: dict[str, tuple[Refused, ...]] = {
     "AvgPool1d": (Refused((1, 28, 28), LayerSpec("AvgPool1d", kernel_size=2), "sequence-shaped input"),),
     "ConvTranspose1d": (
         Refused((1, 1), LayerSpec("ConvTranspose1d", out_channels=1, kernel_size=1, padding=1), "empty"),
+    ),
+    "AdaptiveAvgPool2d": (
+        Refused((3, 8, 8), LayerSpec("AdaptiveAvgPool2d", output_size=0), "output_size must be at least 1"),
+    ),
+    "ZeroPad2d": (
+        Refused((1, 5, 7), LayerSpec("ZeroPad2d", padding=(-4, -3, 0, 0)), "leaves nothing in width"),
+        Refused((1, 5, 7), LayerSpec("ZeroPad2d", padding=-3), "crops 6 rows in height, but the input has only 5"),
+        Refused((1, 5, 7), LayerSpec("ZeroPad2d", padding="same"), "takes padding as a number"),
+    ),
+    "PixelShuffle": (
+        Refused((3, 4, 4), LayerSpec("PixelShuffle", upscale_factor=2), r"divisible by upscale_factor² = 4"),
+        Refused((4, 4, 4), LayerSpec("PixelShuffle", upscale_factor=0), "at least 1"),
     ),
 }  # fmt: skip
 
@@ -136,5 +163,19 @@ MIXED_SEQUENCE_STACK = (
     ],
 )
 
+# Asymmetric padding, sub-pixel upsampling and a ResNet-style head (global average pooling, then Linear).
+HEAD_STACK = (
+    (3, 13, 11),
+    [
+        LayerSpec("ZeroPad2d", padding=(1, 2, 0, 3)),
+        LayerSpec("Conv2d", out_channels=16, kernel_size=3, stride=2),
+        LayerSpec("PixelShuffle", upscale_factor=2),
+        LayerSpec("AdaptiveAvgPool2d", output_size=(3, 2)),
+        LayerSpec("AdaptiveAvgPool2d", output_size=1),
+        LayerSpec("Flatten"),
+        LayerSpec("Linear", out_channels=10),
+    ],
+)
+
 # Stacks that, together, chain every kind (a new kind joins one, or brings its own).
-STACKS: tuple[tuple[Shape, list[LayerSpec]], ...] = (MIXED_STACK, MIXED_SEQUENCE_STACK)
+STACKS: tuple[tuple[Shape, list[LayerSpec]], ...] = (MIXED_STACK, MIXED_SEQUENCE_STACK, HEAD_STACK)
