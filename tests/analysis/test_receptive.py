@@ -192,3 +192,74 @@ def test_cell_field_never_hooks_the_shared_model(trained_classifier, monkeypatch
     cell = cell_field(trained_classifier, "backbone.layers.res2_1", 3, 5, 6, digit)
     assert cell.box == region(trained_classifier, "backbone.layers.res2_1", 5, 6)
     assert cell.gradient.shape == (28, 28)
+
+
+def _footprints(net: nn.Module, size: int = 24):
+    """Per output cell of ``net`` (one channel): the (rows, cols) with a non-zero gradient, None for a cell that
+    reads only padding."""
+    x = torch.rand(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    y = net(x)
+    for row in range(y.shape[2]):
+        for col in range(y.shape[3]):
+            (gradient,) = torch.autograd.grad(y[0, 0, row, col], x, retain_graph=True)
+            rows, cols = torch.nonzero(gradient[0, 0], as_tuple=True)
+            yield row, col, (None if not len(rows) else (rows, cols))
+
+
+def _ones_conv(rng: random.Random, size: int) -> tuple[nn.Conv2d, int] | None:
+    kernel, stride = rng.randint(1, 4), rng.randint(1, 2)
+    if size < kernel:
+        return None
+    conv = nn.Conv2d(1, 1, kernel, stride, bias=False)
+    nn.init.constant_(conv.weight, 1.0)  # all-one weights: the gradient is non-zero on every pixel a cell reads
+    return conv, (size - kernel) // stride + 1
+
+
+def test_an_adaptive_pools_field_is_its_largest_window_by_the_gradient_footprint():
+    """Windows of uneven size start at no whole stride: the field's size is the largest footprint, and the box
+    contains every footprint when the windows are even (output_size divides the input)."""
+    rng = random.Random(3)
+    for _ in range(25):
+        modules, size = [], 24
+        for _ in range(rng.randint(0, 2)):
+            made = _ones_conv(rng, size)
+            if made is not None:
+                modules.append(made[0])
+                size = made[1]
+        modules.append(nn.AdaptiveAvgPool2d((rng.randint(1, size), rng.randint(1, size))))
+        net = nn.Sequential(*modules).double()
+        last = str(len(modules) - 1)
+        field = layer_field(net, last, input_shape=(1, 24, 24))
+        largest = (0, 0)
+        for row, col, found in _footprints(net):
+            rows, cols = found
+            largest = tuple(max(a, int(b.max() - b.min() + 1)) for a, b in zip(largest, (rows, cols)))
+            if field.exact:
+                (top, left), (bottom, right) = region(net, last, row, col, input_shape=(1, 24, 24))
+                assert top <= rows.min() and rows.max() <= bottom and left <= cols.min() and cols.max() <= right
+        assert largest == field.size, (net, field)
+
+
+def test_explicit_uneven_padding_moves_the_box_by_the_gradient_footprint():
+    rng = random.Random(4)
+    for _ in range(25):
+        modules, size = [], 24
+        for _ in range(rng.randint(1, 4)):
+            if rng.random() < 0.5:
+                sides = tuple(rng.randint(0, 3) for _ in range(4))
+                modules.append(nn.ZeroPad2d(sides))
+                size = min(size + sides[0] + sides[1], size + sides[2] + sides[3])
+            elif (made := _ones_conv(rng, size)) is not None:
+                modules.append(made[0])
+                size = made[1]
+        net = nn.Sequential(*modules).double()
+        last = str(len(modules) - 1)
+        field = layer_field(net, last, input_shape=(1, 24, 24))
+        assert field.exact
+        for row, col, found in _footprints(net):
+            if found is None:  # the cell reads zeros the padding added
+                continue
+            rows, cols = found
+            (top, left), (bottom, right) = region(net, last, row, col, input_shape=(1, 24, 24))
+            assert top <= rows.min() and rows.max() <= bottom and left <= cols.min() and cols.max() <= right
+            assert rows.max() - rows.min() < field.size[0] and cols.max() - cols.min() < field.size[1]

@@ -12,6 +12,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
+from cnnviz.explorer import animation, layer2d
+from cnnviz.layers import code_export
+from tests.layers.kind_examples import EXAMPLES
 from tests.map_grids import component_data, map_grids
 
 PAGE = "../../pages/explorer.py"
@@ -341,3 +344,30 @@ def test_a_random_walk_through_the_controls_never_breaks_and_always_agrees_with_
             assert at.error and "cannot work" in at.error[0].value
         else:
             assert _shown_shapes(at)[1] == expected
+
+
+@pytest.mark.parametrize("layer", layer2d.EXPLORER_LAYERS)
+def test_every_explored_kind_opens_from_a_link_with_its_controls_shape_formula_and_animation(layer):
+    images = [e for e in EXAMPLES[layer] if len(e.shape) == 3]
+    example = next((e for e in images if e.shape[0] in (1, 3)), images[0])  # a sample image can feed it
+    sample = {1: "mnist_3", 3: "colour_scene"}.get(example.shape[0])
+    settings = layer2d.settings_for(example.spec, example.shape, maps=sample is not None, sample=sample or "mnist_3")
+    at = _app(layer2d.to_query(settings))
+    _no_problem(at)
+    module = code_export.to_module(example.spec, example.shape).eval()
+    c, h, w = example.shape
+    assert _shown_shapes(at) == ((1, *example.shape), tuple(module(torch.zeros(1, c, h, w)).shape))
+    assert at.code[0].value == code_export.pytorch_line(example.spec, example.shape)
+    formula = at.code[1].value.splitlines()
+    assert formula[1].startswith("H_out = ") and formula[2].startswith("W_out = ")
+    shown = {key for widget in (at.number_input, at.selectbox, at.checkbox, at.radio) for key in
+             (w.key for w in widget)}  # fmt: skip
+    for setting in layer2d.SETTINGS:  # the layer's own controls, and only those
+        if setting.spec_field and setting.widget in ("number", "divisor", "select", "toggle", "float"):
+            assert (setting.widget_key in shown) == (layer in setting.layers), setting.field
+    if animation.no_window(settings) is None:
+        assert "cnnviz.sliding_window" in _components(at)
+    else:
+        assert "cnnviz.sliding_window" not in _components(at)
+        assert any(info.value == animation.no_window(settings) for info in at.info)
+    assert ("cnnviz.views.grids" in _components(at)) == (sample is not None)  # the maps of the real layer

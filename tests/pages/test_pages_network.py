@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz import layers
 from cnnviz.views import builder_table
 from models import ClassifierConfig, CNNClassifier
+from tests.layers.kind_examples import STACKS
 
 PAGE = "../../pages/network.py"
 
@@ -209,3 +210,25 @@ def test_the_field_growth_of_a_sequence_and_past_upsampling():
     at.selectbox(key="net_preset").set_value("cnnviz autoencoder (ConvAutoencoder)").run()
     assert not at.exception and len(_boxes(at)) == 9
     assert any("Layer 16 (ConvTranspose2d)" in c.value and "upsampling" in c.value for c in at.caption)
+
+
+def test_every_stack_of_the_kinds_test_data_builds_like_pytorch_and_exports():
+    for input_shape, specs in STACKS:
+        rows = [builder_table.spec_to_row(s) for s in specs]
+        at = AppTest.from_file(PAGE, default_timeout=60)
+        at.session_state["net_rows"], at.session_state["net_preset"] = rows, "(your own)"
+        at.session_state["net_c"] = input_shape[0]
+        if len(input_shape) == 3:
+            at.session_state["net_h"], at.session_state["net_w"] = input_shape[1:]
+        else:
+            at.session_state["net_input"], at.session_state["net_l"] = "sequence (C, L)", input_shape[1]
+        at.run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        table = _table(at)
+        report = layers.evaluate_stack(specs, input_shape)
+        assert list(table["output shape"]) == [layers.show_shape(r.output_shape) for r in report.rows]
+        model, shapes = _run_exported(at, input_shape)
+        assert shapes == list(table["output shape"])
+        assert _metrics(at)["Parameters"] == f"{sum(p.numel() for p in model.parameters()):,}"
+        uneven = [row.field is not None and not row.field.exact for row in report.rows]
+        assert [field.endswith("(largest window)") for field in table["receptive field"]] == uneven

@@ -2,9 +2,12 @@
 
 from urllib.parse import parse_qs, urlparse
 
+import torch
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.explorer import layer2d
+from cnnviz.layers import size_solver
+from cnnviz.layers.registry import IMAGE, KINDS
 
 PAGE = "../../pages/solver.py"
 
@@ -56,3 +59,30 @@ def test_no_configuration_is_explained_with_the_nearest_sizes():
     assert not at.exception and not at.dataframe
     warning = at.warning[0].value
     assert "No configuration of Conv1d" in warning and "20, 19, 18, 17" in warning and "ConvTranspose1d" in warning
+
+
+def test_every_kind_the_solver_knows_is_offered_and_its_first_answer_works():
+    at = _app()
+    assert tuple(at.selectbox(key="solve_kind").options) == size_solver.SOLVER_KINDS
+    for kind in size_solver.SOLVER_KINDS:
+        at.selectbox(key="solve_kind").set_value(kind).run()
+        two_d = KINDS[kind].input_dims == IMAGE
+        at.number_input(key="solve_c_in").set_value(4).run()
+        for key, value in (
+            (("in_h", 10), ("in_w", 10), ("out_h", 20), ("out_w", 20)) if two_d else (("in_l", 10), ("out_l", 20))
+        ):
+            at.number_input(key=f"solve_{key}").set_value(value).run()
+        assert not at.exception and not at.error, kind
+        if not at.dataframe:  # no answer: said why
+            assert "No configuration" in at.warning[0].value
+            continue
+        line = at.dataframe[0].value["PyTorch"][0]
+        module = eval(line, {"nn": torch.nn})  # noqa: S307 - a line this project wrote
+        size = (4, 10, 10) if two_d else (4, 10)
+        assert module(torch.zeros(1, *size)).shape[2] == 20, line
+    at.selectbox(key="solve_kind").set_value("AdaptiveAvgPool2d").run()
+    assert "1 configurations of AdaptiveAvgPool2d" in at.success[0].value
+    at.selectbox(key="solve_kind").set_value("PixelShuffle").run()
+    for key, value in (("c_in", 1), ("in_h", 10), ("in_w", 10), ("out_h", 20), ("out_w", 20)):
+        at.number_input(key=f"solve_{key}").set_value(value).run()
+    assert "not on 1 input channel(s)" in at.warning[0].value and "divisible by upscale_factor²" in at.warning[0].value
