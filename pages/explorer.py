@@ -20,7 +20,7 @@ from cnnviz.explorer.layer2d import EXPLORER_LAYERS, ExplorerSettings, Setting
 from cnnviz.layers import format_bytes, show_shape
 from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.layers.registry import KINDS
-from cnnviz.views.explorer_view import build_view
+from cnnviz.views.explorer_view import analysis, build_view
 from widgets.map_grid import map_grid
 from widgets.sliding_window import sliding_window
 
@@ -161,20 +161,19 @@ def _shape(report) -> None:
 
 
 def _early_shape(settings: ExplorerSettings | None):
-    """The output shape of ``settings`` in a slot at the top of the view; returns (slot, report shown or None).
+    """The output shape of ``settings`` in a slot at the top of the view; returns (slot, the analysis: a report,
+    why the layer cannot work, or None without settings).
 
     Sent before the view is computed: the browser paints it while the animation and the maps follow.
     """
     slot = st.empty()
     if settings is None:
         return slot, None
-    try:
-        report = layer2d.analyze(settings)
-    except InvalidLayerConfig:
-        return slot, None  # the error is explained below, with its fix
-    with slot.container():
-        _shape(report)
-    return slot, report
+    analysed = analysis(settings)
+    if not isinstance(analysed, InvalidLayerConfig):  # an error is explained below, with its fix
+        with slot.container():
+            _shape(analysed)
+    return slot, analysed
 
 
 def _pair(label: str, key: str, low: int, high: int, square: bool, help_text: str) -> None:
@@ -433,11 +432,11 @@ def show_view(grid: np.ndarray | None) -> images.LoadedImage | images.ImageRejec
     chosen = _chosen_image()
     image = _loaded(chosen)
     settings = _settle_state(images.sample_names(), image)
-    shape_slot, shown_shape = _early_shape(settings)
+    shape_slot, analysed = _early_shape(settings)
     query = layer2d.to_query(settings)
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
-    _render(build_view(settings, image, grid), False, shape_slot, shown_shape)
+    _render(build_view(settings, image, grid, analysed), False, shape_slot, analysed)
     return chosen
 
 

@@ -66,23 +66,37 @@ def animation_key(settings: ExplorerSettings) -> ExplorerSettings:
 
 
 @functools.lru_cache(maxsize=64)
-def animation_payload(settings: ExplorerSettings) -> tuple[dict | None, str]:
+def animation_payload(settings: ExplorerSettings, report: LayerReport | None = None) -> tuple[dict | None, str]:
     """The sliding-window description and caption (cached: changing the image or kernel reuses it); for a
     layer that slides no window, None and the line that says so.
+
+    Args:
+        settings: :func:`animation_key` of the explored settings.
+        report: :func:`analyze` of the explored settings, when the caller has it (the window reads only its
+            sizes and padding, which the key keeps); None: analysed here.
 
     The dict is shared between sessions through the cache: read it, never change it.
     """
     line = animation.no_window(settings)
     if line is not None:
         return None, line
-    window = animation.sliding_window(settings, analyze(settings))
+    window = animation.sliding_window(settings, analyze(settings) if report is None else report)
     return animation.payload(window), window.caption
+
+
+def analysis(settings: ExplorerSettings) -> LayerReport | InvalidLayerConfig:
+    """:func:`analyze`, or why the layer cannot work (what :func:`build_view` takes, so a page analyses once)."""
+    try:
+        return analyze(settings)
+    except InvalidLayerConfig as error:
+        return error
 
 
 def build_view(
     settings: ExplorerSettings,
     image: images.LoadedImage | None = None,
     kernel_grid: np.ndarray | None = None,
+    analysed: LayerReport | InvalidLayerConfig | None = None,
 ) -> ExplorerView:
     """Analyse the layer, build the animation, and run the layer on ``image`` when maps are on.
 
@@ -90,12 +104,12 @@ def build_view(
         settings: the explored layer (already clamped to the controls' ranges).
         image: the input image; its channels must equal ``settings.in_channels``.
         kernel_grid: the edited kernel (``kernel_mode == "edit"``).
+        analysed: :func:`analysis` of ``settings`` when the caller made it (the layer is analysed once).
     """
-    try:
-        report = analyze(settings)
-    except InvalidLayerConfig as error:
-        return ExplorerView(settings, None, error, None, "", None, "", None)
-    description, caption = animation_payload(animation_key(settings))
+    report = analysis(settings) if analysed is None else analysed
+    if isinstance(report, InvalidLayerConfig):
+        return ExplorerView(settings, None, report, None, "", None, "", None)
+    description, caption = animation_payload(animation_key(settings), report)
     maps, message, kernel, preview = None, "", None, None
     if settings.maps and image is not None:
         try:

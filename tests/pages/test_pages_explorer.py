@@ -371,3 +371,20 @@ def test_every_explored_kind_opens_from_a_link_with_its_controls_shape_formula_a
         assert "cnnviz.sliding_window" not in _components(at)
         assert any(info.value == animation.no_window(settings) for info in at.info)
     assert ("cnnviz.views.grids" in _components(at)) == (sample is not None)  # the maps of the real layer
+
+
+def test_each_rerun_analyses_the_layer_once(monkeypatch):
+    from cnnviz.views import explorer_view
+
+    calls = []
+    real = explorer_view.analyze
+    monkeypatch.setattr(explorer_view, "analyze", lambda settings: calls.append(settings) or real(settings))
+    at = _app()
+    assert len(calls) == 1  # the early shape, the view and the animation share one report
+    at.number_input(key="ex_k_h").set_value(5).run()  # the view alone
+    assert len(calls) == 2 and not at.sidebar.children
+    at.run()
+    at.number_input(key="ex_out").set_value(6).run()  # the whole page
+    assert len(calls) == 4 and at.sidebar.children
+    at.number_input(key="ex_k_h").set_value(40).run()  # a layer that cannot work: analysed once as well
+    assert len(calls) == 5 and at.error
