@@ -13,7 +13,7 @@ output reads; :func:`run` runs the real layer on the input.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -22,6 +22,8 @@ import torch.nn.functional as F  # noqa: N812
 from cnnviz.data import sequences
 from cnnviz.device import one_thread
 from cnnviz.explorer import animation
+from cnnviz.explorer import settings as explorer_settings
+from cnnviz.explorer.settings import Setting
 from cnnviz.layers import arithmetic, receptive_field, size_solver
 from cnnviz.layers.arithmetic import InvalidLayerConfig, ParameterCount
 from cnnviz.layers.code_export import pytorch_line, to_module
@@ -60,20 +62,11 @@ def kernel_presets(source: str) -> tuple[str, ...]:
     return tuple(sequences.MOTIFS) if source == "dna" else tuple(sequences.SIGNAL_KERNELS)
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One control of the 1-D explorer, declared once."""
-
-    field: str  # the Explorer1dSettings field
-    key: str  # its URL query key
-    widget: str  # "select", "number", "float", "toggle" or "text"
-    label: str  # the widget's label
-    help: str  # one sentence: what it does to the output
-    low: float | None = None  # smallest value (numbers; text: shortest)
-    high: float | None = None  # largest value (numbers; text: longest)
-    choices: tuple[str, ...] = ()  # for "select"
-    layers: tuple[str, ...] = SEQUENCE_LAYERS  # the layers it applies to (the page hides it for the others)
-    sources: tuple[str, ...] = SOURCES  # the inputs it applies to
+def _setting(field: str, key: str, widget: str, label: str, help_text: str, low: float | None = None,
+             high: float | None = None, **more: object) -> Setting:  # fmt: skip
+    """A control of the 1-D explorer (for every layer and input unless ``layers`` / ``sources`` say otherwise)."""
+    return Setting(field, key, widget, help_text, low, high, label=label,
+                   **{"layers": SEQUENCE_LAYERS, "sources": SOURCES, **more})  # type: ignore[arg-type]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -114,41 +107,41 @@ class Explorer1dSettings:
 
 
 SETTINGS = (
-    Setting("layer", "layer", "select", "layer", "Conv1d slides learned kernels along the sequence; pooling "
+    _setting("layer", "layer", "select", "layer", "Conv1d slides learned kernels along the sequence; pooling "
             "summarises each window; ConvTranspose1d makes the sequence longer.", choices=SEQUENCE_LAYERS),
-    Setting("source", "in", "select", "input", "A DNA sequence one-hot encoded (A, C, G, T: 4 channels) or a "
+    _setting("source", "in", "select", "input", "A DNA sequence one-hot encoded (A, C, G, T: 4 channels) or a "
             "signal (1 channel).", choices=SOURCES),
-    Setting("dna", "seq", "text", "DNA sequence", "Type or paste bases (A, C, G, T; N for unknown).", 1, MAX_DNA,
+    _setting("dna", "seq", "text", "DNA sequence", "Type or paste bases (A, C, G, T; N for unknown).", 1, MAX_DNA,
             sources=("dna",)),
-    Setting("length", "len", "number", "signal length", "Samples in the signal.", 8, MAX_SIGNAL,
+    _setting("length", "len", "number", "signal length", "Samples in the signal.", 8, MAX_SIGNAL,
             sources=("sine", "heartbeat")),
-    Setting("noise", "noise", "float", "noise", "Standard deviation of the noise added to the signal.", 0.0, 2.0,
+    _setting("noise", "noise", "float", "noise", "Standard deviation of the noise added to the signal.", 0.0, 2.0,
             sources=("sine", "heartbeat")),
-    Setting("seed", "seed", "number", "seed", "The same seed gives the same noise and the same random kernels.",
+    _setting("seed", "seed", "number", "seed", "The same seed gives the same noise and the same random kernels.",
             0, 2**31 - 1),
-    Setting("batch", "n", "number", "batch (N)", "Sequences processed together: only the first number of the "
+    _setting("batch", "n", "number", "batch (N)", "Sequences processed together: only the first number of the "
             "shape changes.", 1, MAX_BATCH),
-    Setting("out_channels", "out", "number", "out_channels", "One kernel per output channel: more kernels, more "
+    _setting("out_channels", "out", "number", "out_channels", "One kernel per output channel: more kernels, more "
             "outputs, more weights.", 1, MAX_CHANNELS, layers=_CONVS),
-    Setting("groups", "g", "number", "groups", "Split the channels into groups that do not see each other.", 1,
+    _setting("groups", "g", "number", "groups", "Split the channels into groups that do not see each other.", 1,
             MAX_CHANNELS, layers=_CONVS),
-    Setting("kernel", "k", "number", "kernel_size", "Positions one window covers.", 1, MAX_SIZE),
-    Setting("stride", "s", "number", "stride", "Step of the window: stride 2 roughly halves the length.", 1,
+    _setting("kernel", "k", "number", "kernel_size", "Positions one window covers.", 1, MAX_SIZE),
+    _setting("stride", "s", "number", "stride", "Step of the window: stride 2 roughly halves the length.", 1,
             MAX_SIZE),
-    Setting("padding_mode", "pm", "select", "padding as", "A number of zeros on each side, 'same' (keep the length, "
+    _setting("padding_mode", "pm", "select", "padding as", "A number of zeros on each side, 'same' (keep the length, "
             "stride 1 only) or 'valid' (none).", choices=("number", "same", "valid"), layers=_SAME_PADDING),
-    Setting("padding", "p", "number", "padding", "Zeros added at each end: more padding, longer output.", 0,
+    _setting("padding", "p", "number", "padding", "Zeros added at each end: more padding, longer output.", 0,
             MAX_SIZE),
-    Setting("dilation", "d", "number", "dilation", "Gaps between the kernel's taps: a wider view with the same "
+    _setting("dilation", "d", "number", "dilation", "Gaps between the kernel's taps: a wider view with the same "
             "number of weights.", 1, MAX_SIZE, layers=_DILATED),
-    Setting("ceil_mode", "ceil", "toggle", "ceil_mode", "Round the output length up, so a last partial window "
+    _setting("ceil_mode", "ceil", "toggle", "ceil_mode", "Round the output length up, so a last partial window "
             "still counts.", layers=_POOLS),
-    Setting("output_padding", "op", "number", "output_padding", "Extra positions at the end of a transposed "
+    _setting("output_padding", "op", "number", "output_padding", "Extra positions at the end of a transposed "
             "convolution's output, to hit an exact length.", 0, MAX_SIZE, layers=_having("output_padding")),
-    Setting("bias", "bias", "toggle", "bias", "One learnable number added to each output channel.", layers=_CONVS),
-    Setting("kernel_mode", "kern", "select", "weights", "A preset kernel (a motif detector, smoothing, an edge) or "
+    _setting("bias", "bias", "toggle", "bias", "One learnable number added to each output channel.", layers=_CONVS),
+    _setting("kernel_mode", "kern", "select", "weights", "A preset kernel (a motif detector, smoothing, an edge) or "
             "PyTorch's random initialisation under the seed.", choices=("preset", "random"), layers=_CONVS),
-    Setting("preset", "preset", "select", "preset", "Motif detectors score +1 per matching base and -1 per other "
+    _setting("preset", "preset", "select", "preset", "Motif detectors score +1 per matching base and -1 per other "
             "base; smoothing averages, edges take differences.",
             choices=tuple(sequences.MOTIFS) + tuple(sequences.SIGNAL_KERNELS), layers=_CONVS),
 )  # fmt: skip
@@ -168,77 +161,22 @@ def applies(setting: Setting, settings: Explorer1dSettings) -> bool:
 # --- the URL, derived from SETTINGS ---------------------------------------------------------
 
 
-def _encode(value: object) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
 def to_query(settings: Explorer1dSettings) -> dict[str, str]:
     """The settings as short query parameters, leaving out those at their default."""
-    defaults = asdict(Explorer1dSettings())
-    return {SETTING_BY_FIELD[k].key: _encode(v) for k, v in asdict(settings).items() if v != defaults[k]}
-
-
-def _decode(setting: Setting, text: str) -> object:
-    if setting.widget == "toggle":
-        if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
-            raise ValueError(text)
-        return text.lower() in ("1", "true", "yes")
-    if setting.widget == "number":
-        return int(text)
-    if setting.widget == "float":
-        value = float(text)
-        if not math.isfinite(value):
-            raise ValueError(text)
-        return value
-    return text
+    return explorer_settings.to_query(settings, SETTINGS)
 
 
 def from_query(query: dict[str, str | list[str]]) -> tuple[Explorer1dSettings, list[str]]:
     """Settings from query parameters; unreadable ones keep their default and are reported."""
-    values: dict[str, object] = {}
-    problems: list[str] = []
-    defaults = Explorer1dSettings()
-    for setting in SETTINGS:
-        if setting.key not in query:
-            continue
-        raw = query[setting.key]
-        text = str(raw[-1] if isinstance(raw, list) else raw).strip()
-        try:
-            values[setting.field] = _decode(setting, text)
-        except ValueError:
-            default = _encode(getattr(defaults, setting.field))
-            problems.append(f"The link's {setting.key}={text!r} could not be read; it was left at {default}.")
-    settings, clamped = clamp(replace(defaults, **values))  # type: ignore[arg-type]
-    return settings, problems + clamped
+    return explorer_settings.from_query(query, Explorer1dSettings(), SETTINGS, clamp)
 
 
 def clamp(settings: Explorer1dSettings) -> tuple[Explorer1dSettings, list[str]]:
-    """Bring every setting into its declared range or choices; say what moved.
+    """Bring every setting into its declared range or choices (a preset into those of the input); say what moved.
 
     Impossible combinations stay: :func:`analyze` explains them.
     """
-    notes: list[str] = []
-    changes: dict[str, object] = {}
-    defaults = Explorer1dSettings()
-    for setting in SETTINGS:
-        value = getattr(settings, setting.field)
-        if setting.widget == "select" and value not in setting.choices:
-            notes.append(f"{setting.label} {value!r} is not one of {', '.join(setting.choices)}; the default is used.")
-            changes[setting.field] = getattr(defaults, setting.field)
-        elif setting.widget in ("number", "float") and not setting.low <= value <= setting.high:  # type: ignore[operator]
-            fixed = min(max(value, setting.low), setting.high)  # type: ignore[type-var]
-            fixed = int(fixed) if setting.widget == "number" else float(fixed)
-            notes.append(f"{setting.label} {_encode(value)} is outside {_encode(setting.low)} .. "
-                         f"{_encode(setting.high)}; it was set to {_encode(fixed)}.")  # fmt: skip
-            changes[setting.field] = fixed
-        elif setting.widget == "text" and len(value) > setting.high:  # type: ignore[operator]
-            notes.append(f"{setting.label} is {len(value)} long; the first {int(setting.high)} are used.")  # type: ignore[arg-type]
-            changes[setting.field] = value[: int(setting.high)]  # type: ignore[misc]
-    clamped = replace(settings, **changes)  # type: ignore[arg-type]
+    clamped, notes = explorer_settings.clamp(settings, SETTINGS)
     if clamped.preset not in kernel_presets(clamped.source):
         clamped = replace(clamped, preset=kernel_presets(clamped.source)[0])
     return clamped, notes

@@ -10,9 +10,8 @@ and the PyTorch line, all through :mod:`cnnviz.layers.arithmetic` and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -21,6 +20,8 @@ import torch.nn.functional as F  # noqa: N812
 from cnnviz import layers
 from cnnviz.device import one_thread
 from cnnviz.explorer import kernels
+from cnnviz.explorer import settings as explorer_settings
+from cnnviz.explorer.settings import Setting
 from cnnviz.layers import LayerSpec, receptive_field
 from cnnviz.layers.arithmetic import InvalidLayerConfig, ParameterCount
 from cnnviz.layers.code_export import to_module
@@ -102,29 +103,11 @@ def _declared(key: str) -> tuple[float | None, float | None]:
 _WEIGHTED = tuple(name for name in EXPLORER_LAYERS if KINDS[name].has_weights)  # kernels: presets, seeds, edits
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One explorer setting, declared once: the URL codec, clamping, widget seeding and state keeping follow.
-
-    Widgets: ``select`` (one of ``choices``), ``number`` (int), ``float``, ``toggle``, ``text``, ``pair`` (two
-    ints: ``widget_key + "_h"`` / ``"_w"``), ``padding`` (a pair, "same" / "valid" from the ``mode_key``
-    widget where the layer's padding takes words, or four sides ``_l`` / ``_r`` / ``_t`` / ``_b`` where it
-    takes sides), ``divisor`` (an int dividing both channel counts) or ``none`` (URL only).
-    """
-
-    field: str  # the ExplorerSettings field
-    key: str  # its URL query key
-    widget: str  # the kind of control (see above)
-    widget_key: str  # its session-state key (the prefix, for pairs)
-    help: str  # one sentence for the student: what it does to the output
-    low: float | None = None  # smallest value offered (numbers, pairs)
-    high: float | None = None  # largest value offered
-    choices: tuple[str, ...] = ()  # for "select"
-    layers: tuple[str, ...] = EXPLORER_LAYERS  # the layers whose controls show it
-    mode_key: str = ""  # padding: the session-state key of its number / same / valid choice
-    spec_field: str = ""  # the LayerSpec field it sets ("": the explorer's own, not the layer's)
-    label: str = ""  # the widget's label (layer options: the PyTorch argument)
-    option: str = ""  # the registry option it shows (its key): each layer's range is that option's
+def _setting(field: str, key: str, widget: str, widget_key: str, help_text: str, low: float | None = None,
+             high: float | None = None, **more: object) -> Setting:  # fmt: skip
+    """A setting of the 2-D explorer (shown for every layer unless ``layers`` says otherwise)."""
+    return Setting(field, key, widget, help_text, low, high, widget_key=widget_key,
+                   **{"layers": EXPLORER_LAYERS, **more})  # type: ignore[arg-type]  # fmt: skip
 
 
 def _option(field: str, key: str, widget: str, widget_key: str, help_text: str, option: str, spec_field: str,
@@ -133,20 +116,21 @@ def _option(field: str, key: str, widget: str, widget_key: str, help_text: str, 
     registry declares (``high`` caps it where the explorer offers less; 1 .. ``high`` while no layer has it)."""
     low, declared = _declared(option)
     highs = [h for h in (declared, high) if h is not None]
-    return Setting(field, key, widget, widget_key, help_text, 1 if low is None else low, min(highs) if highs else None,
-                   layers=_having(option), spec_field=spec_field, label=spec_field, option=option, **more)  # type: ignore[arg-type]  # fmt: skip
+    return Setting(field, key, widget, help_text, 1 if low is None else low, min(highs) if highs else None,
+                   layers=_having(option), widget_key=widget_key, spec_field=spec_field, label=spec_field,
+                   option=option, **more)  # type: ignore[arg-type]  # fmt: skip
 
 
 SETTINGS = (
-    Setting("layer", "layer", "select", "ex_layer", "Conv2d slides learned kernels over the input; pooling "
+    _setting("layer", "layer", "select", "ex_layer", "Conv2d slides learned kernels over the input; pooling "
             "summarises each window; ConvTranspose2d and Upsample make the image larger.", choices=EXPLORER_LAYERS),
-    Setting("batch", "n", "number", "ex_batch", "Images processed together: only the first number of the shape "
+    _setting("batch", "n", "number", "ex_batch", "Images processed together: only the first number of the shape "
             "changes.", 1, MAX_BATCH),
-    Setting("in_channels", "c", "number", "ex_c", "Numbers per input pixel (1 for grayscale, 3 for RGB); a kernel "
+    _setting("in_channels", "c", "number", "ex_c", "Numbers per input pixel (1 for grayscale, 3 for RGB); a kernel "
             "sums over all of them.", 1, MAX_CHANNELS),
-    Setting("height", "h", "number", "ex_h", "Rows of the input image; the output height follows from it through "
+    _setting("height", "h", "number", "ex_h", "Rows of the input image; the output height follows from it through "
             "the formula.", 1, MAX_INPUT),
-    Setting("width", "w", "number", "ex_w", "Columns of the input image; the output width follows from it through "
+    _setting("width", "w", "number", "ex_w", "Columns of the input image; the output width follows from it through "
             "the formula.", 1, MAX_INPUT),
     # The layer's own options, in the order the sidebar shows them (ranges from the registry).
     _option("out_channels", "out", "number", "ex_out", "One kernel per output channel: more kernels, more feature "
@@ -175,59 +159,28 @@ SETTINGS = (
             "window still counts.", "ceil_mode", "ceil_mode"),
     _option("bias", "bias", "toggle", "ex_bias", "One learnable number added to each output channel.", "no_bias",
             "bias"),
-    Setting("maps", "maps", "toggle", "ex_maps", "Run the layer on a real image and show every output channel as a "
+    _setting("maps", "maps", "toggle", "ex_maps", "Run the layer on a real image and show every output channel as a "
             "picture."),
-    Setting("sample", "img", "text", "ex_sample", "Images shipped with cnnviz: MNIST digits and a colour scene."),
-    Setting("kernel_mode", "kern", "select", "ex_kernel_mode", "Which weights the convolution uses: a classic "
+    _setting("sample", "img", "text", "ex_sample", "Images shipped with cnnviz: MNIST digits and a colour scene."),
+    _setting("kernel_mode", "kern", "select", "ex_kernel_mode", "Which weights the convolution uses: a classic "
             "kernel, one per channel, PyTorch's random initialisation, or numbers you type.", choices=KERNEL_MODES,
             layers=_WEIGHTED),
-    Setting("preset", "preset", "select", "ex_preset", "Classic image-processing kernels: blur, sharpen, edge "
+    _setting("preset", "preset", "select", "ex_preset", "Classic image-processing kernels: blur, sharpen, edge "
             "detectors.", choices=kernels.PRESETS, layers=_WEIGHTED),
-    Setting("seed", "seed", "number", "ex_seed", "The random initialisation is reproducible: the same seed gives "
+    _setting("seed", "seed", "number", "ex_seed", "The random initialisation is reproducible: the same seed gives "
             "the same weights.", 0, 2**31 - 1, layers=_WEIGHTED),
-    Setting("relu", "relu", "toggle", "ex_relu", "Set negative values to zero after the layer, as a CNN does."),
-    Setting("pool", "pool", "toggle", "ex_pool", "Halve height and width after the layer with 2 x 2 max pooling."),
-    Setting("present", "present", "none", "", "Presentation mode: no controls, large text."),
+    _setting("relu", "relu", "toggle", "ex_relu", "Set negative values to zero after the layer, as a CNN does."),
+    _setting("pool", "pool", "toggle", "ex_pool", "Halve height and width after the layer with 2 x 2 max pooling."),
+    _setting("present", "present", "none", "", "Presentation mode: no controls, large text."),
 )  # fmt: skip
 SETTING_BY_FIELD = {s.field: s for s in SETTINGS}
 QUERY_KEYS = {s.field: s.key for s in SETTINGS}  # field -> short query key
 assert set(SETTING_BY_FIELD) == {f.name for f in fields(ExplorerSettings)}  # every setting declared, once
 
 
-def _encode(value: object) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, tuple):
-        return str(value[0]) if len(set(value)) == 1 else "x".join(str(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
 def to_query(settings: ExplorerSettings) -> dict[str, str]:
     """The settings as short query parameters, leaving out those at their default."""
-    defaults = asdict(ExplorerSettings())
-    return {QUERY_KEYS[k]: _encode(v) for k, v in asdict(settings).items() if v != defaults[k]}
-
-
-def _decode(setting: Setting, text: str) -> object:
-    """One query value, read as its setting's widget holds it (raises ValueError or InvalidLayerConfig)."""
-    if setting.widget in ("toggle", "none"):
-        if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
-            raise ValueError(text)
-        return text.lower() in ("1", "true", "yes")
-    if setting.widget == "padding":
-        return layers.parse_padding(text)
-    if setting.widget == "pair":
-        return layers.parse_pair(text, setting.key)
-    if setting.widget in ("number", "divisor"):
-        return int(text)
-    if setting.widget == "float":
-        value = float(text)
-        if not math.isfinite(value):
-            raise ValueError(text)
-        return value
-    return text
+    return explorer_settings.to_query(settings, SETTINGS)
 
 
 def from_query(query: dict[str, str | list[str]]) -> tuple[ExplorerSettings, list[str]]:
@@ -236,21 +189,7 @@ def from_query(query: dict[str, str | list[str]]) -> tuple[ExplorerSettings, lis
     Returns:
         the settings, and one message per parameter that was ignored.
     """
-    values: dict[str, object] = {}
-    problems: list[str] = []
-    defaults = ExplorerSettings()
-    for setting in SETTINGS:
-        if setting.key not in query:
-            continue
-        raw = query[setting.key]
-        text = str(raw[-1] if isinstance(raw, list) else raw).strip()
-        try:
-            values[setting.field] = _decode(setting, text)
-        except (ValueError, InvalidLayerConfig):
-            default = _encode(getattr(defaults, setting.field))
-            problems.append(f"The link's {setting.key}={text!r} could not be read; it was left at {default}.")
-    settings, clamped = clamp(replace(defaults, **values))  # type: ignore[arg-type]
-    return settings, problems + clamped
+    return explorer_settings.from_query(query, ExplorerSettings(), SETTINGS, clamp)
 
 
 def setting_range(setting: Setting, layer: str) -> tuple[float | None, float | None]:
@@ -262,35 +201,11 @@ def setting_range(setting: Setting, layer: str) -> tuple[float | None, float | N
 
 
 def clamp(settings: ExplorerSettings) -> tuple[ExplorerSettings, list[str]]:
-    """Bring every setting into its declared range or choices; say what moved.
+    """Bring every setting into its layer's range or its choices; say what moved.
 
     Impossible *combinations* stay as they are: :func:`analyze` explains them.
     """
-    notes: list[str] = []
-    changes: dict[str, object] = {}
-    defaults = ExplorerSettings()
-
-    def bound(name: str, value: float, low: float, high: float) -> float:
-        fixed = min(max(value, low), high)
-        if fixed != value:
-            notes.append(f"{name} {_encode(value)} is outside {_encode(low)} .. {_encode(high)}; it was set to "
-                         f"{_encode(fixed)}.")  # fmt: skip
-        return fixed
-
-    for setting in SETTINGS:
-        value = getattr(settings, setting.field)
-        name = setting.spec_field or setting.field
-        low, high = setting_range(setting, settings.layer)
-        if setting.widget == "select" and value not in setting.choices:
-            notes.append(f"{name} {value!r} is not one of {', '.join(setting.choices)}; the default is used.")
-            changes[setting.field] = getattr(defaults, setting.field)
-        elif setting.widget in ("number", "divisor"):
-            changes[setting.field] = int(bound(name, value, low, high))  # type: ignore[arg-type]
-        elif setting.widget == "float":
-            changes[setting.field] = float(bound(name, value, low, high))  # type: ignore[arg-type]
-        elif setting.widget == "pair" or (setting.widget == "padding" and not isinstance(value, str)):
-            changes[setting.field] = tuple(int(bound(name, v, low, high)) for v in value)  # type: ignore[arg-type]
-    return replace(settings, **changes), notes  # type: ignore[arg-type]
+    return explorer_settings.clamp(settings, SETTINGS, lambda setting: setting_range(setting, settings.layer))
 
 
 # --- the page's widgets, from the same declaration ----------------------------------------------
