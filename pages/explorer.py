@@ -39,16 +39,22 @@ SEQUENCE_LAYERS = layer1d.SEQUENCE_LAYERS  # offered here, shown by the 1-D expl
 CHANNEL_LIMIT = layer2d.MAX_CHANNELS
 VIEW = "explorer_view"  # the view fragment's key (st.rerun(VIEW) reruns it alone)
 KEEP_DECODED_BYTES = 4 * 2**20  # an upload's decoded pixels are kept in its session up to this size
+KEY = {setting.field: setting.widget_key for setting in layer2d.SETTINGS}  # session-state key of each setting
+# The page's own session-state keys (the settings' keys come from their declaration, KEY).
+SQUARE, SOURCE, UPLOAD, CAMERA = "ex_square", "ex_source", "ex_upload", "ex_camera"
+DECODED = "ex_decoded"  # (file id, decoded upload or its refusal)
+OPEN_1D, LAYER_2D = "ex_open_1d", "ex_layer_2d"  # a 1-D layer chosen here: open it there; the 2-D layer kept
+ANIMATION, MAPS_CHART = "ex_animation", "ex_maps_chart"
 
 
 def _sequence_layer() -> None:
     """A 1-D layer opens the 1-D explorer (sequences need other inputs and controls); this page keeps its layer."""
-    chosen = st.session_state["ex_layer"]
+    chosen = st.session_state[KEY["layer"]]
     if chosen in SEQUENCE_LAYERS:
-        st.session_state["ex_open_1d"] = chosen
-        st.session_state["ex_layer"] = st.session_state.get("ex_layer_2d", EXPLORER_LAYERS[0])
+        st.session_state[OPEN_1D] = chosen
+        st.session_state[KEY["layer"]] = st.session_state.get(LAYER_2D, EXPLORER_LAYERS[0])
     else:
-        st.session_state["ex_layer_2d"] = chosen
+        st.session_state[LAYER_2D] = chosen
 
 
 def _seed_widgets(settings: ExplorerSettings) -> None:
@@ -57,7 +63,7 @@ def _seed_widgets(settings: ExplorerSettings) -> None:
         isinstance(value, str) or len(set(value)) == 1
         for value in (getattr(settings, s.field) for s in layer2d.SETTINGS if s.widget in ("pair", "padding"))
     )
-    for key, value in {**layer2d.widget_values(settings), "ex_square": square, "ex_source": "sample"}.items():
+    for key, value in {**layer2d.widget_values(settings), SQUARE: square, SOURCE: "sample"}.items():
         st.session_state.setdefault(key, value)
 
 
@@ -70,19 +76,19 @@ def _settle_state(sample_names: list[str], image: images.LoadedImage | None) -> 
     changes nothing.
     """
     state = st.session_state
-    if state.get("ex_sample") not in sample_names:
-        state["ex_sample"] = sample_names[0]
-    if state.get("ex_square"):  # one number for all: a later switch to rectangular starts from it
+    if state.get(KEY["sample"]) not in sample_names:
+        state[KEY["sample"]] = sample_names[0]
+    if state.get(SQUARE):  # one number for all: a later switch to rectangular starts from it
         for key in ("ex", *(s.widget_key for s in layer2d.SETTINGS if s.widget in ("pair", "padding"))):
             if f"{key}_h" in state and state.get(f"{key}_w") != state[f"{key}_h"]:  # "ex": height and width
                 state[f"{key}_w"] = state[f"{key}_h"]
             for side in ("_r", "_t", "_b"):  # four sides follow the left one
                 if f"{key}_l" in state and state.get(f"{key}{side}") != state[f"{key}_l"]:
                     state[f"{key}{side}"] = state[f"{key}_l"]
-    if image is not None and state.get("ex_c") != image.channels:
-        state["ex_c"] = image.channels  # the image decides the channels
-    if _layer_has(state.get("ex_layer"), "groups") and "ex_c" in state and "ex_out" in state:
-        _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
+    if image is not None and state.get(KEY["in_channels"]) != image.channels:
+        state[KEY["in_channels"]] = image.channels  # the image decides the channels
+    if _layer_has(state.get(KEY["layer"]), "groups") and KEY["in_channels"] in state and KEY["out_channels"] in state:
+        _keep_groups_valid(int(state[KEY["in_channels"]]), int(state[KEY["out_channels"]]))
     return layer2d.clamp(layer2d.settings_from_widgets(state))[0]
 
 
@@ -94,15 +100,15 @@ def _chosen_image() -> images.LoadedImage | images.ImageRejected | None:
     gigabytes; those are decoded again on each rerun.
     """
     state = st.session_state
-    if not state.get("ex_maps"):
+    if not state.get(KEY["maps"]):
         return None
-    source = state.get("ex_source", "sample")
+    source = state.get(SOURCE, "sample")
     if source == "sample":
-        return images.load_sample(state["ex_sample"])
-    picture = state.get("ex_upload" if source == "upload" else "ex_camera")
+        return images.load_sample(state[KEY["sample"]])
+    picture = state.get(UPLOAD if source == "upload" else CAMERA)
     if picture is None:
         return None
-    decoded = state.get("ex_decoded")
+    decoded = state.get(DECODED)
     if decoded is None or decoded[0] != picture.file_id:
         name = picture.name if source == "upload" else "camera picture"
         try:
@@ -110,7 +116,7 @@ def _chosen_image() -> images.LoadedImage | images.ImageRejected | None:
         except images.ImageRejected as error:
             decoded = (picture.file_id, error)
         kept = not isinstance(decoded[1], images.LoadedImage) or decoded[1].pixels.nbytes <= KEEP_DECODED_BYTES
-        state["ex_decoded"] = decoded if kept else None
+        state[DECODED] = decoded if kept else None
     return decoded[1]
 
 
@@ -137,17 +143,17 @@ def _layer_has(layer: object, field: str) -> bool:
 def _editing_kernel() -> bool:
     state = st.session_state
     return (
-        bool(state.get("ex_maps"))
-        and _layer_has(state.get("ex_layer"), "kernel_mode")
-        and state.get("ex_kernel_mode") == "edit"
+        bool(state.get(KEY["maps"]))
+        and _layer_has(state.get(KEY["layer"]), "kernel_mode")
+        and state.get(KEY["kernel_mode"]) == "edit"
     )
 
 
 def _keep_groups_valid(c: int, out: int) -> list[int]:
     """The groups offered for ``c`` in and ``out`` out channels; a kept value that divides not both becomes 1."""
     options = _divisors_of_both(c, out)
-    if st.session_state.get("ex_groups") not in options:
-        st.session_state["ex_groups"] = 1
+    if st.session_state.get(KEY["groups"]) not in options:
+        st.session_state[KEY["groups"]] = 1
     return options
 
 
@@ -208,7 +214,7 @@ def _layer_control(setting: Setting, layer: str, square: bool) -> None:
     if setting.widget == "number":
         st.number_input(setting.label, int(low), int(high), key=setting.widget_key, help=help_text, **rerun)
     elif setting.widget == "divisor":
-        options = _keep_groups_valid(int(state["ex_c"]), int(state["ex_out"]))
+        options = _keep_groups_valid(int(state[KEY["in_channels"]]), int(state[KEY["out_channels"]]))
         st.selectbox(setting.label, options, key=setting.widget_key, help=help_text, **rerun)
     elif setting.widget == "pair":
         _pair(setting.label, setting.widget_key, int(low), int(high), square, help_text)
@@ -239,16 +245,16 @@ def _divisors_of_both(a: int, b: int) -> list[int]:
 
 def _image_controls(sample_names: list[str], chosen) -> None:
     """The image source widgets, and what became of the chosen picture (refused, or converted)."""
-    source = st.radio("Image", SOURCES, key="ex_source", horizontal=True, help=HELP["source"])
+    source = st.radio("Image", SOURCES, key=SOURCE, horizontal=True, help=HELP["source"])
     if source == "sample":
-        st.selectbox("Sample", sample_names, key="ex_sample", help=HELP["sample"])
+        st.selectbox("Sample", sample_names, key=KEY["sample"], help=HELP["sample"])
         return
     if source == "upload":
-        st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="ex_upload", help=HELP["upload"],
+        st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key=UPLOAD, help=HELP["upload"],
                          max_upload_size=images.MAX_UPLOAD_MB)  # fmt: skip
         st.caption("Uploads stay in this browser tab; a copied link cannot carry them.")
     else:
-        st.camera_input("Take a picture", key="ex_camera", help=HELP["camera"])
+        st.camera_input("Take a picture", key=CAMERA, help=HELP["camera"])
         st.caption(
             "Browsers allow the camera only on localhost or over HTTPS; elsewhere, upload a photo instead. "
             "A copied link cannot carry the picture."
@@ -271,25 +277,25 @@ def _controls(sample_names: list[str], chosen) -> np.ndarray | None:
     image = _loaded(chosen)
     view_only = {"on_change": _rerun_view}
     with st.sidebar:
-        layer = st.selectbox("Layer", EXPLORER_LAYERS + SEQUENCE_LAYERS, key="ex_layer", on_change=_sequence_layer,
+        layer = st.selectbox("Layer", EXPLORER_LAYERS + SEQUENCE_LAYERS, key=KEY["layer"], on_change=_sequence_layer,
                              format_func=lambda name: f"{name} (sequences)" if name in SEQUENCE_LAYERS else name,
                              help=HELP["layer"] + " The …1d layers slide along a sequence.")  # fmt: skip
-        square = st.toggle("Square (one number for height and width)", key="ex_square", help=HELP["square"])
+        square = st.toggle("Square (one number for height and width)", key=SQUARE, help=HELP["square"])
         st.subheader("Input")
-        maps_on = st.toggle("Feature maps on an image", key="ex_maps", help=HELP["maps"])
+        maps_on = st.toggle("Feature maps on an image", key=KEY["maps"], help=HELP["maps"])
         if maps_on:
             _image_controls(sample_names, chosen)
-        st.number_input("in_channels (C)", 1, CHANNEL_LIMIT, key="ex_c", help=HELP["in_channels"],
+        st.number_input("in_channels (C)", 1, CHANNEL_LIMIT, key=KEY["in_channels"], help=HELP["in_channels"],
                         disabled=image is not None)  # fmt: skip
         if image is not None:
             st.caption(f"{'Grayscale' if image.channels == 1 else 'Colour'} image: {image.channels} channel(s).")
         if square:
-            st.number_input("height = width", 1, layer2d.MAX_INPUT, key="ex_h", help=HELP["height"], **view_only)
+            st.number_input("height = width", 1, layer2d.MAX_INPUT, key=KEY["height"], help=HELP["height"], **view_only)
         else:
             left, right = st.columns(2)
-            left.number_input("height (H)", 1, layer2d.MAX_INPUT, key="ex_h", help=HELP["height"], **view_only)
-            right.number_input("width (W)", 1, layer2d.MAX_INPUT, key="ex_w", help=HELP["width"], **view_only)
-        st.number_input("batch (N)", 1, layer2d.MAX_BATCH, key="ex_batch", help=HELP["batch"], **view_only)
+            left.number_input("height (H)", 1, layer2d.MAX_INPUT, key=KEY["height"], help=HELP["height"], **view_only)
+            right.number_input("width (W)", 1, layer2d.MAX_INPUT, key=KEY["width"], help=HELP["width"], **view_only)
+        st.number_input("batch (N)", 1, layer2d.MAX_BATCH, key=KEY["batch"], help=HELP["batch"], **view_only)
 
         st.subheader(layer)
         st.caption(KINDS[layer].summary)
@@ -301,17 +307,17 @@ def _controls(sample_names: list[str], chosen) -> np.ndarray | None:
         if maps_on:
             st.subheader("Feature maps")
             if _layer_has(layer, "kernel_mode"):
-                mode = st.selectbox("Kernel", layer2d.KERNEL_MODES, key="ex_kernel_mode", help=HELP["kernel_mode"])
+                mode = st.selectbox("Kernel", layer2d.KERNEL_MODES, key=KEY["kernel_mode"], help=HELP["kernel_mode"])
                 if mode == "preset":
-                    preset = st.selectbox("Preset", kernels.PRESETS, key="ex_preset", help=HELP["preset"])
+                    preset = st.selectbox("Preset", kernels.PRESETS, key=KEY["preset"], help=HELP["preset"])
                     st.caption(kernels.DESCRIPTIONS[preset])
                 elif mode == "random":
-                    st.number_input("seed", 0, 2**31 - 1, key="ex_seed", help=HELP["seed"], **view_only)
+                    st.number_input("seed", 0, 2**31 - 1, key=KEY["seed"], help=HELP["seed"], **view_only)
                 elif mode == "edit":
-                    kernel = (int(state["ex_k_h"]), int(state["ex_k_w"]))
+                    kernel = (int(state[KEY["kernel"] + "_h"]), int(state[KEY["kernel"] + "_w"]))
                     grid = _kernel_editor(kernel)
-            st.checkbox("ReLU after the layer", key="ex_relu", help=HELP["relu"], **view_only)
-            st.checkbox("2 x 2 max pooling after that", key="ex_pool", help=HELP["pool"], **view_only)
+            st.checkbox("ReLU after the layer", key=KEY["relu"], help=HELP["relu"], **view_only)
+            st.checkbox("2 x 2 max pooling after that", key=KEY["pool"], help=HELP["pool"], **view_only)
     return grid
 
 
@@ -386,7 +392,7 @@ def _render(view, present: bool, shape_slot, shown=None) -> None:
         st.info(view.animation_caption)
     else:
         st.caption(view.animation_caption)
-        sliding_window(view.animation, key="ex_animation")
+        sliding_window(view.animation, key=ANIMATION)
     if settings.maps:
         st.subheader("Feature maps")
         if view.maps is not None:
@@ -398,7 +404,7 @@ def _render(view, present: bool, shape_slot, shown=None) -> None:
             if view.kernel is not None and view.kernel.size <= 49 and not present:
                 right.caption("Kernel on every channel (rows x columns):")
                 right.dataframe(pd.DataFrame(view.kernel).round(3), hide_index=False)
-            map_grid(view.maps, key="ex_maps_chart", panel_px=160 if present else 128)
+            map_grid(view.maps, key=MAPS_CHART, panel_px=160 if present else 128)
         elif view.maps_message:
             st.info(view.maps_message)
         else:
@@ -443,8 +449,8 @@ def show_view(grid: np.ndarray | None) -> images.LoadedImage | images.ImageRejec
 st.markdown(STYLE, unsafe_allow_html=True)
 if st.query_params.get("layer") in SEQUENCE_LAYERS:  # a link to a 1-D layer: the 1-D explorer reads it
     st.switch_page("pages/explorer1d.py", query_params=st.query_params.to_dict())
-if "ex_open_1d" in st.session_state:
-    st.switch_page("pages/explorer1d.py", query_params={"layer": st.session_state.pop("ex_open_1d")})
+if OPEN_1D in st.session_state:
+    st.switch_page("pages/explorer1d.py", query_params={"layer": st.session_state.pop(OPEN_1D)})
 url_settings, url_problems = layer2d.from_query(st.query_params.to_dict())
 if url_settings.present:
     st.markdown(PRESENT_STYLE, unsafe_allow_html=True)
