@@ -1,9 +1,10 @@
-"""Mount the explorer's sliding-window animation (a :func:`cnnviz.explorer.animation.payload`)."""
+"""Mount the explorer's sliding-window animation (a :class:`cnnviz.explorer.animation.AnimationPayload`)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from cnnviz.explorer.animation import AnimationPayload
 from widgets.assets import sent, source
 
 _COMPONENT = st.components.v2.component(
@@ -11,6 +12,6 @@ _COMPONENT = st.components.v2.component(
 )
 
 
-def sliding_window(payload: dict, *, key: str) -> None:
+def sliding_window(payload: AnimationPayload, *, key: str) -> None:
     """Draw the animation; it plays in the browser without asking the server."""
-    _COMPONENT(key=key, data=sent(payload))
+    _COMPONENT(key=key, data=sent(payload.as_json()))

@@ -227,11 +227,41 @@ def _gathered(settings: ExplorerSettings, size, out_full, max_cells: int) -> Sli
     return SlidingWindow(grid, (0, 0), (1, 1), tuple(counts), tuple(out_full), steps, contiguous, text)
 
 
-def payload(window: SlidingWindow, frame_ms: int = 250) -> dict:
-    """The JSON-ready description ``widgets/sliding_window.js`` animates in the browser.
+@dataclass(frozen=True)
+class AnimationPayload:
+    """What ``widgets/sliding_window.js`` animates in the browser, for one window.
 
-    Steps are separable (output cell ``(i, j)`` reads grid rows ``row_taps[i]`` x
-    columns ``col_taps[j]``), so a few hundred bytes describe every frame.
+    Steps are separable (output cell ``(i, j)`` reads grid rows ``row_taps[i]`` x columns ``col_taps[j]``),
+    so a few hundred bytes describe every frame.
+    """
+
+    grid: str  # one digit (cell kind) per grid cell, row by row
+    rows: int  # grid rows
+    cols: int  # grid columns
+    row_taps: tuple[tuple[int, ...], ...]  # per animated output row: the grid rows it reads
+    col_taps: tuple[tuple[int, ...], ...]  # per animated output column: the grid columns it reads
+    output_full: tuple[int, int]  # the layer's whole output (H, W)
+    contiguous: bool  # taps fill their bounding box: a box, not dots
+    row_ticks: tuple[tuple[int, int], ...]  # (grid row, input row number) of the numbered rows
+    col_ticks: tuple[tuple[int, int], ...]  # (grid column, input column number) of the numbered columns
+    kinds: tuple[int, ...]  # the cell kinds the grid holds (its legend)
+    frame_ms: int  # milliseconds per step when playing
+
+    def as_json(self) -> dict[str, object]:
+        """The component's data: these fields, the legend and the colours, as JSON types."""
+        return {
+            "grid": self.grid, "rows": self.rows, "cols": self.cols,
+            "row_taps": [list(t) for t in self.row_taps], "col_taps": [list(t) for t in self.col_taps],
+            "output_full": list(self.output_full), "contiguous": self.contiguous,
+            "row_ticks": [list(t) for t in self.row_ticks], "col_ticks": [list(t) for t in self.col_ticks],
+            "colours": {str(k): KIND_COLOURS[k] for k in KIND_COLOURS},
+            "legend": [[KIND_COLOURS[k], KIND_NAMES[k]] for k in self.kinds],
+            "tap_colour": TAP_COLOUR, "output_colour": OUTPUT_COLOUR, "frame_ms": self.frame_ms,
+        }  # fmt: skip
+
+
+def payload(window: SlidingWindow, frame_ms: int = 250) -> AnimationPayload:
+    """The description ``widgets/sliding_window.js`` animates in the browser.
 
     Args:
         window: from :func:`sliding_window`.
@@ -239,30 +269,24 @@ def payload(window: SlidingWindow, frame_ms: int = 250) -> dict:
     """
     out_rows, out_cols = window.output_shown
     by_cell = {(s.out_row, s.out_col): s for s in window.steps}
-    row_taps = [list(by_cell[(i, 0)].rows) for i in range(out_rows) if (i, 0) in by_cell]
-    col_taps = [list(by_cell[(0, j)].cols) for j in range(out_cols) if (0, j) in by_cell]
     has_input = (window.grid == INPUT) | (window.grid == UNREAD)  # (R, C) cells holding input pixels
-    kinds = sorted(int(k) for k in np.unique(window.grid))
-    return {
-        "grid": "".join(str(int(k)) for k in window.grid.ravel()),  # one digit per cell, row by row
-        "rows": int(window.grid.shape[0]),
-        "cols": int(window.grid.shape[1]),
-        "row_taps": row_taps,
-        "col_taps": col_taps,
-        "output_full": list(window.output_full),
-        "contiguous": window.contiguous,
-        "row_ticks": _ticks(has_input.any(axis=1), window.input_origin[0], window.input_step[0]),
-        "col_ticks": _ticks(has_input.any(axis=0), window.input_origin[1], window.input_step[1]),
-        "colours": {str(k): KIND_COLOURS[k] for k in KIND_COLOURS},
-        "legend": [[KIND_COLOURS[k], KIND_NAMES[k]] for k in kinds],
-        "tap_colour": TAP_COLOUR,
-        "output_colour": OUTPUT_COLOUR,
-        "frame_ms": frame_ms,
-    }
+    return AnimationPayload(
+        grid="".join(str(int(k)) for k in window.grid.ravel()),
+        rows=int(window.grid.shape[0]),
+        cols=int(window.grid.shape[1]),
+        row_taps=tuple(by_cell[(i, 0)].rows for i in range(out_rows) if (i, 0) in by_cell),
+        col_taps=tuple(by_cell[(0, j)].cols for j in range(out_cols) if (0, j) in by_cell),
+        output_full=(int(window.output_full[0]), int(window.output_full[1])),
+        contiguous=bool(window.contiguous),
+        row_ticks=_ticks(has_input.any(axis=1), window.input_origin[0], window.input_step[0]),
+        col_ticks=_ticks(has_input.any(axis=0), window.input_origin[1], window.input_step[1]),
+        kinds=tuple(sorted(int(k) for k in np.unique(window.grid))),
+        frame_ms=frame_ms,
+    )
 
 
-def _ticks(is_input: np.ndarray, origin: int, step: int) -> list[list[int]]:
-    """``[[grid index, input pixel number], ...]``: at most TICKS numbered rows (or columns).
+def _ticks(is_input: np.ndarray, origin: int, step: int) -> tuple[tuple[int, int], ...]:
+    """``((grid index, input pixel number), ...)``: at most TICKS numbered rows (or columns).
 
     Args:
         is_input: per grid row (or column), whether it holds input pixels.
@@ -272,4 +296,4 @@ def _ticks(is_input: np.ndarray, origin: int, step: int) -> list[list[int]]:
     positions = [int(p) for p in np.flatnonzero(is_input) if (p - origin) % step == 0]
     if len(positions) > TICKS:
         positions = positions[:: math.ceil(len(positions) / TICKS)]
-    return [[p, (p - origin) // step] for p in positions]
+    return tuple((p, (p - origin) // step) for p in positions)

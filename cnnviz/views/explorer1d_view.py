@@ -30,7 +30,7 @@ class View1d:
     """Everything the page draws for one setting (a figure is None when it cannot be made; the note says why)."""
 
     report: SequenceReport  # the arithmetic
-    sliding: dict  # the window, step by step: an animation.payload for widgets/sliding_window
+    sliding: animation.AnimationPayload  # the window, step by step, for widgets/sliding_window
     sliding_caption: str  # what the animation shows
     lines: go.Figure | None  # input and output as line plots
     note: str | None  # why there are no lines (e.g. a preset that does not fit)

@@ -37,7 +37,7 @@ class ExplorerView:
     settings: ExplorerSettings  # the settings the view was built from
     report: LayerReport | None  # None when the layer cannot work
     error: InvalidLayerConfig | None  # why it cannot work
-    animation: dict | None  # the sliding-window animation (cnnviz.explorer.animation.payload), drawn by the browser;
+    animation: animation.AnimationPayload | None  # the sliding window, step by step, drawn by the browser;
     # None: the layer cannot work, or slides no window
     animation_caption: str  # what the animation shows, or why the layer has none
     maps: MapGrid | None  # the feature maps (None: off, or unavailable)
@@ -66,7 +66,9 @@ def animation_key(settings: ExplorerSettings) -> ExplorerSettings:
 
 
 @functools.lru_cache(maxsize=64)
-def animation_payload(settings: ExplorerSettings, report: LayerReport | None = None) -> tuple[dict | None, str]:
+def animation_payload(
+    settings: ExplorerSettings, report: LayerReport | None = None
+) -> tuple[animation.AnimationPayload | None, str]:
     """The sliding-window description and caption (cached: changing the image or kernel reuses it); for a
     layer that slides no window, None and the line that says so.
 
@@ -75,7 +77,7 @@ def animation_payload(settings: ExplorerSettings, report: LayerReport | None = N
         report: :func:`analyze` of the explored settings, when the caller has it (the window reads only its
             sizes and padding, which the key keeps); None: analysed here.
 
-    The dict is shared between sessions through the cache: read it, never change it.
+    The payload is shared between sessions through the cache (it is frozen).
     """
     line = animation.no_window(settings)
     if line is not None:

@@ -119,32 +119,33 @@ def test_the_payload_describes_every_step_as_rows_times_columns(layer):
     s = ExplorerSettings(layer=layer, height=9, width=8, kernel=(3, 2), stride=(2, 2), dilation=(1, 2))
     window = animation.sliding_window(s, analyze(s))
     described = animation.payload(window)
-    assert len(described["row_taps"]) * len(described["col_taps"]) == len(window.steps) > 0
+    assert len(described.row_taps) * len(described.col_taps) == len(window.steps) > 0
     for step in window.steps:  # the browser draws step (i, j) from row_taps[i] x col_taps[j]
-        assert tuple(described["row_taps"][step.out_row]) == step.rows
-        assert tuple(described["col_taps"][step.out_col]) == step.cols
-    grid = np.array([int(k) for k in described["grid"]]).reshape(described["rows"], described["cols"])
+        assert described.row_taps[step.out_row] == step.rows
+        assert described.col_taps[step.out_col] == step.cols
+    grid = np.array([int(k) for k in described.grid]).reshape(described.rows, described.cols)
     np.testing.assert_array_equal(grid, window.grid)
-    assert described["output_full"] == list(window.output_full)
-    assert {name for _, name in described["legend"]} == {animation.KIND_NAMES[int(k)] for k in np.unique(grid)}
-    json.dumps(described)  # what the component receives
+    assert described.output_full == window.output_full
+    legend = {name for _, name in described.as_json()["legend"]}
+    assert legend == {animation.KIND_NAMES[int(k)] for k in np.unique(grid)}
+    json.dumps(described.as_json())  # what the component receives
 
 
 def test_the_tick_labels_number_input_pixels_not_padding():
     s = ExplorerSettings(height=5, width=5, kernel=(3, 3), padding=(2, 2))
     described = animation.payload(animation.sliding_window(s, analyze(s)))
-    assert described["row_ticks"] == [[2 + i, i] for i in range(5)]  # two rows of padding come first
+    assert described.row_ticks == tuple((2 + i, i) for i in range(5))  # two rows of padding come first
     transposed = ExplorerSettings(layer="ConvTranspose2d", height=4, width=4, kernel=(3, 3), stride=(2, 2))
     described = animation.payload(animation.sliding_window(transposed, analyze(transposed)))
-    assert [n for _, n in described["col_ticks"]] == [0, 1, 2, 3]
-    assert [c for c, _ in described["col_ticks"]] == [2, 4, 6, 8]  # zeros inserted between pixels
+    assert [n for _, n in described.col_ticks] == [0, 1, 2, 3]
+    assert [c for c, _ in described.col_ticks] == [2, 4, 6, 8]  # zeros inserted between pixels
 
 
 def test_the_animation_payload_stays_small_for_the_largest_corner():
     s = ExplorerSettings(height=256, width=256, kernel=(3, 3), padding=(1, 1))
     described = animation.payload(animation.sliding_window(s, analyze(s)))
-    assert len(json.dumps(described)) < 5_000
-    assert (described["rows"], described["cols"]) == (33, 33)
+    assert len(json.dumps(described.as_json())) < 5_000
+    assert (described.rows, described.cols) == (33, 33)
 
 
 def test_at_most_32_x_32_outputs_are_animated_even_when_a_small_input_makes_many():

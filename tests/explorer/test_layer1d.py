@@ -154,8 +154,8 @@ def test_the_sliding_row_is_the_2d_animations_one_row_grid():
     report = layer1d.analyze(s)
     row = layer1d.window_steps(s, report)
     payload = animation.payload(row.as_window())
-    assert payload["rows"] == 1 and payload["cols"] == len(row.cells)
-    assert payload["col_taps"] == [list(t) for t in row.taps]
-    assert payload["output_full"] == [1, report.output_shape[2]]
-    assert payload["grid"][row.input_origin] == str(animation.INPUT)  # input position 0, then every stride cells
-    assert payload["grid"][row.input_origin + 1] == str(animation.INSERTED)
+    assert payload.rows == 1 and payload.cols == len(row.cells)
+    assert payload.col_taps == row.taps
+    assert payload.output_full == (1, report.output_shape[2])
+    assert payload.grid[row.input_origin] == str(animation.INPUT)  # input position 0, then every stride cells
+    assert payload.grid[row.input_origin + 1] == str(animation.INSERTED)

@@ -255,7 +255,7 @@ def test_what_the_browser_receives_stays_under_300_kb_at_the_extremes(extreme, s
 
     view = build_view(ExplorerSettings(in_channels=3, height=256, width=256, **extreme), scene)
     assert view.error is None
-    sent = len(json.dumps(view.animation)) + (len(json.dumps(view.maps.payload())) if view.maps else 0)
+    sent = len(json.dumps(view.animation.as_json())) + (len(json.dumps(view.maps.payload())) if view.maps else 0)
     assert sent < 300_000
 
 
