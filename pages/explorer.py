@@ -197,7 +197,8 @@ def _sides(label: str, key: str, low: int, high: int, square: bool, help_text: s
     if square:
         st.number_input(label, low, high, key=f"{key}_l", help=help_text, on_change=_rerun_view)
         return
-    for column, (side, name) in zip(st.columns(4), (("_l", "left"), ("_r", "right"), ("_t", "top"), ("_b", "bottom"))):
+    sides = (("_l", "left"), ("_r", "right"), ("_t", "top"), ("_b", "bottom"))
+    for column, (side, name) in zip([*st.columns(2), *st.columns(2)], sides):  # two rows: they fit the sidebar
         column.number_input(f"{label} ({name})", low, high, key=f"{key}{side}", help=help_text, on_change=_rerun_view)
 
 

@@ -426,14 +426,15 @@ def _adaptive_window(spec: LayerSpec, shape: Shape | None) -> Window | None:
 
 def _adaptive_formula(spec: LayerSpec, shape: Shape) -> Formula:
     terms = _adaptive_terms(spec, shape)
-    dims = tuple(f"output_size = {t.output}: window i reads ⌊i × {t.size} / {t.output}⌋ to ⌈(i + 1) × {t.size} / "
-                 f"{t.output}⌉ − 1, {min(t.sizes)}{'' if min(t.sizes) == max(t.sizes) else f' or {max(t.sizes)}'} "
-                 f"wide = {t.output}" for t in terms)  # fmt: skip
+    dims = tuple(f"⌈(i + 1) × {t.size} / {t.output}⌉ − ⌊i × {t.size} / {t.output}⌋ = {min(t.sizes)}"
+                 f"{'' if min(t.sizes) == max(t.sizes) else f' or {max(t.sizes)}'} wide, output_size = {t.output}"
+                 for t in terms)  # fmt: skip
     notes = ()
     if any(min(t.sizes) != max(t.sizes) for t in terms):
         notes = (f"The windows differ in size ({' x '.join(str(max(t.sizes)) for t in terms)} at most): the "
                  "receptive field given is the largest window.",)  # fmt: skip
-    return Formula("output_size, whatever the input", dims, tuple((0, 0) for _ in terms), notes=notes)
+    general = "output_size, whatever the input; window i: ⌊i × in / out⌋ to ⌈(i + 1) × in / out⌉ − 1"
+    return Formula(general, dims, tuple((0, 0) for _ in terms), notes=notes)
 
 
 def _adaptive_sources(spec: LayerSpec, axis: int, size: int, out: int) -> tuple[tuple[int, ...], ...]:
