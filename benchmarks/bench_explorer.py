@@ -50,7 +50,7 @@ def interaction(settings: ExplorerSettings, sample: str, cold: bool) -> int:
     image = images.load_sample(sample)
     view = explorer_view.build_view(settings, image)
     assert view.error is None, view.error
-    sent = len(json.dumps(view.animation))
+    sent = len(json.dumps(view.animation.as_json()))
     if view.maps is not None:
         sent += len(json.dumps(view.maps.payload()))
     return sent
