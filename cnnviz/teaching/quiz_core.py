@@ -29,6 +29,7 @@ from cnnviz.layers import (
 from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.layers.registry import FLAT, SEQUENCE
 from cnnviz.layers.registry import KINDS as LAYER_KINDS
+from cnnviz.layers.registry_base import TRANSPOSED, WINDOW
 
 OUTPUT_SHAPE = "output_shape"
 STACK_SHAPE = "stack_shape"
@@ -151,7 +152,7 @@ def constraint_text(error: InvalidLayerConfig) -> str:
 def learns_kernels(kind: str) -> bool:
     """Conv / ConvTranspose, 1-D or 2-D: kernels with out_channels (Linear has out_features but no window)."""
     entry = LAYER_KINDS.get(kind)
-    return entry is not None and entry.option("out") is not None and entry.geometry in ("window", "transposed")
+    return entry is not None and entry.has_weights and entry.geometry in (WINDOW, TRANSPOSED)
 
 
 def is_pool(kind: str) -> bool:
@@ -162,7 +163,7 @@ def is_pool(kind: str) -> bool:
 
 def is_transposed(kind: str) -> bool:
     entry = LAYER_KINDS.get(kind)
-    return entry is not None and entry.geometry == "transposed"
+    return entry is not None and entry.geometry == TRANSPOSED
 
 
 def takes_flat(kind: str) -> bool:
