@@ -4,6 +4,7 @@ injected), and the data each rerun sends them."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -32,6 +33,15 @@ def colormap_constants() -> str:
 def palette_constants() -> str:
     """``const PALETTE = {"blue": "#0072B2", ...}``: the Okabe-Ito colours by name, from cnnviz.views.palette."""
     return f"const PALETTE = {json.dumps(NAMED_COLOURS, separators=(',', ':'))};\n"
+
+
+def with_palette(css: str) -> str:
+    """``css`` with each ``var(--palette-NAME)`` written out as that Okabe-Ito colour of cnnviz.views.palette.
+
+    Written out here rather than declared as CSS custom properties, so the colour holds wherever Streamlit
+    mounts the component's styles. An unknown name raises KeyError when the widget module is imported.
+    """
+    return re.sub(r"var\(--palette-([a-z]+)\)", lambda match: NAMED_COLOURS[match.group(1)], css)
 
 
 def sent(payload: dict) -> list[dict]:

@@ -7,10 +7,10 @@ import binascii
 
 import streamlit as st
 
-from widgets.assets import source
+from widgets.assets import source, with_palette
 
 _COMPONENT = st.components.v2.component(
-    "cnnviz.draw_canvas", js=source("draw_canvas.js"), css=source("draw_canvas.css")
+    "cnnviz.draw_canvas", js=source("draw_canvas.js"), css=with_palette(source("draw_canvas.css"))
 )
 DATA_URL_PREFIX = "data:image/png;base64,"
 

@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 
 from cnnviz.views.grids import MapGrid
-from widgets.assets import colormap_constants, sent, source
+from widgets.assets import colormap_constants, sent, source, with_palette
 
 _COMPONENT = st.components.v2.component(
-    "cnnviz.views.grids", js=colormap_constants() + source("map_grid.js"), css=source("map_grid.css")
+    "cnnviz.views.grids", js=colormap_constants() + source("map_grid.js"), css=with_palette(source("map_grid.css"))
 )
 
 

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from cnnviz.views.palette import BLUE, OKABE_ITO, ORANGE
+from cnnviz.views.palette import BLUE, LIGHT_GREY, OKABE_ITO, ORANGE
 
-TOP_COLOUR, OTHER_COLOUR, COMPARE_COLOUR = BLUE, "#9aa5b1", ORANGE
+TOP_COLOUR, OTHER_COLOUR, COMPARE_COLOUR = BLUE, LIGHT_GREY, ORANGE
 DASHES = ("solid", "dash", "dot", "dashdot")
 
 

@@ -20,8 +20,9 @@ from cnnviz.data import sequences
 from cnnviz.explorer import animation, layer1d
 from cnnviz.explorer.layer1d import Explorer1dSettings, SequenceOutput, SequenceReport
 from cnnviz.layers.arithmetic import InvalidLayerConfig
+from cnnviz.views.palette import BLACK, BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION, YELLOW
 
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+CHANNEL_COLOURS = (BLUE, VERMILLION, GREEN, PURPLE, ORANGE, SKY, YELLOW, BLACK)  # neighbours far apart
 MAX_LABELLED_CELLS = 70  # rows longer than this drop the base letters / values inside cells
 
 
@@ -49,7 +50,7 @@ def lines_figure(settings: Explorer1dSettings, sequence: sequences.SequenceInput
     if settings.source == "dna":
         figure.add_trace(go.Heatmap(
             z=sequence.values, x=np.arange(length), y=list(sequence.channel_names), showscale=False,
-            colorscale=[[0, "#FFFFFF"], [1, "#0072B2"]], zmin=0, zmax=1, name="one-hot",
+            colorscale=[[0, "#FFFFFF"], [1, BLUE]], zmin=0, zmax=1, name="one-hot",
             hovertemplate="position %{x}, channel %{y}: %{z:.0f}<extra></extra>",
             text=[[base if base == channel else "" for base in sequence.position_labels]
                   for channel in sequence.channel_names],
@@ -57,10 +58,10 @@ def lines_figure(settings: Explorer1dSettings, sequence: sequences.SequenceInput
         ), row=1, col=1)  # fmt: skip
     else:
         figure.add_trace(go.Scatter(x=np.arange(length), y=sequence.values[0], mode="lines", name="input",
-                                    line={"color": "#000000", "width": 1.5}), row=1, col=1)  # fmt: skip
+                                    line={"color": BLACK, "width": 1.5}), row=1, col=1)  # fmt: skip
     for channel, (values, name) in enumerate(zip(output.values, output.names)):
         mode = "lines+markers" if len(values) <= MAX_LABELLED_CELLS else "lines"
-        colour = OKABE_ITO[channel % len(OKABE_ITO)]
+        colour = CHANNEL_COLOURS[channel % len(CHANNEL_COLOURS)]
         trace = go.Scatter(
             x=output.positions, y=values, mode=mode, name=name, line={"color": colour, "width": 2}, marker={"size": 4}
         )

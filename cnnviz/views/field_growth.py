@@ -26,8 +26,9 @@ from html import escape
 
 from cnnviz.layers.receptive_field import axis_region
 from cnnviz.layers.stack import StackReport
+from cnnviz.views.palette import OKABE_ITO, YELLOW
 
-BOX_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")  # Okabe-Ito, no yellow
+BOX_COLOURS = tuple(colour for colour in OKABE_ITO if colour != YELLOW)  # yellow boxes vanish on the white input
 BOX_DASHES = ("", "9 5", "3 4")  # after every colour has been used once, the outlines are dashed
 GRID_LINES_UP_TO = 40  # input sides up to this many pixels get a line per pixel (more would be a grey blur)
 PICTURE_PX = 360  # the longest side of the drawn input and its padding

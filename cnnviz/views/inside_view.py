@@ -16,12 +16,10 @@ import plotly.graph_objects as go
 from cnnviz.analysis.receptive import Box
 from cnnviz.views import palette
 from cnnviz.views.grids import MapGrid, map_grid
-from cnnviz.views.palette import DIVERGING, color_range, colormap_lut, fast_figure
+from cnnviz.views.palette import BLACK, DIVERGING, TEN_CLASS_COLOURS, VERMILLION, color_range, colormap_lut, fast_figure
 
-# Okabe-Ito's eight colours plus two of Paul Tol's, one per digit; shapes tell them apart without colour.
-DIGIT_COLOURS = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442", "#882255", "#999999",
-)  # fmt: skip
+# One colour per digit; shapes tell them apart without colour.
+DIGIT_COLOURS = TEN_CLASS_COLOURS
 DIGIT_SYMBOLS = (
     "circle", "square", "diamond", "cross", "x", "triangle-up", "triangle-down", "star", "hexagon", "pentagon",
 )  # fmt: skip
@@ -83,7 +81,7 @@ def image_row(panels: Sequence[Panel], *, height: int = 300, title: str | None =
     return fast_figure(data, layout)
 
 
-def _box_shape(box_: Box, xref: str = "x", yref: str = "y", colour: str = "#D55E00") -> dict:
+def _box_shape(box_: Box, xref: str = "x", yref: str = "y", colour: str = VERMILLION) -> dict:
     (top, left), (bottom, right) = box_
     return dict(
         type="rect", xref=xref, yref=yref, x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
@@ -202,7 +200,7 @@ def latent_plane(
         data.append(
             dict(
                 type="scatter", mode="markers", x=[current[0]], y=[current[1]], name="this digit",
-                marker=dict(size=20, color="#FFFFFF", symbol="star", line=dict(color="#000000", width=2)),
+                marker=dict(size=20, color="#FFFFFF", symbol="star", line=dict(color=BLACK, width=2)),
                 hovertemplate="this digit<extra></extra>",
             )
         )  # fmt: skip

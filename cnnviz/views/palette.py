@@ -26,6 +26,11 @@ NAMED_COLOURS = {
     "sky": SKY, "vermillion": VERMILLION, "black": BLACK, "yellow": YELLOW,
 }  # fmt: skip
 
+# Ten classes (the digits) need two more: Paul Tol's wine and a mid grey, apart from every Okabe-Ito colour.
+WINE, GREY = "#882255", "#999999"
+TEN_CLASS_COLOURS = (*OKABE_ITO, WINE, GREY)
+LIGHT_GREY = "#9aa5b1"  # the bars that are not the point of a chart
+
 SEQUENTIAL = "viridis"  # non-negative values: dark = low, yellow = high
 DIVERGING = "blue-red"  # signed values: blue < 0 < red, white at zero
 GREYS = "greys"  # pictures of digits: 0 black, 1 white (ink is white, as MNIST shows it)
