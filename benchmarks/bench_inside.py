@@ -29,7 +29,7 @@ LAYER = "backbone.layers.res2_1"  # the page's default layer
 def digit_tensor() -> torch.Tensor:
     """``(1, 1, 28, 28)``: MNIST test digit 3, or the shipped sample of a 0 without MNIST."""
     try:
-        pixels, _ = mnist_test_digit(3)
+        pixels = mnist_test_digit(3).pixels
     except MNISTNotFound:
         pixels = images.load_sample("mnist_0").pixels.copy()  # shared and read-only
     return torch.from_numpy(pixels).float().div(255.0)[None, None]

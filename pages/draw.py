@@ -89,12 +89,13 @@ def pick_picture(source: str):
         st.session_state["draw_mnist_index"] = random.randrange(10_000)
     index = st.session_state.setdefault("draw_mnist_index", random.randrange(10_000))
     try:
-        digit, label = mnist_test_digit(index)
+        digit = mnist_test_digit(index)
     except MNISTNotFound as error:
         st.error(str(error))
         return None, True
-    st.image(digit, caption=f"MNIST test digit #{index}, labelled {label}", width=CANVAS_PX, clamp=True)
-    return digit, True
+    caption = f"MNIST test digit #{digit.number}, labelled {digit.label}"
+    st.image(digit.pixels, caption=caption, width=CANVAS_PX, clamp=True)
+    return digit.pixels, True
 
 
 def read_once(picture, classifier, autoencoder, settings: DrawSettings):

@@ -20,6 +20,7 @@ from cnnviz.explorer.layer2d import EXPLORER_LAYERS, ExplorerSettings, Setting
 from cnnviz.layers import format_bytes, show_shape
 from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.layers.registry import KINDS
+from cnnviz.page_list import page_path
 from cnnviz.views.explorer_view import analysis, build_view
 from widgets.map_grid import map_grid
 from widgets.sliding_window import sliding_window
@@ -449,9 +450,9 @@ def show_view(grid: np.ndarray | None) -> images.LoadedImage | images.ImageRejec
 
 st.markdown(STYLE, unsafe_allow_html=True)
 if st.query_params.get("layer") in SEQUENCE_LAYERS:  # a link to a 1-D layer: the 1-D explorer reads it
-    st.switch_page("pages/explorer1d.py", query_params=st.query_params.to_dict())
+    st.switch_page(page_path("explorer1d"), query_params=st.query_params.to_dict())
 if OPEN_1D in st.session_state:
-    st.switch_page("pages/explorer1d.py", query_params={"layer": st.session_state.pop(OPEN_1D)})
+    st.switch_page(page_path("explorer1d"), query_params={"layer": st.session_state.pop(OPEN_1D)})
 url_settings, url_problems = layer2d.from_query(st.query_params.to_dict())
 if url_settings.present:
     st.markdown(PRESENT_STYLE, unsafe_allow_html=True)

@@ -74,13 +74,16 @@ def pick_digit():
         st.session_state["inside_index"] = random.randrange(10_000)
     index = st.sidebar.number_input("Test digit number", 0, 9_999, key="inside_index")
     try:
-        pixels, label = mnist_test_digit(int(index))
+        digit = mnist_test_digit(int(index))
     except MNISTNotFound as error:
         st.sidebar.error(str(error))
         return None, None
     if not test_digits()[1]:
-        st.sidebar.caption("MNIST is missing: these are the 200 test digits shipped with cnnviz (numbers wrap).")
-    return torch.from_numpy(pixels).float().div(255.0)[None, None], label
+        st.sidebar.caption(
+            f"MNIST is missing: these are the 200 test digits shipped with cnnviz (numbers wrap); this one is "
+            f"MNIST test digit #{digit.number}."
+        )
+    return torch.from_numpy(digit.pixels).float().div(255.0)[None, None], digit.label
 
 
 def run_job(job, label: str) -> bool:
@@ -260,7 +263,7 @@ def show_latent(autoencoder, path: str, digit: torch.Tensor) -> None:
     map_grid(moved_strip, key="inside_moved", panel_px=150)
     other = st.number_input("Interpolate to test digit number", 0, 9_999, 1, key="inside_interp_to")
     try:
-        pixels, label = mnist_test_digit(int(other))
+        pixels = mnist_test_digit(int(other)).pixels
     except MNISTNotFound as error:
         st.error(str(error))
         return

@@ -152,6 +152,22 @@ def shipped_test_digits() -> Split:
     return Split(images, labels)
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_test_numbers() -> np.ndarray:
+    """Each shipped digit's number in the full MNIST test split, as ``(200,)`` int64."""
+    with np.load(SHIPPED_DIGITS, allow_pickle=False) as stored:
+        return stored["indices"].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class MnistDigit:
+    """One MNIST test digit, as a page shows it."""
+
+    pixels: np.ndarray  # (28, 28) uint8, ink 255
+    label: int  # the digit it is labelled as
+    number: int  # its number in MNIST's 10,000-digit test split (a shipped digit keeps its own)
+
+
 def test_digits() -> tuple[Split, bool]:
     """``(digits, full)``: the 10,000 MNIST test digits (``full``), or the shipped 200 when MNIST is missing."""
     try:
@@ -162,14 +178,16 @@ def test_digits() -> tuple[Split, bool]:
         return shipped_test_digits(), False
 
 
-def mnist_test_digit(index: int) -> tuple[np.ndarray, int]:
-    """MNIST test digit number ``index`` (wrapped around) as ``(28, 28)`` uint8, and its label.
+def mnist_test_digit(index: int) -> MnistDigit:
+    """MNIST test digit number ``index`` (wrapped around the 10,000).
 
-    Without MNIST in ``$CNNVIZ_DATA_DIR``: the shipped digit number ``index`` (wrapped around the 200).
+    Without MNIST in ``$CNNVIZ_DATA_DIR``: the shipped digit number ``index`` (wrapped around the 200), which
+    says its own number in the full test split.
     """
-    test, _ = test_digits()
+    test, full = test_digits()
     index %= len(test)
-    return test.images[index, 0].numpy(), int(test.labels[index])
+    number = index if full else int(shipped_test_numbers()[index])
+    return MnistDigit(test.images[index, 0].numpy(), int(test.labels[index]), number)
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ def shifted_digit(setup: DigitSetup) -> torch.Tensor:
     from cnnviz.data.preprocess import shift_rotate
 
     try:
-        pixels, _ = mnist_test_digit(setup.index)
+        pixels = mnist_test_digit(setup.index).pixels
     except MNISTNotFound as error:
         raise QuizUnavailable(f"Digit questions need MNIST: {error}") from None
     digit = torch.from_numpy(pixels.astype(np.float32) / 255.0)[None, None]  # (1, 1, 28, 28)
@@ -56,7 +56,7 @@ def make_shifted_digit(rng: random.Random, seed: int, variant: str | None) -> Qu
     right = rng.randint(-MAX_SHIFT, MAX_SHIFT)
     down = rng.randint(-MAX_SHIFT, MAX_SHIFT)
     try:
-        _, label = mnist_test_digit(index)
+        label = mnist_test_digit(index).label
     except MNISTNotFound as error:
         raise QuizUnavailable(f"Digit questions need MNIST: {error}") from None
     setup = DigitSetup(index, label, right, down)

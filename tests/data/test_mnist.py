@@ -63,9 +63,13 @@ def test_without_mnist_the_shipped_digits_stand_in(without_mnist):
     assert not full and len(digits) == 200 and digits.images.shape == (200, 1, 28, 28)
     assert digits.images.dtype == torch.uint8 and digits.labels.dtype == torch.int64
     assert torch.bincount(digits.labels, minlength=10).tolist() == [shipped.SHIPPED_PER_LABEL] * 10
-    pixels, label = shipped.mnist_test_digit(0)
-    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8 and label == 7  # MNIST test digit #0 is a 7
-    assert shipped.mnist_test_digit(200 + 3)[1] == shipped.mnist_test_digit(3)[1] == 0  # wraps around the 200
+    first = shipped.mnist_test_digit(0)
+    assert first.pixels.shape == (28, 28) and first.pixels.dtype == np.uint8
+    assert first.label == 7 and first.number == 0  # MNIST test digit #0 is a 7
+    assert shipped.mnist_test_digit(200 + 3).number == shipped.mnist_test_digit(3).number  # wraps around the 200
+    later = shipped.mnist_test_digit(150)
+    assert later.number > 150  # the shipped digits are picked across the set: each says its own number
+    assert later.number in shipped.shipped_test_numbers()
 
 
 def test_without_mnist_or_the_shipped_digits_the_message_stays(without_mnist, monkeypatch):

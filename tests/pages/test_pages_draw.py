@@ -16,8 +16,9 @@ import torch
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.data.mnist import to_float
+from cnnviz.data.mnist import mnist_test_digit, to_float
 from cnnviz.data.preprocess import shift_rotate
+from cnnviz.page_list import page_path
 from cnnviz.training.recipe import TrainConfig
 from cnnviz.training.runs import create_run
 from models import ConvAutoencoder
@@ -40,7 +41,7 @@ def finished_run(model: torch.nn.Module, kind: str, name: str):
 def draw_page(**state) -> AppTest:
     at = AppTest.from_file("../../app.py", default_timeout=60)
     at.run()
-    at.switch_page("pages/draw.py")
+    at.switch_page(page_path("draw"))
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -127,7 +128,9 @@ def a_test_digit(monkeypatch):
     try:
         mnist.mnist_test_digit(DIGIT_INDEX)
     except mnist.MNISTNotFound:
-        monkeypatch.setattr(mnist, "mnist_test_digit", lambda index: (load_sample("mnist_0").pixels, 0))
+        monkeypatch.setattr(
+            mnist, "mnist_test_digit", lambda index: mnist.MnistDigit(load_sample("mnist_0").pixels, 0, index)
+        )
 
 
 def test_the_chosen_layers_are_the_ones_drawn(trained_runs, a_test_digit):
@@ -208,6 +211,9 @@ def test_another_digit_draws_a_new_mnist_test_digit_with_its_label(mnist_digits,
     monkeypatch.setattr(random, "randrange", lambda stop: 42)
     at.button(key="draw_another").click().run()
     assert at.session_state["draw_mnist_index"] == 42
+    digit = mnist_test_digit(42)  # the full set's #42, or the shipped digit that says its own number
     label = int(mnist_digits.labels[42])
-    assert any(f"MNIST test digit #42, labelled {label}" in str(image.proto) for image in at.get("image"))
+    assert digit.label == label
+    caption = f"MNIST test digit #{digit.number}, labelled {label}"
+    assert any(caption in str(image.proto) for image in at.get("image"))
     assert prediction(at) == label

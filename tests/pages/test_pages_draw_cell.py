@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.analysis.receptive import region
+from cnnviz.page_list import page_path
 from cnnviz.views.draw_view import CellChoice
 from models import load_pretrained
 from tests.map_grids import component_data, map_grids
@@ -20,7 +21,7 @@ from tests.pages.test_pages_draw import DIGIT_INDEX, a_test_digit  # noqa: F401 
 def draw_page(**state) -> AppTest:
     at = AppTest.from_file("../../app.py", default_timeout=60)
     at.run()
-    at.switch_page("pages/draw.py")
+    at.switch_page(page_path("draw"))
     for key, value in {"draw_source": "mnist", "draw_mnist_index": DIGIT_INDEX, **state}.items():
         at.session_state[key] = value
     at.run()

@@ -14,10 +14,11 @@ from torch import nn
 
 from cnnviz.explorer import animation, layer2d
 from cnnviz.layers import code_export
+from cnnviz.page_list import page_path
 from tests.layers.kind_examples import EXAMPLES
 from tests.map_grids import component_data, map_grids
 
-PAGE = "../../pages/explorer.py"
+PAGE = f"../../{page_path('explorer')}"
 
 
 def _app(query: dict[str, str] | None = None) -> AppTest:

@@ -4,8 +4,9 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz.data import sequences
 from cnnviz.explorer import layer1d
+from cnnviz.page_list import page_path
 
-PAGE = "../../pages/explorer1d.py"
+PAGE = f"../../{page_path('explorer1d')}"
 
 
 def _app(query=None) -> AppTest:
@@ -90,7 +91,7 @@ def test_a_preset_that_does_not_fit_the_kernel_explains_instead_of_drawing():
 
 def test_the_layer_explorer_offers_the_1d_layers_and_opens_them_here():
     at = AppTest.from_file("../../app.py", default_timeout=60).run()
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page(page_path("explorer")).run()
     assert "MaxPool1d (sequences)" in at.selectbox(key="ex_layer").options
     at.selectbox(key="ex_layer").set_value("MaxPool1d").run()
     assert not at.exception
@@ -98,7 +99,7 @@ def test_the_layer_explorer_offers_the_1d_layers_and_opens_them_here():
     assert at.selectbox(key="e1_layer").value == "MaxPool1d"
     assert _pytorch(at).startswith("nn.MaxPool1d(")
     at.query_params.clear()  # the sidebar's link to the layer explorer carries no query
-    at.switch_page("pages/explorer.py").run()  # back in the layer explorer: its own layer, no loop
+    at.switch_page(page_path("explorer")).run()  # back in the layer explorer: its own layer, no loop
     assert at.title[0].value == "Layer explorer" and at.selectbox(key="ex_layer").value == "Conv2d"
 
 
@@ -107,7 +108,7 @@ def test_a_layer_explorer_link_to_a_1d_layer_opens_the_1d_explorer():
     at.query_params["layer"] = "ConvTranspose1d"
     at.query_params["s"] = "2"
     at.run()
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page(page_path("explorer")).run()
     assert not at.exception
     assert at.title[0].value == "1-D layer explorer"
     assert _pytorch(at) == "nn.ConvTranspose1d(4, 1, kernel_size=6, stride=2)"

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.analysis import filters, latent, receptive
+from cnnviz.page_list import page_path
 from cnnviz.training.recipe import TrainConfig
 from cnnviz.training.runs import create_run
 from models import PRETRAINED_DIR, load_model, load_pretrained
@@ -24,7 +25,7 @@ TIMEOUT = 120  # a busy 2-core machine
 
 
 def page(section: str | None = None) -> AppTest:
-    app = AppTest.from_file("../../pages/inside.py", default_timeout=TIMEOUT)
+    app = AppTest.from_file(f"../../{page_path('inside')}", default_timeout=TIMEOUT)
     app.session_state["inside_index"] = DIGIT_INDEX
     if section:
         app.session_state["inside_section"] = section

@@ -7,11 +7,12 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import layers
+from cnnviz.page_list import page_path
 from cnnviz.views import builder_table
 from models import ClassifierConfig, CNNClassifier
 from tests.layers.kind_examples import STACKS
 
-PAGE = "../../pages/network.py"
+PAGE = f"../../{page_path('network')}"
 
 
 def _app(rows=None, shape=None) -> AppTest:

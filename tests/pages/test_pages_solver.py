@@ -8,8 +8,9 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.explorer import layer2d
 from cnnviz.layers import size_solver
 from cnnviz.layers.registry import IMAGE, KINDS
+from cnnviz.page_list import page_path
 
-PAGE = "../../pages/solver.py"
+PAGE = f"../../{page_path('solver')}"
 
 
 def _app() -> AppTest:

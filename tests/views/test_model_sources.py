@@ -91,6 +91,6 @@ def test_file_stamp_changes_when_the_file_is_rewritten(tmp_path):
 
 
 def test_mnist_test_digits_come_with_their_labels(mnist):
-    digit, label = mnist_test_digit(10_000 + 7)  # wraps around to #7
-    assert digit.shape == (28, 28) and digit.dtype.name == "uint8"
-    assert label == int(mnist.test.labels[7]) and (digit == mnist.test.images[7, 0].numpy()).all()
+    digit = mnist_test_digit(10_000 + 7)  # wraps around to #7
+    assert digit.pixels.shape == (28, 28) and digit.pixels.dtype.name == "uint8" and digit.number == 7
+    assert digit.label == int(mnist.test.labels[7]) and (digit.pixels == mnist.test.images[7, 0].numpy()).all()
