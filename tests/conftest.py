@@ -194,6 +194,9 @@ class TcpGate:
                 continue
             except OSError:
                 return
+            if self._listener is not listener:
+                client.close()
+                return
             try:
                 server = socket.create_connection(self.target, timeout=5)
             except OSError:
@@ -221,6 +224,10 @@ class TcpGate:
     def close(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # stop listening now, not when accept() next wakes
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             sockets, self._sockets = self._sockets, []

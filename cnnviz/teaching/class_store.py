@@ -40,6 +40,7 @@ MAX_POOL_SIZE = 50  # $CNNVIZ_CLASSROOM_POOL above this is refused: a few proces
 BUSY_TIMEOUT_S = 10.0  # how long a call waits for a writer's lock, a pooled connection or a statement
 CONNECT_TIMEOUT_S = 5  # how long opening a PostgreSQL connection may take (a host that drops packets)
 RETRY_S = 3.0  # after "the server does not answer", calls fail at once for this long, then one tries again
+FIRST_WAIT_S = 1.0  # a call that waits this long for a pooled connection checks whether the server is there
 
 Run = Callable[..., list[tuple]]  # run(statement with ? placeholders, *arguments) -> the rows
 
@@ -349,10 +350,13 @@ class _Pool:
         self._check_down()
         for _ in range(self.size + 1):  # after a server restart every idle connection is stale: drop each
             try:
-                connection = self.pool.getconn()
-            except PoolTimeout as error:
-                self._probe()  # the server is there: the pool was just busy
-                raise self.error(error) from None
+                connection = self.pool.getconn(timeout=min(FIRST_WAIT_S, BUSY_TIMEOUT_S))
+            except PoolTimeout:
+                self._probe()  # a server that is down says so now, not after the whole wait
+                try:
+                    connection = self.pool.getconn(timeout=max(BUSY_TIMEOUT_S - FIRST_WAIT_S, 0.001))
+                except PoolTimeout as error:  # the server is there: every connection stayed busy
+                    raise self.error(error) from None
             try:
                 connection.execute("")
                 break
@@ -366,8 +370,7 @@ class _Pool:
         except psycopg.Error as error:
             unavailable = self.error(error)
             if unavailable.problem is Problem.UNREACHABLE:
-                with contextlib.suppress(DatabaseUnavailable):
-                    self._probe()  # down for good, or a lost connection only: the message says which
+                self._probe()  # down for good (the probe says why), or only this connection lost
             raise unavailable from None
         finally:
             self.pool.putconn(connection)
