@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.page_list import page_path
-from cnnviz.teaching import class_db, lesson_files, quiz
+from cnnviz.teaching import class_db, class_store, lesson_files, quiz
+from serving.supervisor import free_port
 
 LESSONS = {lesson.slug: lesson for lesson in lesson_files.load_lessons()}
 
@@ -122,3 +125,36 @@ def test_every_step_of_every_lesson_renders(slug):
         assert at.header[0].value == step.title, index
         if index < len(LESSONS[slug].steps) - 1:
             at.button(key="ls_next").click().run()
+
+
+def test_a_class_database_that_does_not_answer_is_one_message(monkeypatch):
+    monkeypatch.setenv(class_db.DB_ENV, f"postgresql://teacher:pw@127.0.0.1:{free_port()}/class")  # a closed port
+    at = lessons_page("browser-down0001")
+    assert len(at.error) == 1 and not at.warning and not at.exception
+    assert "does not answer (Connection refused)" in at.error[0].value and "pw@" not in at.error[0].value
+    assert not at.title, "no lesson without a class to put it in"
+
+
+@pytest.mark.postgres
+def test_answers_given_while_the_database_is_away_are_kept_and_stored_when_it_is_back(postgres_gate, monkeypatch):
+    monkeypatch.setattr(class_store, "RETRY_S", 0.2)
+    url, gate = postgres_gate
+    monkeypatch.setenv(class_db.DB_ENV, url)
+    at = lessons_page("browser-away0001")
+    first = current_question("convolution", 0)
+    answer(at, first.answer_text)  # stored while the database answers
+    at.button(key="ls_next").click().run()
+    second = current_question("convolution", 1)
+    gate.close()  # the server goes away mid-class
+    answer(at, second.answer_text)
+    assert at.success[0].value.startswith("Right"), "the answer is still checked"
+    assert len(at.warning) == 1 and not at.error, "one message for the whole page"
+    assert "does not answer" in at.warning[0].value and "stored when it answers again" in at.warning[0].value
+    assert any("Kept on this page" in c.value for c in at.caption)
+    at.button(key="ls_next").click().run()  # the lesson goes on meanwhile
+    assert at.header[0].value == LESSONS["convolution"].steps[2].title and len(at.warning) == 1
+    gate.open()
+    time.sleep(0.3)
+    at.run()  # what the page does by itself every RETRY_SECONDS
+    assert not at.warning and not at.error and not at.exception
+    assert class_db.Classroom(url).answered("browser-away0001") == {"convolution/0": True, "convolution/1": True}
