@@ -33,11 +33,14 @@ cnnviz_postgres_start() {
   runuser -u postgres -- "$CNNVIZ_PG_BIN/initdb" -D "$dir/data" -U postgres -E UTF8 --locale=C.UTF-8 \
     --auth-local=trust --auth-host=scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log"; return 1; }
+  # In the cluster's own configuration, so that a plain `pg_ctl start` (a test restarting it) finds them.
+  printf "%s\n" "listen_addresses = '127.0.0.1'" "unix_socket_directories = '$dir'" "fsync = off" \
+    "synchronous_commit = off" "full_page_writes = off" >>"$dir/data/postgresql.conf"
   while :; do  # a random free port; another process may take it between the check and the start: try again
     port=$((20000 + RANDOM % 40000))
+    echo "port = $port" >>"$dir/data/postgresql.conf"  # the last one counts
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
-      runuser -u postgres -- "$CNNVIZ_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -s \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off" start; then
+      runuser -u postgres -- "$CNNVIZ_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -s start; then
       break
     fi
     tries=$((tries + 1))
@@ -46,7 +49,6 @@ cnnviz_postgres_start() {
       return 1
     fi
   done
-  echo "$port" >"$dir/port"
   runuser -u postgres -- "$CNNVIZ_PG_BIN/psql" -h "$dir" -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
     -c "CREATE ROLE cnnviz LOGIN PASSWORD '$password'" -c "CREATE DATABASE cnnviz_test OWNER cnnviz"
   export CNNVIZ_TEST_POSTGRES_URL="postgresql://cnnviz:$password@127.0.0.1:$port/cnnviz_test"

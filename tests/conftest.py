@@ -87,10 +87,13 @@ def pytest_collection_modifyitems(config, items):
         if "browser" in item.keywords and not CHROMIUM:
             _skipped_browser.append(item.nodeid)
             item.add_marker(pytest.mark.skip(reason="Chromium not found: install Debian's chromium to run it"))
-        # In CI, .ci/run starts a server: without one the tests fail (postgres_server) rather than pass on SQLite.
-        if item.get_closest_marker("postgres") and not os.environ.get(POSTGRES_URL_ENV) and not os.environ.get("CI"):
-            _skipped_postgres.append(item.nodeid)
-            item.add_marker(pytest.mark.skip(reason=f"{POSTGRES_URL_ENV} is not set: no PostgreSQL server to test on"))
+
+
+def pytest_runtest_setup(item):
+    # In CI, .ci/run starts a server: without one the tests fail (postgres_server) rather than pass on SQLite.
+    if item.get_closest_marker("postgres") and not os.environ.get(POSTGRES_URL_ENV) and not os.environ.get("CI"):
+        _skipped_postgres.append(item.nodeid)
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set: no PostgreSQL server to test on")
 
 
 def pytest_terminal_summary(terminalreporter):

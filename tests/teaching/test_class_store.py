@@ -3,10 +3,14 @@ saved before is lost; PostgreSQL's connections stay within the pool."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 import psycopg
 import psycopg.errors
@@ -17,7 +21,7 @@ from cnnviz.teaching import class_store
 from cnnviz.teaching.class_db import Classroom
 from cnnviz.teaching.class_store import ClassroomError, DatabaseUnavailable, Problem
 from serving.supervisor import free_port
-from tests.conftest import schema_url, with_query
+from tests.conftest import ROOT, schema_url, with_query
 
 
 def unavailable(call, *args) -> DatabaseUnavailable:
@@ -211,4 +215,41 @@ def test_a_server_gone_mid_class_is_one_message_and_loses_nothing(postgres_gate,
     time.sleep(0.35)
     (stats,) = room.question_stats()  # the stale connections are dropped, new ones opened
     assert (stats.answered, stats.right) == (10, 5)
+    assert room.record_answer("late", "conv/0", "x", "x", True).counted
+
+
+PG_BIN = Path(os.environ.get("CNNVIZ_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+@pytest.fixture
+def own_cluster():
+    """A PostgreSQL cluster of this test's own, started by .ci/postgres.sh (Debian's postgresql, as root):
+    (URL, pg_ctl command line that the test may stop and start it with)."""
+    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not shutil.which("runuser"):
+        pytest.skip(f"needs root and Debian's postgresql in {PG_BIN} (.ci/run installs it) to stop a server")
+    script = 'source .ci/postgres.sh && cnnviz_postgres_start >&2 && echo "$CNNVIZ_TEST_POSTGRES_URL $CNNVIZ_PG_DIR"'
+    started = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    url, folder = started.stdout.split()
+    pg_ctl = ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", f"{folder}/data", "-w", "-s"]
+    yield url, pg_ctl
+    class_store.close_pools()
+    subprocess.run(["bash", "-c", f"source .ci/postgres.sh && cnnviz_postgres_stop {folder}"], cwd=ROOT, timeout=60)
+    assert not Path(folder).exists()
+
+
+def test_a_real_server_stopped_mid_class_and_started_again(own_cluster, monkeypatch):
+    monkeypatch.setattr(class_store, "RETRY_S", 0.2)
+    url, pg_ctl = own_cluster
+    room = Classroom(url)
+    for n in range(5):
+        room.record_answer(f"s{n}", "conv/0", "x", "x", True)
+    subprocess.run([*pg_ctl, "-m", "fast", "stop"], check=True, timeout=60)
+    started = time.monotonic()
+    error = unavailable(room.record_answer, "late", "conv/0", "x", "x", True)
+    assert error.problem is Problem.UNREACHABLE and "Connection refused" in str(error)
+    assert time.monotonic() - started < 3
+    subprocess.run([*pg_ctl, "-l", "/dev/null", "start"], check=True, timeout=60)
+    time.sleep(0.3)
+    assert room.question_stats()[0].answered == 5  # everything saved before the stop
     assert room.record_answer("late", "conv/0", "x", "x", True).counted
