@@ -305,18 +305,33 @@ class _Pool:
         self.pool.open(wait=False)  # the first call waits for its connection, not the constructor
         self._down: tuple[float, DatabaseUnavailable] | None = None
         self._lock = threading.Lock()
+        self._probing = threading.Lock()
 
     def error(self, error: BaseException) -> DatabaseUnavailable:
         return DatabaseUnavailable(postgres_problem(error), self.target.where, _one_line(error))
 
     def _probe(self) -> None:
-        """Connect once outside the pool: the real reason when the pool cannot give a connection.
+        """Connect once outside the pool: the real reason when the pool cannot give a connection. One thread
+        probes at a time (a busy pool has many waiting: each probing would take the server's last slots);
+        the others go by what the last probe found.
 
         Raises:
             DatabaseUnavailable: the server does not answer or refuses; remembered for RETRY_S.
         """
         import psycopg
 
+        if not self._probing.acquire(blocking=False):
+            with self._lock:
+                down = self._down
+            if down is not None:
+                raise down[1]
+            return
+        try:
+            self._probe_now(psycopg)
+        finally:
+            self._probing.release()
+
+    def _probe_now(self, psycopg: Any) -> None:
         try:
             psycopg.connect(self.target.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True).close()
         except psycopg.Error as error:
