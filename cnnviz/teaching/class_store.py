@@ -430,8 +430,13 @@ class PostgresStore:
     """A PostgreSQL database through this process's pool for it."""
 
     def __init__(self, target: Target):
-        self.target = target
-        self.pool = _pool_for(target, pool_size())
+        self.target, self.size = target, pool_size()
+        _pool_for(target, self.size)  # opened now: the first call finds its connection being made
+
+    @property
+    def pool(self) -> _Pool:
+        """This process's pool (looked up each time: a forked child, or a closed pool, gets a new one)."""
+        return _pool_for(self.target, self.size)
 
     @staticmethod
     def _runner(connection: Any) -> Run:
