@@ -170,6 +170,28 @@ def postgres_url(postgres_schema):
     return schema_url(*postgres_schema)
 
 
+PG_BIN = Path(os.environ.get("CNNVIZ_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+@pytest.fixture
+def own_postgres_cluster():
+    """A PostgreSQL cluster of this test's own, started by .ci/postgres.sh (Debian's postgresql, as root):
+    (URL, pg_ctl command line that the test may stop and start it with)."""
+    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not shutil.which("runuser"):
+        pytest.skip(f"needs root and Debian's postgresql in {PG_BIN} (.ci/run installs it) to stop a server")
+    script = 'source .ci/postgres.sh && cnnviz_postgres_start >&2 && echo "$CNNVIZ_TEST_POSTGRES_URL $CNNVIZ_PG_DIR"'
+    started = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    url, folder = started.stdout.split()
+    pg_ctl = ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", f"{folder}/data", "-w", "-s"]
+    yield url, pg_ctl
+    from cnnviz.teaching import class_store
+
+    class_store.close_pools()
+    subprocess.run(["bash", "-c", f"source .ci/postgres.sh && cnnviz_postgres_stop {folder}"], cwd=ROOT, timeout=60)
+    assert not Path(folder).exists()
+
+
 class TcpGate:
     """A byte pump on a loopback port in front of a real server, to make that server vanish mid-test:
     ``close()`` refuses new connections and cuts the open ones (what a stopped server looks like to its

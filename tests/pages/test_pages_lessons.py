@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -135,17 +136,14 @@ def test_a_class_database_that_does_not_answer_is_one_message(monkeypatch):
     assert not at.title, "no lesson without a class to put it in"
 
 
-@pytest.mark.postgres
-def test_answers_given_while_the_database_is_away_are_kept_and_stored_when_it_is_back(postgres_gate, monkeypatch):
-    monkeypatch.setattr(class_store, "RETRY_S", 0.2)
-    url, gate = postgres_gate
-    monkeypatch.setenv(class_db.DB_ENV, url)
-    at = lessons_page("browser-away0001")
+def away_and_back(at: AppTest, url: str, student: str, down, up) -> None:
+    """A student answers, the database goes away (``down()``), they answer the next step and go on, it comes
+    back (``up()``): one warning meanwhile, and both answers stored in the end."""
     first = current_question("convolution", 0)
     answer(at, first.answer_text)  # stored while the database answers
     at.button(key="ls_next").click().run()
     second = current_question("convolution", 1)
-    gate.close()  # the server goes away mid-class
+    down()
     answer(at, second.answer_text)
     assert at.success[0].value.startswith("Right"), "the answer is still checked"
     assert len(at.warning) == 1 and not at.error, "one message for the whole page"
@@ -153,8 +151,27 @@ def test_answers_given_while_the_database_is_away_are_kept_and_stored_when_it_is
     assert any("Kept on this page" in c.value for c in at.caption)
     at.button(key="ls_next").click().run()  # the lesson goes on meanwhile
     assert at.header[0].value == LESSONS["convolution"].steps[2].title and len(at.warning) == 1
-    gate.open()
+    up()
     time.sleep(0.3)
     at.run()  # what the page does by itself every RETRY_SECONDS
     assert not at.warning and not at.error and not at.exception
-    assert class_db.Classroom(url).answered("browser-away0001") == {"convolution/0": True, "convolution/1": True}
+    assert class_db.Classroom(url).answered(student) == {"convolution/0": True, "convolution/1": True}
+
+
+@pytest.mark.postgres
+def test_answers_given_while_the_database_is_away_are_kept_and_stored_when_it_is_back(postgres_gate, monkeypatch):
+    monkeypatch.setattr(class_store, "RETRY_S", 0.2)
+    url, gate = postgres_gate
+    monkeypatch.setenv(class_db.DB_ENV, url)
+    away_and_back(lessons_page("browser-away0001"), url, "browser-away0001", gate.close, gate.open)
+
+
+def test_a_real_server_stopped_mid_lesson_loses_no_answer(own_postgres_cluster, monkeypatch):
+    monkeypatch.setattr(class_store, "RETRY_S", 0.2)
+    url, pg_ctl = own_postgres_cluster
+    monkeypatch.setenv(class_db.DB_ENV, url)
+    away_and_back(
+        lessons_page("browser-stop0001"), url, "browser-stop0001",
+        lambda: subprocess.run([*pg_ctl, "-m", "fast", "stop"], check=True, timeout=60),
+        lambda: subprocess.run([*pg_ctl, "-l", "/dev/null", "start"], check=True, timeout=60),
+    )  # fmt: skip

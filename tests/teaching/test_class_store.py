@@ -3,14 +3,11 @@ saved before is lost; PostgreSQL's connections stay within the pool."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
 import subprocess
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 
 import psycopg
 import psycopg.errors
@@ -21,7 +18,7 @@ from cnnviz.teaching import class_store
 from cnnviz.teaching.class_db import Classroom
 from cnnviz.teaching.class_store import ClassroomError, DatabaseUnavailable, Problem
 from serving.supervisor import free_port
-from tests.conftest import ROOT, schema_url, with_query
+from tests.conftest import schema_url, with_query
 
 
 def unavailable(call, *args) -> DatabaseUnavailable:
@@ -219,29 +216,9 @@ def test_a_server_gone_mid_class_is_one_message_and_loses_nothing(postgres_gate,
     assert room.record_answer("late", "conv/0", "x", "x", True).counted
 
 
-PG_BIN = Path(os.environ.get("CNNVIZ_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-@pytest.fixture
-def own_cluster():
-    """A PostgreSQL cluster of this test's own, started by .ci/postgres.sh (Debian's postgresql, as root):
-    (URL, pg_ctl command line that the test may stop and start it with)."""
-    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not shutil.which("runuser"):
-        pytest.skip(f"needs root and Debian's postgresql in {PG_BIN} (.ci/run installs it) to stop a server")
-    script = 'source .ci/postgres.sh && cnnviz_postgres_start >&2 && echo "$CNNVIZ_TEST_POSTGRES_URL $CNNVIZ_PG_DIR"'
-    started = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr
-    url, folder = started.stdout.split()
-    pg_ctl = ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", f"{folder}/data", "-w", "-s"]
-    yield url, pg_ctl
-    class_store.close_pools()
-    subprocess.run(["bash", "-c", f"source .ci/postgres.sh && cnnviz_postgres_stop {folder}"], cwd=ROOT, timeout=60)
-    assert not Path(folder).exists()
-
-
-def test_a_real_server_stopped_mid_class_and_started_again(own_cluster, monkeypatch):
+def test_a_real_server_stopped_mid_class_and_started_again(own_postgres_cluster, monkeypatch):
     monkeypatch.setattr(class_store, "RETRY_S", 0.2)
-    url, pg_ctl = own_cluster
+    url, pg_ctl = own_postgres_cluster
     room = Classroom(url)
     for n in range(5):
         room.record_answer(f"s{n}", "conv/0", "x", "x", True)
