@@ -37,11 +37,14 @@ _skipped_postgres: list[str] = []
 
 @pytest.fixture(autouse=True)
 def isolated_runs_dir(tmp_path_factory, monkeypatch):
-    """Every test gets its own runs folder, so nothing leaks into ./runs; no queue keeper outlives its test."""
+    """Every test gets its own runs folder, so nothing leaks into ./runs; no queue keeper nor class database
+    pool outlives its test."""
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     yield
     if "cnnviz.training.jobs" in sys.modules:  # the Train page starts a keeper thread for the test's runs folder
         sys.modules["cnnviz.training.jobs"].stop_queue_keepers()
+    if "cnnviz.teaching.class_store" in sys.modules:  # no pool (and its reconnecting threads) outlives its test
+        sys.modules["cnnviz.teaching.class_store"].close_pools()
 
 
 @pytest.fixture(scope="session")
