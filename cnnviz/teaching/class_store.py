@@ -71,14 +71,19 @@ _ADVICE = {
     Problem.BUSY: "did not answer in time ({reason}); try again in a moment.",
     Problem.BROKEN: "failed ({reason}). Saved answers are kept.",
 }
+_FILE_ADVICE = {  # a SQLite file has no server to check
+    Problem.UNREACHABLE: f"cannot be opened ({{reason}}). Answers already saved are kept; the teacher: check the "
+    f"file, its folder and {DB_ENV}.",
+}
 
 
 class DatabaseUnavailable(ClassroomError):
     """The class database could not do what was asked; ``problem`` says why, the message what to do."""
 
-    def __init__(self, problem: Problem, where: str, reason: str):
+    def __init__(self, problem: Problem, where: str, reason: str, file: bool = False):
         self.problem, self.where, self.reason = problem, where, reason
-        super().__init__(f"The class database ({where}) " + _ADVICE[problem].format(reason=reason))
+        advice = (_FILE_ADVICE if file else {}).get(problem, _ADVICE[problem])
+        super().__init__(f"The class database ({where}) " + advice.format(reason=reason))
 
 
 def _one_line(text: str, limit: int = 160) -> str:
@@ -181,9 +186,8 @@ class SQLiteStore:
         self.target = target
 
     def _error(self, error: sqlite3.Error | OSError) -> DatabaseUnavailable:
-        if isinstance(error, OSError):
-            return DatabaseUnavailable(Problem.UNREACHABLE, self.target.where, _one_line(error))
-        return DatabaseUnavailable(sqlite_problem(error), self.target.where, _one_line(error))
+        problem = Problem.UNREACHABLE if isinstance(error, OSError) else sqlite_problem(error)
+        return DatabaseUnavailable(problem, self.target.where, _one_line(error), file=True)
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:

@@ -124,7 +124,7 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path):
 
 def test_a_sqlite_file_that_cannot_be_opened_is_named(tmp_path):
     error = unavailable(Classroom, f"sqlite:///{tmp_path}")  # a folder
-    assert error.problem is Problem.UNREACHABLE and "unable to open database file" in str(error)
+    assert error.problem is Problem.UNREACHABLE and "cannot be opened (unable to open database file)" in str(error)
 
 
 # --- against the PostgreSQL server of $CNNVIZ_TEST_POSTGRES_URL -------------------------------------------
