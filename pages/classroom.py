@@ -3,7 +3,8 @@
 A thin view: the admin token (cnnviz.training.jobs.is_admin, as on the Train page) ->
 cnnviz.teaching.class_db (who is where, answer counts, move the room, export, new
 class) -> render. The live part is a fragment that reruns every
-REFRESH_SECONDS (at most once a second); everything students typed is escaped.
+REFRESH_SECONDS (at most once a second); everything students typed is escaped. A class database that does
+not answer is one message (the class database's own, which says why and what to do), never a traceback.
 """
 
 from __future__ import annotations
@@ -109,7 +110,11 @@ def move_controls(room: Classroom, by_slug: dict[str, lesson_files.Lesson]) -> N
     step = cols[1].selectbox("Step", steps, format_func=lambda i: f"{i + 1}. {by_slug[slug].steps[i].title}",
                              key=f"cl_step_{slug}")  # fmt: skip
     if cols[2].button("Move the room here", type="primary", key="cl_move"):
-        room.move_room(slug, step)
+        try:
+            room.move_room(slug, step)
+        except ClassroomError as error:
+            st.error(f"The room was not moved. {error}")
+            return
         st.toast(f"Moving the room to {step_name(by_slug, slug, step)}: pages follow within a couple of seconds.")
 
 
@@ -121,7 +126,7 @@ def class_controls(room: Classroom, klass: class_db.ClassInfo) -> None:
     cols = st.columns([2, 2, 1])
     cols[0].download_button(
         "Download this class's answers (CSV)",
-        data=lambda: room.export_csv(klass.id),
+        data=lambda: export(room, klass.id),
         file_name=f"cnnviz-class-{datetime.fromtimestamp(klass.started):%Y%m%d-%H%M}.csv",
         mime="text/csv",
         key="cl_csv",
@@ -130,11 +135,25 @@ def class_controls(room: Classroom, klass: class_db.ClassInfo) -> None:
     name = cols[1].text_input("Name of the next class (optional)", key="cl_name", max_chars=80)
     sure = cols[2].checkbox("Sure?", key="cl_sure", help="Archives the current class; nothing is deleted.")
     cols[2].button("New class", disabled=not sure, key="cl_new", on_click=start_new_class, args=(room, name))
+    if problem := st.session_state.pop("cl_new_error", None):
+        st.error(problem)
+
+
+def export(room: Classroom, class_id: str) -> str:
+    """The CSV, or (the download happens after the page was drawn) a file that says why there is none."""
+    try:
+        return room.export_csv(class_id)
+    except ClassroomError as error:
+        return f"No export: {error}\n"
 
 
 def start_new_class(room: Classroom, name: str) -> None:
     """Archive the class and start the next one (a callback: it may untick "Sure?" before it is drawn)."""
-    room.new_class(name)
+    try:
+        room.new_class(name)
+    except ClassroomError as error:
+        st.session_state.cl_new_error = f"No new class was started. {error}"
+        return
     st.session_state.cl_sure = False
 
 
@@ -157,7 +176,7 @@ try:
     room = open_classroom(class_db.database_url())
     klass = room.current_class()
 except ClassroomError as error:
-    st.error(f"The class database cannot be used: {error}")
+    st.error(str(error))
     st.stop()
 
 by_slug = {lesson.slug: lesson for lesson in all_lessons}

@@ -5,6 +5,11 @@ A thin view: lesson files (cnnviz.teaching.lesson_files) -> the step's question 
 the class database per browser (the Train page's cookie id), so a reload or a
 new tab continues where the student was; a fragment follows the teacher's
 "move the room" (the browser asks every POLL_SECONDS; widgets/watch) unless the student opted out.
+
+A class database that stops answering mid-class (a server restarted, a full disk) is one warning at the top
+of the page, and the lesson goes on: answers are checked as usual and kept in the session (``ls_unsaved``)
+until the database answers again, then stored as the student's first answers; the page tries again every
+RETRY_SECONDS by itself.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from widgets.watch import watch
 
 POLL_SECONDS = 2.0  # how often a page checks whether the teacher moved the room
 HEARTBEAT_SECONDS = 60.0  # how often an open page tells the class database the student is still there
+RETRY_SECONDS = 5.0  # while the class database does not answer, how often the page tries it again
+KEPT_NOTE = "Your answers stay on this page and are stored when it answers again."
 FOLLOW_HELP = "When the teacher moves the room to a step, this page goes there within a couple of seconds."
 DIGIT_PIXELS = 168  # the shifted digit is drawn 6x (28 -> 168 pixels), crisp
 
@@ -52,6 +59,29 @@ def start_position(room: Classroom, student: str, by_slug: dict[str, lesson_file
         go_to(next(iter(by_slug)), 0)
 
 
+class Page:
+    """This run's class database, or the reason it is away: the first failure is the run's one message."""
+
+    def __init__(self, notice: st.delta_generator.DeltaGenerator):
+        self.notice = notice
+        self.room: Classroom | None = None
+        self.error: ClassroomError | None = None
+
+    def lost(self, error: ClassroomError) -> None:
+        if self.error is None:
+            self.notice.warning(f"{error} {KEPT_NOTE}")
+        self.error, self.room = error, None
+        st.session_state.ls_offline_since = time.monotonic()
+
+
+def store_unsaved(room: Classroom, student: str) -> None:
+    """Answers checked while the database was away, stored now (oldest first; each as its first answer)."""
+    unsaved = st.session_state.setdefault("ls_unsaved", {})
+    for key in list(unsaved):
+        room.record_answer(student, key, *unsaved[key])
+        del unsaved[key]
+
+
 def save_position(room: Classroom, student: str) -> None:
     """Store the position when it changed (one write per step, not per rerun)."""
     here = (st.session_state.ls_lesson, st.session_state.ls_step, st.session_state.ls_follow)
@@ -62,13 +92,19 @@ def save_position(room: Classroom, student: str) -> None:
 
 
 @st.fragment
-def follow_the_teacher(room: Classroom, student: str, by_slug: dict[str, lesson_files.Lesson]) -> None:
+def follow_the_teacher(room: Classroom | None, student: str, by_slug: dict[str, lesson_files.Lesson]) -> None:
     """Jump to the teacher's step once per move (never when the student opted out); say "still here" now and then.
 
     Rerun by widgets/watch when the room's move counter changes (the browser asks the server every
     POLL_SECONDS), and after HEARTBEAT_SECONDS without one: a rerun every POLL_SECONDS per student cost
     the server a fragment run each time, ~6-10 ms, mostly to find that nothing had moved.
+    While the database is away (``room`` None), reruns the whole page every RETRY_SECONDS to try it again.
     """
+    if room is None:
+        if time.monotonic() - st.session_state.get("ls_offline_since", 0.0) >= RETRY_SECONDS:
+            st.rerun(scope="app")
+        watch(None, "0", key="ls_watch", poll_s=POLL_SECONDS, rerun_after_s=RETRY_SECONDS)
+        return
     following, move = st.session_state.ls_follow, None
     try:
         if time.monotonic() - st.session_state.get("ls_heartbeat", 0.0) > HEARTBEAT_SECONDS:
@@ -93,7 +129,7 @@ def copy_widget(name: str) -> None:
     st.session_state[name] = st.session_state[f"{name}_widget"]
 
 
-def sidebar(room: Classroom, student: str, by_slug: dict[str, lesson_files.Lesson]) -> None:
+def sidebar(room: Classroom | None, student: str, by_slug: dict[str, lesson_files.Lesson]) -> None:
     with st.sidebar:
         slugs = list(by_slug)
         current = st.session_state.ls_lesson
@@ -110,13 +146,13 @@ def sidebar(room: Classroom, student: str, by_slug: dict[str, lesson_files.Lesso
         with st.form("ls_name_form", border=False):
             name = st.text_input("Nickname (optional)", key="ls_nickname_widget", max_chars=class_db.MAX_NICKNAME,
                                  help="Shown to the teacher instead of an anonymous id.")  # fmt: skip
-            if st.form_submit_button("Save nickname"):
+            if st.form_submit_button("Save nickname", disabled=room is None) and room is not None:
                 try:
                     stored = room.set_nickname(student, name)
                     st.session_state.ls_nickname = stored
                     st.success(f"The teacher sees you as {class_db.escape_markdown(stored)}." if stored
                                else "You are anonymous.")  # fmt: skip
-                except NicknameRejected as error:
+                except (NicknameRejected, ClassroomError) as error:
                     st.error(str(error))
 
 
@@ -146,7 +182,7 @@ def show_result(result: quiz.CheckResult, counted: bool | None) -> None:
         st.caption("Your first answer to this question is the one the class statistics count.")
 
 
-def show_question(room: Classroom, student: str, lesson: lesson_files.Lesson, index: int, seed: int) -> None:
+def show_question(page: Page, student: str, lesson: lesson_files.Lesson, index: int, seed: int) -> None:
     key = f"{lesson.slug}/{index}"
     attempts = st.session_state.setdefault("ls_attempts", {})
     attempt = attempts.get(key, 0)
@@ -167,17 +203,33 @@ def show_question(room: Classroom, student: str, lesson: lesson_files.Lesson, in
         typed = st.text_input(f"Your answer ({question.hint})", key=f"{form_key}_text",
                               max_chars=quiz.MAX_ANSWER_CHARS)  # fmt: skip
         submitted = st.form_submit_button("Check", type="primary")
+    unsaved = st.session_state.setdefault("ls_unsaved", {})
     if submitted:
         result = quiz.check(question, typed)
         counted = None
         if attempt == 0 and result.understood is not None:  # unreadable answers are not stored
-            counted = room.record_answer(student, key, result.understood, typed, result.correct).counted
+            answer = (result.understood, typed, result.correct)
+            try:
+                if page.room is None:
+                    raise page.error or ClassroomError("The class database does not answer.")
+                counted = page.room.record_answer(student, key, *answer).counted
+            except ClassroomError as error:
+                unsaved.setdefault(key, answer)  # the first one stays the first
+                page.lost(error)
         results[form_key] = (result, counted)
     if form_key in results:
         show_result(*results[form_key])
-    elif attempt == 0 and key in (earlier := room.answered(student)):
-        st.caption(f"You answered this question before ({'right' if earlier[key] else 'not right'}); "
-                   "that first answer is the one the class statistics count.")  # fmt: skip
+        if key in unsaved and attempt == 0:
+            st.caption("Kept on this page: stored as your first answer when the class database answers again.")
+    elif attempt == 0 and page.room is not None:
+        try:
+            earlier = page.room.answered(student)
+        except ClassroomError as error:
+            page.lost(error)
+            earlier = {}
+        if key in earlier:
+            st.caption(f"You answered this question before ({'right' if earlier[key] else 'not right'}); "
+                       "that first answer is the one the class statistics count.")  # fmt: skip
     if form_key in results:
         if st.button("Another question like this (practice, not counted)", key=f"ls_more_{key}_{attempt}"):
             attempts[key] = attempt + 1
@@ -199,19 +251,23 @@ try:
 except lesson_files.LessonError as error:
     st.error(f"A lesson file has a problem, so no lesson is shown: {error}")
     st.stop()
-try:
-    room = open_classroom(class_db.database_url())
-    klass = room.current_class()
-except ClassroomError as error:
-    st.error(f"The class database cannot be used: {error}")
-    st.stop()
-
+page = Page(st.empty())
 by_slug = {lesson.slug: lesson for lesson in all_lessons}
 student = student_id()
-if "ls_lesson" not in st.session_state:
-    st.session_state.ls_follow = True
-    st.session_state.ls_nickname = ""
-    start_position(room, student, by_slug)
+try:
+    page.room = open_classroom(class_db.database_url())
+    st.session_state.ls_class = page.room.current_class()
+    if "ls_lesson" not in st.session_state:
+        st.session_state.ls_follow = True
+        st.session_state.ls_nickname = ""
+        start_position(page.room, student, by_slug)
+    store_unsaved(page.room, student)
+except ClassroomError as error:
+    if "ls_lesson" not in st.session_state:  # never reached it in this session: no class, no place, no numbers
+        st.error(str(error))
+        st.stop()
+    page.lost(error)
+klass = st.session_state.ls_class
 if st.session_state.ls_lesson not in by_slug:  # a lesson file was removed meanwhile
     go_to(next(iter(by_slug)), 0)
 lesson = by_slug[st.session_state.ls_lesson]
@@ -219,11 +275,12 @@ index = min(max(st.session_state.ls_step, 0), len(lesson.steps) - 1)
 st.session_state.ls_step = index
 step = lesson.steps[index]
 
-sidebar(room, student, by_slug)
-try:
-    save_position(room, student)
-except ClassroomError as error:
-    st.warning(f"Your place could not be saved just now: {error}")
+sidebar(page.room, student, by_slug)
+if page.room is not None:
+    try:
+        save_position(page.room, student)
+    except ClassroomError as error:
+        page.lost(error)
 
 st.title(lesson.title)
 st.caption(" · ".join(p for p in (lesson.summary, f"Lab: {lesson.lab_section}" if lesson.lab_section else "") if p))
@@ -231,10 +288,7 @@ st.progress((index + 1) / len(lesson.steps), text=f"Step {index + 1} of {len(les
 st.header(step.title)
 st.markdown(step.text)
 show_view(step)
-try:
-    show_question(room, student, lesson, index, klass.seed)
-except ClassroomError as error:
-    st.warning(f"Your answer could not be stored just now: {error}")
+show_question(page, student, lesson, index, klass.seed)
 st.divider()
 navigation(lesson, index)
-follow_the_teacher(room, student, by_slug)
+follow_the_teacher(page.room, student, by_slug)

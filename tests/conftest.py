@@ -7,8 +7,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,15 +30,21 @@ if "CNNVIZ_DATA_DIR" not in os.environ and (SHARED_DATA / "MNIST" / "raw").is_di
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 _skipped_browser: list[str] = []
+POSTGRES_URL_ENV = "CNNVIZ_TEST_POSTGRES_URL"  # a server the `postgres` tests may create schemas in
+POSTGRES_SCHEMA_PREFIX = "cnnviz_test_"  # each test's own schema: created, then dropped with all it holds
+_skipped_postgres: list[str] = []
 
 
 @pytest.fixture(autouse=True)
 def isolated_runs_dir(tmp_path_factory, monkeypatch):
-    """Every test gets its own runs folder, so nothing leaks into ./runs; no queue keeper outlives its test."""
+    """Every test gets its own runs folder, so nothing leaks into ./runs; no queue keeper nor class database
+    pool outlives its test."""
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     yield
     if "cnnviz.training.jobs" in sys.modules:  # the Train page starts a keeper thread for the test's runs folder
         sys.modules["cnnviz.training.jobs"].stop_queue_keepers()
+    if "cnnviz.teaching.class_store" in sys.modules:  # no pool (and its reconnecting threads) outlives its test
+        sys.modules["cnnviz.teaching.class_store"].close_pools()
 
 
 @pytest.fixture(scope="session")
@@ -77,12 +86,17 @@ def mnist_digits():
 
 
 def pytest_collection_modifyitems(config, items):
-    if CHROMIUM:
-        return
     for item in items:
-        if "browser" in item.keywords:
+        if "browser" in item.keywords and not CHROMIUM:
             _skipped_browser.append(item.nodeid)
             item.add_marker(pytest.mark.skip(reason="Chromium not found: install Debian's chromium to run it"))
+
+
+def pytest_runtest_setup(item):
+    # In CI, .ci/run starts a server: without one the tests fail (postgres_server) rather than pass on SQLite.
+    if item.get_closest_marker("postgres") and not os.environ.get(POSTGRES_URL_ENV) and not os.environ.get("CI"):
+        _skipped_postgres.append(item.nodeid)
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set: no PostgreSQL server to test on")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -92,6 +106,176 @@ def pytest_terminal_summary(terminalreporter):
         )
     elif CHROMIUM:
         terminalreporter.write_line(f"browser tests ran in {CHROMIUM}")
+    if _skipped_postgres:
+        terminalreporter.write_sep(
+            "!", f"POSTGRES TESTS SKIPPED: {len(_skipped_postgres)} (set {POSTGRES_URL_ENV}; `bash .ci/postgres.sh "
+            "start` starts a server and prints the line)",
+        )  # fmt: skip
+
+
+def with_query(url: str, **params: str) -> str:
+    """``url`` with libpq parameters added (``options``, ``application_name``, ``password``...)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.urlencode(
+        [*urllib.parse.parse_qsl(parts.query), *params.items()], quote_via=urllib.parse.quote
+    )
+    return urllib.parse.urlunsplit(parts._replace(query=query))
+
+
+def postgres_test_schemas(server_url: str) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        rows = connection.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
+                                  (POSTGRES_SCHEMA_PREFIX + "%",)).fetchall()  # fmt: skip
+    return [row[0] for row in rows]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """``$CNNVIZ_TEST_POSTGRES_URL``; at the end of the session, no schema of the tests is left there."""
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        pytest.fail(f"{POSTGRES_URL_ENV} is not set, and CI is: .ci/run should have started a server")
+    left = postgres_test_schemas(url)
+    yield url
+    from cnnviz.teaching import class_store
+
+    class_store.close_pools()
+    assert postgres_test_schemas(url) == left, "a postgres test left its schema behind"
+
+
+def schema_url(server_url: str, schema: str, options: str = "") -> str:
+    """``server_url`` whose connections work in ``schema`` (``search_path``; ``options`` adds more ``-c``
+    settings); ``application_name`` names the schema, so a test can count its connections."""
+    return with_query(server_url, options=f"-c search_path={schema} {options}".strip(), application_name=schema)
+
+
+@pytest.fixture
+def postgres_schema(postgres_server):
+    """(server URL, a schema of this test's own): created empty, dropped afterwards with everything in it."""
+    import psycopg
+
+    schema = POSTGRES_SCHEMA_PREFIX + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    yield postgres_server, schema
+    from cnnviz.teaching import class_store
+
+    class_store.close_pools()
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_url(postgres_schema):
+    """A URL for this test's own schema (see postgres_schema)."""
+    return schema_url(*postgres_schema)
+
+
+PG_BIN = Path(os.environ.get("CNNVIZ_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+@pytest.fixture
+def own_postgres_cluster():
+    """A PostgreSQL cluster of this test's own, started by .ci/postgres.sh (Debian's postgresql, as root):
+    (URL, pg_ctl command line that the test may stop and start it with)."""
+    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not shutil.which("runuser"):
+        pytest.skip(f"needs root and Debian's postgresql in {PG_BIN} (.ci/run installs it) to stop a server")
+    script = 'source .ci/postgres.sh && cnnviz_postgres_start >&2 && echo "$CNNVIZ_TEST_POSTGRES_URL $CNNVIZ_PG_DIR"'
+    started = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    url, folder = started.stdout.split()
+    pg_ctl = ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", f"{folder}/data", "-w", "-s"]
+    yield url, pg_ctl
+    from cnnviz.teaching import class_store
+
+    class_store.close_pools()
+    subprocess.run(["bash", "-c", f"source .ci/postgres.sh && cnnviz_postgres_stop {folder}"], cwd=ROOT, timeout=60)
+    assert not Path(folder).exists()
+
+
+class TcpGate:
+    """A byte pump on a loopback port in front of a real server, to make that server vanish mid-test:
+    ``close()`` refuses new connections and cuts the open ones (what a stopped server looks like to its
+    clients), ``open()`` lets them through again on the same port."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.port = free_port()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._lock = threading.Lock()
+        self.open()
+
+    def open(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
+        listener.settimeout(0.2)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self._listener is not listener:
+                client.close()
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(None)
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # stop listening now, not when accept() next wakes
+            except OSError:
+                pass
+            listener.close()
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+@pytest.fixture
+def postgres_gate(postgres_url):
+    """(URL through a TcpGate, the gate): the test's schema on a server that the test can take away."""
+    parts = urllib.parse.urlsplit(postgres_url)
+    gate = TcpGate(parts.hostname or "127.0.0.1", parts.port or 5432)
+    netloc = parts.netloc.rsplit("@", 1)
+    host = f"127.0.0.1:{gate.port}"
+    yield urllib.parse.urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host)), gate
+    gate.close()
 
 
 def start_app(folder: Path):

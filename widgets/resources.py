@@ -34,5 +34,7 @@ def load_lessons(folder: str, stamp: tuple) -> tuple[lesson_files.Lesson, ...]:
 
 @st.cache_resource(show_spinner=False)
 def open_classroom(url: str) -> Classroom:
-    """The class database (one connection per process; :class:`Classroom` locks its own writes)."""
+    """The class database, once per process (SQLite: a short connection per call; PostgreSQL: the process's pool).
+
+    A database that cannot be opened raises, and nothing is cached: the next run tries again."""
     return Classroom(url)

@@ -4,9 +4,11 @@ By default a SQLite file in WAL mode, ``$CNNVIZ_RUNS_DIR/classroom.sqlite``,
 through the standard library (zero setup; many readers and one writer at a
 time, every write a short ``BEGIN IMMEDIATE`` transaction). Point
 ``$CNNVIZ_CLASSROOM_DB`` elsewhere with a URL: ``sqlite:///relative/path``,
-``sqlite:////absolute/path``, or ``postgresql://user:pass@host/db`` (needs the
-``psycopg`` package, which cnnviz does not install). The app creates the
-schema and migrates it (table ``schema_version``) on first use.
+``sqlite:////absolute/path``, or ``postgresql://user:pass@host/db`` (several
+server processes or hosts sharing one class; each process keeps a small pool).
+The app creates the schema and migrates it (table ``schema_version``) on first
+use, on either engine. Connections, transactions and the turning of every
+database error into a message are :mod:`.class_store`'s.
 
 Rules kept here, not in the pages: a student's *first* answer to a question is
 the one counted (later tries only raise its ``tries``); nicknames are checked
@@ -18,29 +20,34 @@ one it followed.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
 import random
 import re
-import sqlite3
 import time
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-DB_ENV = "CNNVIZ_CLASSROOM_DB"
+from cnnviz.teaching.class_store import (  # noqa: F401  (the pages and tests name them as class_db's)
+    BUSY_TIMEOUT_S,
+    DB_ENV,
+    ClassroomError,
+    DatabaseUnavailable,
+    Engine,
+    Problem,
+    Run,
+    open_store,
+)
+
 DB_FILE = "classroom.sqlite"  # in $CNNVIZ_RUNS_DIR unless $CNNVIZ_CLASSROOM_DB says otherwise
 MAX_NICKNAME = 24  # characters in a nickname
 MAX_ANSWER = 200  # characters of an answer kept (the quiz refuses longer ones unread)
 MAX_STUDENTS = 500  # students one class accepts; more are refused with a message
-BUSY_TIMEOUT_S = 10.0  # how long a write waits for another writer before giving up
 # Letters and digits of any script, spaces and - _ . ' : enough for names, nothing that builds markup.
 _NICKNAME = re.compile(r"^[\w .'\-]+$")
 
@@ -63,10 +70,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class ClassroomError(RuntimeError):
-    """The class database cannot be used as configured; the message says what to change."""
 
 
 class NicknameRejected(ValueError):
@@ -170,104 +173,34 @@ def _safe_cell(value: Any) -> Any:
     return value
 
 
-@contextlib.contextmanager
-def _busy_as_error() -> Iterator[None]:
-    """A database that stays locked past BUSY_TIMEOUT_S (or breaks) becomes a ClassroomError with a message."""
-    try:
-        yield
-    except sqlite3.OperationalError as error:
-        raise ClassroomError(f"the class database did not answer in time ({error}); try again in a moment.") from None
-
-
 class Classroom:
-    """The class database. Cheap to create; every call opens a short connection (thread- and process-safe)."""
+    """The class database. Cheap to create; safe across threads, processes and (on PostgreSQL) hosts.
+
+    Raises (every method, and the constructor):
+        ClassroomError: the URL is not usable, or a rule refuses the change (a full class).
+        DatabaseUnavailable: the database failed; nothing saved before is lost (the failed change is undone).
+    """
 
     def __init__(self, url: str | None = None):
         self.url = url or database_url()
-        if self.url.startswith("sqlite:///"):
-            self.kind = "sqlite"
-            self.path = Path(self.url[len("sqlite:///") :]).expanduser()
-        elif self.url.startswith(("postgresql://", "postgres://")):
-            self.kind = "postgresql"
-            self.path = None
-            try:
-                import psycopg  # noqa: F401
-            except ImportError:
-                raise ClassroomError(
-                    f"{DB_ENV} points at PostgreSQL, which needs the psycopg package: "
-                    "pip install 'psycopg[binary]' into the app's environment, or unset "
-                    f"{DB_ENV} to use the built-in SQLite file."
-                ) from None
-        else:
-            raise ClassroomError(
-                f"{DB_ENV}={self.url!r} is not a database URL cnnviz knows; use sqlite:///path/to/file.sqlite "
-                "or postgresql://user:password@host/database."
-            )
+        self.store = open_store(self.url)
+        self.kind = self.store.target.engine
+        self.path = self.store.target.path  # the SQLite file, None on PostgreSQL
         self._migrate()
 
-    # --- connections -------------------------------------------------------------------
-
-    def _connect(self) -> Any:
-        if self.kind == "sqlite":
-            return self._connect_sqlite()
-        import psycopg
-
-        return psycopg.connect(self.url, autocommit=True)
-
-    def _connect_sqlite(self) -> sqlite3.Connection:
-        assert self.path is not None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at each checkpoint, safe on a crash
-        except (OSError, sqlite3.Error) as error:
-            raise ClassroomError(f"the class database {self.path} cannot be opened ({error}).") from None
-        return connection
-
-    def _sql(self, statement: str) -> str:
-        return statement if self.kind == "sqlite" else statement.replace("?", "%s")
-
-    def _runner(self, connection: Any) -> Any:
-        def run(statement: str, *args: Any) -> list[tuple]:
-            cursor = connection.execute(self._sql(statement), args)
-            return cursor.fetchall() if cursor.description is not None else []
-
-        return run
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[Any]:
-        connection = self._connect()
-        try:
-            with _busy_as_error():
-                yield self._runner(connection)
-        finally:
-            connection.close()
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[Any]:
-        """One transaction that takes the write lock at once (no deadlock between two upgrading readers)."""
-        connection = self._connect()
-        try:
-            with _busy_as_error():
-                connection.execute("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
-                try:
-                    yield self._runner(connection)
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
-                connection.execute("COMMIT")
-        finally:
-            connection.close()
+    def _stored_version(self) -> int | None:
+        """The schema version in the database, None before the first migration."""
+        if not self.store.has_table("schema_version"):
+            return None
+        with self.store.read() as run:
+            rows = run("SELECT version FROM schema_version")
+        return rows[0][0] if rows else None
 
     def _migrate(self) -> None:
-        if self.kind == "sqlite":
-            connection = self._connect()
-            try:
-                connection.execute("PRAGMA journal_mode = WAL")  # persistent: set once for the file
-            finally:
-                connection.close()
-        with self._write() as run:
+        self.store.prepare()
+        if self._stored_version() == SCHEMA_VERSION:
+            return  # the usual case: no write (a read-only copy opens too)
+        with self.store.write(lock="cnnviz schema") as run:  # two processes starting at once: one migrates
             run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             rows = run("SELECT version FROM schema_version")
             version = rows[0][0] if rows else 0
@@ -275,8 +208,8 @@ class Classroom:
                 run("INSERT INTO schema_version (version) VALUES (0)")
             if version > SCHEMA_VERSION:
                 raise ClassroomError(
-                    f"the class database has schema version {version}, newer than this cnnviz ({SCHEMA_VERSION}); "
-                    "update cnnviz or point CNNVIZ_CLASSROOM_DB at another database."
+                    f"The class database has schema version {version}, newer than this cnnviz ({SCHEMA_VERSION}); "
+                    f"update cnnviz or point {DB_ENV} at another database."
                 )
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number]:
@@ -284,24 +217,24 @@ class Classroom:
             run("UPDATE schema_version SET version = ?", SCHEMA_VERSION)
 
     def schema_version(self) -> int:
-        with self._read() as run:
+        with self.store.read() as run:
             return run("SELECT version FROM schema_version")[0][0]
 
     # --- classes ------------------------------------------------------------------------------
 
     def current_class(self) -> ClassInfo:
         """The class in session; the first call on a fresh database starts one."""
-        with self._read() as run:
+        with self.store.read() as run:
             rows = run("SELECT id, name, seed, started, archived FROM classes WHERE archived IS NULL")
         if rows:
             return ClassInfo(*rows[0])
-        with self._write() as run:  # two first visitors at once: the second finds the first's class
+        with self.store.write(lock="cnnviz class") as run:  # two first visitors: the second finds the first's class
             rows = run("SELECT id, name, seed, started, archived FROM classes WHERE archived IS NULL")
             if rows:
                 return ClassInfo(*rows[0])
             return self._start(run, "")
 
-    def _start(self, run: Any, name: str) -> ClassInfo:
+    def _start(self, run: Run, name: str) -> ClassInfo:
         info = ClassInfo(uuid.uuid4().hex[:12], name.strip()[:80], random.SystemRandom().randrange(2**31),
                          time.time(), None)  # fmt: skip
         run("INSERT INTO classes (id, name, seed, started, archived) VALUES (?, ?, ?, ?, NULL)",
@@ -310,13 +243,13 @@ class Classroom:
 
     def new_class(self, name: str = "") -> ClassInfo:
         """Archive the current class (its rows stay, for export) and start an empty one with new numbers."""
-        with self._write() as run:
+        with self.store.write(lock="cnnviz class") as run:
             run("UPDATE classes SET archived = ? WHERE archived IS NULL", time.time())
             return self._start(run, name)
 
     def classes(self) -> list[ClassInfo]:
         """Every class, newest first."""
-        with self._read() as run:
+        with self.store.read() as run:
             rows = run("SELECT id, name, seed, started, archived FROM classes ORDER BY started DESC")
         return [ClassInfo(*row) for row in rows]
 
@@ -325,13 +258,15 @@ class Classroom:
 
     # --- students -------------------------------------------------------------------------------
 
-    def _ensure_student(self, run: Any, class_id: str, student: str) -> None:
+    def _ensure_student(self, run: Run, class_id: str, student: str) -> None:
         if run("SELECT 1 FROM students WHERE class_id = ? AND student = ?", class_id, student):
             return
+        self.store.take_lock(run, f"cnnviz students {class_id}")  # the count below stays true until this commits
         count = run("SELECT COUNT(*) FROM students WHERE class_id = ?", class_id)[0][0]
         if count >= MAX_STUDENTS:
-            raise ClassroomError(f"this class is full ({MAX_STUDENTS} students); ask the teacher.")
-        run("INSERT INTO students (class_id, student, seen) VALUES (?, ?, ?)", class_id, student, time.time())
+            raise ClassroomError(f"This class is full ({MAX_STUDENTS} students); ask the teacher.")
+        run("INSERT INTO students (class_id, student, seen) VALUES (?, ?, ?) ON CONFLICT (class_id, student) "
+            "DO NOTHING", class_id, student, time.time())  # fmt: skip
 
     def set_nickname(self, student: str, nickname: str, class_id: str | None = None) -> str:
         """Check and store ``nickname`` ("" makes the student anonymous again); returns what was stored.
@@ -341,7 +276,7 @@ class Classroom:
         """
         name = check_nickname(nickname) if nickname.strip() else ""
         class_id = self._class_id(class_id)
-        with self._write() as run:
+        with self.store.write() as run:
             self._ensure_student(run, class_id, student)
             run("UPDATE students SET nickname = ? WHERE class_id = ? AND student = ?", name, class_id, student)
         return name
@@ -351,21 +286,21 @@ class Classroom:
     ) -> None:
         """Remember where ``student`` is (a reload or a new tab continues there)."""
         class_id = self._class_id(class_id)
-        with self._write() as run:
+        with self.store.write() as run:
             self._ensure_student(run, class_id, student)
             run("UPDATE students SET lesson = ?, step = ?, follow = ?, seen = ? WHERE class_id = ? AND student = ?",
                 lesson, int(step), int(bool(follow)), time.time(), class_id, student)  # fmt: skip
 
     def student(self, student: str, class_id: str | None = None) -> StudentState | None:
         """``student``'s row in the class, or None before their first visit."""
-        with self._read() as run:
+        with self.store.read() as run:
             rows = run("SELECT student, nickname, lesson, step, follow, seen FROM students "
                        "WHERE class_id = ? AND student = ?", self._class_id(class_id), student)  # fmt: skip
         return StudentState(*rows[0][:4], bool(rows[0][4]), rows[0][5]) if rows else None
 
     def students(self, class_id: str | None = None) -> list[StudentState]:
         """Everyone in the class, by lesson, step and name."""
-        with self._read() as run:
+        with self.store.read() as run:
             rows = run("SELECT student, nickname, lesson, step, follow, seen FROM students WHERE class_id = ? "
                        "ORDER BY lesson, step, nickname, student", self._class_id(class_id))  # fmt: skip
         return [StudentState(*row[:4], bool(row[4]), row[5]) for row in rows]
@@ -382,7 +317,7 @@ class Classroom:
             raw: what was typed (cut to MAX_ANSWER characters).
         """
         class_id = self._class_id(class_id)
-        with self._write() as run:
+        with self.store.write() as run:
             self._ensure_student(run, class_id, student)
             inserted = run(
                 "INSERT INTO answers (class_id, student, question, answer, raw, correct, answered, tries) "
@@ -399,14 +334,14 @@ class Classroom:
 
     def answered(self, student: str, class_id: str | None = None) -> dict[str, bool]:
         """The questions ``student`` has answered in the class, and whether the counted answer was right."""
-        with self._read() as run:
+        with self.store.read() as run:
             rows = run("SELECT question, correct FROM answers WHERE class_id = ? AND student = ?",
                        self._class_id(class_id), student)  # fmt: skip
         return {question: bool(correct) for question, correct in rows}
 
     def question_stats(self, class_id: str | None = None) -> list[QuestionStats]:
         """Per question: answers, right ones, the most common wrong answer (first answers only)."""
-        with self._read() as run:
+        with self.store.read() as run:
             rows = run("SELECT question, answer, correct FROM answers WHERE class_id = ? ORDER BY question",
                        self._class_id(class_id))  # fmt: skip
         by_question: dict[str, list[tuple[str, int]]] = {}
@@ -425,7 +360,7 @@ class Classroom:
     def move_room(self, lesson: str, step: int, class_id: str | None = None) -> RoomMove:
         """Send every following student to ``lesson``'s step ``step``."""
         class_id = self._class_id(class_id)
-        with self._write() as run:
+        with self.store.write(lock=f"cnnviz room {class_id}") as run:  # two moves at once: each counts
             rows = run("SELECT move FROM room WHERE class_id = ?", class_id)
             move = (rows[0][0] if rows else 0) + 1
             now = time.time()
@@ -439,7 +374,7 @@ class Classroom:
 
     def room(self, class_id: str | None = None) -> RoomMove | None:
         """The teacher's latest move in the class, or None before the first."""
-        with self._read() as run:
+        with self.store.read() as run:
             rows = run("SELECT lesson, step, move, moved FROM room WHERE class_id = ?", self._class_id(class_id))
         return RoomMove(*rows[0]) if rows else None
 
@@ -448,7 +383,7 @@ class Classroom:
     def export_csv(self, class_id: str | None = None) -> str:
         """The class's answers as CSV: one row per student and question (the counted, first answer)."""
         class_id = self._class_id(class_id)
-        with self._read() as run:
+        with self.store.read() as run:
             rows = run(
                 "SELECT a.student, s.nickname, a.question, a.answer, a.raw, a.correct, a.tries, a.answered "
                 "FROM answers a LEFT JOIN students s ON s.class_id = a.class_id AND s.student = a.student "

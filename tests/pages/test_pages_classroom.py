@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.page_list import page_path
-from cnnviz.teaching import class_db
+from cnnviz.teaching import class_db, class_store
 from cnnviz.training import jobs
+from serving.supervisor import free_port
 
 TOKEN = "teacher-secret"
 
@@ -71,3 +73,27 @@ def test_moving_the_room_and_starting_a_new_class():
     assert not at.exception, at.exception
     new = room.current_class()
     assert new.id != old.id and new.name == "Group B" and room.room() is None
+
+
+def test_a_class_database_that_does_not_answer_is_one_message(monkeypatch):
+    monkeypatch.setenv(class_db.DB_ENV, f"postgresql://teacher:pw@127.0.0.1:{free_port()}/class")  # a closed port
+    at = class_page()
+    assert len(at.error) == 1 and not at.warning and not at.get("html")
+    assert "does not answer (Connection refused)" in at.error[0].value and "pw@" not in at.error[0].value
+
+
+@pytest.mark.postgres
+def test_the_class_view_says_so_while_the_database_is_away_and_shows_everyone_after(postgres_gate, monkeypatch):
+    monkeypatch.setattr(class_store, "RETRY_S", 0.2)
+    url, gate = postgres_gate
+    monkeypatch.setenv(class_db.DB_ENV, url)
+    class_db.Classroom(url).record_answer("browser-aaaa0001", "pooling/0", "(8, 14, 14)", "8x14x14", True)
+    at = class_page()
+    assert "1 of 1 right" in room_html(at)
+    gate.close()
+    at.run()
+    assert len(at.error) == 1 and "does not answer" in at.error[0].value and not at.exception
+    gate.open()
+    time.sleep(0.3)
+    at.run()
+    assert not at.error and "1 of 1 right" in room_html(at)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.page_list import page_path
-from cnnviz.teaching import class_db, lesson_files, quiz
+from cnnviz.teaching import class_db, class_store, lesson_files, quiz
+from serving.supervisor import free_port
 
 LESSONS = {lesson.slug: lesson for lesson in lesson_files.load_lessons()}
 
@@ -122,3 +126,52 @@ def test_every_step_of_every_lesson_renders(slug):
         assert at.header[0].value == step.title, index
         if index < len(LESSONS[slug].steps) - 1:
             at.button(key="ls_next").click().run()
+
+
+def test_a_class_database_that_does_not_answer_is_one_message(monkeypatch):
+    monkeypatch.setenv(class_db.DB_ENV, f"postgresql://teacher:pw@127.0.0.1:{free_port()}/class")  # a closed port
+    at = lessons_page("browser-down0001")
+    assert len(at.error) == 1 and not at.warning and not at.exception
+    assert "does not answer (Connection refused)" in at.error[0].value and "pw@" not in at.error[0].value
+    assert not at.title, "no lesson without a class to put it in"
+
+
+def away_and_back(at: AppTest, url: str, student: str, down, up) -> None:
+    """A student answers, the database goes away (``down()``), they answer the next step and go on, it comes
+    back (``up()``): one warning meanwhile, and both answers stored in the end."""
+    first = current_question("convolution", 0)
+    answer(at, first.answer_text)  # stored while the database answers
+    at.button(key="ls_next").click().run()
+    second = current_question("convolution", 1)
+    down()
+    answer(at, second.answer_text)
+    assert at.success[0].value.startswith("Right"), "the answer is still checked"
+    assert len(at.warning) == 1 and not at.error, "one message for the whole page"
+    assert "does not answer" in at.warning[0].value and "stored when it answers again" in at.warning[0].value
+    assert any("Kept on this page" in c.value for c in at.caption)
+    at.button(key="ls_next").click().run()  # the lesson goes on meanwhile
+    assert at.header[0].value == LESSONS["convolution"].steps[2].title and len(at.warning) == 1
+    up()
+    time.sleep(0.3)
+    at.run()  # what the page does by itself every RETRY_SECONDS
+    assert not at.warning and not at.error and not at.exception
+    assert class_db.Classroom(url).answered(student) == {"convolution/0": True, "convolution/1": True}
+
+
+@pytest.mark.postgres
+def test_answers_given_while_the_database_is_away_are_kept_and_stored_when_it_is_back(postgres_gate, monkeypatch):
+    monkeypatch.setattr(class_store, "RETRY_S", 0.2)
+    url, gate = postgres_gate
+    monkeypatch.setenv(class_db.DB_ENV, url)
+    away_and_back(lessons_page("browser-away0001"), url, "browser-away0001", gate.close, gate.open)
+
+
+def test_a_real_server_stopped_mid_lesson_loses_no_answer(own_postgres_cluster, monkeypatch):
+    monkeypatch.setattr(class_store, "RETRY_S", 0.2)
+    url, pg_ctl = own_postgres_cluster
+    monkeypatch.setenv(class_db.DB_ENV, url)
+    away_and_back(
+        lessons_page("browser-stop0001"), url, "browser-stop0001",
+        lambda: subprocess.run([*pg_ctl, "-m", "fast", "stop"], check=True, timeout=60),
+        lambda: subprocess.run([*pg_ctl, "-l", "/dev/null", "start"], check=True, timeout=60),
+    )  # fmt: skip

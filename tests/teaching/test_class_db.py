@@ -1,4 +1,7 @@
-"""The class database: migrations, first answers counted, concurrent writers (threads and processes), CSV."""
+"""The class database on SQLite and on PostgreSQL: migrations, first answers counted, concurrent writers
+(threads and processes), CSV, a new class. Tests taking ``db_url`` or ``room`` run on both engines (the
+PostgreSQL half is marked ``postgres``: it needs ``$CNNVIZ_TEST_POSTGRES_URL``); what goes wrong with either
+engine is in test_class_store.py."""
 
 from __future__ import annotations
 
@@ -16,14 +19,48 @@ from cnnviz.teaching import class_db
 from cnnviz.teaching.class_db import Classroom, ClassroomError, NicknameRejected
 
 ROOT = Path(__file__).resolve().parents[2]
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def db_url(request, tmp_path) -> str:
+    """An empty database: a new SQLite file, or a new schema on the test server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'class.sqlite'}"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
-def room(tmp_path) -> Classroom:
-    return Classroom(f"sqlite:///{tmp_path / 'class.sqlite'}")
+def room(db_url) -> Classroom:
+    return Classroom(db_url)
 
 
-def test_an_empty_database_is_created_in_wal_mode_at_the_latest_schema(tmp_path):
+def execute_raw(url: str, *statements: str) -> None:
+    """Run ``statements`` past cnnviz, as an older cnnviz or another program would have."""
+    if url.startswith("sqlite:///"):
+        connection = sqlite3.connect(url[len("sqlite:///") :])
+        with connection:
+            for statement in statements:
+                connection.execute(statement)
+        connection.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+def test_an_empty_database_is_created_at_the_latest_schema(db_url):
+    db = Classroom(db_url)
+    assert db.schema_version() == class_db.SCHEMA_VERSION == 2
+    assert all(db.store.has_table(name) for name in ("schema_version", "classes", "students", "answers", "room"))
+    db.record_answer("a", "conv/0", "1", "1", True)
+    again = Classroom(db_url)  # opening again migrates nothing and loses nothing
+    assert again.schema_version() == 2 and again.answered("a") == {"conv/0": True}
+
+
+def test_an_empty_sqlite_database_is_created_in_wal_mode(tmp_path):
     path = tmp_path / "new" / "class.sqlite"
     db = Classroom(f"sqlite:///{path}")
     assert db.schema_version() == class_db.SCHEMA_VERSION == 2
@@ -42,48 +79,41 @@ def test_the_default_database_lives_in_the_runs_folder(monkeypatch, tmp_path):
     assert db.path == tmp_path / "runs" / "classroom.sqlite" and db.path.exists()
 
 
-def test_a_version_1_database_is_migrated_keeping_its_answers(tmp_path):
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        connection.execute("INSERT INTO schema_version VALUES (1)")
-        for statement in class_db.MIGRATIONS[0]:
-            connection.execute(statement)
-        connection.execute("INSERT INTO classes VALUES ('c1', 'old', 5, 1.0, NULL)")
-        connection.execute(
-            "INSERT INTO answers VALUES ('c1', 'browser-a', 'pooling/0', '(8, 14, 14)', '8x14x14', 1, 2.0)"
-        )
-    db = Classroom(f"sqlite:///{path}")
+def test_a_version_1_database_is_migrated_keeping_its_answers(db_url):
+    execute_raw(
+        db_url,
+        "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+        "INSERT INTO schema_version VALUES (1)",
+        *class_db.MIGRATIONS[0],
+        "INSERT INTO classes VALUES ('c1', 'old', 5, 1.0, NULL)",
+        "INSERT INTO answers VALUES ('c1', 'browser-a', 'pooling/0', '(8, 14, 14)', '8x14x14', 1, 2.0)",
+    )
+    db = Classroom(db_url)
     assert db.schema_version() == 2
     (stats,) = db.question_stats()
     assert (stats.question, stats.answered, stats.right) == ("pooling/0", 1, 1)
     assert 'pooling/0,"(8, 14, 14)",8x14x14,yes,1,' in db.export_csv()  # tries: the new column's default
 
 
-def test_a_newer_database_is_refused_not_damaged(tmp_path):
-    path = tmp_path / "future.sqlite"
-    Classroom(f"sqlite:///{path}")
-    with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE schema_version SET version = 99")
+def test_a_newer_database_is_refused_not_damaged(db_url):
+    Classroom(db_url).record_answer("a", "conv/0", "1", "1", True)
+    execute_raw(db_url, "UPDATE schema_version SET version = 99")
     with pytest.raises(ClassroomError, match="newer than this cnnviz"):
-        Classroom(f"sqlite:///{path}")
+        Classroom(db_url)
+    execute_raw(db_url, "UPDATE schema_version SET version = 2")
+    assert Classroom(db_url).answered("a") == {"conv/0": True}
 
 
-@pytest.mark.parametrize(
-    ("url", "message"),
-    [("mysql://x", "not a database URL cnnviz knows"), ("postgresql://u@h/db", "needs the psycopg package")],
-)
-def test_other_databases_get_a_clear_message(url, message):
-    pytest.importorskip("sqlite3")
-    if "postgresql" in url:
-        try:
-            import psycopg  # noqa: F401
+def test_other_databases_get_a_clear_message():
+    with pytest.raises(ClassroomError, match="not a database URL cnnviz knows") as error:
+        Classroom("mysql://teacher:secret@db/class")
+    assert "secret" not in str(error.value)
 
-            pytest.skip("psycopg is installed here")
-        except ImportError:
-            pass
-    with pytest.raises(ClassroomError, match=message):
-        Classroom(url)
+
+def test_postgresql_without_psycopg_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what an environment without the package gives
+    with pytest.raises(ClassroomError, match="needs the psycopg package: pip install -r requirements.txt"):
+        Classroom("postgresql://u@127.0.0.1/db")
 
 
 def test_only_the_first_answer_counts_and_the_statistics_follow(room):
@@ -148,6 +178,7 @@ def test_the_csv_export_has_one_row_per_counted_answer_and_defuses_formulas(room
 
 
 def test_answers_from_many_threads_are_all_kept_once(room):
+    """24 students (more than a pool's connections), each double-clicking every answer."""
     room.current_class()
     errors: list[BaseException] = []
 
@@ -185,8 +216,8 @@ print("done")
 """
 
 
-def test_answers_from_two_processes_at_once_are_counted_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"  # neither process finds it: both create and migrate
+def test_answers_from_two_processes_at_once_are_counted_once(db_url):
+    url = db_url  # neither process finds the schema: both create and migrate it
     env = {"PYTHONPATH": str(ROOT)}
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, name], env=env, cwd=ROOT, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for name in "AB"]  # fmt: skip
@@ -195,8 +226,20 @@ def test_answers_from_two_processes_at_once_are_counted_once(tmp_path):
         assert writer.returncode == 0 and out.strip() == "done", err
     room = Classroom(url)
     assert len(room.classes()) == 1  # the two first visitors agreed on one class
+    assert room.schema_version() == class_db.SCHEMA_VERSION
     stats = room.question_stats()
     assert [s.answered for s in stats] == [120] * 5  # 40 shared + 40 + 40 per question
     rows = list(csv.DictReader(io.StringIO(room.export_csv())))
     shared = [r for r in rows if r["student"].startswith("shared")]
     assert len(shared) == 200 and all(r["tries"] == "2" for r in shared)  # one counted, one more try
+
+
+def test_two_teachers_moving_the_room_at_once_each_count(db_url):
+    room = Classroom(db_url)
+    klass = room.current_class()
+    threads = [threading.Thread(target=room.move_room, args=("conv", n, klass.id)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert room.room().move == 8  # no two moves read the same counter
