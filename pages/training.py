@@ -217,6 +217,9 @@ def progress_bar(run: Run, records: list[dict]) -> None:
             f"about {train_view.format_seconds(progress.eta_s)} left"
         )
     st.progress(min(progress.fraction, 1.0), text=text)
+    reached = train_view.milestone_text(records)
+    if reached:
+        st.caption(reached)
 
 
 @st.fragment

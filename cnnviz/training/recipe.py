@@ -150,6 +150,32 @@ def estimate(config: TrainConfig) -> TrainingEstimate:
     return TrainingEstimate(cost.parameters, cost.macs_per_image, seconds, memory, checkpoint)
 
 
+MILESTONES = (0.98, 0.99)  # validation accuracies a run's page reports the first images and seconds for
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """When a classifier run first reached a validation accuracy."""
+
+    accuracy: float  # the target, e.g. 0.98
+    images: int  # training images seen at the first validation pass at or above it
+    train_seconds: float  # seconds of optimisation steps by then (validation not counted)
+
+
+def milestones(records: list[dict[str, Any]], targets: tuple[float, ...] = MILESTONES) -> list[Milestone]:
+    """The first validation pass reaching each of ``targets``, from a run's metrics records (unmet ones left out).
+
+    As precise as the run's validation schedule: the images are those seen at that pass.
+    """
+    passes = [r for r in records if r.get("kind") in ("val", "epoch") and r.get("val_accuracy") is not None]
+    reached = []
+    for target in targets:
+        first = next((r for r in passes if r["val_accuracy"] >= target), None)
+        if first is not None:
+            reached.append(Milestone(target, int(first["images"]), float(first["train_seconds"])))
+    return reached
+
+
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

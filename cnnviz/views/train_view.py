@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import torch
 
 from cnnviz.training import bottleneck, jobs
-from cnnviz.training.recipe import TrainConfig, count_parameters, model_config
+from cnnviz.training.recipe import MILESTONES, TrainConfig, count_parameters, milestones, model_config
 from cnnviz.training.runs import Run, RunState
 from cnnviz.views.grids import MapGrid, map_grid
 from cnnviz.views.palette import BLACK, GREYS, OKABE_ITO, YELLOW
@@ -155,6 +155,20 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+def milestone_text(records: list[dict[str, Any]]) -> str | None:
+    """``"98% validation after 12,288 images (6.1 s of training) · 99% after ..."``; None before the first."""
+    reached = milestones(records)
+    if not reached:
+        return None
+    parts = [f"{m.accuracy:.0%} after {m.images:,} images ({m.train_seconds:.1f} s of training)" for m in reached]
+    return "validation " + " · ".join(parts)
+
+
+def _milestone_columns(records: list[dict[str, Any]]) -> dict[str, int | None]:
+    reached = {m.accuracy: m.images for m in milestones(records)}
+    return {f"images to {target:.0%}": reached.get(target) for target in MILESTONES}
+
+
 def run_row(run: Run) -> dict[str, Any]:
     """One line of the past-runs table."""
     status, meta = run.status, run.meta
@@ -181,6 +195,7 @@ def run_row(run: Run) -> dict[str, Any]:
         "epochs": config.epochs,
         "best val (acc or MSE)": best_val,
         "test (acc or MSE)": result,
+        **(_milestone_columns(run.metrics()) if config.model == "classifier" else {}),
         "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created", 0))),
         "id": run.id,
     }

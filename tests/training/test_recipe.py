@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cnnviz.training.recipe import (
+    Milestone,
     TrainConfig,
     TrainingCallbacks,
     TrainingDiverged,
@@ -13,6 +14,7 @@ from cnnviz.training.recipe import (
     count_parameters,
     evaluate,
     make_model,
+    milestones,
     train,
 )
 
@@ -120,3 +122,16 @@ def test_config_validation_and_model_building():
     model = make_model(TrainConfig())
     assert count_parameters(model) < 100_000
     torch.testing.assert_close(make_model(TrainConfig()).state_dict(), model.state_dict())  # seeded
+
+
+def test_milestones_are_the_first_validation_pass_at_or_above_each_target():
+    records = [
+        {"kind": "step", "images": 1000, "train_seconds": 0.5, "loss": 1.0},
+        {"kind": "val", "images": 2000, "train_seconds": 1.0, "val_accuracy": 0.975},
+        {"kind": "val", "images": 4000, "train_seconds": 2.0, "val_accuracy": 0.9801},
+        {"kind": "val", "images": 6000, "train_seconds": 3.0, "val_accuracy": 0.979},  # a dip changes nothing
+        {"kind": "epoch", "images": 8000, "train_seconds": 4.0, "val_accuracy": 0.99},
+    ]
+    assert milestones(records) == [Milestone(0.98, 4000, 2.0), Milestone(0.99, 8000, 4.0)]
+    assert milestones(records[:3]) == [Milestone(0.98, 4000, 2.0)]  # 99% not reached: left out
+    assert milestones([{"kind": "epoch", "images": 10, "train_seconds": 1.0, "val_accuracy": None}]) == []

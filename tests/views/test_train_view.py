@@ -59,3 +59,14 @@ def test_reconstructions_and_mistakes_are_map_grids_of_the_digits_themselves():
     mistakes = train_view.misclassified_grid(results)
     assert [p.title for p in mistakes.panels] == ["said 1, is 7", "said 2, is 7", "said 3, is 8"]
     assert train_view.misclassified_grid({"wrong_images": originals[:0]}) is None
+
+
+def test_the_milestones_line_names_images_and_seconds_of_training():
+    records = [
+        {"kind": "val", "images": 12_288, "train_seconds": 6.14, "val_accuracy": 0.981},
+        {"kind": "epoch", "images": 48_000, "train_seconds": 24.0, "val_accuracy": 0.9905},
+    ]
+    assert train_view.milestone_text(records) == (
+        "validation 98% after 12,288 images (6.1 s of training) · 99% after 48,000 images (24.0 s of training)"
+    )
+    assert train_view.milestone_text(records[:0]) is None
