@@ -7,6 +7,7 @@ that reruns when the run folder changes (widgets/watch); training itself never r
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from cnnviz.layers.arithmetic import InvalidLayerConfig
@@ -278,15 +279,32 @@ def results_panel(run: Run, owner: str, admin: str | None) -> None:
         )
 
 
+def compare_settings_table(picked: list[Run]) -> None:
+    """The chosen runs' settings and results side by side; the rows where they differ marked ≠ and shaded."""
+    comparison = train_view.compare_settings(picked)
+    records = comparison.as_records()
+    if len(picked) > 1:
+        records = sorted(records, key=lambda row: not row["differs"])  # stable: what differs first, in order
+    table = pd.DataFrame(records)
+    styled = table.style.apply(lambda row: [train_view.DIFFERS_STYLE if row["differs"] else ""] * len(row), axis=1)
+    st.caption("Settings side by side: ≠ marks what differs. ⭐: a run the teacher showed to the class.")
+    st.dataframe(styled, hide_index=True, width="stretch")
+
+
 def past_runs(owner: str, admin: str | None) -> None:
     runs = list_runs()
     if not runs:
         st.caption("No runs yet.")
         return
     st.dataframe([train_view.run_row(r) for r in runs], hide_index=True, width="stretch")
-    names = {r.id: r.name for r in runs}
-    chosen = st.multiselect("Compare runs on one chart", list(names), format_func=names.get, key="tr_compare")
+    names = {r.id: ("⭐ " if r.shown_to_class else "") + r.name for r in runs}
+    shown = [r.id for r in runs if r.shown_to_class]
+    if shown and st.button("⭐ Add the runs the teacher showed", key="tr_add_shown"):
+        # before the multiselect is drawn: a widget's value may only be set ahead of it
+        st.session_state["tr_compare"] = list(dict.fromkeys([*st.session_state.get("tr_compare", []), *shown]))
+    chosen = st.multiselect("Compare runs", list(names), format_func=names.get, key="tr_compare")
     if chosen:
+        compare_settings_table([get_run(i) for i in chosen])
         picked = [get_run(i) for i in chosen]
         series = [(r.name, r.metrics()) for r in picked]
         model = picked[0].config.model
@@ -297,6 +315,14 @@ def past_runs(owner: str, admin: str | None) -> None:
             curves(train_view.curves_chart(series, metric, model), key="tr_compare_chart")
     target_id = st.selectbox("Run", list(names), format_func=names.get, key="tr_manage")
     target = get_run(target_id)
+    if admin and jobs.is_admin(admin):
+        marked = st.checkbox("⭐ Shown to the class", value=target.shown_to_class, key=f"tr_shown_{target_id}")
+        if marked != target.shown_to_class:
+            try:
+                target.mark_shown(marked)
+                st.rerun()
+            except OSError as error:
+                st.error(md(str(error)))
     a, b, c = st.columns([2, 1, 1])
     new_name = a.text_input("New name", value=target.name, key=f"tr_name_{target_id}")
     if b.button("Open", key="tr_open"):

@@ -162,6 +162,20 @@ class Run:
             raise ValueError("a run's name cannot be empty.")
         atomic_write_text(self.path / "config.json", json.dumps({**self.meta, "name": name}, indent=2))
 
+    # A file of its own rather than a field of config.json: the teacher marking a run and its owner renaming it
+    # at the same moment must not undo each other (each is one atomic create or remove).
+    @property
+    def shown_to_class(self) -> bool:
+        """The teacher marked this run as shown to the class (students compare theirs with it)."""
+        return (self.path / "shown").exists()
+
+    def mark_shown(self, shown: bool) -> None:
+        """Mark or unmark the run as shown to the class; who may do it is for the caller (the teacher)."""
+        if shown:
+            atomic_write_text(self.path / "shown", f"{time.time()}\n")
+        else:
+            (self.path / "shown").unlink(missing_ok=True)
+
     def version(self) -> str:
         """A text that changes whenever the status, the metrics or the samples change on disk.
 

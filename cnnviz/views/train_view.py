@@ -6,6 +6,7 @@ colour-blind-safe map (viridis) for counts, grey ink on white for digits.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
@@ -21,7 +22,7 @@ from cnnviz.training import bottleneck, jobs
 from cnnviz.training.recipe import MILESTONES, TrainConfig, count_parameters, milestones, model_config
 from cnnviz.training.runs import Run, RunState
 from cnnviz.views.grids import MapGrid, map_grid
-from cnnviz.views.palette import BLACK, GREYS, OKABE_ITO, YELLOW
+from cnnviz.views.palette import BLACK, GREYS, OKABE_ITO, ORANGE, YELLOW
 from models import bottleneck_shape, load_model
 from models.checkpoint import model_cost
 
@@ -199,6 +200,56 @@ def run_row(run: Run) -> dict[str, Any]:
         "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created", 0))),
         "id": run.id,
     }
+
+
+DIFFERS_STYLE = f"font-weight: bold; background-color: {ORANGE}33"  # a light orange tint, bold: also in grey
+
+
+@dataclass(frozen=True)
+class SettingsComparison:
+    """Runs' settings and results side by side: one row per setting, one column per run."""
+
+    runs: tuple[str, ...]  # the column headings: each run's name (a ⭐ for the runs the teacher showed)
+    rows: tuple[tuple[str, tuple[str, ...]], ...]  # (setting, its value in each run), settings first, then results
+    differs: tuple[bool, ...]  # per row: the runs do not all agree
+
+    def as_records(self) -> list[dict[str, str]]:
+        """Rows for a table: the setting, a "≠" where the runs differ (readable without colour), each run."""
+        return [
+            {"setting": name, "differs": "≠" if differs else "", **dict(zip(self.runs, values))}
+            for (name, values), differs in zip(self.rows, self.differs)
+        ]
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return ", ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def compare_settings(runs: list[Run]) -> SettingsComparison:
+    """Every training setting of ``runs`` (damaged configs read as "?"), then their milestones and test result."""
+    names, configs = [], []
+    for run in runs:
+        names.append(("⭐ " if run.shown_to_class else "") + run.name)
+        try:
+            configs.append(dataclasses.asdict(run.config))
+        except (KeyError, TypeError, ValueError):
+            configs.append({})
+    names = [name if names.count(name) == 1 else f"{name} ({run.id})" for name, run in zip(names, runs)]
+    rows = [
+        (field.name, tuple(_show_value(c[field.name]) if field.name in c else "?" for c in configs))
+        for field in dataclasses.fields(TrainConfig)
+    ]
+    records = [run.metrics() for run in runs]
+    for target in MILESTONES:
+        reached = [{m.accuracy: m for m in milestones(r)}.get(target) for r in records]
+        rows.append((f"images to {target:.0%} validation", tuple(f"{m.images:,}" if m else "-" for m in reached)))
+    results = [run.results() or {} for run in runs]
+    rows.append(("test accuracy", tuple(f"{r['test_accuracy']:.2%}" if "test_accuracy" in r else "-" for r in results)))
+    return SettingsComparison(tuple(names), tuple(rows), tuple(len(set(values)) > 1 for _, values in rows))
 
 
 COMPARISON_SIZE_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 36, 48, 64, 96, 128)  # the form's code sizes

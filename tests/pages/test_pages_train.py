@@ -142,3 +142,28 @@ def test_the_bottleneck_form_refuses_what_the_queue_would_refuse(monkeypatch):
     assert "runs together may take at most 5 minutes" in all_text(at) and list_runs() == []
     at.multiselect(key="tr_bn_sizes").set_value([]).run()
     assert "Pick at least one code size." in all_text(at) and not at.exception
+
+
+def test_the_teacher_marks_a_run_shown_and_a_student_compares_its_settings_with_theirs(monkeypatch):
+    monkeypatch.setenv(jobs.ADMIN_TOKEN_ENV, "s3cret")
+    teachers = create_run(TrainConfig(lr=3e-3, batch_size=128), name="teacher's run", owner="teacher")
+    mine = create_run(TrainConfig(lr=1e-2, batch_size=128), name="my run", owner="student")
+    for run in (teachers, mine):
+        run.set_status("finished", "done")
+    teacher = train_page()
+    teacher.sidebar.text_input(key="tr_admin").set_value("s3cret").run()
+    teacher.selectbox(key="tr_manage").set_value(teachers.id).run()
+    teacher.checkbox(key=f"tr_shown_{teachers.id}").check().run()
+    assert teachers.shown_to_class and not teacher.exception
+
+    student = train_page()
+    assert not [c for c in student.checkbox if c.key and c.key.startswith("tr_shown_")]  # only the teacher marks
+    student.multiselect(key="tr_compare").set_value([mine.id]).run()
+    student.button(key="tr_add_shown").click().run()
+    assert student.multiselect(key="tr_compare").value == [mine.id, teachers.id]
+    table = student.dataframe[-1].value
+    assert list(table.columns) == ["setting", "differs", "my run", "⭐ teacher's run"]
+    differing = table[table["differs"] == "≠"]
+    assert list(differing["setting"]) == ["lr"]  # the one setting that differs, first
+    assert list(differing.iloc[0][["my run", "⭐ teacher's run"]]) == ["0.01", "0.003"]
+    assert table.set_index("setting").loc["batch_size", "differs"] == ""

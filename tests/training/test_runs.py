@@ -173,3 +173,14 @@ def test_run_states_are_the_plain_words_on_disk():
     assert json.loads((run.path / "status.json").read_text())["state"] == "stopped"  # unchanged file format
     assert run.state == RunState.STOPPED == "stopped"
     assert [str(s) for s in RunState] == ["queued", "running", "finished", "stopped", "failed", "interrupted"]
+
+
+def test_the_shown_mark_is_its_own_file_so_a_rename_at_the_same_time_keeps_both(tmp_path):
+    run = create_run(TrainConfig(), name="before", root=tmp_path)
+    assert not run.shown_to_class
+    run.mark_shown(True)
+    run.rename("after")
+    assert run.shown_to_class and run.name == "after"
+    run.mark_shown(False)
+    run.mark_shown(False)  # unmarking twice is fine
+    assert not run.shown_to_class and run.name == "after"
