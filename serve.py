@@ -2,9 +2,9 @@
 
 Usage: ``python serve.py [streamlit options]``, e.g. ``--server.port 8501``.
 
-With ``CNNVIZ_WORKERS`` above 1 (default: one per core) it starts that many Streamlit processes on localhost
-ports behind the sticky door of ``serving`` on the given address and port (see serving/supervisor.py); with 1 it
-is the one Streamlit process itself (serving/worker.py).
+With ``CNNVIZ_WORKERS`` above 1 (default: one per core), or with ``CNNVIZ_TLS`` set, it starts that many Streamlit
+processes on localhost ports behind Caddy on the given address and port (see serving/supervisor.py and
+serving/front.py); with 1 it is the one Streamlit process itself (serving/worker.py).
 """
 
 import sys
@@ -14,9 +14,13 @@ from serving import supervisor
 
 if __name__ == "__main__":
     workers = supervisor.worker_count()
-    if workers > 1:
+    if supervisor.uses_front(workers):
         sys.exit(supervisor.serve(Path(__file__).resolve().parent, sys.argv[1:], workers))
-    from serving import worker
+    supervisor.refuse_taken_port(supervisor.front_settings(sys.argv[1:]))
+    try:
+        from serving import worker
 
-    worker.freeze_imports()
+        worker.freeze_imports()
+    except KeyboardInterrupt:  # Ctrl-C while torch loads: nothing started yet, nothing to say
+        sys.exit(130)
     sys.exit(worker.run_streamlit(sys.argv[1:]))

@@ -1,17 +1,23 @@
-"""serving.supervisor: serve.py starts several workers behind the door and restarts one that dies."""
+"""serving.supervisor: serve.py starts several workers behind Caddy, restarts one that dies, refuses a taken port
+and stops everything it started on Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from benchmarks import bench_classroom
 from benchmarks.served import _stat_fields, descendants
-from serving.proxy import COOKIE
-from serving.supervisor import MAX_WORKERS, split_options, worker_count
+from serving.front import COOKIE
+from serving.supervisor import MAX_WORKERS, free_port, split_options, worker_count
 from tests.conftest import start_app, stop_app
 
 
@@ -23,7 +29,7 @@ def test_one_worker_per_core_unless_told():
             worker_count({"CNNVIZ_WORKERS": bad})
 
 
-def test_the_door_takes_the_address_port_and_certificate_and_the_workers_get_the_rest():
+def test_the_front_takes_the_address_port_and_certificate_and_the_workers_get_the_rest():
     front, rest = split_options(
         ["--server.port", "8600", "--server.address=0.0.0.0", "--server.sslCertFile", "c.pem",
          "--server.sslKeyFile=k.pem", "--server.enableAgentApi", "true", "--theme.base=dark"]
@@ -47,9 +53,10 @@ def shared_written_megabytes(pid: int) -> float:
     return int(fields["Shared_Dirty"].split()[0]) / 1024
 
 
-def _worker_of(session) -> int:
+def _worker_of(session) -> str:
+    """The worker Caddy chose for a new browser, as its cookie names it (an HMAC of the worker's address)."""
     cookies = session.socket.response.headers.get_all("Set-Cookie")
-    return int(next(c for c in cookies if c.startswith(COOKIE)).split("=")[1].split(";")[0])
+    return next(c for c in cookies if c.startswith(COOKIE)).split("=")[1].split(";")[0]
 
 
 def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeypatch):
@@ -66,8 +73,11 @@ def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeyp
                 await session.socket.close()
             return workers
 
-        assert bench_classroom.run_async(two_students()) == {0, 1}
-        (zygote,) = children(server.pid)  # the preloaded parent: the workers are its children
+        assert len(both := bench_classroom.run_async(two_students())) == 2  # fewest open sessions first
+        caddy, zygote = sorted(
+            children(server.pid), key=lambda pid: "zygote" in Path(f"/proc/{pid}/cmdline").read_text()
+        )
+        assert "caddy" in Path(f"/proc/{caddy}/cmdline").read_text()  # the front, and the workers' preloaded parent
         workers = children(zygote)
         assert len(workers) == 2
         assert shared_written_megabytes(workers[0]) > 100  # torch's relocated libraries: inherited, not loaded again
@@ -77,17 +87,87 @@ def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeyp
             assert time.monotonic() < deadline, "the dead worker was not restarted"
             time.sleep(0.5)
 
-        async def students_again():  # the door alternates new students: one of them lands on the new worker
+        async def students_again():  # each new student goes to the worker with fewer: one lands on the new one
             sessions = [(await bench_classroom.open_session(url, "draw"))[0] for _ in range(2)]
             for session in sessions:
                 await session.socket.close()
             return {_worker_of(session) for session in sessions}
 
         # meanwhile the live worker takes every new student
-        while (workers_now := bench_classroom.run_async(students_again())) != {0, 1}:
+        while (workers_now := bench_classroom.run_async(students_again())) != both:
             assert time.monotonic() < deadline, f"the restarted worker never took a student: {workers_now}"
             time.sleep(1)
         log.seek(0)
         assert "restarting" in log.read()
     finally:
         stop_app(server, log)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _serve(tmp_path: Path, port: int, workers: str = "2", **popen) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "CNNVIZ_RUNS_DIR": str(tmp_path / "runs"), "CNNVIZ_WORKERS": workers}
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **popen,
+        )  # fmt: skip
+    return process, log
+
+
+@pytest.mark.parametrize("workers", ["2", "1"])
+def test_a_second_server_on_a_taken_port_says_so_in_one_line(tmp_path, workers):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process, log = _serve(tmp_path, taken.getsockname()[1], workers)
+        assert process.wait(60) != 0
+    lines = log.read_text().strip().splitlines()
+    assert len(lines) == 1 and "is taken" in lines[0] and "--server.port" in lines[0], lines
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return _stat_fields(pid)[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("moment", ["while the workers start", "in class"])
+def test_ctrl_c_stops_everything_serve_started_without_a_traceback(tmp_path, moment):
+    port = free_port()
+    # A process group of its own, as a terminal gives a command: Ctrl-C is SIGINT to the whole group.
+    process, log = _serve(tmp_path, port, start_new_session=True)
+    started: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            started |= set(descendants(process.pid))
+            text = log.read_text()
+            if moment == "in class" and "worker processes behind Caddy" in text:
+                break
+            if moment != "in class" and len(started) >= 3:  # the zygote and its first workers, still importing
+                break
+            assert process.poll() is None and time.monotonic() < deadline, text
+            time.sleep(0.2)
+        if moment == "in class":
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=10) as answer:
+                assert answer.status == 200
+            started |= set(descendants(process.pid))
+            assert any("caddy" in Path(f"/proc/{pid}/cmdline").read_text() for pid in started if _alive(pid))
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while left := [pid for pid in started if _alive(pid)]:
+        assert time.monotonic() < deadline, f"left behind: {left}"
+        time.sleep(0.2)
+    text = log.read_text()
+    assert "Traceback" not in text and "Exception ignored" not in text, text
+    with socket.socket() as probe:  # the port is free again
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
