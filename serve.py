@@ -13,11 +13,12 @@ from pathlib import Path
 from serving import supervisor
 
 if __name__ == "__main__":
+    app_dir = Path(__file__).resolve().parent
     workers = supervisor.worker_count()
     if supervisor.uses_front(workers):
-        sys.exit(supervisor.serve(Path(__file__).resolve().parent, sys.argv[1:], workers))
-    supervisor.refuse_taken_port(supervisor.front_settings(sys.argv[1:]))
+        sys.exit(supervisor.serve(app_dir, sys.argv[1:], workers))
     try:
+        supervisor.refuse_taken_port(supervisor.streamlit_settings(app_dir, sys.argv[1:]).front)
         from serving import worker
 
         worker.freeze_imports()

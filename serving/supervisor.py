@@ -19,6 +19,7 @@ What this module still does that Caddy does not, and why it is kept:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -78,20 +79,45 @@ def split_options(argv: list[str], names: tuple[str, ...] = FRONT_OPTIONS) -> tu
     return front_flags, rest
 
 
-def front_settings(argv: list[str], environ: dict[str, str] = os.environ) -> front.FrontSettings:
-    """Where the front listens and how it encrypts: the flags, else Streamlit's config files and environment."""
-    from streamlit import config
+# Streamlit's settings are read in a short-lived process of their own: importing streamlit would leave ~50 MB
+# in this one, which otherwise holds only the standard library for the whole class.
+_READ_SETTINGS = """
+import json, sys
+from streamlit import config
+config.get_config_options(force_reparse=True, options_from_flags=json.loads(sys.argv[1]))
+names = json.loads(sys.argv[2])
+print(json.dumps({**{name: config.get_option(name) for name in names},
+                  "secret_is_set": config.is_manually_set("server.cookieSecret")}))
+"""
 
+
+@dataclass(frozen=True)
+class StreamlitSettings:
+    front: front.FrontSettings
+    cookie_secret_is_set: bool  # in a config file or the environment (else Streamlit makes one per process)
+
+
+def streamlit_settings(app_dir: Path, argv: list[str], environ: dict[str, str] = os.environ) -> StreamlitSettings:
+    """Where the front listens and how it encrypts: the flags, else Streamlit's config files (those the workers
+    read, in the app's folder) and environment."""
     flags, _ = split_options(argv, (*FRONT_OPTIONS, BASE_URL_OPTION))
-    config.get_config_options(force_reparse=True, options_from_flags=dict(flags))
-    return front.settings_from(
-        config.get_option("server.address"),
-        int(config.get_option("server.port")),
-        config.get_option("server.sslCertFile"),
-        config.get_option("server.sslKeyFile"),
-        config.get_option(BASE_URL_OPTION) or "",
+    names = [*FRONT_OPTIONS, BASE_URL_OPTION]
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_SETTINGS, json.dumps(flags), json.dumps(names)],
+        cwd=app_dir, env=environ, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:  # a broken config.toml, an option of the wrong type: Streamlit's own words
+        raise SystemExit(f"cnnviz: Streamlit's settings could not be read:\n{done.stderr.strip()}")
+    values = json.loads(done.stdout.strip().splitlines()[-1])
+    settings = front.settings_from(
+        values["server.address"],
+        int(values["server.port"]),
+        values["server.sslCertFile"],
+        values["server.sslKeyFile"],
+        values[BASE_URL_OPTION] or "",
         environ,
     )
+    return StreamlitSettings(settings, values["secret_is_set"])
 
 
 def uses_front(workers: int, environ: dict[str, str] = os.environ) -> bool:
@@ -106,13 +132,6 @@ def refuse_taken_port(settings: front.FrontSettings) -> None:
             f"cnnviz: port {settings.port} on {settings.host or 'every interface'} is taken (is cnnviz already"
             f" running?); stop that server or choose another port with --server.port"
         )
-
-
-def front_secret_is_set() -> bool:
-    """Whether the cookie secret comes from a config file or the environment (else Streamlit makes one per process)."""
-    from streamlit import config
-
-    return config.is_manually_set("server.cookieSecret")
 
 
 def free_port() -> int:
@@ -190,11 +209,17 @@ class StopRequest:
 def serve(app_dir: Path, argv: list[str], count: int) -> int:
     """Run ``count`` workers and Caddy in front until interrupted; the exit status."""
     stop = StopRequest()
-    settings = front_settings(argv)
+    try:
+        read = streamlit_settings(app_dir, argv)
+    except SystemExit:
+        if stop.requested:  # Ctrl-C in the first second also ended the process reading the settings
+            return 0
+        raise
+    settings = read.front
     refuse_taken_port(settings)
     _, options = split_options(argv)
     environ = {**os.environ, WORKERS_ENV: "1"}
-    if not front_secret_is_set():  # one secret for all: a browser's cookies hold on every worker
+    if not read.cookie_secret_is_set:  # one secret for all: a browser's cookies hold on every worker
         environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
     health = "/" + "/".join(part for part in (settings.base_url_path, "_stcore/health") if part)
     ports = [free_port() for _ in range(count)]
