@@ -74,7 +74,7 @@ class FrontSettings:
     key_file: str | None = None
     names: tuple[str, ...] = ()  # the certificate's names (INTERNAL, ACME)
     base_url_path: str = ""
-    data_dir: Path | None = None  # Caddy's storage (its CA, certificates); None: Caddy's default
+    data_dir: Path | None = None  # Caddy's storage (its authority, certificates); None: Caddy's own default
 
     @property
     def scheme(self) -> str:
@@ -115,7 +115,8 @@ def settings_from(
         raise FrontError(f"cnnviz: {TLS_ENV}=acme needs the public name in {TLS_NAMES_ENV} (e.g. cnnviz.school.org)")
     if mode is TlsMode.INTERNAL and not names:
         names = local_names(host)
-    return FrontSettings(host or None, port, mode, cert_file, key_file, names, base_url_path.strip("/"), data_dir())
+    path = base_url_path.strip("/")
+    return FrontSettings(host or None, port, mode, cert_file, key_file, names, path, data_dir(environ))
 
 
 def data_dir(environ: dict[str, str] = os.environ) -> Path:

@@ -8,8 +8,9 @@ them on the public address (:mod:`serving.front`).
 What this module still does that Caddy does not, and why it is kept:
 
 - **Forking the workers from one preloaded parent** (:mod:`serving.zygote`): they share torch's and the app's
-  imported pages copy-on-write. Measured on the 2-core machine at rest: two forked workers and their parent
-  0.96 GB PSS in all, two workers started apart 1.39 GB (docs/speed.md); a restart is a fork, not an import.
+  imported pages copy-on-write. Measured with Caddy in front, on the 2-core machine at rest (2026-12-03): two
+  forked workers and their parent 0.78 GB PSS in all, two workers started apart 1.17 GB (docs/speed.md); and a
+  restart is a fork (the worker back in ~3.5 s), not a fresh import of torch and the app (~10 s here).
 - **Restarting a worker that dies** (the out-of-memory killer, a crash) on its port: Caddy only stops sending
   browsers to it and takes it back when its health check answers again; nothing else would start it.
 - **Starting and stopping everything as one**: the port checked before anything starts, Ctrl-C or SIGTERM

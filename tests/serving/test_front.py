@@ -263,11 +263,12 @@ def https_echo(port: int, context: ssl.SSLContext, host: str = "127.0.0.1") -> d
 
 def test_tls_internal_serves_https_on_the_lan_names_with_its_own_authority(backends):
     with tempfile.TemporaryDirectory() as data:
-        settings = front.settings_from("127.0.0.1", free_port(), None, None, environ={"CNNVIZ_TLS": "internal"})
-        settings = front.FrontSettings(**{**settings.__dict__, "data_dir": Path(data)})
+        environ = {"CNNVIZ_TLS": "internal", "XDG_DATA_HOME": data}
+        settings = front.settings_from("127.0.0.1", free_port(), None, None, environ=environ)
         caddy = start_front(settings, backends.upstreams)
         try:
             root = front.root_certificate(settings)
+            assert root == Path(data) / "caddy" / "pki" / "authorities" / "local" / "root.crt"
             deadline = time.monotonic() + 20
             while not root.exists():  # Caddy makes its authority at start, the leaf certificate at once after
                 assert time.monotonic() < deadline, "no root certificate"

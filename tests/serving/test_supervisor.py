@@ -17,7 +17,7 @@ import pytest
 from benchmarks import bench_classroom
 from benchmarks.served import _stat_fields, descendants
 from serving.front import COOKIE
-from serving.supervisor import MAX_WORKERS, free_port, split_options, worker_count
+from serving.supervisor import FRONT_MIN_LIFE_S, MAX_WORKERS, free_port, split_options, worker_count
 from tests.conftest import start_app, stop_app
 
 
@@ -62,6 +62,7 @@ def _worker_of(session) -> str:
 def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNVIZ_WORKERS", "2")
     server, url, log = start_app(tmp_path)
+    up = time.monotonic()
     try:
 
         async def two_students():
@@ -99,8 +100,30 @@ def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeyp
             time.sleep(1)
         log.seek(0)
         assert "restarting" in log.read()
+
+        # Caddy killed mid-class comes back with the same cookie secret: a browser keeps its worker.
+        cookie = _cookie_after(url)
+        time.sleep(max(0.0, up + FRONT_MIN_LIFE_S + 1 - time.monotonic()))  # sooner is a refused start: no retry
+        os.kill(caddy, signal.SIGKILL)
+        while True:
+            try:
+                assert _cookie_after(url, cookie) == cookie
+                break
+            except OSError:
+                assert time.monotonic() < deadline + 30, "the front did not come back"
+                time.sleep(0.3)
+        log.seek(0)
+        assert "the front (Caddy) stopped; starting it again" in log.read()
     finally:
         stop_app(server, log)
+
+
+def _cookie_after(url: str, cookie: str | None = None) -> str:
+    """The worker cookie a browser holds after one request that sent ``cookie``: the same while its worker holds."""
+    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        given = [c for c in answer.headers.get_all("Set-Cookie") or [] if c.startswith(COOKIE + "=")]
+    return given[0].split(";", 1)[0] if given else cookie
 
 
 ROOT = Path(__file__).resolve().parents[2]
