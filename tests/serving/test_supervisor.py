@@ -16,9 +16,19 @@ import pytest
 
 from benchmarks import bench_classroom
 from benchmarks.served import _stat_fields, descendants
-from serving.front import COOKIE
-from serving.supervisor import FRONT_MIN_LIFE_S, MAX_WORKERS, free_port, split_options, worker_count
+from serving.front import COOKIE, TlsMode
+from serving.supervisor import (
+    FRONT_MIN_LIFE_S,
+    MAX_WORKERS,
+    free_port,
+    split_options,
+    streamlit_settings,
+    uses_front,
+    worker_count,
+)
 from tests.conftest import start_app, stop_app
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_one_worker_per_core_unless_told():
@@ -39,6 +49,20 @@ def test_the_front_takes_the_address_port_and_certificate_and_the_workers_get_th
     assert rest == ["--server.enableAgentApi", "true", "--theme.base=dark"]
     with pytest.raises(SystemExit, match="needs a value"):
         split_options(["--server.port"])
+
+
+def test_caddy_is_in_front_of_several_workers_or_of_one_that_asks_for_its_https():
+    assert uses_front(2, {}) and uses_front(1, {"CNNVIZ_TLS": "internal"})
+    assert not uses_front(1, {}) and not uses_front(1, {"CNNVIZ_TLS": " "})
+
+
+def test_the_fronts_settings_are_streamlits_read_where_the_workers_read_them(tmp_path):
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "config.toml").write_text('[server]\nport = 8777\ncookieSecret = "s"\n')
+    read = streamlit_settings(tmp_path, ["--server.address=127.0.0.2", "--server.baseUrlPath", "/class/"], {})
+    assert (read.front.host, read.front.port, read.front.base_url_path) == ("127.0.0.2", 8777, "class")
+    assert read.cookie_secret_is_set and read.front.tls is TlsMode.OFF
+    assert streamlit_settings(ROOT, ["--server.port", "8600"], {}).front.port == 8600
 
 
 def children(pid: int) -> list[int]:
@@ -124,9 +148,6 @@ def _cookie_after(url: str, cookie: str | None = None) -> str:
     with urllib.request.urlopen(request, timeout=10) as answer:
         given = [c for c in answer.headers.get_all("Set-Cookie") or [] if c.startswith(COOKIE + "=")]
     return given[0].split(";", 1)[0] if given else cookie
-
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _serve(tmp_path: Path, port: int, workers: str = "2", **popen) -> tuple[subprocess.Popen, Path]:
