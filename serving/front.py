@@ -233,6 +233,9 @@ def config(settings: FrontSettings, upstreams: list[str], secret: str) -> dict:
     else:  # ACME: Caddy's automatic HTTPS for the public names (ports 80 and 443 reachable from the internet)
         route["match"] = [{"host": list(settings.names)}]
         server["tls_connection_policies"] = [{}]
+    if settings.tls is not TlsMode.OFF:
+        # A student who types http://host:8501 is sent to https://host:8501 (else Go's one-line 400).
+        server["listener_wrappers"] = [{"wrapper": "http_redirect"}, {"wrapper": "tls"}]
     result: dict = {
         "admin": {"disabled": True, "config": {"persist": False}},
         # Errors only (a port it cannot bind, a certificate it cannot read), except where certificates come

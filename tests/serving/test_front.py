@@ -286,6 +286,9 @@ def test_tls_internal_serves_https_on_the_lan_names_with_its_own_authority(backe
             assert https_echo(settings.port, context, "localhost")["headers"]["X-Forwarded-Proto"] == "https"
             with pytest.raises(ssl.SSLCertVerificationError):  # a browser that was not given the root warns
                 https_echo(settings.port, ssl.create_default_context())
+            plain = http.client.HTTPConnection("127.0.0.1", settings.port, timeout=10)  # typed http://
+            status, _, response = request(plain, "/explorer?k=5")
+            assert (status, response.getheader("Location")) == (308, f"https://127.0.0.1:{settings.port}/explorer?k=5")
         finally:
             caddy.stop()
 
