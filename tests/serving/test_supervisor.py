@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets
 
 from benchmarks import bench_classroom
 from benchmarks.served import _stat_fields, descendants
@@ -107,6 +108,21 @@ def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeyp
         assert len(workers) == 2
         assert shared_written_megabytes(workers[0]) > 100  # torch's relocated libraries: inherited, not loaded again
         os.kill(workers[0], signal.SIGKILL)
+        killed = time.monotonic()
+
+        async def browsers_come_back():  # both students' pages reconnect, with the cookies they hold
+            held = set()
+            for value in both:
+                async with websockets.connect(
+                    url.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
+                    additional_headers={"Cookie": f"{COOKIE}={value}"}, open_timeout=10,
+                ) as socket_:  # fmt: skip
+                    given = [c for c in socket_.response.headers.get_all("Set-Cookie") if c.startswith(COOKIE)]
+                    held.add(given[0].split("=")[1].split(";")[0] if given else value)
+            return held
+
+        assert len(bench_classroom.run_async(browsers_come_back())) == 1  # the dead one's student moved ...
+        assert time.monotonic() - killed < 2  # ... at once (its worker is back only after RESTART_PAUSE_S)
         deadline = time.monotonic() + 90
         while len(set(children(zygote)) - {workers[0]}) < 2:
             assert time.monotonic() < deadline, "the dead worker was not restarted"
