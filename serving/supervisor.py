@@ -107,12 +107,19 @@ def streamlit_settings(app_dir: Path, argv: list[str], environ: dict[str, str] =
         [sys.executable, "-c", _READ_SETTINGS, json.dumps(flags), json.dumps(names)],
         cwd=app_dir, env=environ, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    if done.returncode != 0:  # a broken config.toml, an option of the wrong type: Streamlit's own words
-        raise SystemExit(f"cnnviz: Streamlit's settings could not be read:\n{done.stderr.strip()}")
+    if done.returncode != 0:  # a broken config.toml, an option of the wrong type: the last line says which
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise SystemExit(f"cnnviz: Streamlit's settings could not be read: {last}")
     values = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        port = int(values["server.port"])
+    except (TypeError, ValueError):
+        port = 0
+    if not 0 < port < 65536:
+        raise SystemExit(f"cnnviz: --server.port must be a port number (1 to 65535), not {values['server.port']!r}")
     settings = front.settings_from(
         values["server.address"],
-        int(values["server.port"]),
+        port,
         values["server.sslCertFile"],
         values["server.sslKeyFile"],
         values[BASE_URL_OPTION] or "",

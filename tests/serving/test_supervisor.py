@@ -64,6 +64,9 @@ def test_the_fronts_settings_are_streamlits_read_where_the_workers_read_them(tmp
     assert (read.front.host, read.front.port, read.front.base_url_path) == ("127.0.0.2", 8777, "class")
     assert read.cookie_secret_is_set and read.front.tls is TlsMode.OFF
     assert streamlit_settings(ROOT, ["--server.port", "8600"], {}).front.port == 8600
+    for bad in ("abc", "0", "70000"):
+        with pytest.raises(SystemExit, match="must be a port number"):
+            streamlit_settings(ROOT, ["--server.port", bad], {})
 
 
 def children(pid: int) -> list[int]:
