@@ -5,7 +5,7 @@ Each student is one Streamlit session speaking the browser's own protocol over t
 browser's widget change causes: a ``rerun_script`` with the changed widget's value, the page's script
 run, every element sent back. A student thinks 3 s (uniformly 1.5-4.5 s, seeded), then acts. Which half a
 student is in is drawn at random (seeded; with N = 1 the one student is on the explorer), not by arrival
-order: students arrive in order and the door gives each new browser to the worker with the fewest, so
+order: students arrive in order and the front gives each new browser to the worker with the fewest, so
 alternating pages would put every explorer on one worker and every drawer on the other, which a class
 (pages chosen after arriving) does not do.
 
@@ -71,6 +71,7 @@ RUN_TIMEOUT_S = 60.0  # a run that has not finished by then counts as an error
 LOAD_TIMEOUT_S = 300.0  # connecting and a page's first run (not measured): a class arriving at once queues
 LOADING_AT_ONCE = 8  # students loading their page at the same time (loading is not measured)
 SEED = 8
+REST_S = 10.0  # after both servers answer, before memory at rest is read (the last worker's start settles)
 POOL_SIZE = 64  # different drawings the draw students send, made before the measured window
 
 # The widgets the students use, by the user key the pages give them (Streamlit's element id ends in it).
@@ -334,6 +335,7 @@ class LevelResult:
     errors: list[str]
     cpu_ms_per_interaction: float  # server CPU time from the window's start to the last answer / attempts
     memory_mb: float
+    front_mb: float  # resident memory of the front (Caddy and serve.py's own process; before Caddy: the door)
 
 
 async def _level(server: Server, students: int, duration: float) -> LevelResult:
@@ -360,6 +362,7 @@ async def _level(server: Server, students: int, duration: float) -> LevelResult:
         [r.error for r in records if r.seconds is None],
         cpu * 1000 / max(1, len(attempts)),
         server.memory_bytes() / 2**20,
+        server.front_rss_bytes() / 2**20,
     )
 
 
@@ -399,6 +402,10 @@ def main(argv: list[str] | None = None) -> None:
 
     rows = []
     with versions(args.baseline) as servers:
+        time.sleep(REST_S)
+        for server in servers:
+            print(f"at rest ({server.label}): front {server.front_rss_bytes() / 2**20:.0f} MB RSS, server"
+                  f" {server.memory_bytes() / 2**20:.0f} MB PSS in all", flush=True)  # fmt: skip
         for index, students in enumerate(levels):
             order = servers if index % 2 == 0 else servers[::-1]  # alternate who goes first
             results = {server.label: run_level(server, students, args.duration) for server in order}
@@ -408,6 +415,7 @@ def main(argv: list[str] | None = None) -> None:
                 rows.append([
                     students, server.label, len(both), _p(both, "p50"), _p(both, "p95"), _p(both, "max"),
                     _p(r.explorer, "p95"), _p(r.draw, "p95"), len(r.errors), r.cpu_ms_per_interaction, r.memory_mb,
+                    r.front_mb,
                 ])  # fmt: skip
                 for error in sorted(set(r.errors))[:3]:
                     print(f"  error ({server.label}, N={students}): {error[:200]}")
@@ -418,7 +426,7 @@ def main(argv: list[str] | None = None) -> None:
                     _p(base.explorer + base.draw, "p50")), ratio(_p(cand.explorer + cand.draw, "p95"),
                     _p(base.explorer + base.draw, "p95")), "", "", "", "",
                     ratio(cand.cpu_ms_per_interaction, base.cpu_ms_per_interaction),
-                    ratio(cand.memory_mb, base.memory_mb),
+                    ratio(cand.memory_mb, base.memory_mb), ratio(cand.front_mb, base.front_mb),
                 ])  # fmt: skip
     print(
         f"{args.duration:.0f} s per N, think time {THINK_S:.0f} s (uniform +-50%), half explorer (kernel_size / stride)"
@@ -426,7 +434,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print_table(
         ["students", "app", "interactions", "p50 ms", "p95 ms", "max ms", "explorer p95 ms", "draw p95 ms", "errors",
-         "server CPU ms / attempt", "server memory MB (PSS)"],
+         "server CPU ms / attempt", "server memory MB (PSS)", "front MB (RSS)"],
         rows,
     )  # fmt: skip
 

@@ -78,6 +78,12 @@ def memory_bytes(pid: int) -> int:
     return total
 
 
+def _is_caddy(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"caddy")
+    return False
+
+
 @dataclass
 class Server:
     """One running app: its label in tables, base URL and process."""
@@ -100,6 +106,17 @@ class Server:
 
     def memory_bytes(self) -> int:
         return memory_bytes(self.pid)
+
+    def front_rss_bytes(self) -> int:
+        """Resident memory of the front: ``serve.py``'s own process (the whole door before Caddy; now the
+        supervisor) and Caddy's, if it has one. RSS, not PSS: these share next to nothing with the workers."""
+        total = 0
+        for process in [self.pid, *(child for child in descendants(self.pid) if _is_caddy(child))]:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{process}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        return total
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join((self.folder / "server.log").read_text(errors="replace").splitlines()[-lines:])

@@ -1,1 +1,1 @@
-"""Serving a class: several Streamlit processes behind one sticky door."""
+"""Serving a class: several Streamlit processes behind Caddy, each browser kept on its own."""

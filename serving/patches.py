@@ -30,7 +30,7 @@ _streamlit_app = starlette_server.create_starlette_app
 
 def _app_with_our_routes(runtime):
     """Streamlit's web app with serving/routes.py's routes in front (what the Train and Lessons pages ask)."""
-    from serving import routes  # here, not above: it imports torch, which the door's own process never needs
+    from serving import routes  # here, not above: it imports torch, which the supervisor's own process never needs
 
     app = _streamlit_app(runtime)
     routes.install(app, config.get_option("server.baseUrlPath"))

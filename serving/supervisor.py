@@ -1,16 +1,26 @@
-"""Several Streamlit processes behind one door: a class uses every core of the server.
+"""Several Streamlit processes behind Caddy: a class uses every core of the server.
 
 One Streamlit process runs every page's Python under one interpreter lock, so it uses about one core
 however many students click (it answers about 15 interactions a second on this project's 2-core
-machine). ``serve.py`` therefore starts ``CNNVIZ_WORKERS`` processes on localhost ports and the
-sticky door of :mod:`serving.proxy` on the public address; the workers are forked by one preloaded parent
-(:mod:`serving.zygote`), which shares torch's memory between them; a worker that dies is forked again.
+machine). ``serve.py`` therefore starts ``CNNVIZ_WORKERS`` processes on localhost ports and Caddy in front of
+them on the public address (:mod:`serving.front`).
+
+What this module still does that Caddy does not, and why it is kept:
+
+- **Forking the workers from one preloaded parent** (:mod:`serving.zygote`): they share torch's and the app's
+  imported pages copy-on-write. Measured with Caddy in front, on the 2-core machine at rest (2026-12-03): two
+  forked workers and their parent 0.78 GB PSS in all, two workers started apart 1.17 GB (docs/speed.md); and a
+  restart is a fork (the worker back in ~3.5 s), not a fresh import of torch and the app (~10 s here).
+- **Restarting a worker that dies** (the out-of-memory killer, a crash) on its port: Caddy only stops sending
+  browsers to it and takes it back when its health check answers again; nothing else would start it.
+- **Starting and stopping everything as one**: the port checked before anything starts, Ctrl-C or SIGTERM
+  stopping the workers and Caddy with no traceback, and Caddy dying with this process even on ``kill -9``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -22,13 +32,17 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving.proxy import StickyProxy, Worker, tls_context
+from serving import front
 
 WORKERS_ENV = "CNNVIZ_WORKERS"
 MAX_WORKERS = 8
 START_TIMEOUT_S = 120.0  # a worker that does not answer its health check by then stops the start
 RESTART_PAUSE_S = 2.0  # between a worker's death and its restart (a crash loop must not spin)
+FRONT_MIN_LIFE_S = 10.0  # Caddy ending sooner after its start is a setting it refused: stop, do not loop
+FRONT_START_TIMEOUT_S = 20.0  # Caddy listens within a second; an internal CA's first certificate takes longer
+POLL_S = 0.3
 FRONT_OPTIONS = ("server.port", "server.address", "server.sslCertFile", "server.sslKeyFile")
+BASE_URL_OPTION = "server.baseUrlPath"  # the front's health checks need it, and so do the workers
 
 
 def worker_count(environ: dict[str, str] = os.environ) -> int:
@@ -45,40 +59,87 @@ def worker_count(environ: dict[str, str] = os.environ) -> int:
     return count
 
 
-def split_options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Separate the door's options (address, port, certificate) from those every worker gets."""
-    front: dict[str, str] = {}
+def split_options(argv: list[str], names: tuple[str, ...] = FRONT_OPTIONS) -> tuple[dict[str, str], list[str]]:
+    """Separate the options ``names`` (the front's: address, port, certificate) from the rest."""
+    front_flags: dict[str, str] = {}
     rest: list[str] = []
     i = 0
     while i < len(argv):
         arg = argv[i]
         name, has_value, value = arg[2:].partition("=") if arg.startswith("--") else ("", False, "")
-        if name in FRONT_OPTIONS:
+        if name in names:
             if not has_value:
                 if i + 1 >= len(argv):
                     raise SystemExit(f"--{name} needs a value")
                 value = argv[i + 1]
                 i += 1
-            front[name] = value
+            front_flags[name] = value
         else:
             rest.append(arg)
         i += 1
-    return front, rest
+    return front_flags, rest
 
 
-def front_settings(flags: dict[str, str]) -> dict[str, str | None]:
-    """The door's address, port and certificate: the flags, else Streamlit's config files and environment."""
-    from streamlit import config
+# Streamlit's settings are read in a short-lived process of their own: importing streamlit would leave ~50 MB
+# in this one, which otherwise holds only the standard library for the whole class.
+_READ_SETTINGS = """
+import json, sys
+from streamlit import config
+config.get_config_options(force_reparse=True, options_from_flags=json.loads(sys.argv[1]))
+names = json.loads(sys.argv[2])
+print(json.dumps({**{name: config.get_option(name) for name in names},
+                  "secret_is_set": config.is_manually_set("server.cookieSecret")}))
+"""
 
-    config.get_config_options(force_reparse=True, options_from_flags=dict(flags))
-    return {name: config.get_option(name) for name in FRONT_OPTIONS}
+
+@dataclass(frozen=True)
+class StreamlitSettings:
+    front: front.FrontSettings
+    cookie_secret_is_set: bool  # in a config file or the environment (else Streamlit makes one per process)
 
 
-def front_secret_is_set() -> bool:
-    """Whether the cookie secret comes from a config file or the environment (else Streamlit makes one per process)."""
-    from streamlit import config
+def streamlit_settings(app_dir: Path, argv: list[str], environ: dict[str, str] = os.environ) -> StreamlitSettings:
+    """Where the front listens and how it encrypts: the flags, else Streamlit's config files (those the workers
+    read, in the app's folder) and environment."""
+    flags, _ = split_options(argv, (*FRONT_OPTIONS, BASE_URL_OPTION))
+    names = [*FRONT_OPTIONS, BASE_URL_OPTION]
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_SETTINGS, json.dumps(flags), json.dumps(names)],
+        cwd=app_dir, env=environ, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:  # a broken config.toml, an option of the wrong type: the last line says which
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise SystemExit(f"cnnviz: Streamlit's settings could not be read: {last}")
+    values = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        port = int(values["server.port"])
+    except (TypeError, ValueError):
+        port = 0
+    if not 0 < port < 65536:
+        raise SystemExit(f"cnnviz: --server.port must be a port number (1 to 65535), not {values['server.port']!r}")
+    settings = front.settings_from(
+        values["server.address"],
+        port,
+        values["server.sslCertFile"],
+        values["server.sslKeyFile"],
+        values[BASE_URL_OPTION] or "",
+        environ,
+    )
+    return StreamlitSettings(settings, values["secret_is_set"])
 
-    return config.is_manually_set("server.cookieSecret")
+
+def uses_front(workers: int, environ: dict[str, str] = os.environ) -> bool:
+    """Caddy in front for several workers, or for one when asked for its HTTPS (``CNNVIZ_TLS``)."""
+    return workers > 1 or bool(environ.get(front.TLS_ENV, "").strip())
+
+
+def refuse_taken_port(settings: front.FrontSettings) -> None:
+    """Stop with one line when another process listens on the front's port (a second serve.py, say)."""
+    if front.port_taken(settings.host, settings.port):
+        raise SystemExit(
+            f"cnnviz: port {settings.port} on {settings.host or 'every interface'} is taken (is cnnviz already"
+            f" running?); stop that server or choose another port with --server.port"
+        )
 
 
 def free_port() -> int:
@@ -89,15 +150,16 @@ def free_port() -> int:
 
 @dataclass
 class WorkerProcess:
-    """A worker's address and, once the zygote reports it, the process serving it now."""
+    """A worker's port and, once the zygote reports it, the process serving it now."""
 
-    worker: Worker
+    port: int
+    health_url: str
     pid: int | None = None
     died_at: float | None = None  # when the zygote reported it ended (a restart waits RESTART_PAUSE_S)
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.worker.port}/_stcore/health", timeout=1):
+            with urllib.request.urlopen(self.health_url, timeout=1):
                 return True
         except OSError:
             return False
@@ -140,32 +202,46 @@ class Zygote:
                 self.process.kill()
 
 
-def event_loop_factory():
-    """uvloop's event loop when it is installed (Streamlit runs the workers on it then too), else None: asyncio's.
+class StopRequest:
+    """SIGINT (Ctrl-C reaches the whole process group) and SIGTERM ask for a clean stop, never a traceback."""
 
-    The door handles every message of every student twice (in and out); uvloop does that in C.
-    """
-    try:
-        import uvloop
-    except ModuleNotFoundError:
-        return None
-    return uvloop.new_event_loop
+    def __init__(self) -> None:
+        self.requested = False
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._request)
+
+    def _request(self, *_) -> None:
+        self.requested = True
 
 
 def serve(app_dir: Path, argv: list[str], count: int) -> int:
-    """Run ``count`` workers and the door until interrupted; the exit status."""
-    flags, options = split_options(argv)
-    front = front_settings(flags)
+    """Run ``count`` workers and Caddy in front until interrupted; the exit status."""
+    stop = StopRequest()
+    try:
+        read = streamlit_settings(app_dir, argv)
+    except SystemExit:
+        if stop.requested:  # Ctrl-C in the first second also ended the process reading the settings
+            return 0
+        raise
+    settings = read.front
+    refuse_taken_port(settings)
+    _, options = split_options(argv)
     environ = {**os.environ, WORKERS_ENV: "1"}
-    if not front_secret_is_set():  # one secret for all: a browser's cookies hold on every worker
+    if not read.cookie_secret_is_set:  # one secret for all: a browser's cookies hold on every worker
         environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
-    workers = {port: WorkerProcess(Worker("127.0.0.1", port)) for port in (free_port() for _ in range(count))}
+    health = "/" + "/".join(part for part in (settings.base_url_path, "_stcore/health") if part)
+    ports = [free_port() for _ in range(count)]
+    workers = {port: WorkerProcess(port, f"http://127.0.0.1:{port}{health}") for port in ports}
+    configuration = front.config(settings, [f"127.0.0.1:{port}" for port in ports], secrets.token_hex(32))
     zygote = Zygote(app_dir, options, environ)
+    caddy = None
     try:
         for port in workers:
             zygote.start(port)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not all(worker.healthy() for worker in workers.values()):
+            if stop.requested:
+                return 0
             _follow(zygote, workers)
             if zygote.process.poll() is not None or any(w.died_at for w in workers.values()):
                 print("cnnviz: a worker did not start; see the messages above.", file=sys.stderr)
@@ -173,42 +249,54 @@ def serve(app_dir: Path, argv: list[str], count: int) -> int:
             if time.monotonic() > deadline:
                 print(f"cnnviz: the workers did not start in {START_TIMEOUT_S:.0f} s.", file=sys.stderr)
                 return 1
-            time.sleep(0.3)
-        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            return runner.run(_serve_door(zygote, workers, front))
-    finally:
-        zygote.stop()
-        for worker in workers.values():  # any the zygote could not stop
-            if worker.pid is not None and worker.died_at is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.pid, signal.SIGTERM)
-
-
-async def _serve_door(zygote: Zygote, workers: dict[int, WorkerProcess], front: dict[str, str | None]) -> int:
-    tls = None
-    if front["server.sslCertFile"] and front["server.sslKeyFile"]:
-        tls = tls_context(front["server.sslCertFile"], front["server.sslKeyFile"])
-    proxy = StickyProxy([worker.worker for worker in workers.values()])
-    host = front["server.address"] or None  # None: every interface, as Streamlit does
-    port = int(front["server.port"])
-    server = await proxy.serve(host, port, tls)
-    scheme = "https" if tls else "http"
-    print(f"cnnviz: {len(workers)} worker processes behind {scheme}://{host or 'localhost'}:{port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with server:
-        while not stop.is_set():
+            time.sleep(POLL_S)
+        # Caddy once every worker answers: the front's first health answer means the whole server is up (the
+        # tests and benchmarks wait for it), as it did before Caddy. The port was checked free before.
+        caddy, caddy_started = front.Caddy(configuration), time.monotonic()
+        if not _front_listens(caddy, settings):
+            print("cnnviz: the front (Caddy) did not start; see its message above.", file=sys.stderr)
+            return 1
+        host = settings.host or "localhost"
+        print(f"cnnviz: {count} worker process{'es' * (count > 1)} behind Caddy at {settings.scheme}://{host}:"
+              f"{settings.port}", flush=True)  # fmt: skip
+        if (root := front.root_certificate(settings)) is not None:
+            print(f"cnnviz: HTTPS by Caddy's own authority for {', '.join(settings.names)}; students' browsers"
+                  f" trust it once its root certificate is installed there: {root}", flush=True)  # fmt: skip
+        while not stop.requested:
             _follow(zygote, workers)
             if zygote.process.poll() is not None:
                 print("cnnviz: the workers' parent process ended; stopping.", file=sys.stderr, flush=True)
                 return 1
             for worker in workers.values():
                 _restart_if_dead(zygote, worker)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
-    return 0
+            if caddy.poll() is not None:
+                if time.monotonic() - caddy_started < FRONT_MIN_LIFE_S:
+                    print("cnnviz: the front (Caddy) stopped; see its message above.", file=sys.stderr, flush=True)
+                    return 1
+                # Same configuration, same cookie secret: every browser comes back to its own worker.
+                print("cnnviz: the front (Caddy) stopped; starting it again", file=sys.stderr, flush=True)
+                caddy, caddy_started = front.Caddy(configuration), time.monotonic()
+            time.sleep(POLL_S)
+        return 0
+    finally:
+        zygote.stop()
+        for worker in workers.values():  # any the zygote could not stop
+            if worker.pid is not None and worker.died_at is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGTERM)
+        if caddy is not None:
+            caddy.stop()
+
+
+def _front_listens(caddy: front.Caddy, settings: front.FrontSettings) -> bool:
+    """Wait until Caddy accepts connections on the front's port; False if it ended (or hung) first."""
+    host = settings.host if settings.host not in (None, "0.0.0.0", "::") else "127.0.0.1"
+    deadline = time.monotonic() + FRONT_START_TIMEOUT_S
+    while caddy.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, settings.port), timeout=1):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _follow(zygote: Zygote, workers: dict[int, WorkerProcess]) -> None:
@@ -220,12 +308,11 @@ def _follow(zygote: Zygote, workers: dict[int, WorkerProcess]) -> None:
         if words[0] == "started":
             worker.pid, worker.died_at = int(words[2]), None
         elif words[0] == "exited":
-            print(f"cnnviz: worker on port {worker.worker.port} stopped ({words[2]}); restarting",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(f"cnnviz: worker on port {worker.port} stopped ({words[2]}); restarting", file=sys.stderr, flush=True)
             worker.pid, worker.died_at = None, time.monotonic()
 
 
 def _restart_if_dead(zygote: Zygote, worker: WorkerProcess) -> None:
     if worker.died_at is not None and time.monotonic() - worker.died_at >= RESTART_PAUSE_S:
         worker.died_at = None
-        zygote.start(worker.worker.port)
+        zygote.start(worker.port)

@@ -16,12 +16,15 @@ app's folder. Commands arrive as lines on stdin, reports leave as lines on the f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
 import sys
+import time
 
 POLL_S = 0.5  # how often ended workers are looked for while no command arrives
+STOP_WAIT_S = 10.0  # workers asked to stop get this long to leave; then they are killed
 
 
 def start_worker(port: int, options: list[str], report_fd: int) -> int:
@@ -36,7 +39,11 @@ def start_worker(port: int, options: list[str], report_fd: int) -> int:
         os.dup2(devnull, 0)  # the commands are the zygote's, not the worker's
         os.close(devnull)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # the zygote ignores it; Streamlit does not
+        # A process group of its own: Ctrl-C reaches the terminal's group (the supervisor, the zygote), and the
+        # supervisor's shutdown reaches each worker once, as this zygote's SIGTERM. A Ctrl-C straight into a
+        # worker still importing would print a KeyboardInterrupt traceback, and one after Streamlit's handler
+        # a second "Stopping...".
+        os.setpgid(0, 0)
         from serving import worker
 
         os.environ["CNNVIZ_WORKERS"] = "1"
@@ -60,13 +67,27 @@ def main(argv: list[str]) -> int:
         # A second SIGTERM (the supervisor's, after stdin closed) must not re-enter this handler, and
         # raising SystemExit here ran the interpreter's atexit callbacks, where a late signal printed
         # "Exception ignored in atexit callback ... SystemExit(0)" on Ctrl-C. The zygote has nothing to
-        # flush (reports are unbuffered os.write calls), so it leaves at once, after its workers' signal.
+        # flush (reports are unbuffered os.write calls), so it leaves with os._exit once its workers are gone:
+        # waiting for them here is what lets serve.py end with no process of its own left behind.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for pid in workers:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        deadline = time.monotonic() + STOP_WAIT_S
+        while workers:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                workers.pop(pid, None)
+            elif time.monotonic() < deadline:
+                time.sleep(0.05)
+            else:
+                for pid in workers:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                deadline = float("inf")
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop_all)

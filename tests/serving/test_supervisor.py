@@ -1,18 +1,35 @@
-"""serving.supervisor: serve.py starts several workers behind the door and restarts one that dies."""
+"""serving.supervisor: serve.py starts several workers behind Caddy, restarts one that dies, refuses a taken port
+and stops everything it started on Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
+import websockets
 
 from benchmarks import bench_classroom
 from benchmarks.served import _stat_fields, descendants
-from serving.proxy import COOKIE
-from serving.supervisor import MAX_WORKERS, split_options, worker_count
+from serving.front import COOKIE, TlsMode
+from serving.supervisor import (
+    FRONT_MIN_LIFE_S,
+    MAX_WORKERS,
+    free_port,
+    split_options,
+    streamlit_settings,
+    uses_front,
+    worker_count,
+)
 from tests.conftest import start_app, stop_app
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_one_worker_per_core_unless_told():
@@ -23,7 +40,7 @@ def test_one_worker_per_core_unless_told():
             worker_count({"CNNVIZ_WORKERS": bad})
 
 
-def test_the_door_takes_the_address_port_and_certificate_and_the_workers_get_the_rest():
+def test_the_front_takes_the_address_port_and_certificate_and_the_workers_get_the_rest():
     front, rest = split_options(
         ["--server.port", "8600", "--server.address=0.0.0.0", "--server.sslCertFile", "c.pem",
          "--server.sslKeyFile=k.pem", "--server.enableAgentApi", "true", "--theme.base=dark"]
@@ -33,6 +50,23 @@ def test_the_door_takes_the_address_port_and_certificate_and_the_workers_get_the
     assert rest == ["--server.enableAgentApi", "true", "--theme.base=dark"]
     with pytest.raises(SystemExit, match="needs a value"):
         split_options(["--server.port"])
+
+
+def test_caddy_is_in_front_of_several_workers_or_of_one_that_asks_for_its_https():
+    assert uses_front(2, {}) and uses_front(1, {"CNNVIZ_TLS": "internal"})
+    assert not uses_front(1, {}) and not uses_front(1, {"CNNVIZ_TLS": " "})
+
+
+def test_the_fronts_settings_are_streamlits_read_where_the_workers_read_them(tmp_path):
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "config.toml").write_text('[server]\nport = 8777\ncookieSecret = "s"\n')
+    read = streamlit_settings(tmp_path, ["--server.address=127.0.0.2", "--server.baseUrlPath", "/class/"], {})
+    assert (read.front.host, read.front.port, read.front.base_url_path) == ("127.0.0.2", 8777, "class")
+    assert read.cookie_secret_is_set and read.front.tls is TlsMode.OFF
+    assert streamlit_settings(ROOT, ["--server.port", "8600"], {}).front.port == 8600
+    for bad in ("abc", "0", "70000"):
+        with pytest.raises(SystemExit, match="must be a port number"):
+            streamlit_settings(ROOT, ["--server.port", bad], {})
 
 
 def children(pid: int) -> list[int]:
@@ -47,14 +81,16 @@ def shared_written_megabytes(pid: int) -> float:
     return int(fields["Shared_Dirty"].split()[0]) / 1024
 
 
-def _worker_of(session) -> int:
+def _worker_of(session) -> str:
+    """The worker Caddy chose for a new browser, as its cookie names it (an HMAC of the worker's address)."""
     cookies = session.socket.response.headers.get_all("Set-Cookie")
-    return int(next(c for c in cookies if c.startswith(COOKIE)).split("=")[1].split(";")[0])
+    return next(c for c in cookies if c.startswith(COOKIE)).split("=")[1].split(";")[0]
 
 
 def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNVIZ_WORKERS", "2")
     server, url, log = start_app(tmp_path)
+    up = time.monotonic()
     try:
 
         async def two_students():
@@ -66,28 +102,135 @@ def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeyp
                 await session.socket.close()
             return workers
 
-        assert bench_classroom.run_async(two_students()) == {0, 1}
-        (zygote,) = children(server.pid)  # the preloaded parent: the workers are its children
+        assert len(both := bench_classroom.run_async(two_students())) == 2  # fewest open sessions first
+        caddy, zygote = sorted(
+            children(server.pid), key=lambda pid: "zygote" in Path(f"/proc/{pid}/cmdline").read_text()
+        )
+        assert "caddy" in Path(f"/proc/{caddy}/cmdline").read_text()  # the front, and the workers' preloaded parent
         workers = children(zygote)
         assert len(workers) == 2
         assert shared_written_megabytes(workers[0]) > 100  # torch's relocated libraries: inherited, not loaded again
         os.kill(workers[0], signal.SIGKILL)
+        killed = time.monotonic()
+
+        async def browsers_come_back():  # both students' pages reconnect, with the cookies they hold
+            held = set()
+            for value in both:
+                async with websockets.connect(
+                    url.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
+                    additional_headers={"Cookie": f"{COOKIE}={value}"}, open_timeout=10,
+                ) as socket_:  # fmt: skip
+                    given = [c for c in socket_.response.headers.get_all("Set-Cookie") if c.startswith(COOKIE)]
+                    held.add(given[0].split("=")[1].split(";")[0] if given else value)
+            return held
+
+        assert len(bench_classroom.run_async(browsers_come_back())) == 1  # the dead one's student moved ...
+        assert time.monotonic() - killed < 2  # ... at once (its worker is back only after RESTART_PAUSE_S)
         deadline = time.monotonic() + 90
         while len(set(children(zygote)) - {workers[0]}) < 2:
             assert time.monotonic() < deadline, "the dead worker was not restarted"
             time.sleep(0.5)
 
-        async def students_again():  # the door alternates new students: one of them lands on the new worker
+        async def students_again():  # each new student goes to the worker with fewer: one lands on the new one
             sessions = [(await bench_classroom.open_session(url, "draw"))[0] for _ in range(2)]
             for session in sessions:
                 await session.socket.close()
             return {_worker_of(session) for session in sessions}
 
         # meanwhile the live worker takes every new student
-        while (workers_now := bench_classroom.run_async(students_again())) != {0, 1}:
+        while (workers_now := bench_classroom.run_async(students_again())) != both:
             assert time.monotonic() < deadline, f"the restarted worker never took a student: {workers_now}"
             time.sleep(1)
         log.seek(0)
         assert "restarting" in log.read()
+
+        # Caddy killed mid-class comes back with the same cookie secret: a browser keeps its worker.
+        cookie = _cookie_after(url)
+        time.sleep(max(0.0, up + FRONT_MIN_LIFE_S + 1 - time.monotonic()))  # sooner is a refused start: no retry
+        os.kill(caddy, signal.SIGKILL)
+        while True:
+            try:
+                assert _cookie_after(url, cookie) == cookie
+                break
+            except OSError:
+                assert time.monotonic() < deadline + 30, "the front did not come back"
+                time.sleep(0.3)
+        log.seek(0)
+        assert "the front (Caddy) stopped; starting it again" in log.read()
     finally:
         stop_app(server, log)
+
+
+def _cookie_after(url: str, cookie: str | None = None) -> str:
+    """The worker cookie a browser holds after one request that sent ``cookie``: the same while its worker holds."""
+    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        given = [c for c in answer.headers.get_all("Set-Cookie") or [] if c.startswith(COOKIE + "=")]
+    return given[0].split(";", 1)[0] if given else cookie
+
+
+def _serve(tmp_path: Path, port: int, workers: str = "2", **popen) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "CNNVIZ_RUNS_DIR": str(tmp_path / "runs"), "CNNVIZ_WORKERS": workers}
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **popen,
+        )  # fmt: skip
+    return process, log
+
+
+@pytest.mark.parametrize("workers", ["2", "1"])
+def test_a_second_server_on_a_taken_port_says_so_in_one_line(tmp_path, workers):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process, log = _serve(tmp_path, taken.getsockname()[1], workers)
+        assert process.wait(60) != 0
+    lines = log.read_text().strip().splitlines()
+    assert len(lines) == 1 and "is taken" in lines[0] and "--server.port" in lines[0], lines
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return _stat_fields(pid)[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("moment", ["while the workers start", "in class"])
+def test_ctrl_c_stops_everything_serve_started_without_a_traceback(tmp_path, moment):
+    port = free_port()
+    # A process group of its own, as a terminal gives a command: Ctrl-C is SIGINT to the whole group.
+    process, log = _serve(tmp_path, port, start_new_session=True)
+    started: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            started |= set(descendants(process.pid))
+            text = log.read_text()
+            if moment == "in class" and "worker processes behind Caddy" in text:
+                break
+            if moment != "in class" and len(started) >= 3:  # the zygote and its first workers, still importing
+                break
+            assert process.poll() is None and time.monotonic() < deadline, text
+            time.sleep(0.2)
+        if moment == "in class":
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=10) as answer:
+                assert answer.status == 200
+            started |= set(descendants(process.pid))
+            assert any("caddy" in Path(f"/proc/{pid}/cmdline").read_text() for pid in started if _alive(pid))
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while left := [pid for pid in started if _alive(pid)]:
+        assert time.monotonic() < deadline, f"left behind: {left}"
+        time.sleep(0.2)
+    text = log.read_text()
+    assert "Traceback" not in text and "Exception ignored" not in text, text
+    with socket.socket() as probe:  # the port is free again
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
