@@ -31,11 +31,8 @@ _skipped_browser: list[str] = []
 
 @pytest.fixture(autouse=True)
 def isolated_runs_dir(tmp_path_factory, monkeypatch):
-    """Every test gets its own runs folder, so nothing leaks into ./runs; no queue keeper outlives its test."""
+    """Every test gets its own runs folder (and so its own queue, a SQLite file in it): nothing leaks into ./runs."""
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
-    yield
-    if "cnnviz.training.jobs" in sys.modules:  # the Train page starts a keeper thread for the test's runs folder
-        sys.modules["cnnviz.training.jobs"].stop_queue_keepers()
 
 
 @pytest.fixture(scope="session")
