@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from huey import PostgresHuey, RedisHuey, SqliteHuey
+from huey import PostgresHuey, PriorityRedisHuey, SqliteHuey
 from huey.api import Huey, TaskWrapper
 from huey.constants import EmptyData
 from huey.consumer import Consumer
@@ -148,7 +148,7 @@ def _engine(url: str) -> Huey:
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey(QUEUE_NAME, filename=str(path), results=False, timeout=SQLITE_BUSY_S)
     if scheme in ("redis", "rediss"):
-        return RedisHuey(QUEUE_NAME, url=url, results=False)
+        return PriorityRedisHuey(QUEUE_NAME, url=url, results=False)  # the priority: a lost run goes first
     if scheme in ("postgresql", "postgres"):
         return PostgresHuey(QUEUE_NAME, dsn=url, results=False)
     raise ValueError(f"{QUEUE_URL_ENV} must start with sqlite:///, redis:// or postgresql://, not {scheme}://")
@@ -324,7 +324,13 @@ class WorkerOptions:
 
     @property
     def renew_s(self) -> float:
+        """How often a running run's lease is renewed (and the trainer looked at)."""
         return max(0.2, min(2.0, self.lease_s / 5))
+
+    @property
+    def scan_s(self) -> float:
+        """How often the runs folder is scanned for expired leases (a few ms for 200 runs)."""
+        return max(0.5, self.lease_s / 3)
 
     @property
     def worker_id(self) -> str:
@@ -481,7 +487,7 @@ def supervise(
 
 
 def keep(queue: Queue, options: WorkerOptions) -> None:
-    """Every few seconds: queue again the runs of dead workers; every :data:`RESYNC_EVERY_S`: lost tasks."""
+    """Every ``scan_s``: queue again the runs of dead workers; every :data:`RESYNC_EVERY_S`: lost tasks."""
     last_resync = 0.0
     while not _shutdown.is_set():
         with contextlib.suppress(QueueDown):  # storage away for a while: try again next time
@@ -491,11 +497,16 @@ def keep(queue: Queue, options: WorkerOptions) -> None:
             if time.monotonic() - last_resync > RESYNC_EVERY_S:
                 resync(queue, options.runs)
                 last_resync = time.monotonic()
-        _shutdown.wait(options.renew_s)
+        _shutdown.wait(options.scan_s)
 
 
 class TrainingConsumer(Consumer):
     """Huey's consumer, whose stop (either signal) asks the trainings to save and waits for them."""
+
+    def start(self) -> None:
+        super().start()  # installs Huey's signal handlers last
+        if _shutdown.is_set():  # a signal came before them (main's early handler caught it)
+            self._handle_signal(signal.SIGTERM, None)
 
     def stop(self, graceful: bool = False) -> None:
         _shutdown.set()
@@ -526,8 +537,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stop_early(signum: int, frame) -> None:
+    _shutdown.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     global _options
+    for signum in (signal.SIGINT, signal.SIGTERM):  # until Huey's consumer takes over: stop, never a traceback
+        signal.signal(signum, _stop_early)
     args = parser().parse_args(argv)
     runs = (args.runs or runs_dir()).resolve()
     runs.mkdir(parents=True, exist_ok=True)
