@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -25,12 +26,14 @@ from benchmarks.table import median_p95, print_table
 from cnnviz.data.mnist import load_mnist
 from cnnviz.device import use_all_cores
 from cnnviz.training import jobs
+from cnnviz.training import worker as training_worker
 from cnnviz.training.recipe import TrainConfig, TrainingCallbacks, evaluate, make_model, train
 
 TARGET = 0.98
 VAL_EVERY = 2000  # training images between two validation passes
 LAB_TIME_LIMIT = 600.0  # seconds of training after which the lab's recipe is reported as not there yet
 STOP_REPEATS = 5
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class UntilTarget(TrainingCallbacks):
@@ -89,11 +92,13 @@ def lab_recipe(data) -> tuple[float | None, int | None]:
 
 
 def stop_latencies() -> list[float]:
-    """Seconds from a stop request to the job's status reading "stopped" (checkpoint written)."""
+    """Seconds from a stop request to the job's status reading "stopped" (checkpoint written), on a real queue
+    worker process."""
     latencies = []
     with tempfile.TemporaryDirectory() as folder:
         previous = os.environ.get("CNNVIZ_RUNS_DIR")
         os.environ["CNNVIZ_RUNS_DIR"] = folder
+        queue_worker = training_worker.start_local(ROOT)
         try:
             for seed in range(STOP_REPEATS):
                 run = jobs.submit(TrainConfig(seed=seed), owner="bench")
@@ -108,6 +113,7 @@ def stop_latencies() -> list[float]:
                 latencies.append(time.perf_counter() - started)
                 assert run.state == "stopped" and run.load_checkpoint()["step"] > 0
         finally:
+            training_worker.stop_local(queue_worker)
             if previous is None:
                 os.environ.pop("CNNVIZ_RUNS_DIR", None)
             else:
