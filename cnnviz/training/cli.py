@@ -36,6 +36,7 @@ from cnnviz.training.recipe import (
     train,
 )
 from cnnviz.training.runs import Run, RunRecorder, RunState, create_run, get_run, runs_dir
+from cnnviz.training.state import HOST
 from models.checkpoint import CheckpointError, checkpoint_dict
 
 MISCLASSIFIED_KEPT = 48  # misclassified test digits stored for the gallery
@@ -77,7 +78,8 @@ def execute(run: Run, resume: bool = False, on_progress=None, time_limit_s: floa
         run.truncate_metrics(checkpoint["step"])
     elif not resume:
         run.truncate_metrics(-1)
-    me = {"pid": os.getpid(), "start_ticks": jobs.process_start_ticks(os.getpid()), "started": time.time()}
+    pid = os.getpid()
+    me = {"pid": pid, "start_ticks": jobs.process_start_ticks(pid), "host": HOST, "started": time.time()}
     if time_limit_s is not None:
         me["time_limit_s"] = time_limit_s  # shown by the pages; the queue worker kills a trainer stuck far past it
     run.set_status(RunState.RUNNING, "loading MNIST", **me)
@@ -249,7 +251,7 @@ def _claim_for_resume(run: Run) -> str | None:
             run.clear_stop()
             me = os.getpid()
             ticks = jobs.process_start_ticks(me)
-            run.set_status(RunState.RUNNING, "resuming from a terminal", pid=me, start_ticks=ticks)
+            run.set_status(RunState.RUNNING, "resuming from a terminal", pid=me, start_ticks=ticks, host=HOST)
     except jobs.JobRefused as error:
         return str(error)
     return None

@@ -36,7 +36,7 @@ from cnnviz.files import atomic_write_text
 from cnnviz.training import worker
 from cnnviz.training.recipe import TrainConfig, TrainingEstimate, estimate
 from cnnviz.training.runs import Run, RunState, create_run, disk_usage, list_runs, runs_dir
-from cnnviz.training.state import read_lease
+from cnnviz.training.state import HOST, read_lease
 from cnnviz.training.worker import MAX_RUN_MINUTES_ENV, MAX_RUNS_ENV, env_int
 from models.checkpoint import CheckpointError
 
@@ -188,6 +188,8 @@ def refresh(run: Run) -> dict:
                     worker.reclaim(_queue(run.path.parent), run.path)
                 return run.status
             return status
+        if status.get("host", HOST) != HOST:
+            return status  # a terminal run on another host: its pid means nothing here
         if process_alive(status.get("pid"), status.get("start_ticks")):
             return status
         # The process writes its last status before it exits: read again now that it is gone,

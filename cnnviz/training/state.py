@@ -19,6 +19,7 @@ import enum
 import json
 import os
 import re
+import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ RUNS_DIR_ENV = "CNNVIZ_RUNS_DIR"
 STATUS_FILE = "status.json"
 STOP_FILE = "stop"
 LEASE_FILE = "lease.json"
+HOST = socket.gethostname()  # a pid in status.json means something only on the host that wrote it
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 

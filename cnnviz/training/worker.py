@@ -37,7 +37,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -53,6 +52,7 @@ from huey.constants import EmptyData
 from huey.consumer import Consumer
 
 from cnnviz.training.state import (
+    HOST,
     RUN_ID,
     Lease,
     RunState,
@@ -87,7 +87,6 @@ KILL_GRACE_S = 300  # a trainer still alive this long after its time limit is ki
 NICENESS = 10  # how much lower than the worker the trainings run, so that pages on the same host stay fast
 SQLITE_BUSY_S = 5.0
 PR_SET_PDEATHSIG = 1
-HOST = socket.gethostname()
 ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m cnnviz.train` runs from here
 
 log = logging.getLogger("cnnviz.queue")

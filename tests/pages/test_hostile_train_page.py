@@ -162,4 +162,3 @@ def test_every_uploader_has_its_own_limit_under_the_servers():
     at = train_page()
     (uploader,) = at.get("file_uploader")
     assert uploader.proto.max_upload_size_mb == checkpoint_upload_mb()
-

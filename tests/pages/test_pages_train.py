@@ -41,17 +41,19 @@ def test_parameter_count_updates_live_and_warns_past_100k():
     assert not at.exception
 
 
-def test_start_see_progress_and_stop_a_real_run(mnist):
+def test_start_see_progress_and_stop_a_real_run(mnist, start_worker):
     at = train_page()
     at.number_input(key="tr_images").set_value(2000)
     at.number_input(key="tr_epochs").set_value(20)
     at.button(key="tr_start").click().run()
     assert not at.exception, at.exception
     (run,) = list_runs()
-    assert run.state == "running" and run.owner == at.session_state.train_owner
+    assert run.state == "queued" and run.owner == at.session_state.train_owner
+    assert "Waiting in the queue: place 1" in all_text(at)  # no queue worker yet
+    start_worker()
     deadline = time.monotonic() + 90
     while not run.metrics("step"):
-        assert time.monotonic() < deadline and jobs.refresh(run)["state"] == "running", run.status
+        assert time.monotonic() < deadline and jobs.refresh(run)["state"] in ("queued", "running"), run.status
         time.sleep(0.2)
     at.run()
     progress = at.get("progress")[0]

@@ -11,7 +11,7 @@ from cnnviz.training import jobs, worker
 from cnnviz.training.recipe import TrainConfig
 from cnnviz.training.runs import create_run, list_runs
 from cnnviz.training.state import Lease, read_lease, write_lease
-from tests.training.conftest import worker_logs
+from tests.conftest import worker_logs
 
 QUICK = dict(train_images=1000, val_images=500, batch_size=32, log_every=5, checkpoint_every=10)
 ACTIVE_TIMEOUT = 120  # generous: the CPU is shared; the benchmark measures the real stop latency
@@ -174,6 +174,9 @@ def test_liveness_ownership_and_admin_token_without_processes(monkeypatch):
     assert jobs.refresh(run)["state"] == "interrupted"
     assert jobs.process_alive(os.getpid()) and not jobs.process_alive(None)
     assert not jobs.process_alive(os.getpid(), start_ticks=1)  # same pid, different process
+    elsewhere = create_run(TrainConfig(seed=1), owner="erin")  # a terminal run on another host sharing the folder
+    elsewhere.set_status("running", "training", pid=2**22 + 12345, host="another-host")
+    assert jobs.refresh(elsewhere)["state"] == "running"
     monkeypatch.delenv(jobs.ADMIN_TOKEN_ENV, raising=False)
     assert not jobs.is_admin("") and not jobs.is_admin("anything")
     monkeypatch.setenv(jobs.ADMIN_TOKEN_ENV, "t")
