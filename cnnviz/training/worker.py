@@ -86,6 +86,7 @@ STOP_TIMEOUT_S = 60.0  # a stopping worker waits this long for its trainings to 
 KILL_GRACE_S = 300  # a trainer still alive this long after its time limit is killed (it stops itself first)
 NICENESS = 10  # how much lower than the worker the trainings run, so that pages on the same host stay fast
 SQLITE_BUSY_S = 5.0
+REPEAT_LOG_S = 60.0  # the same error is logged at most once a minute
 PR_SET_PDEATHSIG = 1
 ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m cnnviz.train` runs from here
 
@@ -513,12 +514,21 @@ class TrainingConsumer(Consumer):
 
 
 class _OneLine(logging.Filter):
-    """Huey logs a storage error with its traceback at every poll; a teacher reads one line instead."""
+    """Huey logs a storage error with its traceback at every poll (each second while the storage is away); a
+    teacher reads it as one line, once a minute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: dict[str, float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
             record.msg = f"{record.getMessage()}: {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
             record.args, record.exc_info, record.exc_text = (), None, None
+        text, now = record.getMessage(), time.monotonic()
+        if record.levelno >= logging.ERROR and now - self.said.get(text, -REPEAT_LOG_S) < REPEAT_LOG_S:
+            return False
+        self.said[text] = now
         return True
 
 
@@ -558,9 +568,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s cnnviz queue worker: %(message)s")  # fmt: skip
-    logging.getLogger("huey").addFilter(_OneLine())
-    for name in ("huey.consumer", "huey.consumer.Worker", "huey.consumer.Scheduler"):
-        logging.getLogger(name).addFilter(_OneLine())
+    one_line = _OneLine()
+    for name in ("huey", "huey.consumer", "huey.consumer.Worker", "huey.consumer.Scheduler"):
+        logging.getLogger(name).addFilter(one_line)  # a logger's filters do not apply to its children's records
     try:
         queue = open_queue(options.queue_url)
     except QueueDown as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -41,3 +42,19 @@ def test_a_worker_whose_storage_is_away_says_so_in_one_line():
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "The training queue cannot be reached" in result.stderr and "s3cret" not in result.stderr
+
+
+def test_a_storage_error_at_every_poll_is_one_line_once_a_minute():
+    one_line = worker._OneLine()
+
+    def record() -> logging.LogRecord:
+        try:
+            raise ConnectionError("no answer from 10.0.0.2:6379")
+        except ConnectionError:
+            return logging.LogRecord("huey.consumer.Worker", logging.ERROR, "", 0, "Error reading from queue", (),
+                                     sys.exc_info())  # fmt: skip
+
+    first = record()
+    assert one_line.filter(first) and first.exc_info is None
+    assert first.getMessage() == "Error reading from queue: ConnectionError: no answer from 10.0.0.2:6379"
+    assert not any(one_line.filter(record()) for _ in range(50))  # the next polls: not again
