@@ -86,6 +86,7 @@ STOP_TIMEOUT_S = 60.0  # a stopping worker waits this long for its trainings to 
 KILL_GRACE_S = 300  # a trainer still alive this long after its time limit is killed (it stops itself first)
 NICENESS = 10  # how much lower than the worker the trainings run, so that pages on the same host stay fast
 SQLITE_BUSY_S = 5.0
+STORAGE_TIMEOUT_S = 5.0  # connecting to a Redis or PostgreSQL storage
 REPEAT_LOG_S = 60.0  # the same error is logged at most once a minute
 PR_SET_PDEATHSIG = 1
 ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m cnnviz.train` runs from here
@@ -147,10 +148,11 @@ def _engine(url: str) -> Huey:
         path = Path(url.removeprefix("sqlite://"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey(QUEUE_NAME, filename=str(path), results=False, timeout=SQLITE_BUSY_S)
-    if scheme in ("redis", "rediss"):
-        return PriorityRedisHuey(QUEUE_NAME, url=url, results=False)  # the priority: a lost run goes first
+    # Timeouts: a storage that does not answer makes a page wait seconds, not minutes, before it says so.
+    if scheme in ("redis", "rediss"):  # the priority variant: a run whose worker died goes first
+        return PriorityRedisHuey(QUEUE_NAME, url=url, results=False, socket_connect_timeout=STORAGE_TIMEOUT_S)
     if scheme in ("postgresql", "postgres"):
-        return PostgresHuey(QUEUE_NAME, dsn=url, results=False)
+        return PostgresHuey(QUEUE_NAME, dsn=url, results=False, connect_timeout=int(STORAGE_TIMEOUT_S))
     raise ValueError(f"{QUEUE_URL_ENV} must start with sqlite:///, redis:// or postgresql://, not {scheme}://")
 
 

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from cnnviz.training import worker
-from cnnviz.training.runs import runs_dir
+import pytest
+
+from cnnviz.training import jobs, worker
+from cnnviz.training.recipe import TrainConfig
+from cnnviz.training.runs import list_runs, runs_dir
+from cnnviz.training.state import Lease, write_lease
 
 ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_URL_ENV = "CNNVIZ_TEST_POSTGRES_URL"
 
 
 def test_the_worker_never_imports_torch():
@@ -58,3 +65,50 @@ def test_a_storage_error_at_every_poll_is_one_line_once_a_minute():
     assert one_line.filter(first) and first.exc_info is None
     assert first.getMessage() == "Error reading from queue: ConnectionError: no answer from 10.0.0.2:6379"
     assert not any(one_line.filter(record()) for _ in range(50))  # the next polls: not again
+
+
+@pytest.fixture
+def postgres_queue(monkeypatch):
+    """$CNNVIZ_QUEUE_URL on a schema of this test's own in the server of $CNNVIZ_TEST_POSTGRES_URL, dropped after."""
+    server = os.environ.get(POSTGRES_URL_ENV)
+    if not server:
+        pytest.skip(f"no PostgreSQL server: set {POSTGRES_URL_ENV} (bash .ci/postgres.sh start)")
+    psycopg = pytest.importorskip("psycopg")
+    schema = f"cnnviz_test_queue_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'create schema "{schema}"')
+    separator = "&" if "?" in server else "?"
+    monkeypatch.setenv(worker.QUEUE_URL_ENV, f"{server}{separator}options=-csearch_path%3D{schema}")
+    yield worker.open_queue()
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'drop schema "{schema}" cascade')
+
+
+@pytest.mark.postgres
+def test_the_queue_on_postgresql_holds_the_limits_and_the_lease(postgres_queue):
+    """What several hosts share: the decision lock, the tickets, the lost-task resync and the lease, on PostgreSQL."""
+    outcomes: list[str] = []
+
+    def submit(seed: int) -> None:
+        try:
+            jobs.submit(TrainConfig(seed=seed, train_images=1000, epochs=1), owner="mallory")
+            outcomes.append("queued")
+        except jobs.JobRefused as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=submit, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes.count("queued") == 1 and all("already have a run waiting" in o for o in outcomes if o != "queued")
+    (run,) = [r for r in list_runs() if r.state == "queued"]
+    assert [task.id for task in postgres_queue.huey.pending()] == [run.status["ticket"]]
+    options = worker.WorkerOptions(runs=runs_dir(), queue_url=worker.queue_url())
+    task = postgres_queue.huey.dequeue()
+    assert task.args == (run.id,) and worker.claim(postgres_queue, run.path, task.id, options) is not None
+    write_lease(run.path, Lease(task.id, "elsewhere:1", time.time() - 60))  # its worker died
+    assert worker.reclaim(postgres_queue, run.path, timeout_s=30) and run.state == "queued"
+    assert [t.id for t in postgres_queue.huey.pending()] == [run.status["ticket"]] != [task.id]
+    postgres_queue.huey.dequeue()  # taken by a worker killed before it claimed the run
+    assert worker.resync(postgres_queue, runs_dir(), grace_s=0) == [run.id]
