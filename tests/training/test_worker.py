@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from cnnviz.training import jobs, worker
 from cnnviz.training.recipe import TrainConfig
 from cnnviz.training.runs import list_runs, runs_dir
 from cnnviz.training.state import Lease, write_lease
+from tests.conftest import start_app
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_URL_ENV = "CNNVIZ_TEST_POSTGRES_URL"
@@ -112,3 +114,31 @@ def test_the_queue_on_postgresql_holds_the_limits_and_the_lease(postgres_queue):
     assert [t.id for t in postgres_queue.huey.pending()] == [run.status["ticket"]] != [task.id]
     postgres_queue.huey.dequeue()  # taken by a worker killed before it claimed the run
     assert worker.resync(postgres_queue, runs_dir(), grace_s=0) == [run.id]
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_ctrl_c_of_serve_py_stops_its_queue_worker_too(tmp_path):
+    server, _, log = start_app(tmp_path)  # as `make app` starts it: the door, the app workers, the queue worker
+    try:
+        queue_workers = [pid for pid in children(server.pid) if b"cnnviz.training.worker" in Path(
+            f"/proc/{pid}/cmdline").read_bytes()]  # fmt: skip
+        assert len(queue_workers) == 1, children(server.pid)
+        server.send_signal(signal.SIGINT)
+        assert server.wait(60) == 0
+        deadline = time.monotonic() + 30
+        while any(jobs.process_alive(pid) for pid in queue_workers):
+            assert time.monotonic() < deadline, "the queue worker outlived serve.py"
+            time.sleep(0.1)
+        log.seek(0)
+        assert "Traceback" not in log.read()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        log.close()
