@@ -188,6 +188,8 @@ def _storage_call(queue: Queue, call: Callable, *args):
 
 
 class QueueBusy(QueueDown):
+    """The decision lock stayed taken: the storage answers, but other requests hold it (a burst of a class)."""
+
     def __init__(self, where: str):
         Exception.__init__(self, "The training queue is busy with other requests; try again in a few seconds.")
 
