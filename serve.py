@@ -4,24 +4,35 @@ Usage: ``python serve.py [streamlit options]``, e.g. ``--server.port 8501``.
 
 With ``CNNVIZ_WORKERS`` above 1 (default: one per core), or with ``CNNVIZ_TLS`` set, it starts that many Streamlit
 processes on localhost ports behind Caddy on the given address and port (see serving/supervisor.py and
-serving/front.py); with 1 it is the one Streamlit process itself (serving/worker.py).
+serving/front.py); with 1 it is the one Streamlit process itself (serving/worker.py). Either way this host's
+training queue worker (cnnviz/training/worker.py) runs beside them, unless ``CNNVIZ_QUEUE_WORKER=0``, and stops
+with them.
 """
 
 import sys
 from pathlib import Path
 
+from cnnviz.training import worker as training
 from serving import supervisor
 
 if __name__ == "__main__":
     app_dir = Path(__file__).resolve().parent
     workers = supervisor.worker_count()
-    if supervisor.uses_front(workers):
-        sys.exit(supervisor.serve(app_dir, sys.argv[1:], workers))
     try:
+        # before anything starts: a second serve.py on a taken port must not start a second queue worker either
         supervisor.refuse_taken_port(supervisor.streamlit_settings(app_dir, sys.argv[1:]).front)
-        from serving import worker
-
-        worker.freeze_imports()
-    except KeyboardInterrupt:  # Ctrl-C while torch loads: nothing started yet, nothing to say
+    except KeyboardInterrupt:
         sys.exit(130)
-    sys.exit(worker.run_streamlit(sys.argv[1:]))
+    trainings = training.start_local(app_dir)
+    try:
+        if supervisor.uses_front(workers):
+            sys.exit(supervisor.serve(app_dir, sys.argv[1:], workers))
+        try:
+            from serving import worker
+
+            worker.freeze_imports()
+        except KeyboardInterrupt:  # Ctrl-C while torch loads: nothing started yet, nothing to say
+            sys.exit(130)
+        sys.exit(worker.run_streamlit(sys.argv[1:]))
+    finally:
+        training.stop_local(trainings)  # its trainings save and wait queued for the next start

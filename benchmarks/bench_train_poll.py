@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     with served(ROOT, "train-poll") as server:
         fill(server.folder / "runs", args.runs)
         run_id = watched_run(server.folder / "runs", stand_in)
-        # Idle is measured before and after watching: the queue keepers' scans (every 10 s) land unevenly in a window.
+        # Idle is measured before and after watching: the queue worker's scans (every 10 s) land unevenly in a window.
         idle_before = cpu_per_second(server, args.seconds)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)

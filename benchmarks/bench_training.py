@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -32,6 +33,7 @@ from benchmarks.table import median_p95, print_table
 from cnnviz.data.mnist import load_mnist
 from cnnviz.device import use_all_cores
 from cnnviz.training import jobs
+from cnnviz.training import worker as training_worker
 from cnnviz.training.recipe import Milestone, TrainConfig, TrainingCallbacks, evaluate, make_model, milestones, train
 from cnnviz.training.runs import list_runs
 
@@ -40,6 +42,7 @@ DEFAULT_TARGETS = (0.98, 0.99)
 VAL_EVERY = 2000  # training images between two validation passes
 LAB_TIME_LIMIT = 600.0  # seconds of training after which the lab's recipe is reported as not there yet
 STOP_REPEATS = 5
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class UntilTargets(TrainingCallbacks):
@@ -119,11 +122,13 @@ def lab_recipe(data) -> tuple[float | None, int | None]:
 
 
 def stop_latencies() -> list[float]:
-    """Seconds from a stop request to the job's status reading "stopped" (checkpoint written)."""
+    """Seconds from a stop request to the job's status reading "stopped" (checkpoint written), on a real queue
+    worker process."""
     latencies = []
     with tempfile.TemporaryDirectory() as folder:
         previous = os.environ.get("CNNVIZ_RUNS_DIR")
         os.environ["CNNVIZ_RUNS_DIR"] = folder
+        queue_worker = training_worker.start_local(ROOT)
         try:
             for seed in range(STOP_REPEATS):
                 run = jobs.submit(TrainConfig(seed=seed), owner="bench")
@@ -138,6 +143,7 @@ def stop_latencies() -> list[float]:
                 latencies.append(time.perf_counter() - started)
                 assert run.state == "stopped" and run.load_checkpoint()["step"] > 0
         finally:
+            training_worker.stop_local(queue_worker)
             if previous is None:
                 os.environ.pop("CNNVIZ_RUNS_DIR", None)
             else:

@@ -239,7 +239,7 @@ def live_panel(run_id: str, owner: str, admin: str | None) -> None:
     state = status.get("state")
     if state not in ACTIVE_STATES:
         st.rerun()  # finished, stopped, failed: show the static results instead
-    # No queue work here: the trainers, their watchers and the server's keeper thread advance it.
+    # No queue work here: the queue workers take the next run by themselves.
     run_header(run, status)
     control_buttons(run, state, owner, admin)
     records = run.metrics()
@@ -459,7 +459,6 @@ st.markdown(
     "and closing this tab or reloading loses nothing. One run trains at a time; others wait in a queue."
 )
 owner = owner_id()
-jobs.start_queue_keeper()  # once per server process: a queue left waiting moves on without a page open
 admin = teacher_box()
 
 with st.expander("New run", expanded=True):

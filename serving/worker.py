@@ -57,9 +57,6 @@ def run_streamlit(options: list[str]) -> int:
     problem = check_lessons()
     if problem:
         print(problem, file=sys.stderr)
-    from cnnviz.training import jobs
-
-    jobs.start_queue_keeper()  # a queue left waiting by a restart or a killed trainer moves on with no page open
     sys.argv = ["streamlit", "run", "app.py", *options]
     try:
         return cli.main()

@@ -18,6 +18,7 @@ import pytest
 
 import cnnviz  # noqa: F401  (sets torch's thread policy before any test imports torch)
 from benchmarks.bench_browser import CHROMIUM_ARGS
+from cnnviz.training.state import runs_dir
 from serving.supervisor import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,14 +38,49 @@ _skipped_postgres: list[str] = []
 
 @pytest.fixture(autouse=True)
 def isolated_runs_dir(tmp_path_factory, monkeypatch):
-    """Every test gets its own runs folder, so nothing leaks into ./runs; no queue keeper nor class database
-    pool outlives its test."""
+    """Every test gets its own runs folder (and so its own queue, a SQLite file in it): nothing leaks into
+    ./runs; no class database pool outlives its test."""
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     yield
-    if "cnnviz.training.jobs" in sys.modules:  # the Train page starts a keeper thread for the test's runs folder
-        sys.modules["cnnviz.training.jobs"].stop_queue_keepers()
     if "cnnviz.teaching.class_store" in sys.modules:  # no pool (and its reconnecting threads) outlives its test
         sys.modules["cnnviz.teaching.class_store"].close_pools()
+
+
+QUEUE_WORKER_STOP_S = 90  # a stopping worker lets its trainings save first (seconds on a busy 2-core machine)
+
+
+@pytest.fixture
+def start_worker():
+    """``start_worker(*args, **env)``: a queue worker process on this test's runs folder; all end with the test.
+
+    Its output goes to ``.worker-N.log`` in the runs folder (:func:`worker_logs` reads them for a failing assertion).
+    """
+    started: list[tuple[subprocess.Popen, object]] = []
+
+    def start(*args: str, **env: str) -> subprocess.Popen:
+        log = open(runs_dir() / f".worker-{len(started)}.log", "w")  # noqa: SIM115 - closed at the end of the test
+        environ = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+        command = [sys.executable, "-m", "cnnviz.training.worker", "--verbose", *args]
+        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
+        started.append((process, log))
+        return process
+
+    yield start
+    for process, _ in started:
+        if process.poll() is None:
+            process.terminate()
+    for process, log in started:
+        try:
+            process.wait(QUEUE_WORKER_STOP_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def worker_logs() -> str:
+    """Every worker's output so far (for the message of a failing assertion)."""
+    return "\n".join(path.read_text() for path in sorted(runs_dir().glob(".worker-*.log")))
 
 
 @pytest.fixture(scope="session")

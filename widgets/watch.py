@@ -14,7 +14,7 @@ import streamlit as st
 from serving import routes
 from widgets.assets import sent, source
 
-_COMPONENT = st.components.v2.component("cnnviz.training.keeper", js=source("watch.js"))
+_COMPONENT = st.components.v2.component("cnnviz.watch", js=source("watch.js"))
 
 
 def watch(route: str | None, version: str, *, key: str, poll_s: float, rerun_after_s: float | None = None) -> None:

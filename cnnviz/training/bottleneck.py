@@ -259,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.queue:
-        jobs.advance_queue()
+        try:
+            jobs.enqueue_waiting()  # a queue worker takes them (serve.py starts one; python -m cnnviz.training.worker)
+        except jobs.JobRefused as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"queued {len(runs)} runs: {', '.join(run.id for run in runs)}", file=sys.stderr)
         return 0
     from cnnviz.training.cli import ProgressBar, execute

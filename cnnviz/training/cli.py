@@ -7,7 +7,7 @@ Examples::
     python -m cnnviz.train --resume RUN_ID          # continue a stopped or interrupted run
     python -m cnnviz.train --export models/pretrained/classifier.pt
 
-The app's background jobs run ``python -m cnnviz.train --run-dir DIR`` on a
+The queue workers (:mod:`cnnviz.training.worker`) run ``python -m cnnviz.train --run-dir DIR`` on a
 queued folder; Ctrl-C (or SIGTERM) stops cleanly, keeping the last checkpoint.
 """
 
@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from cnnviz.data.mnist import load_mnist
 from cnnviz.files import atomic_torch_save
-from cnnviz.training.jobs import process_start_ticks
+from cnnviz.training import jobs
 from cnnviz.training.recipe import (
     OPTIMIZERS,
     SCHEDULES,
@@ -36,6 +36,7 @@ from cnnviz.training.recipe import (
     train,
 )
 from cnnviz.training.runs import Run, RunRecorder, RunState, create_run, get_run, runs_dir
+from cnnviz.training.state import HOST
 from models.checkpoint import CheckpointError, checkpoint_dict
 
 MISCLASSIFIED_KEPT = 48  # misclassified test digits stored for the gallery
@@ -77,9 +78,10 @@ def execute(run: Run, resume: bool = False, on_progress=None, time_limit_s: floa
         run.truncate_metrics(checkpoint["step"])
     elif not resume:
         run.truncate_metrics(-1)
-    me = {"pid": os.getpid(), "start_ticks": process_start_ticks(os.getpid()), "started": time.time()}
+    pid = os.getpid()
+    me = {"pid": pid, "start_ticks": jobs.process_start_ticks(pid), "host": HOST, "started": time.time()}
     if time_limit_s is not None:
-        me["time_limit_s"] = time_limit_s  # lets any page kill a trainer stuck past it (cnnviz.training.jobs.refresh)
+        me["time_limit_s"] = time_limit_s  # shown by the pages; the queue worker kills a trainer stuck far past it
     run.set_status(RunState.RUNNING, "loading MNIST", **me)
     recorder = RunRecorder(run, on_progress, time_limit_s)
     try:
@@ -239,17 +241,19 @@ def _stop_on_signal(run: Run) -> None:
 
 def _claim_for_resume(run: Run) -> str | None:
     """Mark ``run`` as running in this process, unless it is queued or already training; else say why."""
-    from cnnviz.training import jobs
-
-    with jobs._queue_lock(run.path.parent):  # the app cannot launch it meanwhile
-        state = jobs.refresh(run)["state"]
-        if state in (RunState.QUEUED, RunState.RUNNING):
-            return f"run {run.id} is {state} already; stop it first (or wait for it)."
-        if state == RunState.FINISHED:
-            return f"run {run.id} has finished; start a new run instead."
-        run.clear_stop()
-        me = os.getpid()
-        run.set_status(RunState.RUNNING, "resuming from a terminal", pid=me, start_ticks=process_start_ticks(me))
+    try:
+        with jobs.queue_decisions(run.path.parent):  # no page can queue it meanwhile
+            state = jobs.refresh(run)["state"]
+            if state in (RunState.QUEUED, RunState.RUNNING):
+                return f"run {run.id} is {state} already; stop it first (or wait for it)."
+            if state == RunState.FINISHED:
+                return f"run {run.id} has finished; start a new run instead."
+            run.clear_stop()
+            me = os.getpid()
+            ticks = jobs.process_start_ticks(me)
+            run.set_status(RunState.RUNNING, "resuming from a terminal", pid=me, start_ticks=ticks, host=HOST)
+    except jobs.JobRefused as error:
+        return str(error)
     return None
 
 
@@ -258,14 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     time_limit_s = None
     try:
         if args.run_dir:
-            from cnnviz.training.jobs import Limits
-
             run = Run(args.run_dir)
             if "train" not in run.meta:  # checked here so a wrong folder reads as one line, not a traceback
                 print(f"error: {args.run_dir} is not a queued run (no config.json with a recipe).", file=sys.stderr)
                 return 2
             resume = run.checkpoint_path.exists()
-            time_limit_s = Limits.from_env().max_run_minutes * 60  # launched by the shared server
+            time_limit_s = jobs.Limits.from_env().max_run_minutes * 60  # launched by a queue worker
         elif args.resume:
             run, resume = get_run(args.resume), True
             refusal = _claim_for_resume(run)
@@ -287,11 +289,6 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    finally:
-        if args.run_dir:  # launched by the app: hand the CPU to the next queued run
-            from cnnviz.training import jobs
-
-            jobs.advance_queue(run.path.parent)
     status = run.status
     print(f"\n{state}: {status.get('message', '')}", file=sys.stderr)
     if state == RunState.FINISHED and args.export:

@@ -1,65 +1,52 @@
-"""Background training: start, stop and queue detached ``python -m cnnviz.train`` processes.
+"""The training queue as the pages see it: submit, stop, resume and delete runs, within the server's limits.
 
-A run trains in its own process, in its own session (so the server's death
-does not take it along) and at lower CPU priority (``nice``), so the
-interactive pages keep their speed. Everything about a run lives in its
-folder (:mod:`cnnviz.training.runs`), so any process (a page, a restarted server, the
-CLI) sees the same truth:
+Runs are trained by queue workers (:mod:`cnnviz.training.worker`, on Huey): ``serve.py`` starts one on its own
+host, and any host that shares the runs folder and the queue's storage may run more (one per GPU). Everything
+about a run lives in its folder (:mod:`cnnviz.training.runs`), so any process (a page, a restarted server, the
+CLI, a worker on another host) sees the same truth:
 
-- a run whose status says running but whose process is gone reads as
-  **interrupted** (:func:`refresh`), and :func:`resume` continues it;
-- at most :func:`max_parallel` runs train at once (``$CNNVIZ_MAX_RUNS``,
-  default 1 for 2 cores); more wait **queued** and :func:`advance_queue` starts
-  the oldest one. The queue advances with no page open: every finishing
-  training process calls it, a small watcher process (:mod:`cnnviz.training.keeper`)
-  calls it when its trainer was killed (``kill -9``, the out-of-memory killer),
-  and :func:`start_queue_keeper` calls it periodically in the server;
-- a run belongs to the browser session (``owner``) that asked for it; only it,
-  or someone holding ``$CNNVIZ_ADMIN_TOKEN``, may stop it;
-- every decision about the queue (submit, resume, cancel, launch) is taken
-  under one lock file, so two requests at once cannot both pass a limit;
-- limits (each an environment variable, see :class:`Limits`): runs waiting per
-  owner and in all, wall time per run, the model and time budget of a new run,
-  and the disk budget of the runs folder. Each refusal says which and why.
-  Runs submitted together (:func:`submit_batch`, the bottleneck comparison) are
-  one request for the per-owner limit, and share one run's wall time.
+- a run is **queued** with a ticket (its task in the queue) and the oldest starts when a worker is free; a
+  worker that dies is noticed by its lease (the run is queued again and resumes from its checkpoint), a trainer
+  that dies leaves its run **interrupted**, and :func:`resume` continues it;
+- a run belongs to the browser session (``owner``) that asked for it; only it, or someone holding
+  ``$CNNVIZ_ADMIN_TOKEN``, may stop it;
+- the decisions that check a limit (submit, resume) are taken under the queue's decision lock (a key in its
+  storage, :func:`cnnviz.training.worker.decisions`), so two requests at once, from any host, cannot both pass
+  a limit; stopping needs no lock (the stop flag in the run folder), so it works while the queue is down;
+- limits (each an environment variable, see :class:`Limits`): runs waiting per owner and in all, wall time per
+  run, the model and time budget of a new run, and the disk budget of the runs folder. Each refusal says which
+  and why. Runs submitted together (:func:`submit_batch`, the bottleneck comparison) are one request for the
+  per-owner limit, and share one run's wall time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hmac
 import json
 import os
 import secrets
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz.files import atomic_write_text
+from cnnviz.training import worker
 from cnnviz.training.recipe import TrainConfig, TrainingEstimate, estimate
 from cnnviz.training.runs import Run, RunState, create_run, disk_usage, list_runs, runs_dir
+from cnnviz.training.state import HOST, read_lease
+from cnnviz.training.worker import MAX_RUN_MINUTES_ENV, MAX_RUNS_ENV, env_int
 from models.checkpoint import CheckpointError
 
 ADMIN_TOKEN_ENV = "CNNVIZ_ADMIN_TOKEN"
-MAX_RUNS_ENV = "CNNVIZ_MAX_RUNS"
 MAX_QUEUED_ENV = "CNNVIZ_MAX_QUEUED"
 MAX_QUEUED_PER_OWNER_ENV = "CNNVIZ_MAX_QUEUED_PER_OWNER"
-MAX_RUN_MINUTES_ENV = "CNNVIZ_MAX_RUN_MINUTES"
 MAX_TRAIN_MEMORY_ENV = "CNNVIZ_MAX_TRAIN_MEMORY_MB"
 RUNS_DISK_ENV = "CNNVIZ_RUNS_DISK_MB"
-NICENESS = 10  # how much lower than the server the training processes run
-KILL_GRACE_S = 300  # a trainer still alive this long after its time limit is killed (it stops itself first)
-KEEPER_INTERVAL_S = 10.0  # how often the server's keeper thread advances the queue (a few ms each time)
 BATCH_KEY = "batch"  # in config.json: runs submitted together (a comparison) share it and count as one request
-ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m cnnviz.train` runs from here
+__all__ = ["MAX_RUNS_ENV", "MAX_RUN_MINUTES_ENV"]  # named here too: the pages and tests read every limit from jobs
 
 
 class JobRefused(ValueError):
@@ -75,18 +62,11 @@ def process_start_ticks(pid: int) -> int | None:
         return None
 
 
-def _env_int(name: str, default: int, minimum: int = 1) -> int:
-    try:
-        return max(minimum, int(os.environ.get(name, str(default))))
-    except ValueError:
-        return default
-
-
 @dataclass(frozen=True)
 class Limits:
     """What the shared server allows; each field is read from its environment variable."""
 
-    max_running: int  # runs training at once ($CNNVIZ_MAX_RUNS, default 1)
+    max_running: int  # runs one queue worker trains at once ($CNNVIZ_MAX_RUNS, default 1)
     max_queued: int  # runs waiting, all owners together ($CNNVIZ_MAX_QUEUED, default 10)
     max_queued_per_owner: int  # runs one browser may have waiting, resumes included (default 1)
     max_run_minutes: int  # wall time of one training process; it then stops, resumable (default 60)
@@ -96,17 +76,17 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         return cls(
-            max_running=_env_int(MAX_RUNS_ENV, 1),
-            max_queued=_env_int(MAX_QUEUED_ENV, 10),
-            max_queued_per_owner=_env_int(MAX_QUEUED_PER_OWNER_ENV, 1),
-            max_run_minutes=_env_int(MAX_RUN_MINUTES_ENV, 60),
-            max_train_memory_mb=_env_int(MAX_TRAIN_MEMORY_ENV, 2048),
-            runs_disk_mb=_env_int(RUNS_DISK_ENV, 2048),
+            max_running=env_int(MAX_RUNS_ENV, 1),
+            max_queued=env_int(MAX_QUEUED_ENV, 10),
+            max_queued_per_owner=env_int(MAX_QUEUED_PER_OWNER_ENV, 1),
+            max_run_minutes=env_int(MAX_RUN_MINUTES_ENV, 60),
+            max_train_memory_mb=env_int(MAX_TRAIN_MEMORY_ENV, 2048),
+            runs_disk_mb=env_int(RUNS_DISK_ENV, 2048),
         )
 
 
 def max_parallel() -> int:
-    """How many runs may train at once: ``$CNNVIZ_MAX_RUNS``, default 1."""
+    """How many runs a queue worker trains at once: ``$CNNVIZ_MAX_RUNS``, default 1."""
     return Limits.from_env().max_running
 
 
@@ -164,18 +144,53 @@ def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
     return start_ticks is None or process_start_ticks(pid) == start_ticks
 
 
-def refresh(run: Run) -> dict:
-    """The run's status with liveness checked: a dead "running" process becomes "interrupted".
+def _queue(folder: Path) -> worker.Queue:
+    try:
+        return worker.open_queue(worker.queue_url(folder))
+    except worker.QueueDown as error:
+        raise JobRefused(str(error)) from None
 
-    Never raises for a full disk: the corrected status is then returned without being saved.
-    A trainer far past its time limit (it stops itself at the limit) is killed.
+
+@contextlib.contextmanager
+def queue_decisions(root: str | os.PathLike | None = None) -> Iterator[worker.Queue]:
+    """The queue of the runs folder, with its decision lock held (one process at a time, on any host).
+
+    Raises:
+        JobRefused: the queue's storage cannot be reached, or the runs folder cannot be written.
+    """
+    folder = Path(root or runs_dir())
+    queue = _queue(folder)
+    try:
+        with worker.decisions(queue):
+            yield queue
+    except worker.QueueDown as error:
+        raise JobRefused(str(error)) from None
+    except OSError as error:
+        raise JobRefused(storage_message(error)) from None
+
+
+def refresh(run: Run) -> dict:
+    """The run's status with liveness checked.
+
+    A run trained by a queue worker has a lease: one that expired means the worker died, and the run is
+    queued again (:func:`cnnviz.training.worker.reclaim`; while the queue is down it reads as running until
+    it is back). A terminal run (``python -m cnnviz.train``, no lease) whose process is gone becomes
+    "interrupted". Never raises for a full disk: the corrected status is then returned without being saved.
     """
     for _ in range(3):
         status = run.status
         if status.get("state") != RunState.RUNNING:
             return status
+        lease = read_lease(run.path)
+        if lease is not None:
+            if lease.expired(worker.lease_seconds()):
+                with contextlib.suppress(worker.QueueDown, JobRefused, OSError):
+                    worker.reclaim(_queue(run.path.parent), run.path)
+                return run.status
+            return status
+        if status.get("host", HOST) != HOST:
+            return status  # a terminal run on another host: its pid means nothing here
         if process_alive(status.get("pid"), status.get("start_ticks")):
-            _kill_if_overdue(status)
             return status
         # The process writes its last status before it exits: read again now that it is gone,
         # so a run that just finished is not relabelled. Changed meanwhile (relaunched): look again.
@@ -204,149 +219,33 @@ def refresh(run: Run) -> dict:
     return run.status
 
 
-def _kill_if_overdue(status: dict) -> None:
-    """Kill a trainer that outlived its time limit by :data:`KILL_GRACE_S` (it normally stops itself).
+def enqueue_waiting(root: str | os.PathLike | None = None) -> list[str]:
+    """Give a queue task to every queued run of the folder that has none (runs made by a command line tool).
 
-    Only runs launched by the server carry a limit (``time_limit_s`` in their status); terminal runs have none.
-    """
-    started, limit = status.get("started"), status.get("time_limit_s")
-    if started and limit and time.time() - started > limit + KILL_GRACE_S:
-        with contextlib.suppress(OSError):
-            os.kill(status["pid"], signal.SIGKILL)  # the trainer only: its watcher then advances the queue
-
-
-@contextlib.contextmanager
-def _queue_lock(root: Path) -> Iterator[None]:
-    """One process at a time decides what starts (an advisory lock file in the runs folder)."""
-    root.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(root / ".queue.lock", os.O_RDWR | os.O_CREAT, 0o644)  # never truncates or writes
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)  # releases the lock
-
-
-def _reap(process: subprocess.Popen) -> None:
-    """Wait for a child in a background thread so it never lingers as a zombie."""
-    threading.Thread(target=process.wait, daemon=True, name=f"reap-{process.pid}").start()
-
-
-def _launch(run: Run) -> None:
-    """Start the trainer for ``run`` under a watcher: detached, niced, output to train.log.
-
-    The watcher (:mod:`cnnviz.training.keeper`, no torch, a few MB) waits for the trainer and
-    advances the queue when it ends for any reason, ``kill -9`` included.
-    """
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
-    trainer = [sys.executable, "-m", "cnnviz.train", "--run-dir", str(run.path.resolve()), "--quiet"]
-    keeper = [sys.executable, "-m", "cnnviz.training.keeper"]
-    command = [*keeper, "--nice", str(niceness), "--runs", str(run.path.parent), "--"]
-    with open(run.path / "train.log", "ab") as log:
-        # Claimed before anything starts: on a full disk this write fails and nothing is launched
-        # (a trainer whose status cannot be written would be launched again and again).
-        me = os.getpid()
-        run.set_status(RunState.RUNNING, "starting", pid=me, start_ticks=process_start_ticks(me), launched=time.time())
-        try:
-            process = subprocess.Popen(
-                command + trainer,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl-C or crash of the server does not reach it
-            )
-        except OSError as error:
-            run.set_status(
-                RunState.QUEUED, f"could not start a training process ({error.strerror}); it will be retried"
-            )
-            raise
-    with contextlib.suppress(OSError):  # lower priority before torch starts its threads (they inherit it)
-        os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
-    # The trainer writes its own pid when it starts; until then the watcher's stands for it.
-    with contextlib.suppress(OSError):
-        run.set_status(
-            RunState.RUNNING,
-            "starting",
-            pid=process.pid,
-            start_ticks=process_start_ticks(process.pid),
-            launched=time.time(),
-        )
-    _reap(process)
-
-
-def _advance_locked(folder: Path, limits: Limits) -> list[Run]:
-    """Start the oldest queued runs while fewer than ``limits.max_running`` train (the lock is held)."""
-    runs = list_runs(folder)
-    running = sum(1 for r in runs if refresh(r).get("state") == RunState.RUNNING)
-    started = []
-    for run in runs:
-        if running >= limits.max_running:
-            break
-        if run.state == RunState.QUEUED:
-            _launch(run)
-            started.append(run)
-            running += 1
-    return started
-
-
-def advance_queue(root: str | os.PathLike | None = None) -> list[Run]:
-    """Start the oldest queued runs while fewer than :func:`max_parallel` train; return those started.
-
-    Never raises for a full or read-only disk: nothing starts, and the pages say why when asked.
+    Raises:
+        JobRefused: the queue's storage cannot be reached.
     """
     folder = Path(root or runs_dir())
     try:
-        with _queue_lock(folder):
-            return _advance_locked(folder, Limits.from_env())
-    except OSError:
-        return []
+        return worker.resync(_queue(folder), folder)
+    except worker.QueueDown as error:
+        raise JobRefused(str(error)) from None
 
 
-_keeper_lock = threading.Lock()
-_keepers: dict[Path, threading.Event] = {}  # runs folder -> set to end its keeper
-
-
-def start_queue_keeper(root: str | os.PathLike | None = None, interval: float = KEEPER_INTERVAL_S) -> bool:
-    """Advance the queue now and every ``interval`` seconds in a daemon thread (once per folder per process).
-
-    Called when the server starts (and by the Train page), so a queue left waiting by a
-    restart or a killed trainer moves on with no page open. Returns False when a keeper
-    already runs for the folder.
-    """
-    folder = Path(root or runs_dir()).resolve()
-    with _keeper_lock:
-        if folder in _keepers:
-            return False
-        done = _keepers[folder] = threading.Event()
-
-    def keep() -> None:
-        while True:
-            with contextlib.suppress(Exception):  # a keeper must outlive any one bad moment
-                advance_queue(folder)
-            if done.wait(interval):
-                return
-
-    threading.Thread(target=keep, daemon=True, name=f"cnnviz-queue-keeper-{folder.name}").start()
-    return True
-
-
-def stop_queue_keepers() -> None:
-    """End every keeper thread of this process (tests; a server simply exits)."""
-    with _keeper_lock:
-        for done in _keepers.values():
-            done.set()
-        _keepers.clear()
+def _queue_order(run: Run) -> tuple[float, float]:
+    """The queue's own order: higher priority first (runs whose worker died), then the time they were queued."""
+    status = run.status
+    at = status.get("queued_at")
+    priority = status.get("priority")
+    return (
+        -(priority if isinstance(priority, (int, float)) else 0),
+        at if isinstance(at, (int, float)) else run.meta.get("created", 0),
+    )
 
 
 def queue_position(run: Run) -> int | None:
     """1 for the next queued run to start, 2 for the one after, ...; None when not queued."""
-    queued = [r for r in list_runs(run.path.parent) if r.state == RunState.QUEUED]
+    queued = sorted((r for r in list_runs(run.path.parent) if r.state == RunState.QUEUED), key=_queue_order)
     return queued.index(run) + 1 if run in queued else None
 
 
@@ -407,25 +306,27 @@ def _check_disk(folder: Path, needed: int, limits: Limits) -> None:
 
 
 def submit(config: TrainConfig, owner: str, name: str = "", root: str | os.PathLike | None = None) -> Run:
-    """Queue a run for ``owner`` and start it if the machine is free.
+    """Queue a run for ``owner``; a free queue worker starts it.
 
-    The budget is checked first, then, under the queue lock, the owner's and the
+    The budget is checked first, then, under the queue's decision lock, the owner's and the
     global queue limits and the disk budget, so simultaneous submits cannot both pass.
 
     Raises:
-        JobRefused: over a limit (the message says which), or the runs folder cannot be written.
+        JobRefused: over a limit (the message says which), the runs folder cannot be written, or the queue's
+            storage cannot be reached.
     """
     limits = Limits.from_env()
     cost = check_budget(config, limits)
     folder = Path(root or runs_dir())
-    try:
-        with _queue_lock(folder):
-            _check_queue_room(list_runs(folder), owner, limits)
-            _check_disk(folder, 2 * cost.checkpoint_bytes + 2**20, limits)  # checkpoint, its temporary copy, logs
-            run = create_run(config, name=name, owner=owner, root=folder)
-            _advance_locked(folder, limits)
-    except OSError as error:
-        raise JobRefused(storage_message(error)) from None
+    with queue_decisions(folder) as queue:
+        _check_queue_room(list_runs(folder), owner, limits)
+        _check_disk(folder, 2 * cost.checkpoint_bytes + 2**20, limits)  # checkpoint, its temporary copy, logs
+        run = create_run(config, name=name, owner=owner, root=folder)
+        try:
+            worker.queue_run(queue, run.path, "waiting for a free training slot")
+        except BaseException:
+            run.delete()  # never a queued run that no worker will take
+            raise
     return run
 
 
@@ -452,7 +353,8 @@ def submit_batch(
             start (e.g. to write a file naming its place in the batch); an ``OSError`` undoes the whole batch.
 
     Raises:
-        JobRefused: over a limit (the message says which), or the runs folder cannot be written.
+        JobRefused: over a limit (the message says which), the runs folder cannot be written, or the queue's
+            storage cannot be reached.
     """
     if not configs or len(configs) != len(names):
         raise JobRefused("nothing to queue: give one name per run and at least one run.")
@@ -468,24 +370,22 @@ def submit_batch(
     folder = Path(root or runs_dir())
     batch = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     created: list[Run] = []
-    try:
-        with _queue_lock(folder):
-            _check_queue_room(list_runs(folder), owner, limits, places=len(configs))
-            _check_disk(folder, sum(2 * cost.checkpoint_bytes + 2**20 for cost in costs), limits)
-            try:
-                for index, (config, name) in enumerate(zip(configs, names)):
-                    run = create_run(config, name=name, owner=owner, root=folder)
-                    created.append(run)
-                    atomic_write_text(run.path / "config.json", json.dumps({**run.meta, BATCH_KEY: batch}, indent=2))
-                    if prepare is not None:
-                        prepare(index, run, batch)
-            except OSError:
-                for run in created:  # a full disk half-way: no partial batch stays queued
-                    run.delete()
-                raise
-            _advance_locked(folder, limits)
-    except OSError as error:
-        raise JobRefused(storage_message(error)) from None
+    with queue_decisions(folder) as queue:
+        _check_queue_room(list_runs(folder), owner, limits, places=len(configs))
+        _check_disk(folder, sum(2 * cost.checkpoint_bytes + 2**20 for cost in costs), limits)
+        try:
+            for index, (config, name) in enumerate(zip(configs, names)):
+                run = create_run(config, name=name, owner=owner, root=folder)
+                created.append(run)
+                atomic_write_text(run.path / "config.json", json.dumps({**run.meta, BATCH_KEY: batch}, indent=2))
+                if prepare is not None:
+                    prepare(index, run, batch)
+            for run in created:  # only once all exist: a worker never starts half a batch that is then undone
+                worker.queue_run(queue, run.path, "waiting for a free training slot")
+        except BaseException:
+            for run in created:  # a full disk or the queue gone half-way: no partial batch stays queued
+                run.delete()
+            raise
     return created
 
 
@@ -494,25 +394,26 @@ def can_control(run: Run, owner: str, admin_token: str | None = None) -> bool:
     return run.owner == owner or is_admin(admin_token)
 
 
-def _stop_locked(run: Run, message: str) -> bool:
-    """Cancel a queued run or ask a running one to stop (the lock is held); True if it was active."""
+def _stop_one(run: Run, message: str) -> bool:
+    """Cancel a queued run or ask a running one to stop; True if it was active.
+
+    The flag comes first, in both cases: a worker claiming the run at this moment either sees it and cancels
+    the run, or starts a trainer that sees it before its first step. Needs no lock, so it works while the
+    queue's storage is down.
+    """
     state = refresh(run)["state"]
+    if state not in (RunState.QUEUED, RunState.RUNNING):
+        return False
+    # A flag file, not a signal: the trainer may run on another host. It checks the flag before every step
+    # and evaluation batch, writes its checkpoint and status, and its worker takes the next queued run.
+    run.request_stop()
     if state == RunState.QUEUED:
         run.set_status(RunState.STOPPED, message)
-        return True
-    if state == RunState.RUNNING:
-        # A flag file, not a signal: the process checks it before every step and evaluation batch,
-        # writes its checkpoint and status, then starts the next queued run itself.
-        run.request_stop()
-        return True
-    return False
+    return True
 
 
 def stop(run: Run, owner: str, admin_token: str | None = None) -> None:
     """Ask ``run`` to stop (it checkpoints and ends within about a step); cancel it if still queued.
-
-    Decided under the queue lock: a run being launched at this moment is either
-    cancelled before it starts or asked to stop once it runs, never both missed.
 
     Raises:
         JobRefused: ``owner`` is not the run's owner and holds no admin token, or the disk cannot be written.
@@ -520,8 +421,7 @@ def stop(run: Run, owner: str, admin_token: str | None = None) -> None:
     if not can_control(run, owner, admin_token):
         raise JobRefused("this run belongs to another session; only its owner or the teacher can stop it.")
     try:
-        with _queue_lock(run.path.parent):
-            _stop_locked(run, "cancelled before it started")
+        _stop_one(run, "cancelled before it started")
     except OSError as error:
         raise JobRefused(storage_message(error)) from None
 
@@ -529,18 +429,15 @@ def stop(run: Run, owner: str, admin_token: str | None = None) -> None:
 def stop_all(admin_token: str | None, root: str | os.PathLike | None = None) -> int:
     """The teacher's end of class: cancel every queued run and ask every running one to stop.
 
-    Returns how many runs were cancelled or asked to stop. Trainers are separate
-    processes that outlive the server by design; this is how to end them all.
+    Returns how many runs were cancelled or asked to stop.
 
     Raises:
         JobRefused: without the admin token, or when the runs folder cannot be written.
     """
     if not is_admin(admin_token):
         raise JobRefused("only the teacher (with the admin token) can stop every run.")
-    folder = Path(root or runs_dir())
     try:
-        with _queue_lock(folder):
-            return sum(_stop_locked(run, "cancelled by the teacher") for run in list_runs(folder))
+        return sum(_stop_one(run, "cancelled by the teacher") for run in list_runs(root))
     except OSError as error:
         raise JobRefused(storage_message(error)) from None
 
@@ -551,35 +448,36 @@ def resume(run: Run, owner: str, admin_token: str | None = None) -> None:
     A resumed run waits in the queue like a new one: the same per-owner and global limits apply.
 
     Raises:
-        JobRefused: not the owner, nothing to resume from, the run is still active, or a queue limit.
+        JobRefused: not the owner, nothing to resume from, the run is still active, a queue limit, or the
+            queue's storage cannot be reached.
     """
     if not can_control(run, owner, admin_token):
         raise JobRefused("this run belongs to another session; only its owner or the teacher can resume it.")
     limits = Limits.from_env()
-    try:
-        with _queue_lock(run.path.parent):
-            state = refresh(run)["state"]
-            if state in (RunState.QUEUED, RunState.RUNNING, RunState.FINISHED):
-                raise JobRefused(f"the run is {state}; only a stopped, interrupted or failed run can be resumed.")
-            if not run.checkpoint_path.exists():
-                raise JobRefused("this run has no checkpoint to resume from; start a new run instead.")
-            _check_queue_room(list_runs(run.path.parent), run.owner, limits, exclude=run)
-            _check_disk(run.path.parent, run.checkpoint_path.stat().st_size + 2**20, limits)
-            run.clear_stop()
-            run.set_status(RunState.QUEUED, "waiting to resume")
-            _advance_locked(run.path.parent, limits)
-    except OSError as error:
-        raise JobRefused(storage_message(error)) from None
+    with queue_decisions(run.path.parent) as queue:
+        state = refresh(run)["state"]
+        if state in (RunState.QUEUED, RunState.RUNNING, RunState.FINISHED):
+            raise JobRefused(f"the run is {state}; only a stopped, interrupted or failed run can be resumed.")
+        if not run.checkpoint_path.exists():
+            raise JobRefused("this run has no checkpoint to resume from; start a new run instead.")
+        _check_queue_room(list_runs(run.path.parent), run.owner, limits, exclude=run)
+        _check_disk(run.path.parent, run.checkpoint_path.stat().st_size + 2**20, limits)
+        run.clear_stop()
+        previous = run.status
+        try:
+            worker.queue_run(queue, run.path, "waiting to resume")
+        except worker.QueueDown:
+            run.set_status(previous.get("state", RunState.STOPPED), previous.get("message", ""))
+            raise
 
 
 def delete(run: Run, owner: str, admin_token: str | None = None) -> None:
-    """Delete a run folder (stopping it first if it is active)."""
+    """Delete a run folder; an active run must be stopped first."""
     if not can_control(run, owner, admin_token):
         raise JobRefused("this run belongs to another session; only its owner or the teacher can delete it.")
-    with _queue_lock(run.path.parent):  # not while it is being launched
-        if refresh(run)["state"] in (RunState.QUEUED, RunState.RUNNING):
-            raise JobRefused("stop the run before deleting it.")
-        run.delete()
+    if refresh(run)["state"] in (RunState.QUEUED, RunState.RUNNING):
+        raise JobRefused("stop the run before deleting it.")
+    run.delete()  # a worker holding its stale task skips it (no config.json)
 
 
 def wait(
@@ -594,12 +492,3 @@ def wait(
         if state in states or time.monotonic() > deadline:
             return state
         time.sleep(0.05)
-
-
-# `python -m cnnviz.training.jobs --advance DIR`: what cnnviz.training.keeper runs after a killed trainer
-if __name__ == "__main__":
-    import argparse
-
-    arguments = argparse.ArgumentParser(description="Advance the training queue of a runs folder once.")
-    arguments.add_argument("--advance", metavar="DIR", required=True, help="the runs folder")
-    advance_queue(arguments.parse_args().advance)

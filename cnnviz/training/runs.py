@@ -9,7 +9,8 @@
 - ``checkpoint.pt``: the last resumable checkpoint (``torch.load(..., weights_only=True)`` reads it);
 - ``samples.pt`` (autoencoder): fixed validation digits and their latest reconstructions;
 - ``results.pt``: test-set results (confusion matrix, misclassified digits);
-- ``stop``: present while a stop is requested; ``train.log``: the detached process's output.
+- ``stop``: present while a stop is requested; ``lease.json``: the queue worker training it, renewed while it
+  lives (:mod:`cnnviz.training.state`); ``train.log``: the training process's output.
 
 Every file except the append-only metrics is replaced atomically, so a reader
 (or a crash) never sees half a file.
@@ -19,10 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import enum
 import json
 import os
-import re
 import secrets
 import shutil
 import threading
@@ -34,30 +33,34 @@ import torch
 
 from cnnviz.files import atomic_torch_save, atomic_write_text
 from cnnviz.training.recipe import TrainConfig, TrainingCallbacks
+from cnnviz.training.state import (
+    ACTIVE_STATES,
+    RUN_ID,
+    RUNS_DIR_ENV,
+    STATES,
+    RunState,
+    clear_stop,
+    request_stop,
+    runs_dir,
+    stop_requested,
+    write_status,
+)
 from models.checkpoint import CheckpointError, read_checkpoint
 
-RUNS_DIR_ENV = "CNNVIZ_RUNS_DIR"
-
-
-class RunState(enum.StrEnum):
-    """Where a run stands. A ``str``: status.json keeps the plain word, and ``state == "queued"`` still holds."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    FINISHED = "finished"
-    STOPPED = "stopped"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"  # its trainer died without writing an end (found by jobs.refresh)
-
-
-STATES = tuple(RunState)
-ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING)
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
-
-
-def runs_dir() -> Path:
-    """Where runs live: ``$CNNVIZ_RUNS_DIR``, default ``./runs``."""
-    return Path(os.environ.get(RUNS_DIR_ENV, "runs")).expanduser()
+# RunState and friends live in cnnviz.training.state (the torch-free part); pages and tests import them from here too.
+__all__ = [
+    "ACTIVE_STATES",
+    "RUNS_DIR_ENV",
+    "STATES",
+    "Run",
+    "RunRecorder",
+    "RunState",
+    "create_run",
+    "disk_usage",
+    "get_run",
+    "list_runs",
+    "runs_dir",
+]
 
 
 # Pages poll run folders every second; with hundreds of runs on disk, reading and parsing
@@ -201,12 +204,7 @@ class Run:
 
     def set_status(self, state: str, message: str = "", **extra: Any) -> None:
         """Replace status.json (atomically) with ``state``, ``message`` and ``extra`` fields."""
-        if state not in STATES:
-            raise ValueError(f"unknown run state {state!r}")
-        atomic_write_text(
-            self.path / "status.json",
-            json.dumps({"state": state, "message": message, "updated": time.time(), **extra}, indent=2),
-        )
+        write_status(self.path, state, message, **extra)
 
     # -- metrics --------------------------------------------------------------
     def append_metrics(self, record: dict[str, Any]) -> None:
@@ -279,13 +277,13 @@ class Run:
         return self.path / "stop"
 
     def request_stop(self) -> None:
-        self.stop_path.touch()
+        request_stop(self.path)
 
     def stop_requested(self) -> bool:
-        return self.stop_path.exists()
+        return stop_requested(self.path)
 
     def clear_stop(self) -> None:
-        self.stop_path.unlink(missing_ok=True)
+        clear_stop(self.path)
 
     def delete(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

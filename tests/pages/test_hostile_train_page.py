@@ -7,7 +7,6 @@ import os
 import tomllib
 from pathlib import Path
 
-import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -163,13 +162,3 @@ def test_every_uploader_has_its_own_limit_under_the_servers():
     at = train_page()
     (uploader,) = at.get("file_uploader")
     assert uploader.proto.max_upload_size_mb == checkpoint_upload_mb()
-
-
-@pytest.fixture(autouse=True)
-def _no_real_trainers(monkeypatch):
-    """Nothing here trains: a launch only marks the run as running in this process."""
-
-    def pretend(run: Run) -> None:
-        run.set_status("running", "pretend", pid=os.getpid(), start_ticks=process_start_ticks(os.getpid()))
-
-    monkeypatch.setattr(jobs, "_launch", pretend)

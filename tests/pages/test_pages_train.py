@@ -41,17 +41,19 @@ def test_parameter_count_updates_live_and_warns_past_100k():
     assert not at.exception
 
 
-def test_start_see_progress_and_stop_a_real_run(mnist):
+def test_start_see_progress_and_stop_a_real_run(mnist, start_worker):
     at = train_page()
     at.number_input(key="tr_images").set_value(2000)
     at.number_input(key="tr_epochs").set_value(20)
     at.button(key="tr_start").click().run()
     assert not at.exception, at.exception
     (run,) = list_runs()
-    assert run.state == "running" and run.owner == at.session_state.train_owner
+    assert run.state == "queued" and run.owner == at.session_state.train_owner
+    assert "Waiting in the queue: place 1" in all_text(at)  # no queue worker yet
+    start_worker()
     deadline = time.monotonic() + 90
     while not run.metrics("step"):
-        assert time.monotonic() < deadline and jobs.refresh(run)["state"] == "running", run.status
+        assert time.monotonic() < deadline and jobs.refresh(run)["state"] in ("queued", "running"), run.status
         time.sleep(0.2)
     at.run()
     progress = at.get("progress")[0]
@@ -60,7 +62,7 @@ def test_start_see_progress_and_stop_a_real_run(mnist):
     loss, accuracy = component_data(curves)["charts"]  # both curves, with the steps logged so far
     assert (loss["title"], accuracy["title"]) == ("Loss (cross-entropy)", "Accuracy")
     assert 0 < len(loss["curves"][0]["x"]) <= len(run.metrics("step"))  # the run goes on logging meanwhile
-    (watch,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz.training.keeper"]
+    (watch,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz.watch"]
     assert component_data(watch)["url"] == f"/api/runs/{run.id}/version"
     at.button(key=f"tr_stop_{run.id}").click().run()
     assert jobs.wait(run, 60) == "stopped"

@@ -103,10 +103,10 @@ def test_two_workers_share_the_class_and_a_dead_one_comes_back(tmp_path, monkeyp
             return workers
 
         assert len(both := bench_classroom.run_async(two_students())) == 2  # fewest open sessions first
-        caddy, zygote = sorted(
-            children(server.pid), key=lambda pid: "zygote" in Path(f"/proc/{pid}/cmdline").read_text()
-        )
-        assert "caddy" in Path(f"/proc/{caddy}/cmdline").read_text()  # the front, and the workers' preloaded parent
+        # serve.py's children: the front, the workers' preloaded parent and this host's training queue worker
+        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children(server.pid)}
+        (zygote,) = [pid for pid, command in commands.items() if b"zygote" in command]
+        (caddy,) = [pid for pid, command in commands.items() if b"caddy" in command]
         workers = children(zygote)
         assert len(workers) == 2
         assert shared_written_megabytes(workers[0]) > 100  # torch's relocated libraries: inherited, not loaded again

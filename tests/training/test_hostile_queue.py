@@ -1,14 +1,14 @@
-"""The training queue under a hostile or careless class (issue 9, findings 7-11).
+"""The training queue under a hostile or careless class (issue 9, findings 7-11), on the Huey queue.
 
-Most tests keep the one training slot busy with a pretend run owned by this very test
-process, so nothing real is launched and each test takes a moment.
+No queue worker runs here (tests/training/test_jobs.py starts real ones): a submitted run stays queued, so
+nothing is trained and each test takes a moment. Some tests also keep a pretend run "running", owned by this
+very test process.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -21,10 +21,11 @@ import torch
 
 from cnnviz.data.mnist import MNIST, Split
 from cnnviz.training import cli as train_cli
-from cnnviz.training import jobs, runs
+from cnnviz.training import jobs, runs, state, worker
 from cnnviz.training.jobs import process_start_ticks
 from cnnviz.training.recipe import TrainConfig, train
 from cnnviz.training.runs import Run, RunRecorder, create_run, list_runs, runs_dir
+from cnnviz.training.state import read_lease
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = TrainConfig(train_images=1000, val_images=500, epochs=1)
@@ -192,90 +193,103 @@ def test_a_full_disk_refuses_politely_and_breaks_nothing(monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(runs, "atomic_write_text", full)
+    monkeypatch.setattr(state, "atomic_write_text", full)
     monkeypatch.setattr(runs, "atomic_torch_save", full)
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("a trainer was launched although its status could not be written")
-
-    monkeypatch.setattr(jobs.subprocess, "Popen", forbidden)
     before = sorted(p.name for p in runs_dir().iterdir() if not p.name.startswith("."))
     with pytest.raises(jobs.JobRefused, match="the disk is full.*Runs already saved stay readable"):
         jobs.submit(TrainConfig(seed=4, train_images=1000, epochs=1), owner="alice")
     assert sorted(p.name for p in runs_dir().iterdir() if not p.name.startswith(".")) == before  # nothing half-made
+    assert worker.open_queue().huey.pending_count() == 0  # nothing was queued for a worker to take
     status = jobs.refresh(dead)
     assert status["state"] == "interrupted" and "disk is full" in status["message"]
-    assert jobs.advance_queue() == []
     with pytest.raises(jobs.JobRefused, match="disk is full"):
         jobs.stop(queued, owner="carol")
     assert [r.id for r in list_runs()] == [dead.id, queued.id]  # what was saved is still read
 
 
-# --- 10: the queue moves with no page open -------------------------------------------------------
+# --- 10: the queue moves with no page open (real workers: tests/training/test_jobs.py) ---------------------------
 
 
-def test_the_keeper_starts_a_waiting_queue_without_any_page(monkeypatch):
-    launched: list[str] = []
-
-    def pretend_launch(run: Run) -> None:
-        launched.append(run.id)
-        run.set_status("running", "pretend", pid=os.getpid(), start_ticks=process_start_ticks(os.getpid()))
-
-    monkeypatch.setattr(jobs, "_launch", pretend_launch)
-    left_over = create_run(SMALL, owner="alice")  # queued when the server went down
-    assert jobs.start_queue_keeper(interval=0.05)
-    assert not jobs.start_queue_keeper(interval=0.05)  # one keeper per folder
-    deadline = time.monotonic() + 10
-    while left_over.id not in launched and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert launched == [left_over.id]
-    left_over.set_status("finished", "done")
-    later = create_run(TrainConfig(seed=5, train_images=1000, epochs=1), owner="bob")
-    while later.id not in launched and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert launched == [left_over.id, later.id]
+def test_a_queued_run_without_a_task_in_the_queue_gets_one():
+    """Huey loses a task its worker took and never ran (killed in between); resync gives the run a new one."""
+    queue = worker.open_queue()
+    from_a_terminal = create_run(SMALL, owner="cli")  # python -m cnnviz.training.bottleneck --queue: no ticket
+    assert jobs.enqueue_waiting() == [from_a_terminal.id]
+    ticket = from_a_terminal.status["ticket"]
+    assert [task.id for task in queue.huey.pending()] == [ticket] and jobs.enqueue_waiting() == []
+    taken = queue.huey.dequeue()  # what a worker killed before it could claim the run leaves behind
+    assert taken.id == ticket and taken.args == (from_a_terminal.id,)  # plain data: the run id alone
+    assert worker.resync(queue, runs_dir()) == []  # within the grace period it may still be being claimed
+    assert worker.resync(queue, runs_dir(), grace_s=0) == [from_a_terminal.id]
+    again = from_a_terminal.status
+    assert again["ticket"] != ticket and [task.id for task in queue.huey.pending()] == [again["ticket"]]
+    assert jobs.queue_position(from_a_terminal) == 1
 
 
-def test_a_trainer_killed_with_sigkill_still_hands_over_the_slot(mnist):
-    """The watcher advances the queue when its trainer is killed; nothing here calls jobs at all."""
-    quick = {"train_images": 600, "val_images": 200, "batch_size": 50, "log_every": 1, "checkpoint_every": 2}
-    first = jobs.submit(TrainConfig(epochs=2, **quick), owner="alice")
-    second = jobs.submit(TrainConfig(epochs=1, seed=1, **quick), owner="bob")
-    assert second.state == "queued"
-    deadline = time.monotonic() + 120
-    steps = int.from_bytes(os.urandom(1), "big") % 6 + 1  # a random moment of training
-    while len(first.metrics("step")) < steps:
-        assert time.monotonic() < deadline, (first.status, (first.path / "train.log").read_text())
-        time.sleep(0.05)
-    trainer = first.status["pid"]
-    os.kill(trainer, signal.SIGKILL)
-    while second.state == "queued":  # the raw file: no refresh, no advance from this test
-        assert time.monotonic() < deadline, (first.path / "train.log").read_text()
-        time.sleep(0.1)
-    assert first.status["state"] == "interrupted" and "died" in first.status["message"]
-    jobs.stop(second, owner="bob")  # it started: that is all this test needs (test_jobs resumes a killed run)
-    assert jobs.wait(second, 120) == "stopped"
+def test_a_task_starts_only_the_run_that_still_names_it():
+    """A cancelled run's task, or one replaced by a newer ticket, is skipped by the worker."""
+    queue = worker.open_queue()
+    options = worker.WorkerOptions(runs=runs_dir(), queue_url=worker.queue_url())
+    run = jobs.submit(SMALL, owner="alice")
+    old = run.status["ticket"]
+    jobs.stop(run, owner="alice")
+    assert worker.claim(queue, run.path, old, options) is None and run.state == "stopped"
+    run.save_checkpoint({"model": "classifier", "config": {}, "state_dict": {}})
+    jobs.resume(run, owner="alice")
+    assert worker.claim(queue, run.path, old, options) is None and run.state == "queued"  # the stale task
+    lease = worker.claim(queue, run.path, run.status["ticket"], options)
+    assert lease is not None and run.state == "running" and read_lease(run.path) == lease
+    assert worker.claim(queue, run.path, lease.ticket, options) is None  # a duplicate never starts it twice
+    deleted = jobs.submit(TrainConfig(seed=1, train_images=1000, epochs=1), owner="bob")
+    ticket = deleted.status["ticket"]
+    deleted.delete()
+    assert worker.claim(queue, deleted.path, ticket, options) is None
+
+
+def test_a_queue_that_is_down_refuses_new_runs_with_one_clear_message(monkeypatch):
+    occupy_the_slot()
+    broken = runs_dir() / "not-a-folder"
+    broken.write_text("a file where the queue's folder should be")
+    for url, words in [
+        (f"sqlite:///{broken}/huey.db", "FileExistsError"),
+        ("redis://:s3cret@127.0.0.1:1/0", "127.0.0.1:1"),
+        ("postgresql://cnnviz:s3cret@127.0.0.1:1/class", "127.0.0.1:1"),
+        ("amqp://127.0.0.1", "must start with sqlite:///"),
+    ]:
+        monkeypatch.setenv(worker.QUEUE_URL_ENV, url)
+        with pytest.raises(jobs.JobRefused, match="The training queue cannot be reached") as refused:
+            jobs.submit(SMALL, owner="alice")
+        message = str(refused.value)
+        assert words in message and "s3cret" not in message and "runs already training go on" in message, message
+    assert [r.owner for r in list_runs()] == ["teacher"]  # nothing half-made
 
 
 # --- 11: races ---------------------------------------------------------------------------------------
 
 
-def test_cancelling_a_run_while_it_is_being_launched_is_never_lost(monkeypatch):
-    launched: list[str] = []
+def test_cancelling_a_run_while_a_worker_claims_it_is_never_lost(monkeypatch):
+    """The stop flag comes first: a worker that claims the run between the page's look and its write starts a
+    trainer that finds the flag before its first step."""
+    queue = worker.open_queue()
+    options = worker.WorkerOptions(runs=runs_dir(), queue_url=worker.queue_url())
+    run = jobs.submit(SMALL, owner="alice")
+    looked = jobs.refresh
 
-    def slow_launch(run: Run) -> None:
-        time.sleep(0.3)  # Popen, imports: the window in which a cancel used to get lost
-        launched.append(run.id)
-        run.set_status("running", "pretend", pid=os.getpid(), start_ticks=process_start_ticks(os.getpid()))
+    def look_then_a_worker_claims(target: Run) -> dict:
+        status = looked(target)  # "queued"
+        assert worker.claim(queue, run.path, run.status["ticket"], options) is not None
+        return status
 
-    monkeypatch.setattr(jobs, "_launch", slow_launch)
-    run = create_run(SMALL, owner="alice")
-    launcher = threading.Thread(target=jobs.advance_queue)
-    launcher.start()
-    time.sleep(0.1)
-    jobs.stop(run, owner="alice")  # while the launch is in progress
-    launcher.join()
-    assert launched == [run.id]
-    assert run.state == "running" and run.stop_requested(), "the cancel was lost: the run trains on"
+    monkeypatch.setattr(jobs, "refresh", look_then_a_worker_claims)
+    jobs.stop(run, owner="alice")
+    monkeypatch.setattr(jobs, "refresh", looked)
+    assert run.stop_requested(), "the cancel was lost: the trainer would train on"
+    assert RunRecorder(run).should_stop()  # what the trainer asks before its first step
+
+    later = jobs.submit(TrainConfig(seed=1, train_images=1000, epochs=1), owner="bob")
+    jobs.stop(later, owner="bob")  # before any worker looked: the worker cancels it for good
+    assert worker.claim(queue, later.path, later.status.get("ticket", ""), options) is None
+    assert later.state == "stopped"
 
 
 def test_refresh_never_relabels_a_run_that_just_finished(monkeypatch):
@@ -316,21 +330,20 @@ def test_the_teacher_stops_everything_at_the_end_of_class(monkeypatch):
 
 
 def test_a_trainer_stuck_past_its_time_limit_is_killed_but_a_terminal_run_never_is():
-    stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    terminal = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    queue = worker.open_queue()
+    options = worker.WorkerOptions(runs=runs_dir(), queue_url=worker.queue_url(), lease_s=2, kill_after_s=0.5)
+    app_run = jobs.submit(SMALL, owner="alice")
+    lease = worker.claim(queue, app_run.path, app_run.status["ticket"], options)
+    stuck = [sys.executable, "-c", "import time; time.sleep(120)"]
+    started = time.monotonic()
+    assert worker.supervise(queue, app_run.path, lease, options, command=stuck) == "interrupted"
+    assert time.monotonic() - started < 30 and "time limit" in app_run.status["message"]
+    assert read_lease(app_run.path) is None
+    terminal = subprocess.Popen(stuck)
     try:
-        long_ago = time.time() - 3 * 3600
-        app_run = create_run(SMALL, owner="alice")
-        app_run.set_status("running", "training", pid=stuck.pid, started=long_ago, time_limit_s=60)
         cli_run = create_run(TrainConfig(seed=1, train_images=1000, epochs=1), owner="cli")
-        cli_run.set_status("running", "training", pid=terminal.pid, started=long_ago)
-        jobs.refresh(app_run)
-        jobs.refresh(cli_run)
-        assert stuck.wait(10) == -signal.SIGKILL
-        assert jobs.refresh(app_run)["state"] == "interrupted"
-        assert terminal.poll() is None and jobs.refresh(cli_run)["state"] == "running"
+        cli_run.set_status("running", "training", pid=terminal.pid, started=time.time() - 3 * 3600)
+        assert jobs.refresh(cli_run)["state"] == "running" and terminal.poll() is None
     finally:
-        stuck.kill()
         terminal.kill()
-        stuck.wait()
         terminal.wait()
