@@ -133,12 +133,12 @@ def stop_latencies() -> list[float]:
             for seed in range(STOP_REPEATS):
                 run = jobs.submit(TrainConfig(seed=seed), owner="bench")
                 while len(run.metrics("step")) < 2:
-                    if jobs.refresh(run)["state"] not in ("queued", "running"):
+                    if jobs.refresh(run).state not in ("queued", "running"):
                         raise RuntimeError(f"the job ended early: {run.status}")
                     time.sleep(0.05)
                 started = time.perf_counter()
                 jobs.stop(run, owner="bench")
-                while jobs.refresh(run)["state"] == "running":
+                while jobs.refresh(run).state == "running":
                     time.sleep(0.01)
                 latencies.append(time.perf_counter() - started)
                 assert run.state == "stopped" and run.load_checkpoint()["step"] > 0

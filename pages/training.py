@@ -179,9 +179,9 @@ def control_buttons(run: Run, state: str, owner: str, admin: str | None) -> None
 
 
 def run_header(run: Run, status: dict) -> None:
-    state = status.get("state", RunState.QUEUED)
+    state = status.state
     st.subheader(f"{STATE_ICONS.get(state, '')} {md(run.name)}")
-    message = status.get("message") or ""
+    message = status.message or ""
     text = f"**{state}**" + (f": {md(message)}" if message else "")
     if state in (RunState.FAILED, RunState.INTERRUPTED):
         st.warning(text)
@@ -236,7 +236,7 @@ def live_panel(run_id: str, owner: str, admin: str | None) -> None:
         st.rerun()
     version = jobs.live_version(run)  # before reading: a change made while drawing shows up as a new version
     status = run.status
-    state = status.get("state")
+    state = status.state
     if state not in ACTIVE_STATES:
         st.rerun()  # finished, stopped, failed: show the static results instead
     # No queue work here: the queue workers take the next run by themselves.
@@ -252,7 +252,7 @@ def results_panel(run: Run, owner: str, admin: str | None) -> None:
     """A run that is not training: its curves, test results, and what can be done with it."""
     status = jobs.refresh(run)
     run_header(run, status)
-    control_buttons(run, status.get("state"), owner, admin)
+    control_buttons(run, status.state, owner, admin)
     records = run.metrics()
     progress_bar(run, records)
     run_curves(run, records)
@@ -471,7 +471,7 @@ comparison_panel(owner, admin)
 current = selected_run(owner)
 if current is None:
     st.info("Start a run above: its progress appears here.")
-elif jobs.refresh(current).get("state") in ACTIVE_STATES:
+elif jobs.refresh(current).state in ACTIVE_STATES:
     live_panel(current.id, owner, admin)
 else:
     results_panel(current, owner, admin)

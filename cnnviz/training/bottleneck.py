@@ -173,7 +173,7 @@ def comparison_progress(owner: str, root: str | os.PathLike | None = None) -> li
     for run, marker in marked:
         if marker.get("batch") != batch:
             continue
-        state = jobs.refresh(run).get("state", RunState.QUEUED)
+        state = jobs.refresh(run).state
         test = run.metrics("test") if state == RunState.FINISHED else []  # a line of JSON, not the results' tensors
         mse = test[-1].get("test_loss") if test else None
         entries.append(ComparisonRun(int(marker.get("code_size", 0)), run, state, mse))
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{run.name} ({run.id})", file=sys.stderr)
         state = execute(run, on_progress=None if args.quiet else ProgressBar())
         failed += state != RunState.FINISHED
-        print(f"{state}: {run.status.get('message', '')}", file=sys.stderr)
+        print(f"{state}: {run.status.message}", file=sys.stderr)
     print("\ncode size  test MSE", file=sys.stderr)
     for entry in latest_comparison():
         print(f"{entry.code_size:9d}  {entry.test_mse:.4f}", file=sys.stderr)

@@ -254,7 +254,7 @@ def _claim_for_resume(run: Run) -> str | None:
     """Mark ``run`` as running in this process, unless it is queued or already training; else say why."""
     try:
         with jobs.queue_decisions(run.path.parent):  # no page can queue it meanwhile
-            state = jobs.refresh(run)["state"]
+            state = jobs.refresh(run).state
             if state in (RunState.QUEUED, RunState.RUNNING):
                 return f"run {run.id} is {state} already; stop it first (or wait for it)."
             if state == RunState.FINISHED:
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     status = run.status
-    print(f"\n{state}: {status.get('message', '')}", file=sys.stderr)
+    print(f"\n{state}: {status.message}", file=sys.stderr)
     if state == RunState.FINISHED and args.export:
         export_model(run, args.export)
         print(f"exported the model to {args.export}", file=sys.stderr)

@@ -22,6 +22,7 @@ CLI, a worker on another host) sees the same truth:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hmac
 import json
@@ -179,7 +180,7 @@ def refresh(run: Run) -> dict:
     """
     for _ in range(3):
         status = run.status
-        if status.get("state") != RunState.RUNNING:
+        if status.state != RunState.RUNNING:
             return status
         lease = read_lease(run.path)
         if lease is not None:
@@ -188,9 +189,9 @@ def refresh(run: Run) -> dict:
                     worker.reclaim(_queue(run.path.parent), run.path)
                 return run.status
             return status
-        if status.get("host", HOST) != HOST:
+        if (status.host or HOST) != HOST:
             return status  # a terminal run on another host: its pid means nothing here
-        if process_alive(status.get("pid"), status.get("start_ticks")):
+        if process_alive(status.pid, status.start_ticks):
             return status
         # The process writes its last status before it exits: read again now that it is gone,
         # so a run that just finished is not relabelled. Changed meanwhile (relaunched): look again.
@@ -215,7 +216,7 @@ def refresh(run: Run) -> dict:
             run.clear_stop()
         run.set_status(state, message)
     except OSError as error:
-        return {"state": state, "message": f"{message} ({storage_message(error)})"}
+        return dataclasses.replace(status, state=state, message=f"{message} ({storage_message(error)})")
     return run.status
 
 
@@ -235,8 +236,8 @@ def enqueue_waiting(root: str | os.PathLike | None = None) -> list[str]:
 def _queue_order(run: Run) -> tuple[float, float]:
     """The queue's own order: higher priority first (runs whose worker died), then the time they were queued."""
     status = run.status
-    at = status.get("queued_at")
-    priority = status.get("priority")
+    at = status.queued_at
+    priority = status.priority
     return (
         -(priority if isinstance(priority, (int, float)) else 0),
         at if isinstance(at, (int, float)) else run.meta.get("created", 0),
@@ -255,7 +256,7 @@ def live_version(run: Run) -> str:
     Checked for liveness first (:func:`refresh`: a dead trainer's run becomes "interrupted", which changes the
     version); a queued run's version also changes when it moves up the queue.
     """
-    state = refresh(run).get("state")
+    state = refresh(run).state
     return run.version() + (f"/place {queue_position(run)}" if state == RunState.QUEUED else "")
 
 
@@ -401,7 +402,7 @@ def _stop_one(run: Run, message: str) -> bool:
     the run, or starts a trainer that sees it before its first step. Needs no lock, so it works while the
     queue's storage is down.
     """
-    state = refresh(run)["state"]
+    state = refresh(run).state
     if state not in (RunState.QUEUED, RunState.RUNNING):
         return False
     # A flag file, not a signal: the trainer may run on another host. It checks the flag before every step
@@ -455,7 +456,7 @@ def resume(run: Run, owner: str, admin_token: str | None = None) -> None:
         raise JobRefused("this run belongs to another session; only its owner or the teacher can resume it.")
     limits = Limits.from_env()
     with queue_decisions(run.path.parent) as queue:
-        state = refresh(run)["state"]
+        state = refresh(run).state
         if state in (RunState.QUEUED, RunState.RUNNING, RunState.FINISHED):
             raise JobRefused(f"the run is {state}; only a stopped, interrupted or failed run can be resumed.")
         if not run.checkpoint_path.exists():
@@ -467,7 +468,7 @@ def resume(run: Run, owner: str, admin_token: str | None = None) -> None:
         try:
             worker.queue_run(queue, run.path, "waiting to resume")
         except worker.QueueDown:
-            run.set_status(previous.get("state", RunState.STOPPED), previous.get("message", ""))
+            run.set_status(previous.state, previous.message)
             raise
 
 
@@ -475,7 +476,7 @@ def delete(run: Run, owner: str, admin_token: str | None = None) -> None:
     """Delete a run folder; an active run must be stopped first."""
     if not can_control(run, owner, admin_token):
         raise JobRefused("this run belongs to another session; only its owner or the teacher can delete it.")
-    if refresh(run)["state"] in (RunState.QUEUED, RunState.RUNNING):
+    if refresh(run).state in (RunState.QUEUED, RunState.RUNNING):
         raise JobRefused("stop the run before deleting it.")
     run.delete()  # a worker holding its stale task skips it (no config.json)
 
@@ -488,7 +489,7 @@ def wait(
     """Poll until ``run`` reaches one of ``states`` or ``timeout`` seconds pass; return its state."""
     deadline = time.monotonic() + timeout
     while True:
-        state = refresh(run)["state"]
+        state = refresh(run).state
         if state in states or time.monotonic() > deadline:
             return state
         time.sleep(0.05)

@@ -39,6 +39,7 @@ from cnnviz.training.state import (
     RUNS_DIR_ENV,
     STATES,
     RunState,
+    RunStatus,
     clear_stop,
     request_stop,
     runs_dir,
@@ -193,14 +194,13 @@ class Run:
 
     # -- status ---------------------------------------------------------------
     @property
-    def status(self) -> dict[str, Any]:
+    def status(self) -> RunStatus:
         """status.json as written (see :func:`cnnviz.training.jobs.refresh` for the live state)."""
-        status = _read_json(os.path.join(self._folder, "status.json"), None)
-        return status if isinstance(status, dict) else {"state": RunState.QUEUED, "message": ""}
+        return RunStatus.from_json(_read_json(os.path.join(self._folder, "status.json"), None))
 
     @property
-    def state(self) -> str:
-        return self.status.get("state", RunState.QUEUED)
+    def state(self) -> RunState:
+        return self.status.state
 
     def set_status(self, state: str, message: str = "", **extra: Any) -> None:
         """Replace status.json (atomically) with ``state``, ``message`` and ``extra`` fields."""

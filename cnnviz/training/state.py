@@ -21,7 +21,7 @@ import os
 import re
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +63,59 @@ def read_json(path: str | os.PathLike) -> Any:
         return None
 
 
-def read_status(folder: str | os.PathLike) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunStatus:
+    """status.json: where a run stands, and the fields of whoever wrote it last (None: not written)."""
+
+    state: RunState = RunState.QUEUED
+    message: str = ""  # one line for the pages: "training", "finished: 99.31% test", why it stopped
+    updated: float = 0.0  # when it was written (time.time())
+    # the trainer, while it runs
+    pid: int | None = None  # its process id, meaningful on ``host`` only
+    start_ticks: int | None = None  # the process's start time in clock ticks: a reused pid is not it
+    host: str | None = None  # the machine the trainer runs on
+    started: float | None = None  # when the trainer process started
+    time_limit_s: float | None = None  # its wall-time budget (the queue worker kills a trainer stuck far past it)
+    # the queue worker
+    worker: str | None = None  # the queue worker that launched it
+    launched: float | None = None  # when that worker launched the trainer
+    ticket: str | None = None  # while queued: the one queue task that may start it
+    queued_at: float | None = None  # while queued: when it joined the queue (its place)
+    priority: int = 0  # while queued: higher goes first (a run taken back from a lost worker)
+    requeues: int = 0  # how many times a lost worker's run was queued again
+    # how it ended
+    train_seconds: float | None = None  # finished: seconds of optimisation steps
+    step: int | None = None  # failed: the step at which training diverged
+
+    @classmethod
+    def from_json(cls, body: Any) -> RunStatus:
+        """A status read from disk: unknown fields (a newer writer's) are ignored, damaged ones left default."""
+        if not isinstance(body, dict):
+            return cls()
+        known = {f.name: f for f in fields(cls)}
+        values = {k: v for k, v in body.items() if k in known}
+        try:
+            values["state"] = RunState(values.get("state", RunState.QUEUED))
+        except ValueError:
+            values["state"] = RunState.INTERRUPTED  # a state this version does not know: not running here
+        return cls(**values)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+def read_status(folder: str | os.PathLike) -> RunStatus:
     """status.json of the run in ``folder`` as written (a run without one reads as queued)."""
-    status = read_json(Path(folder, STATUS_FILE))
-    return status if isinstance(status, dict) else {"state": RunState.QUEUED, "message": ""}
+    return RunStatus.from_json(read_json(Path(folder, STATUS_FILE)))
 
 
-def write_status(folder: str | os.PathLike, state: str, message: str = "", **extra: Any) -> None:
-    """Replace status.json (atomically) with ``state``, ``message``, the time and ``extra`` fields."""
+def write_status(folder: str | os.PathLike, state: str, message: str = "", **written: Any) -> None:
+    """Replace status.json (atomically) with ``state``, ``message``, the time and ``written`` RunStatus fields."""
     if state not in STATES:
         raise ValueError(f"unknown run state {state!r}")
-    body = {"state": state, "message": message, "updated": time.time(), **extra}
+    status = RunStatus(RunState(state), message, time.time(), **written)  # an unknown field: TypeError here
+    body = {k: v for k, v in asdict(status).items() if v is not None}
     atomic_write_text(Path(folder, STATUS_FILE), json.dumps(body, indent=2))
 
 

@@ -267,13 +267,13 @@ def resync(queue: Queue, root: Path, grace_s: float = RESYNC_GRACE_S) -> list[st
         pending = {task.id for task in _storage_call(queue, queue.huey.pending)}
         for folder in _run_folders(root):
             status = read_status(folder)
-            if status.get("state") != RunState.QUEUED or not (folder / "config.json").exists():
+            if status.state != RunState.QUEUED or not (folder / "config.json").exists():
                 continue
-            ticket, at = status.get("ticket"), status.get("queued_at")
+            ticket, at = status.ticket, status.queued_at
             if ticket in pending or (ticket and isinstance(at, (int, float)) and time.time() - at < grace_s):
                 continue
-            keep = {k: status[k] for k in ("requeues",) if k in status}
-            queue_run(queue, folder, status.get("message") or "waiting", int(status.get("priority") or 0),
+            keep = {"requeues": status.requeues}
+            queue_run(queue, folder, status.message or "waiting", int(status.priority or 0),
                       at if isinstance(at, (int, float)) else None, **keep)  # fmt: skip
             requeued.append(folder.name)
     return requeued
@@ -289,7 +289,7 @@ def reclaim(queue: Queue, folder: Path, timeout_s: float | None = None) -> bool:
 
     def dead() -> Lease | None:
         lease = read_lease(folder)
-        running = read_status(folder).get("state") == RunState.RUNNING
+        running = read_status(folder).state == RunState.RUNNING
         return lease if running and lease is not None and lease.expired(timeout_s) else None
 
     if dead() is None:
@@ -365,13 +365,13 @@ def claim(queue: Queue, folder: Path, ticket: str, options: WorkerOptions) -> Le
         status = read_status(folder)
         if not (folder / "config.json").exists():
             return None  # deleted meanwhile
-        if status.get("state") != RunState.QUEUED or status.get("ticket") != ticket:
+        if status.state != RunState.QUEUED or status.ticket != ticket:
             return None  # cancelled, resumed elsewhere, or a task replaced by a newer one
         if stop_requested(folder):
             write_status(folder, RunState.STOPPED, "cancelled before it started")
             clear_stop(folder)
             return None
-        lease = Lease(ticket, options.worker_id, time.time(), int(status.get("requeues") or 0))
+        lease = Lease(ticket, options.worker_id, time.time(), int(status.requeues or 0))
         write_lease(folder, lease)
         write_status(folder, RunState.RUNNING, f"starting on {HOST}", worker=options.worker_id, launched=time.time())
     return lease
@@ -463,7 +463,7 @@ def supervise(
             trainer.kill()
             overdue = True
     status = read_status(folder)
-    state = status.get("state")
+    state = status.state
     if state == RunState.RUNNING:  # it ended without writing an end
         checkpoint = (folder / "checkpoint.pt").exists()
         if overdue:
@@ -496,7 +496,7 @@ def keep(queue: Queue, options: WorkerOptions) -> None:
     while not _shutdown.is_set():
         with contextlib.suppress(QueueDown):  # storage away for a while: try again next time
             for folder in _run_folders(options.runs):
-                if read_status(folder).get("state") == RunState.RUNNING and read_lease(folder) is not None:
+                if read_status(folder).state == RunState.RUNNING and read_lease(folder) is not None:
                     reclaim(queue, folder, options.lease_s)
             if time.monotonic() - last_resync > RESYNC_EVERY_S:
                 resync(queue, options.runs)

@@ -191,7 +191,7 @@ def run_row(run: Run) -> dict[str, Any]:
     return {
         "name": meta.get("name") or run.id,
         "model": config.model,
-        "state": status.get("state"),
+        "state": status.state,
         "channels": ", ".join(map(str, config.channels)),
         "epochs": config.epochs,
         "best val (acc or MSE)": best_val,

@@ -53,7 +53,7 @@ def test_start_see_progress_and_stop_a_real_run(mnist, start_worker):
     start_worker()
     deadline = time.monotonic() + 90
     while not run.metrics("step"):
-        assert time.monotonic() < deadline and jobs.refresh(run)["state"] in ("queued", "running"), run.status
+        assert time.monotonic() < deadline and jobs.refresh(run).state in ("queued", "running"), run.status
         time.sleep(0.2)
     at.run()
     progress = at.get("progress")[0]

@@ -69,7 +69,7 @@ def test_sigterm_stops_cleanly_and_resume_continues_the_curve(mnist):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     (run,) = list_runs()
-    assert run.state == "stopped" and "resume" in run.status["message"]
+    assert run.state == "stopped" and "resume" in run.status.message
     stopped_at = run.load_checkpoint()["step"]
     assert 0 < stopped_at < 3 * 32
 

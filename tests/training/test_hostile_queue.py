@@ -201,7 +201,7 @@ def test_a_full_disk_refuses_politely_and_breaks_nothing(monkeypatch):
     assert sorted(p.name for p in runs_dir().iterdir() if not p.name.startswith(".")) == before  # nothing half-made
     assert worker.open_queue().huey.pending_count() == 0  # nothing was queued for a worker to take
     status = jobs.refresh(dead)
-    assert status["state"] == "interrupted" and "disk is full" in status["message"]
+    assert status.state == "interrupted" and "disk is full" in status.message
     with pytest.raises(jobs.JobRefused, match="disk is full"):
         jobs.stop(queued, owner="carol")
     assert [r.id for r in list_runs()] == [dead.id, queued.id]  # what was saved is still read
@@ -215,14 +215,14 @@ def test_a_queued_run_without_a_task_in_the_queue_gets_one():
     queue = worker.open_queue()
     from_a_terminal = create_run(SMALL, owner="cli")  # python -m cnnviz.training.bottleneck --queue: no ticket
     assert jobs.enqueue_waiting() == [from_a_terminal.id]
-    ticket = from_a_terminal.status["ticket"]
+    ticket = from_a_terminal.status.ticket
     assert [task.id for task in queue.huey.pending()] == [ticket] and jobs.enqueue_waiting() == []
     taken = queue.huey.dequeue()  # what a worker killed before it could claim the run leaves behind
     assert taken.id == ticket and taken.args == (from_a_terminal.id,)  # plain data: the run id alone
     assert worker.resync(queue, runs_dir()) == []  # within the grace period it may still be being claimed
     assert worker.resync(queue, runs_dir(), grace_s=0) == [from_a_terminal.id]
     again = from_a_terminal.status
-    assert again["ticket"] != ticket and [task.id for task in queue.huey.pending()] == [again["ticket"]]
+    assert again.ticket != ticket and [task.id for task in queue.huey.pending()] == [again.ticket]
     assert jobs.queue_position(from_a_terminal) == 1
 
 
@@ -231,17 +231,17 @@ def test_a_task_starts_only_the_run_that_still_names_it():
     queue = worker.open_queue()
     options = worker.WorkerOptions(runs=runs_dir(), queue_url=worker.queue_url())
     run = jobs.submit(SMALL, owner="alice")
-    old = run.status["ticket"]
+    old = run.status.ticket
     jobs.stop(run, owner="alice")
     assert worker.claim(queue, run.path, old, options) is None and run.state == "stopped"
     run.save_checkpoint({"model": "classifier", "config": {}, "state_dict": {}})
     jobs.resume(run, owner="alice")
     assert worker.claim(queue, run.path, old, options) is None and run.state == "queued"  # the stale task
-    lease = worker.claim(queue, run.path, run.status["ticket"], options)
+    lease = worker.claim(queue, run.path, run.status.ticket, options)
     assert lease is not None and run.state == "running" and read_lease(run.path) == lease
     assert worker.claim(queue, run.path, lease.ticket, options) is None  # a duplicate never starts it twice
     deleted = jobs.submit(TrainConfig(seed=1, train_images=1000, epochs=1), owner="bob")
-    ticket = deleted.status["ticket"]
+    ticket = deleted.status.ticket
     deleted.delete()
     assert worker.claim(queue, deleted.path, ticket, options) is None
 
@@ -277,7 +277,7 @@ def test_cancelling_a_run_while_a_worker_claims_it_is_never_lost(monkeypatch):
 
     def look_then_a_worker_claims(target: Run) -> dict:
         status = looked(target)  # "queued"
-        assert worker.claim(queue, run.path, run.status["ticket"], options) is not None
+        assert worker.claim(queue, run.path, run.status.ticket, options) is not None
         return status
 
     monkeypatch.setattr(jobs, "refresh", look_then_a_worker_claims)
@@ -288,7 +288,7 @@ def test_cancelling_a_run_while_a_worker_claims_it_is_never_lost(monkeypatch):
 
     later = jobs.submit(TrainConfig(seed=1, train_images=1000, epochs=1), owner="bob")
     jobs.stop(later, owner="bob")  # before any worker looked: the worker cancels it for good
-    assert worker.claim(queue, later.path, later.status.get("ticket", ""), options) is None
+    assert worker.claim(queue, later.path, later.status.ticket, options) is None
     assert later.state == "stopped"
 
 
@@ -301,8 +301,8 @@ def test_refresh_never_relabels_a_run_that_just_finished(monkeypatch):
         return False
 
     monkeypatch.setattr(jobs, "process_alive", finishes_then_exits)
-    assert jobs.refresh(run)["state"] == "finished"
-    assert run.status["message"] == "test accuracy 98.00%"
+    assert jobs.refresh(run).state == "finished"
+    assert run.status.message == "test accuracy 98.00%"
 
 
 def test_resume_from_a_terminal_refuses_a_run_that_is_already_training(capsys):
@@ -312,7 +312,7 @@ def test_resume_from_a_terminal_refuses_a_run_that_is_already_training(capsys):
     queued = create_run(SMALL, owner="cli")
     assert train_cli.main(["--resume", queued.id, "--quiet"]) == 2
     assert "is queued already" in capsys.readouterr().err
-    assert run.status["message"] == "pretend" and queued.state == "queued"  # untouched
+    assert run.status.message == "pretend" and queued.state == "queued"  # untouched
 
 
 def test_the_teacher_stops_everything_at_the_end_of_class(monkeypatch):
@@ -325,7 +325,7 @@ def test_the_teacher_stops_everything_at_the_end_of_class(monkeypatch):
         jobs.stop_all("guess")
     assert jobs.stop_all("s3cret") == 4
     assert running.stop_requested() and all(r.state == "stopped" for r in waiting)
-    assert all("cancelled by the teacher" in r.status["message"] for r in waiting)
+    assert all("cancelled by the teacher" in r.status.message for r in waiting)
     assert finished.state == "finished"
 
 
@@ -333,17 +333,17 @@ def test_a_trainer_stuck_past_its_time_limit_is_killed_but_a_terminal_run_never_
     queue = worker.open_queue()
     options = worker.WorkerOptions(runs=runs_dir(), queue_url=worker.queue_url(), lease_s=2, kill_after_s=0.5)
     app_run = jobs.submit(SMALL, owner="alice")
-    lease = worker.claim(queue, app_run.path, app_run.status["ticket"], options)
+    lease = worker.claim(queue, app_run.path, app_run.status.ticket, options)
     stuck = [sys.executable, "-c", "import time; time.sleep(120)"]
     started = time.monotonic()
     assert worker.supervise(queue, app_run.path, lease, options, command=stuck) == "interrupted"
-    assert time.monotonic() - started < 30 and "time limit" in app_run.status["message"]
+    assert time.monotonic() - started < 30 and "time limit" in app_run.status.message
     assert read_lease(app_run.path) is None
     terminal = subprocess.Popen(stuck)
     try:
         cli_run = create_run(TrainConfig(seed=1, train_images=1000, epochs=1), owner="cli")
         cli_run.set_status("running", "training", pid=terminal.pid, started=time.time() - 3 * 3600)
-        assert jobs.refresh(cli_run)["state"] == "running" and terminal.poll() is None
+        assert jobs.refresh(cli_run).state == "running" and terminal.poll() is None
     finally:
         terminal.kill()
         terminal.wait()

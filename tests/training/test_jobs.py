@@ -28,7 +28,7 @@ def wait_for_steps(run, count: int = 1) -> None:
     """Until the run has logged ``count`` step records (or fail after ACTIVE_TIMEOUT seconds)."""
 
     def logged() -> bool:
-        assert jobs.refresh(run)["state"] in ("queued", "running"), (run.status, (run.path / "train.log").read_text())
+        assert jobs.refresh(run).state in ("queued", "running"), (run.status, (run.path / "train.log").read_text())
         return len(run.metrics("step")) >= count
 
     wait_for(logged, f"{count} steps of {run.id}")
@@ -36,8 +36,8 @@ def wait_for_steps(run, count: int = 1) -> None:
 
 def trainer_pid(run) -> int:
     """The training process's pid, written by the trainer itself once it runs."""
-    wait_for(lambda: "pid" in run.status, f"the trainer of {run.id}")
-    return run.status["pid"]
+    wait_for(lambda: run.status.pid is not None, f"the trainer of {run.id}")
+    return run.status.pid
 
 
 def gone(pid: int) -> bool:
@@ -82,7 +82,7 @@ def test_queue_ownership_stop_and_resume(mnist, monkeypatch, start_worker):
 
     # The worker took the queued run by itself: no page, no call from here.
     assert jobs.wait(second, ACTIVE_TIMEOUT) == "finished", worker_logs()
-    assert "test accuracy" in second.status["message"]
+    assert "test accuracy" in second.status.message
     assert jobs.find_finished(TrainConfig(epochs=1, seed=1, **QUICK)) == second
     assert jobs.find_finished(TrainConfig(epochs=2, seed=1, **QUICK)) is None
 
@@ -104,9 +104,9 @@ def test_a_killed_trainer_hands_over_the_slot_reads_as_interrupted_and_resumes(m
     start_worker()
     wait_for_steps(run, int.from_bytes(os.urandom(1), "big") % 4 + 2)  # a random moment of training
     os.kill(trainer_pid(run), signal.SIGKILL)
-    wait_for(lambda: run.status["state"] == "interrupted", "the killed run read as interrupted")  # the raw file
-    assert "died" in run.status["message"] and "Resume continues" in run.status["message"]
-    wait_for(lambda: waiting.status["state"] != "queued", "the next run started")
+    wait_for(lambda: run.status.state == "interrupted", "the killed run read as interrupted")  # the raw file
+    assert "died" in run.status.message and "Resume continues" in run.status.message
+    wait_for(lambda: waiting.status.state != "queued", "the next run started")
     jobs.stop(waiting, owner="dan")
     assert jobs.wait(waiting, ACTIVE_TIMEOUT) == "stopped"
 
@@ -131,7 +131,7 @@ def test_a_stopped_or_killed_worker_leaves_the_run_to_the_next_worker(mnist, mon
     first.send_signal(signal.SIGTERM)
     assert first.wait(ACTIVE_TIMEOUT) == 0 and gone(trainer)
     status = run.status
-    assert status["state"] == "queued" and status["priority"] == 1 and "was stopped" in status["message"], status
+    assert status.state == "queued" and status.priority == 1 and "was stopped" in status.message, status
     saved = run.load_checkpoint()["step"]
     assert saved > 0
 
@@ -142,13 +142,13 @@ def test_a_stopped_or_killed_worker_leaves_the_run_to_the_next_worker(mnist, mon
     second.kill()
     killed_at = time.time()
     wait_for(lambda: gone(trainer), "the trainer died with its worker", timeout=10)
-    assert run.status["state"] == "running"  # nothing said otherwise: only the lease tells
+    assert run.status.state == "running"  # nothing said otherwise: only the lease tells
     saved = run.load_checkpoint()["step"]
 
     # A third worker finds the expired lease, queues the run again and resumes it from the checkpoint
     # (the raw file is read here: no refresh from this process takes part).
     start_worker()
-    wait_for(lambda: run.status["state"] == "finished", "the third worker finished the run")
+    wait_for(lambda: run.status.state == "finished", "the third worker finished the run")
     assert f"the lease of worker {worker.HOST}:{second.pid} expired; queued again" in worker_logs()
     steps = [r["step"] for r in run.metrics("step")]
     assert steps == sorted(set(steps)) and run.metrics("epoch")[-1]["step"] == 3 * 32
@@ -161,7 +161,7 @@ def test_a_diverging_run_fails_with_its_step_and_keeps_a_good_checkpoint(mnist, 
     run = jobs.submit(config, owner="dave")
     start_worker()
     assert jobs.wait(run, ACTIVE_TIMEOUT) == "failed", worker_logs()
-    message = run.status["message"]
+    message = run.status.message
     assert message.startswith("training diverged at step ")
     step = int(message.split("step ")[1].split(";")[0])
     if run.checkpoint_path.exists():  # only checkpoints from before the divergence were kept
@@ -171,12 +171,12 @@ def test_a_diverging_run_fails_with_its_step_and_keeps_a_good_checkpoint(mnist, 
 def test_liveness_ownership_and_admin_token_without_processes(monkeypatch):
     run = create_run(TrainConfig(), owner="erin")
     run.set_status("running", "training", pid=2**22 + 12345)  # beyond pid_max: never a live process
-    assert jobs.refresh(run)["state"] == "interrupted"
+    assert jobs.refresh(run).state == "interrupted"
     assert jobs.process_alive(os.getpid()) and not jobs.process_alive(None)
     assert not jobs.process_alive(os.getpid(), start_ticks=1)  # same pid, different process
     elsewhere = create_run(TrainConfig(seed=1), owner="erin")  # a terminal run on another host sharing the folder
     elsewhere.set_status("running", "training", pid=2**22 + 12345, host="another-host")
-    assert jobs.refresh(elsewhere)["state"] == "running"
+    assert jobs.refresh(elsewhere).state == "running"
     monkeypatch.delenv(jobs.ADMIN_TOKEN_ENV, raising=False)
     assert not jobs.is_admin("") and not jobs.is_admin("anything")
     monkeypatch.setenv(jobs.ADMIN_TOKEN_ENV, "t")
@@ -186,7 +186,7 @@ def test_liveness_ownership_and_admin_token_without_processes(monkeypatch):
         jobs.resume(run, owner="erin")
     queued = jobs.submit(TrainConfig(train_images=1000, epochs=1), owner="erin")
     jobs.stop(queued, owner="erin")
-    assert queued.state == "stopped" and "cancelled" in queued.status["message"]
+    assert queued.state == "stopped" and "cancelled" in queued.status.message
     monkeypatch.setenv(jobs.MAX_RUNS_ENV, "3")
     assert jobs.max_parallel() == 3
 
@@ -196,18 +196,18 @@ def test_a_lease_that_is_not_renewed_queues_the_run_again_until_it_has_failed_to
     run = create_run(TrainConfig(), owner="gus")
     run.set_status("running", "training", pid=os.getpid())  # a pid of this host that lives: the lease decides
     write_lease(run.path, Lease("old-ticket", "elsewhere:1", time.time()))
-    assert jobs.refresh(run)["state"] == "running"  # renewed just now
+    assert jobs.refresh(run).state == "running"  # renewed just now
     queue = worker.open_queue()
     for lost in range(worker.MAX_REQUEUES):
         write_lease(run.path, Lease("old-ticket", "elsewhere:1", time.time() - 6, requeues=lost))
         status = jobs.refresh(run)
-        assert status["state"] == "queued" and status["priority"] == 1 and status["requeues"] == lost + 1
-        assert "elsewhere:1" in status["message"] and read_lease(run.path) is None
-        assert status["ticket"] in {task.id for task in queue.huey.pending()}
+        assert status.state == "queued" and status.priority == 1 and status.requeues == lost + 1
+        assert "elsewhere:1" in status.message and read_lease(run.path) is None
+        assert status.ticket in {task.id for task in queue.huey.pending()}
         run.set_status("running", "training", pid=os.getpid())
     write_lease(run.path, Lease("old-ticket", "elsewhere:1", time.time() - 6, requeues=worker.MAX_REQUEUES))
     status = jobs.refresh(run)
-    assert status["state"] == "interrupted" and "stopped answering 4 times" in status["message"]
+    assert status.state == "interrupted" and "stopped answering 4 times" in status.message
 
 
 def test_the_live_version_sees_a_dead_trainer_and_a_move_up_the_queue():

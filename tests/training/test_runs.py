@@ -76,9 +76,9 @@ def test_the_version_changes_with_status_metrics_and_samples_and_only_then():
 def test_status_is_replaced_whole_and_states_are_checked():
     run = create_run(TrainConfig())
     run.set_status("running", "training", pid=123)
-    assert run.status["pid"] == 123 and run.state == "running"
+    assert run.status.pid == 123 and run.state == "running"
     run.set_status("stopped", "stopped at step 5")
-    assert "pid" not in run.status and run.status["message"] == "stopped at step 5"
+    assert run.status.pid is None and run.status.message == "stopped at step 5"
     with pytest.raises(ValueError, match="unknown run state"):
         run.set_status("paused")
 
@@ -184,3 +184,18 @@ def test_the_shown_mark_is_its_own_file_so_a_rename_at_the_same_time_keeps_both(
     run.mark_shown(False)
     run.mark_shown(False)  # unmarking twice is fine
     assert not run.shown_to_class and run.name == "after"
+
+
+def test_a_status_is_a_typed_record_that_reads_newer_and_damaged_files(tmp_path):
+    from cnnviz.training.state import RunStatus, read_status, write_status
+
+    write_status(tmp_path, "running", "training", pid=123, host="here")
+    status = read_status(tmp_path)
+    assert status.state is RunState.RUNNING and status.pid == 123 and status.host == "here" and status.active
+    assert "ticket" not in json.loads((tmp_path / "status.json").read_text())  # unset fields are not written
+    with pytest.raises(TypeError):
+        write_status(tmp_path, "running", "training", pdi=123)  # a misspelt field fails where it is written
+    (tmp_path / "status.json").write_text(json.dumps({"state": "paused", "message": "m", "colour": "red"}))
+    assert read_status(tmp_path) == RunStatus(RunState.INTERRUPTED, "m")  # an unknown state is not running here
+    (tmp_path / "status.json").write_text("[1, 2")
+    assert read_status(tmp_path) == RunStatus()  # damaged: reads as queued, as a missing one does

@@ -105,13 +105,13 @@ def test_the_queue_on_postgresql_holds_the_limits_and_the_lease(postgres_queue):
         thread.join(60)
     assert outcomes.count("queued") == 1 and all("already have a run waiting" in o for o in outcomes if o != "queued")
     (run,) = [r for r in list_runs() if r.state == "queued"]
-    assert [task.id for task in postgres_queue.huey.pending()] == [run.status["ticket"]]
+    assert [task.id for task in postgres_queue.huey.pending()] == [run.status.ticket]
     options = worker.WorkerOptions(runs=runs_dir(), queue_url=worker.queue_url())
     task = postgres_queue.huey.dequeue()
     assert task.args == (run.id,) and worker.claim(postgres_queue, run.path, task.id, options) is not None
     write_lease(run.path, Lease(task.id, "elsewhere:1", time.time() - 60))  # its worker died
     assert worker.reclaim(postgres_queue, run.path, timeout_s=30) and run.state == "queued"
-    assert [t.id for t in postgres_queue.huey.pending()] == [run.status["ticket"]] != [task.id]
+    assert [t.id for t in postgres_queue.huey.pending()] == [run.status.ticket] != [task.id]
     postgres_queue.huey.dequeue()  # taken by a worker killed before it claimed the run
     assert worker.resync(postgres_queue, runs_dir(), grace_s=0) == [run.id]
 
