@@ -188,19 +188,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer, help="optimisation algorithm")
     p.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="weight decay")
     p.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule, help="learning-rate schedule")
-    p.add_argument(
-        "--lr-half-life", type=int, default=defaults.lr_half_life, help="decay: images over which the rate halves"
-    )
-    p.add_argument("--lr-floor", type=float, default=defaults.lr_floor, help="decay: the floor, a share of --lr")
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed for weights, shuffling and dropout")
     p.add_argument("--train-images", type=int, default=0, help="train on the first N training images only (0: all)")
     p.add_argument("--val-images", type=int, default=0, help="validate on the first N validation images (0: all)")
-    p.add_argument(
-        "--val-every",
-        type=int,
-        default=defaults.val_every,
-        help="also validate every N training images (0: once per epoch)",
-    )
+    p.add_argument("--val-every", type=int, default=0, help="also validate every N training images (0: once per epoch)")
     p.add_argument("--log-every", type=int, default=defaults.log_every, help="steps between logged records")
     p.add_argument(
         "--checkpoint-every", type=int, default=defaults.checkpoint_every, help="steps between periodic checkpoints"
@@ -229,8 +220,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         optimizer=args.optimizer,
         weight_decay=args.weight_decay,
         schedule=args.schedule,
-        lr_half_life=args.lr_half_life,
-        lr_floor=args.lr_floor,
         seed=args.seed,
         train_images=args.train_images,
         val_images=args.val_images,

@@ -30,13 +30,12 @@ from models.checkpoint import checkpoint_dict
 
 MODELS = ("classifier", "autoencoder")
 OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULES = ("decay", "onecycle", "constant")
+SCHEDULES = ("onecycle", "constant")
 EVAL_BATCH = 1000  # images per forward pass when evaluating (no gradients, so large is fast)
 # Share of the one-cycle schedule spent warming up. Short: with BatchNorm, Adam needs little
 # warm-up, and a long one delays 98% validation accuracy (measured: 30k images with 2%,
 # 54k with 10% at batch 128).
 WARMUP_FRACTION = 0.02
-DECAY_WARMUP_IMAGES = 512  # the "decay" schedule's linear warm-up, in training images
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,7 @@ class TrainConfig:
     lr: float = 3e-3  # peak learning rate (the one-cycle schedule warms up to it, then anneals)
     optimizer: str = "adamw"  # "adamw", "adam" or "sgd" (with Nesterov momentum 0.9)
     weight_decay: float = 1e-4  # decoupled for AdamW, L2 for Adam and SGD
-    schedule: str = "onecycle"  # "decay" (early accuracy, see decay_multiplier), "onecycle" or "constant"
-    lr_half_life: int = 8000  # "decay": training images over which the learning rate halves
-    lr_floor: float = 0.1  # "decay": the halving stops at this share of lr (all of it falls linearly to 0)
+    schedule: str = "onecycle"  # "onecycle" (fast convergence) or "constant"
     seed: int = 0  # initial weights, shuffling and dropout
     train_images: int = 0  # train on the first N training images only (0: all 48,000)
     val_images: int = 0  # validate on the first N validation images only (0: all 12,000)
@@ -75,10 +72,6 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "log_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.lr_half_life < 1:
-            raise ValueError(f"lr_half_life must be at least 1 image, got {self.lr_half_life}.")
-        if not 0.0 <= self.lr_floor <= 1.0:
-            raise ValueError(f"lr_floor must be between 0 and 1, got {self.lr_floor}.")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"the learning rate must be a positive number, got {self.lr}.")
 
@@ -234,25 +227,7 @@ def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
 
 
-def decay_multiplier(images: int, total_images: int, half_life: int, floor: float) -> float:
-    """The "decay" schedule: the share of the peak learning rate after ``images`` of ``total_images``.
-
-    A short linear warm-up, then halving every ``half_life`` images down to ``floor``, the whole times a linear
-    fall to zero at the end. The early halving is what reaches 98% validation in few images (a
-    one-cycle schedule holds the rate high for half the run, and the accuracy with it near 97%); the low
-    tail to zero is what the last tenths of a percent need.
-    """
-    warm = min(1.0, (images + 1) / DECAY_WARMUP_IMAGES)
-    return warm * max(0.5 ** (images / half_life), floor) * max(0.0, 1.0 - images / total_images)
-
-
 def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
-    if config.schedule == "decay":
-        total = config.epochs * steps_per_epoch * config.batch_size
-        return torch.optim.lr_scheduler.LambdaLR(
-            optimizer,
-            lambda step: decay_multiplier(step * config.batch_size, total, config.lr_half_life, config.lr_floor),
-        )
     if config.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=WARMUP_FRACTION

@@ -12,7 +12,6 @@ from cnnviz.training.recipe import (
     TrainingDiverged,
     confusion_matrix,
     count_parameters,
-    decay_multiplier,
     evaluate,
     make_model,
     milestones,
@@ -136,14 +135,3 @@ def test_milestones_are_the_first_validation_pass_at_or_above_each_target():
     assert milestones(records) == [Milestone(0.98, 4000, 2.0), Milestone(0.99, 8000, 4.0)]
     assert milestones(records[:3]) == [Milestone(0.98, 4000, 2.0)]  # 99% not reached: left out
     assert milestones([{"kind": "epoch", "images": 10, "train_seconds": 1.0, "val_accuracy": None}]) == []
-
-
-def test_the_decay_schedule_warms_up_halves_and_ends_at_zero():
-    total = 96_000
-    assert decay_multiplier(0, total, 8000, 0.1) < 0.01  # the warm-up starts near zero
-    assert decay_multiplier(512, total, 8000, 0.1) == pytest.approx(0.5 ** (512 / 8000) * (1 - 512 / total))
-    assert decay_multiplier(8000, total, 8000, 0.1) == pytest.approx(0.5 * (1 - 8000 / total))
-    assert decay_multiplier(48_000, total, 8000, 0.1) == pytest.approx(0.05)  # the floor, halfway down to zero
-    assert decay_multiplier(total, total, 8000, 0.1) == 0.0
-    values = [decay_multiplier(i, total, 8000, 0.1) for i in range(600, total, 100)]
-    assert all(later <= earlier for earlier, later in zip(values, values[1:]))  # never rises after the warm-up
