@@ -30,6 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+BEHIND_FRONT_ENV = "CNNVIZ_BEHIND_FRONT"  # "1" in the workers behind Caddy (serving/patches.py reads it)
 COOKIE = "cnnviz_worker"
 MAX_HEADER_BYTES = 64 * 1024  # a request head (cookies included) larger than this is refused (431)
 HEADER_TIMEOUT_S = 30  # a client that sends no complete request head by then is dropped

@@ -4,10 +4,14 @@ Each one names what it changes and why. A Streamlit upgrade checks these first: 
 fails when one stops taking effect.
 """
 
+import os
+
 from streamlit import config
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import bootstrap
 from streamlit.web.server.starlette import starlette_server
+
+from serving.front import BEHIND_FRONT_ENV
 
 # app.py routes with st.navigation, but Streamlit still sees the pages/ folder
 # and, until app.py has run once in this process, serves a deep link such as
@@ -24,6 +28,18 @@ def _no_config_watchers(flag_options: dict) -> None:
 
 
 bootstrap._install_config_watchers = _no_config_watchers
+
+_print_url = bootstrap._print_url
+
+
+def _only_the_fronts_url(is_running_hello: bool) -> None:
+    """Behind Caddy each worker would print its own loopback address ("You can now view your Streamlit app ...
+    URL: http://127.0.0.1:49263"), which is not the one to give students: the supervisor prints the front's."""
+    if os.environ.get(BEHIND_FRONT_ENV) != "1":
+        _print_url(is_running_hello)
+
+
+bootstrap._print_url = _only_the_fronts_url
 
 _streamlit_app = starlette_server.create_starlette_app
 

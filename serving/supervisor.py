@@ -226,7 +226,7 @@ def serve(app_dir: Path, argv: list[str], count: int) -> int:
     settings = read.front
     refuse_taken_port(settings)
     _, options = split_options(argv)
-    environ = {**os.environ, WORKERS_ENV: "1"}
+    environ = {**os.environ, WORKERS_ENV: "1", front.BEHIND_FRONT_ENV: "1"}
     if not read.cookie_secret_is_set:  # one secret for all: a browser's cookies hold on every worker
         environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
     health = "/" + "/".join(part for part in (settings.base_url_path, "_stcore/health") if part)

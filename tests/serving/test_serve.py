@@ -83,3 +83,18 @@ def test_serve_names_a_broken_lesson_file_when_it_starts(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNVIZ_LESSONS_DIR", str(tmp_path))
     problem = worker.check_lessons()
     assert problem.startswith("Lesson problem: broken.toml") and "title" in problem
+
+
+def test_a_worker_behind_the_front_does_not_print_its_own_loopback_url(monkeypatch, capsys):
+    from streamlit.web import bootstrap
+
+    from serving import patches
+    from serving.front import BEHIND_FRONT_ENV
+
+    monkeypatch.setattr(patches, "_print_url", lambda hello: print("You can now view your Streamlit app"))
+    monkeypatch.setenv(BEHIND_FRONT_ENV, "1")
+    bootstrap._print_url(False)
+    assert capsys.readouterr().out == ""
+    monkeypatch.delenv(BEHIND_FRONT_ENV)  # one process alone (CNNVIZ_WORKERS=1): its URL is the one to give
+    bootstrap._print_url(False)
+    assert "You can now view" in capsys.readouterr().out
