@@ -191,7 +191,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed for weights, shuffling and dropout")
     p.add_argument("--train-images", type=int, default=0, help="train on the first N training images only (0: all)")
     p.add_argument("--val-images", type=int, default=0, help="validate on the first N validation images (0: all)")
-    p.add_argument("--val-every", type=int, default=defaults.val_every, help="also validate every N training images (0: once per epoch)")
+    p.add_argument(
+        "--val-every",
+        type=int,
+        default=defaults.val_every,
+        help="also validate every N training images (0: once per epoch)",
+    )
     p.add_argument("--log-every", type=int, default=defaults.log_every, help="steps between logged records")
     p.add_argument(
         "--checkpoint-every", type=int, default=defaults.checkpoint_every, help="steps between periodic checkpoints"
