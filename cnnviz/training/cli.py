@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from cnnviz.data.mnist import load_mnist
 from cnnviz.files import atomic_torch_save
+from cnnviz.training import replay
 from cnnviz.training.jobs import process_start_ticks
 from cnnviz.training.recipe import (
     OPTIMIZERS,
@@ -75,8 +76,10 @@ def execute(run: Run, resume: bool = False, on_progress=None, time_limit_s: floa
     if resume and run.checkpoint_path.exists():
         checkpoint = run.load_checkpoint()
         run.truncate_metrics(checkpoint["step"])
+        replay.truncate_replay(run.path, checkpoint["images"])
     elif not resume:
         run.truncate_metrics(-1)
+        replay.truncate_replay(run.path, -1)
     me = {"pid": os.getpid(), "start_ticks": process_start_ticks(os.getpid()), "started": time.time()}
     if time_limit_s is not None:
         me["time_limit_s"] = time_limit_s  # lets any page kill a trainer stuck past it (cnnviz.training.jobs.refresh)

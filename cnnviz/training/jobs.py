@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz.files import atomic_write_text
+from cnnviz.training import replay
 from cnnviz.training.recipe import TrainConfig, TrainingEstimate, estimate
 from cnnviz.training.runs import Run, RunState, create_run, disk_usage, list_runs, runs_dir
 from models.checkpoint import CheckpointError
@@ -396,6 +397,11 @@ def _check_queue_room(runs: list[Run], owner: str, limits: Limits, exclude: Run 
         )
 
 
+def _room_needed(config: TrainConfig, cost: TrainingEstimate) -> int:
+    """Disk a new run may fill: its checkpoint and the temporary copy, logs, the replay's frames."""
+    return 2 * cost.checkpoint_bytes + 2**20 + replay.disk_bytes(config.channels[0], config.kernel_size)
+
+
 def _check_disk(folder: Path, needed: int, limits: Limits) -> None:
     used = disk_usage(folder)
     budget = limits.runs_disk_mb * 2**20
@@ -421,7 +427,7 @@ def submit(config: TrainConfig, owner: str, name: str = "", root: str | os.PathL
     try:
         with _queue_lock(folder):
             _check_queue_room(list_runs(folder), owner, limits)
-            _check_disk(folder, 2 * cost.checkpoint_bytes + 2**20, limits)  # checkpoint, its temporary copy, logs
+            _check_disk(folder, _room_needed(config, cost), limits)
             run = create_run(config, name=name, owner=owner, root=folder)
             _advance_locked(folder, limits)
     except OSError as error:
@@ -471,7 +477,7 @@ def submit_batch(
     try:
         with _queue_lock(folder):
             _check_queue_room(list_runs(folder), owner, limits, places=len(configs))
-            _check_disk(folder, sum(2 * cost.checkpoint_bytes + 2**20 for cost in costs), limits)
+            _check_disk(folder, sum(map(_room_needed, configs, costs)), limits)
             try:
                 for index, (config, name) in enumerate(zip(configs, names)):
                     run = create_run(config, name=name, owner=owner, root=folder)

@@ -9,6 +9,7 @@
 - ``checkpoint.pt``: the last resumable checkpoint (``torch.load(..., weights_only=True)`` reads it);
 - ``samples.pt`` (autoencoder): fixed validation digits and their latest reconstructions;
 - ``results.pt``: test-set results (confusion matrix, misclassified digits);
+- ``replay/``: one small ``.npz`` per moment of the run's replay (:mod:`cnnviz.training.replay`);
 - ``stop``: present while a stop is requested; ``train.log``: the detached process's output.
 
 Every file except the append-only metrics is replaced atomically, so a reader
@@ -33,6 +34,7 @@ from typing import Any
 import torch
 
 from cnnviz.files import atomic_torch_save, atomic_write_text
+from cnnviz.training import replay
 from cnnviz.training.recipe import TrainConfig, TrainingCallbacks
 from models.checkpoint import CheckpointError, read_checkpoint
 
@@ -234,7 +236,7 @@ class Run:
     # -- checkpoint, samples, results -----------------------------------------
     @property
     def checkpoint_path(self) -> Path:
-        return self.path / "checkpoint.pt"
+        return self.path / replay.CHECKPOINT_NAME
 
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         atomic_torch_save(checkpoint, self.checkpoint_path)
@@ -387,6 +389,9 @@ class RunRecorder(TrainingCallbacks):
 
     def on_samples(self, epoch: int, samples: dict[str, torch.Tensor]) -> None:
         self.run.save_samples(epoch, samples)
+
+    def on_replay(self, frame: replay.ReplayFrame) -> None:
+        replay.write_frame(self.run.path, frame)
 
     def should_stop(self) -> bool:
         if self.deadline is not None and time.monotonic() > self.deadline:

@@ -1,0 +1,102 @@
+"""Mount a run's replay (:mod:`cnnviz.training.replay`): a slider and play over its frames, all in the browser.
+
+Every frame travels once, in two PNGs of colour indices (the kernels of all frames stacked, the maps of all
+frames stacked), so scrubbing and playing ask the server nothing. Kernels are signed: blue-white-red, white
+at zero, each frame over its own largest weight; maps are after ReLU: viridis from 0 to each map's largest
+value (cnnviz.views.palette's colour-blind-safe maps, painted by the same tables as widgets/map_grid).
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import io
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from cnnviz.training.replay import ReplayFrame
+from cnnviz.views.palette import DIVERGING, SEQUENTIAL, TEN_CLASS_COLOURS, quantize
+from widgets.assets import colormap_constants, palette_constants, sent, source, with_palette
+
+_COMPONENT = st.components.v2.component(
+    "cnnviz.replay",
+    js=colormap_constants() + palette_constants() + source("replay_player.js"),
+    css=with_palette(source("replay_player.css")),
+)
+FRAME_MS = 250  # a default run's ~50 frames play in about 12 seconds
+_PAYLOADS_KEPT = 16  # the frames of a replay are only re-encoded when a new one arrives
+_payloads: collections.OrderedDict[tuple[int, ...], tuple[tuple[ReplayFrame, ...], dict]] = collections.OrderedDict()
+_payloads_lock = threading.Lock()
+
+
+def _png(indices: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(indices), mode="L").save(buffer, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def replay_payload(frames: Sequence[ReplayFrame]) -> dict:
+    """What the browser gets for ``frames`` (taken by one run: same shapes), without the live flag.
+
+    Kept per list of frame objects (:func:`cnnviz.training.replay.load_replay` returns the same objects while
+    the files are unchanged), so a live page's reruns encode a replay only when a frame was added.
+    """
+    frames = tuple(frames)
+    key = tuple(id(frame) for frame in frames)  # the entry holds the frames: an id cannot be reused meanwhile
+    with _payloads_lock:
+        cached = _payloads.get(key)
+        if cached is not None:
+            _payloads.move_to_end(key)
+            return cached[1]
+    payload = _build(frames)
+    with _payloads_lock:
+        _payloads[key] = (frames, payload)
+        while len(_payloads) > _PAYLOADS_KEPT:
+            _payloads.popitem(last=False)
+    return payload
+
+
+def _build(frames: tuple[ReplayFrame, ...]) -> dict:
+    if not frames:
+        raise ValueError("a replay needs at least one frame.")
+    kernels = np.stack([frame.kernels[:, 0].astype(np.float32) for frame in frames])  # (F, C, k, k) input channel 0
+    largest = np.abs(kernels).max(axis=(1, 2, 3))  # (F,) each frame's own symmetric range
+    largest = np.where(largest > 0, largest, 1.0)
+    indices = quantize(kernels, -largest[:, None, None, None], largest[:, None, None, None])
+    count, channels, k, _ = kernels.shape
+    maps = np.stack([frame.maps for frame in frames])  # (F, C, H, W) already 0-255 over [0, each map's max]
+    _, _, height, width = maps.shape
+    last = frames[-1]
+    return {
+        "channels": channels,
+        "kernel": k,
+        "height": height,
+        "width": width,
+        "kernels_png": _png(indices.reshape(count * channels * k, k)),
+        "maps_png": _png(maps.reshape(count * channels * height, width)),
+        "digit_png": _png(last.digit),
+        "label": last.label,
+        "kernel_cmap": DIVERGING,
+        "map_cmap": SEQUENTIAL,
+        "class_colours": list(TEN_CLASS_COLOURS),
+        "frame_ms": FRAME_MS,
+        "frames": [
+            {
+                "images": frame.images,
+                "epoch": round(frame.epoch, 3),
+                "largest": float(f"{largest[i]:.3g}"),
+                "map_high": [round(float(v), 3) for v in frame.map_high],
+                "probabilities": [round(float(p), 4) for p in frame.probabilities],
+            }
+            for i, frame in enumerate(frames)
+        ],
+    }
+
+
+def replay_player(frames: Sequence[ReplayFrame], *, key: str, live: bool = False) -> None:
+    """Draw the replay; ``live``: the run is still training, so the player follows each new frame unless moved."""
+    _COMPONENT(key=key, data=sent({**replay_payload(frames), "live": live}))
