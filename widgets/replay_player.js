@@ -176,9 +176,13 @@ async function build(root, d, state, token) {
   return stop;
 }
 
+// The frames by signature, kept for this tab: a rerun that changed nothing sends the signature alone.
+const KEPT = new Map();
+const KEEP = 4;
+
 export default function (component) {
-  const { parentElement } = component;
-  const data = component.data[0]; // see widgets/assets.py, sent()
+  const { parentElement, setTriggerValue } = component;
+  let data = component.data[0]; // see widgets/assets.py, sent()
   let root = parentElement.querySelector(".rp");
   if (!root) {
     root = element("div", "rp");
@@ -188,10 +192,22 @@ export default function (component) {
   // Streamlit may call this with an older rerun's data after a newer one: the revision keeps the newest.
   if (root.__revision !== undefined && data.revision < root.__revision) return;
   root.__revision = data.revision;
-  const moments = data.frames.map((f) => f.images).join(",");
-  const signature = `${moments}/${data.kernels_png.length}/${data.maps_png.length}`;
-  if (root.dataset.signature === signature) return;  // nothing new here: keep playing
-  root.dataset.signature = signature;
+  if (data.frames) {
+    KEPT.delete(data.signature);
+    KEPT.set(data.signature, data);
+    while (KEPT.size > KEEP) KEPT.delete(KEPT.keys().next().value);
+  }
+  if (root.dataset.signature === data.signature) return;  // nothing new here: keep playing
+  if (!data.frames) {
+    const kept = KEPT.get(data.signature);
+    if (!kept) {  // mounted afresh after the frames were sent: ask for them once
+      if (root.__asked !== data.signature) setTriggerValue("missing", data.signature);
+      root.__asked = data.signature;
+      return;
+    }
+    data = { ...kept, live: data.live };
+  }
+  root.dataset.signature = data.signature;
   const playing = root.__state.playing;
   if (root.__stop) root.__stop();
   root.__state.playing = playing;  // a live rerun with new frames goes on playing

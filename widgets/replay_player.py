@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import hashlib
 import io
 import threading
 from collections.abc import Sequence
@@ -71,13 +72,16 @@ def _build(frames: tuple[ReplayFrame, ...]) -> dict:
     maps = np.stack([frame.maps for frame in frames])  # (F, C, H, W) already 0-255 over [0, each map's max]
     _, _, height, width = maps.shape
     last = frames[-1]
+    kernels_png = _png(indices.reshape(count * channels * k, k))
+    maps_png = _png(maps.reshape(count * channels * height, width))
     return {
+        "signature": hashlib.blake2b((kernels_png + maps_png).encode("ascii"), digest_size=12).hexdigest(),
         "channels": channels,
         "kernel": k,
         "height": height,
         "width": width,
-        "kernels_png": _png(indices.reshape(count * channels * k, k)),
-        "maps_png": _png(maps.reshape(count * channels * height, width)),
+        "kernels_png": kernels_png,
+        "maps_png": maps_png,
         "digit_png": _png(last.digit),
         "label": last.label,
         "kernel_cmap": DIVERGING,
@@ -98,5 +102,19 @@ def _build(frames: tuple[ReplayFrame, ...]) -> dict:
 
 
 def replay_player(frames: Sequence[ReplayFrame], *, key: str, live: bool = False) -> None:
-    """Draw the replay; ``live``: the run is still training, so the player follows each new frame unless moved."""
-    _COMPONENT(key=key, data=sent({**replay_payload(frames), "live": live}))
+    """Draw the replay; ``live``: the run is still training, so the player follows each new frame unless moved.
+
+    The frames travel once per session: a rerun that changes nothing sends their signature alone (a live
+    run's panel reruns about once a second; the default run's ~50 frames are ~140 KB). A browser that no
+    longer holds them (the component was mounted afresh) asks for them back through the ``missing`` trigger.
+    """
+    payload = replay_payload(frames)
+    signature = payload["signature"]
+    sent_key = f"{key}__sent"
+    asked = (st.session_state.get(key) or {}).get("missing")
+    if st.session_state.get(sent_key) == signature and asked != signature:
+        data = {"signature": signature, "live": live}
+    else:
+        data = {**payload, "live": live}
+        st.session_state[sent_key] = signature
+    _COMPONENT(key=key, data=sent(data), on_missing_change=lambda: None)
