@@ -25,7 +25,7 @@ from widgets.assets import colormap_constants, palette_constants, sent, source, 
 
 _COMPONENT = st.components.v2.component(
     "cnnviz.replay",
-    js=colormap_constants() + palette_constants() + source("replay_player.js"),
+    js=colormap_constants() + palette_constants() + source("lut.js") + source("replay_player.js"),
     css=with_palette(source("replay_player.css")),
 )
 FRAME_MS = 250  # a default run's ~50 frames play in about 12 seconds
