@@ -140,6 +140,14 @@ class ReplayFrame:
         return frame
 
 
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """float32 ``values`` with NaN as 0 and everything within float16's range."""
+    return np.clip(np.nan_to_num(values, nan=0.0), -FLOAT16_MAX, FLOAT16_MAX).astype(np.float32)
+
+
 def first_convolution(model: nn.Module) -> nn.Conv2d:
     """The model's first 2-D convolution (the lab's models start with one)."""
     return next(module for module in model.modules() if isinstance(module, nn.Conv2d))
@@ -161,20 +169,23 @@ def capture(model: nn.Module, digit: torch.Tensor, label: int, images: int, epoc
     finally:
         handle.remove()
         model.train(was_training)
-    maps = torch.relu(caught[0][0, :MAX_CHANNELS]).float().cpu().numpy()  # (C, H, W)
+    # A run about to diverge has huge or non-finite values: kept finite, so the frame stays readable JSON for the page.
+    maps = _finite(torch.relu(caught[0][0, :MAX_CHANNELS]).float().cpu().numpy())  # (C, H, W)
     high = maps.max(axis=(1, 2))
     scale = np.where(high > 0, 255.0 / np.where(high > 0, high, 1.0), 0.0)
     quantised = np.clip(np.rint(maps * scale[:, None, None]), 0, 255).astype(np.uint8)
-    is_classifier = output.ndim == 2
+    probabilities = np.zeros(0, np.float32)  # an autoencoder predicts no digit
+    if output.ndim == 2:
+        probabilities = _finite(torch.softmax(output[0].float(), 0).cpu().numpy())
     return ReplayFrame(
         images=int(images),
         epoch=float(epoch),
-        kernels=conv.weight[:MAX_CHANNELS].detach().cpu().numpy().astype(np.float16),
+        kernels=_finite(conv.weight[:MAX_CHANNELS].detach().float().cpu().numpy()).astype(np.float16),
         digit=digit[0].cpu().numpy().astype(np.uint8),
         label=int(label),
         maps=quantised,
         map_high=high.astype(np.float32),
-        probabilities=(torch.softmax(output[0].float(), 0).cpu().numpy() if is_classifier else np.zeros(0, np.float32)),
+        probabilities=probabilities,
     )
 
 

@@ -141,3 +141,15 @@ def test_resume_keeps_appending_the_same_frames(tiny_run, mnist):
     np.testing.assert_allclose(
         frames[-1].kernels.astype(np.float32), uninterrupted[-1].kernels.astype(np.float32), atol=2e-3
     )
+
+
+def test_a_run_about_to_diverge_still_gives_a_finite_frame():
+    model = make_model(TrainConfig())
+    with torch.no_grad():
+        replay.first_convolution(model).weight[0, 0, 0, 0] = float("inf")
+        replay.first_convolution(model).weight[1, 0, 0, 0] = float("nan")
+        replay.first_convolution(model).weight[2, 0, 0, 0] = 1e9
+    frame = replay.capture(model, torch.full((1, 28, 28), 200, dtype=torch.uint8), 0, 64, 0.0)
+    for values in (frame.kernels, frame.map_high, frame.probabilities):
+        assert np.isfinite(values).all()
+    assert ReplayFrame.from_bytes(frame.to_bytes()).kernels[2, 0, 0, 0] == np.float16(65504)
