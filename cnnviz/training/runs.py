@@ -165,13 +165,14 @@ class Run:
         atomic_write_text(self.path / "config.json", json.dumps({**self.meta, "name": name}, indent=2))
 
     def version(self) -> str:
-        """A text that changes whenever the status, the metrics or the samples change on disk.
+        """A text that changes whenever the status, the metrics, the samples or the replay change on disk.
 
-        Their sizes and modification times, from three ``stat`` calls: what a watching page compares
-        each second instead of reading and drawing the run again.
+        Their sizes and modification times, from four ``stat`` calls (the replay's folder gets a new
+        modification time with each frame): what a watching page compares each second instead of reading and
+        drawing the run again.
         """
         parts = []
-        for name in ("status.json", "metrics.jsonl", "samples.pt"):
+        for name in ("status.json", "metrics.jsonl", "samples.pt", replay.FOLDER):
             stamp = _stamp(os.path.join(self._folder, name))
             parts.append("-" if stamp is None else f"{stamp[1]}.{stamp[2]}")
         return "/".join(parts)

@@ -4,12 +4,14 @@ player still has its frames after the student goes to another page and comes bac
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
 from cnnviz.files import atomic_write_text
 from cnnviz.training import replay
+from cnnviz.training.jobs import process_start_ticks
 from cnnviz.training.recipe import TrainConfig
 from cnnviz.training.runs import create_run
 from tests.conftest import wait_for_app
@@ -68,10 +70,37 @@ def test_play_runs_the_replay_in_the_browser_and_the_slider_scrubs(page, app_ser
         nav = page.locator("[data-testid='stSidebarNavLink']")
         nav.filter(has_text="Inside the network").click()
         wait_for_app(page)
-        expect(page.get_by_text("Inside the network").first).to_be_visible(timeout=WAIT_MS)
+        expect(page.get_by_role("heading", name="Inside the network")).to_be_visible(timeout=WAIT_MS)
         nav.filter(has_text="Train").click()
         wait_for_app(page)
         expect(label).to_contain_text("moment 6 of 6", timeout=WAIT_MS)
         assert kernel_pixels(page) == trained
     finally:
+        run.delete()
+
+
+@pytest.mark.browser
+def test_a_live_runs_replay_follows_new_frames_unless_the_student_moved_it(page, app_server):
+    """A stand-in process (``sleep``) plays the trainer: the test writes the frames, the page's watch sees them."""
+    url, runs_folder = app_server
+    stand_in = subprocess.Popen(["sleep", "300"])
+    run = create_run(TrainConfig(), name="live replay", root=runs_folder)
+    try:
+        for seed, images in enumerate(MOMENTS[:2]):
+            replay.write_frame(run.path, a_frame(images, seed=seed))
+        run.set_status("running", "training", pid=stand_in.pid, start_ticks=process_start_ticks(stand_in.pid))
+        page.goto(url)
+        wait_for_app(page)
+        page.goto(f"{url}/train?run={run.id}")
+        label = page.locator(".rp-label")
+        expect(label).to_contain_text("moment 2 of 2", timeout=WAIT_MS)
+        replay.write_frame(run.path, a_frame(MOMENTS[2], seed=2))  # a frame alone, no metrics: the watch sees it
+        expect(label).to_contain_text("moment 3 of 3", timeout=15_000)
+        page.locator(".rp-slider").evaluate("s => { s.value = '0'; s.dispatchEvent(new Event('input')); }")
+        expect(label).to_contain_text("moment 1 of 3")
+        replay.write_frame(run.path, a_frame(MOMENTS[3], seed=3))
+        expect(label).to_contain_text("moment 1 of 4", timeout=15_000)  # more moments, the student stays put
+    finally:
+        stand_in.kill()
+        stand_in.wait()
         run.delete()
