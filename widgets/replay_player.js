@@ -79,7 +79,8 @@ function legendFor(cmap, words) {
 }
 
 async function build(root, d, state, token) {
-  const [kernels, maps, digit] = await Promise.all([decodePng(d.kernels_png), decodePng(d.maps_png), decodePng(d.digit_png)]);
+  const [kernels, change, maps, digit] = await Promise.all(
+    [d.kernels_png, d.change_png, d.maps_png, d.digit_png].map(decodePng));
   if (root.__build !== token) return () => {};  // newer data arrived while these pictures decoded
   const count = d.frames.length, C = d.channels, k = d.kernel, H = d.height, W = d.width;
   const controls = element("div", "rp-controls");
@@ -96,6 +97,12 @@ async function build(root, d, state, token) {
 
   const kernelLegend = legendFor(d.kernel_cmap, "");
   const [kernelBox, kernelCanvases] = panelGrid(`First-layer kernels (${C}, each ${k} x ${k})`, C, k, k, 40, kernelLegend);
+  const since = d.first_images ? `its value after ${d.first_images.toLocaleString("en")} images` : "its random start";
+  const changeLegend = legendFor(
+    d.kernel_cmap, `-${d.change_largest} … 0 … +${d.change_largest}: one range for every moment`);
+  const [changeBox, changeCanvases] = panelGrid(`What training changed: each kernel minus ${since}`, C, k, k, 40, changeLegend);
+  const kernelColumn = element("div", "rp-block");
+  kernelColumn.append(kernelBox, changeBox);
   const mapLegend = legendFor(d.map_cmap, "0 … each map's largest value (after ReLU)");
   const [mapBox, mapCanvases] = panelGrid(`Their maps of the fixed digit (${H} x ${W})`, C, H, W, 56, mapLegend);
   const digitBox = element("div", "rp-block");
@@ -123,7 +130,7 @@ async function build(root, d, state, token) {
     digitBox.append(element("div", "rp-head", "Its prediction"), bars);
   }
   const pictures = element("div", "rp-pictures");
-  pictures.append(kernelBox, digitBox, mapBox);
+  pictures.append(kernelColumn, digitBox, mapBox);
   root.replaceChildren(controls, pictures);
 
   const show = (i) => {
@@ -133,6 +140,7 @@ async function build(root, d, state, token) {
     const f = d.frames[i];
     for (let c = 0; c < C; c++) {
       paintPanel(kernelCanvases[c], kernels, (i * C + c) * k * k, k, k, d.kernel_cmap);
+      paintPanel(changeCanvases[c], change, (i * C + c) * k * k, k, k, d.kernel_cmap);
       paintPanel(mapCanvases[c], maps, (i * C + c) * H * W, H, W, d.map_cmap);
     }
     kernelLegend.lastChild.textContent = `-${f.largest} … 0 … +${f.largest}: the weights, white = 0 (this moment's largest)`;
@@ -145,7 +153,8 @@ async function build(root, d, state, token) {
       value.textContent = `${(p * 100).toFixed(1)}%`;
     });
     const guess = classifier ? ` · says ${top} (${(f.probabilities[top] * 100).toFixed(0)}%)` : "";
-    label.textContent = `after ${f.images.toLocaleString("en")} images (epoch ${f.epoch.toFixed(2)})${guess} · moment ${i + 1} of ${count}`;
+    const moved = ` · kernels ${(f.moved * 100).toFixed(1)}% from the start`;
+    label.textContent = `after ${f.images.toLocaleString("en")} images (epoch ${f.epoch.toFixed(2)})${guess}${moved} · moment ${i + 1} of ${count}`;
   };
   let timer = null;
   const stop = () => {

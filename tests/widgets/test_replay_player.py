@@ -30,6 +30,13 @@ def test_kernels_are_centred_on_zero_per_frame_and_maps_are_sent_as_stored():
         largest = np.abs(weights).max()
         assert payload["frames"][i]["largest"] == float(f"{largest:.3g}")
         np.testing.assert_allclose(kernels[i], (weights + largest) / (2 * largest) * 255, atol=0.51)
+    change = indices(payload["change_png"]).reshape(2, 16, 3, 3).astype(int)
+    assert (change[0] == 128).all() and payload["frames"][0]["moved"] == 0  # nothing changed yet: white
+    moved = frames[1].kernels[:, 0].astype(np.float32) - frames[0].kernels[:, 0].astype(np.float32)
+    widest = np.abs(moved).max()  # one range for every moment
+    np.testing.assert_allclose(change[1], (moved + widest) / (2 * widest) * 255, atol=0.51)
+    norm = np.linalg.norm(frames[0].kernels[:, 0].astype(np.float32))
+    assert payload["frames"][1]["moved"] == round(float(np.linalg.norm(moved) / norm), 4)
     maps = indices(payload["maps_png"]).reshape(2, 16, 28, 28)
     assert np.array_equal(maps[1], frames[1].maps)
     assert (payload["kernel_cmap"], payload["map_cmap"]) == ("blue-red", "viridis")
