@@ -153,3 +153,10 @@ def test_a_run_about_to_diverge_still_gives_a_finite_frame():
     for values in (frame.kernels, frame.map_high, frame.probabilities):
         assert np.isfinite(values).all()
     assert ReplayFrame.from_bytes(frame.to_bytes()).kernels[2, 0, 0, 0] == np.float16(65504)
+
+
+def test_an_autoencoder_run_has_a_replay_without_a_prediction():
+    model = make_model(TrainConfig(model="autoencoder"))
+    frame = replay.capture(model, torch.full((1, 28, 28), 100, dtype=torch.uint8), 0, 0, 0.0)
+    assert frame.probabilities.shape == (0,) and frame.kernels.shape == (16, 1, 3, 3)
+    assert ReplayFrame.from_bytes(frame.to_bytes()).probabilities.shape == (0,)
