@@ -1,4 +1,5 @@
-"""Inside the network: receptive fields you can click, why this answer, what the filters look for, the latent space.
+"""Inside the network: receptive fields you can click, why this answer, what the filters look for, the latent space,
+and how a run learned (its replay).
 
 A thin view: widgets -> cnnviz.analysis (receptive / attribution / filters / latent), cnnviz.training.bottleneck
 -> cnnviz.views.inside_view -> render.
@@ -9,6 +10,7 @@ cached on disk per model file, so no rerun blocks for more than about a second.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import streamlit as st
 import torch
@@ -19,13 +21,14 @@ from cnnviz.data import images
 from cnnviz.data.mnist import MNISTNotFound, mnist_test_digit, test_digits
 from cnnviz.data.preprocess import EmptyDrawing, to_mnist
 from cnnviz.device import one_thread
-from cnnviz.training import bottleneck
+from cnnviz.training import bottleneck, replay
 from cnnviz.views import inside_view
 from cnnviz.views.draw_view import NOT_MOVED, field_grids
 from cnnviz.views.model_sources import ModelSource, file_stamp, model_sources
 from models import PRETRAINED_DIR, CheckpointError
 from widgets.browser_id import browser_id
 from widgets.map_grid import map_grid
+from widgets.replay_player import replay_player
 from widgets.resources import model_from_file
 
 SECTIONS = {
@@ -34,6 +37,7 @@ SECTIONS = {
     "filters": "🔬 What filters look for",
     "latent": "🌌 Latent space",
     "bottleneck": "🍾 Bottleneck sizes",
+    "replay": "🎞️ How it learned",
 }
 SLICE_SECONDS = 0.7  # work per rerun on a long computation (the page never blocks much longer)
 SHIPPED_2D = ModelSource("shipped autoencoder, 2-value code", PRETRAINED_DIR / "autoencoder_2d.pt", "autoencoder")
@@ -303,6 +307,24 @@ def show_bottleneck() -> None:
         )
 
 
+def show_replay(path: str) -> None:
+    """The replay of the run the classifier picker shows; a line saying why there is none otherwise."""
+    frames = replay.replay_of_checkpoint(path)
+    if frames:
+        st.markdown(
+            "How this run's first layer learned: its kernels, and their maps and the prediction of one fixed "
+            "validation digit, at moments through training (drag the slider, or press play)."
+        )
+        replay_player(frames, key="inside_replay")
+    elif Path(path).name == replay.CHECKPOINT_NAME:
+        st.info("This run has no replay: it was trained before cnnviz kept one. A new run on the Train page has one.")
+    else:
+        st.info(
+            "The shipped classifier comes without a replay (it was trained before cnnviz kept them). Pick a run "
+            "in the sidebar's Classifier list, or train one on the Train page, to watch its filters form."
+        )
+
+
 st.title("Inside the network")
 st.sidebar.subheader("Models")
 classifier, classifier_path = pick_model("classifier", "Classifier")
@@ -313,7 +335,7 @@ section = st.segmented_control(
     label_visibility="collapsed",
 )  # fmt: skip
 section = section or "fields"
-if digit is None and section not in ("filters", "bottleneck"):
+if digit is None and section not in ("filters", "bottleneck", "replay"):
     st.info("Pick an MNIST test digit or upload a picture of one digit in the sidebar.")
 elif section == "fields" and classifier is not None:
     show_fields(classifier, digit)
@@ -325,5 +347,7 @@ elif section == "latent" and autoencoder is not None:
     show_latent(autoencoder, autoencoder_path, digit)
 elif section == "bottleneck":
     show_bottleneck()
+elif section == "replay" and classifier_path is not None:
+    show_replay(classifier_path)
 else:
     st.info("Pick a model in the sidebar.")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from cnnviz.layers.arithmetic import InvalidLayerConfig
 from cnnviz.page_list import page, page_path
-from cnnviz.training import bottleneck, jobs
+from cnnviz.training import bottleneck, jobs, replay
 from cnnviz.training.recipe import OPTIMIZERS, TrainConfig
 from cnnviz.training.runs import ACTIVE_STATES, Run, RunState, get_run, list_runs
 from cnnviz.views import train_view
@@ -22,6 +22,7 @@ from serving.routes import run_version_path
 from widgets.browser_id import browser_id
 from widgets.curves import curves
 from widgets.map_grid import map_grid
+from widgets.replay_player import replay_player
 from widgets.watch import watch
 
 md = train_view.escape_markdown  # anything a student typed (run names) or a message quoting it
@@ -205,6 +206,16 @@ def run_curves(run: Run, records: list[dict]) -> None:
             map_grid(train_view.reconstructions_grid(samples, title), key=f"rec_{run.id}", panel_px=60)
 
 
+def run_replay(run: Run, live: bool) -> None:
+    """The replay: the first layer's kernels and the fixed digit's maps and prediction through training."""
+    frames = replay.load_replay(run.path)
+    if frames:
+        st.markdown("**Replay: watch the first layer's filters form** (drag the slider, or press play)")
+        replay_player(frames, key=f"replay_{run.id}", live=live)
+    elif not live:
+        st.caption("This run has no replay: it was trained before cnnviz kept one, or stopped before its first step.")
+
+
 def progress_bar(run: Run, records: list[dict]) -> None:
     progress = train_view.run_progress(run, records)
     speed = f"{progress.images_per_s:,.0f} images/s" if progress.images_per_s else "starting ..."
@@ -245,6 +256,7 @@ def live_panel(run_id: str, owner: str, admin: str | None) -> None:
     records = run.metrics()
     progress_bar(run, records)
     run_curves(run, records)
+    run_replay(run, live=True)
     watch(run_version_path(run.id), version, key=f"tr_watch_{run.id}", poll_s=POLL_SECONDS)
 
 
@@ -256,6 +268,7 @@ def results_panel(run: Run, owner: str, admin: str | None) -> None:
     records = run.metrics()
     progress_bar(run, records)
     run_curves(run, records)
+    run_replay(run, live=False)
     results = run.results()
     if results is not None:
         if run.config.model == "classifier":

@@ -1,26 +1,7 @@
 // A grid of feature maps, painted from one PNG of colour indices (see cnnviz/map_grid.py).
 // Hover a panel: its value under the pointer. Click a panel: that channel enlarged below (and, when the grid is
 // clickable, the cell reported to Python and outlined). A panel may carry a box to outline (a receptive field).
-// ANCHORS (colormap name -> evenly spaced RGB anchors) is prepended by widgets/assets.py.
-
-// The 256-entry table, interpolated exactly as cnnviz.plots.colormap_lut does.
-function lut(name) {
-  const anchors = ANCHORS[name];
-  const table = new Uint8Array(256 * 3);
-  const last = anchors.length - 1;
-  for (let i = 0; i < 256; i++) {
-    const x = (i / 255) * last;
-    const k = Math.min(Math.floor(x), last - 1);
-    const f = x - k;
-    for (let c = 0; c < 3; c++) {
-      const v = anchors[k][c] + (anchors[k + 1][c] - anchors[k][c]) * f;
-      table[i * 3 + c] = Math.round(v);
-    }
-  }
-  return table;
-}
-const TABLES = {};
-const table = (name) => TABLES[name] || (TABLES[name] = lut(name));
+// ANCHORS (colormap name -> evenly spaced RGB anchors) and lut.js (table) are prepended by widgets/map_grid.py.
 
 function fmt(v) {
   const a = Math.abs(v);

@@ -14,7 +14,9 @@ from cnnviz.views.grids import MapGrid
 from widgets.assets import colormap_constants, sent, source, with_palette
 
 _COMPONENT = st.components.v2.component(
-    "cnnviz.views.grids", js=colormap_constants() + source("map_grid.js"), css=with_palette(source("map_grid.css"))
+    "cnnviz.views.grids",
+    js=colormap_constants() + source("lut.js") + source("map_grid.js"),
+    css=with_palette(source("map_grid.css")),
 )
 
 

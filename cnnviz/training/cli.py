@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from cnnviz.data.mnist import load_mnist
 from cnnviz.files import atomic_torch_save
-from cnnviz.training import jobs
+from cnnviz.training import jobs, replay
 from cnnviz.training.recipe import (
     OPTIMIZERS,
     SCHEDULES,
@@ -76,8 +76,10 @@ def execute(run: Run, resume: bool = False, on_progress=None, time_limit_s: floa
     if resume and run.checkpoint_path.exists():
         checkpoint = run.load_checkpoint()
         run.truncate_metrics(checkpoint["step"])
+        replay.truncate_replay(run.path, checkpoint["images"])
     elif not resume:
         run.truncate_metrics(-1)
+        replay.truncate_replay(run.path, -1)
     pid = os.getpid()
     me = {"pid": pid, "start_ticks": jobs.process_start_ticks(pid), "host": HOST, "started": time.time()}
     if time_limit_s is not None:

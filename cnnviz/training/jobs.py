@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz.files import atomic_write_text
-from cnnviz.training import worker
+from cnnviz.training import replay, worker
 from cnnviz.training.recipe import TrainConfig, TrainingEstimate, estimate
 from cnnviz.training.runs import Run, RunState, create_run, disk_usage, list_runs, runs_dir
 from cnnviz.training.state import HOST, read_lease
@@ -296,6 +296,11 @@ def _check_queue_room(runs: list[Run], owner: str, limits: Limits, exclude: Run 
         )
 
 
+def _room_needed(config: TrainConfig, cost: TrainingEstimate) -> int:
+    """Disk a new run may fill: its checkpoint and the temporary copy, logs, the replay's frames."""
+    return 2 * cost.checkpoint_bytes + 2**20 + replay.disk_bytes(config.channels[0], config.kernel_size)
+
+
 def _check_disk(folder: Path, needed: int, limits: Limits) -> None:
     used = disk_usage(folder)
     budget = limits.runs_disk_mb * 2**20
@@ -321,7 +326,7 @@ def submit(config: TrainConfig, owner: str, name: str = "", root: str | os.PathL
     folder = Path(root or runs_dir())
     with queue_decisions(folder) as queue:
         _check_queue_room(list_runs(folder), owner, limits)
-        _check_disk(folder, 2 * cost.checkpoint_bytes + 2**20, limits)  # checkpoint, its temporary copy, logs
+        _check_disk(folder, _room_needed(config, cost), limits)
         run = create_run(config, name=name, owner=owner, root=folder)
         try:
             worker.queue_run(queue, run.path, "waiting for a free training slot")
@@ -373,7 +378,7 @@ def submit_batch(
     created: list[Run] = []
     with queue_decisions(folder) as queue:
         _check_queue_room(list_runs(folder), owner, limits, places=len(configs))
-        _check_disk(folder, sum(2 * cost.checkpoint_bytes + 2**20 for cost in costs), limits)
+        _check_disk(folder, sum(map(_room_needed, configs, costs)), limits)
         try:
             for index, (config, name) in enumerate(zip(configs, names)):
                 run = create_run(config, name=name, owner=owner, root=folder)

@@ -25,6 +25,7 @@ from torch import nn
 
 from cnnviz.data.mnist import MNIST, Split, batches, to_float
 from cnnviz.device import pick_device, use_all_cores
+from cnnviz.training import replay
 from models import AutoencoderConfig, BackboneConfig, ClassifierConfig, build_model
 from models.checkpoint import checkpoint_dict
 
@@ -201,6 +202,9 @@ class TrainingCallbacks:
     def on_samples(self, epoch: int, samples: dict[str, torch.Tensor]) -> None:
         """Autoencoder: fixed validation digits and their reconstructions after ``epoch``."""
 
+    def on_replay(self, frame: replay.ReplayFrame) -> None:
+        """A moment of the run's replay (first-layer kernels, the fixed digit's maps and prediction)."""
+
     def should_stop(self) -> bool:
         """Asked before every step and every evaluation batch; ``True`` stops within one step."""
         return False
@@ -371,6 +375,15 @@ def train(
     sample_images = val_split.images[:SAMPLE_DIGITS]
     next_val = (images_seen // config.val_every + 1) * config.val_every if config.val_every else None
     last_epoch_record: dict[str, Any] = {}
+    replay_digit, replay_label = val_split.images[0], int(val_split.labels[0])  # the same digit in every run
+    replay_moments = replay.Schedule(config.epochs * len(train_split))
+
+    def replay_frame() -> None:
+        epochs_done = epoch + step_in_epoch / steps_per_epoch
+        callbacks.on_replay(replay.capture(model, replay_digit, replay_label, images_seen, epochs_done))
+
+    if images_seen == 0:
+        replay_frame()  # the untrained network: where the filters start from
     model.train()
     while epoch < config.epochs:
         order = torch.randperm(len(train_split), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch))
@@ -400,6 +413,8 @@ def train(
             step += 1
             step_in_epoch += 1
             images_seen += len(labels)
+            if replay_moments.due(images_seen - len(labels), images_seen):
+                replay_frame()
             batch_correct = (output.argmax(1) == labels).sum().item() if is_classifier else 0
             loss_sum += loss_value * len(labels)
             correct += batch_correct

@@ -9,6 +9,7 @@
 - ``checkpoint.pt``: the last resumable checkpoint (``torch.load(..., weights_only=True)`` reads it);
 - ``samples.pt`` (autoencoder): fixed validation digits and their latest reconstructions;
 - ``results.pt``: test-set results (confusion matrix, misclassified digits);
+- ``replay/``: one small ``.npz`` per moment of the run's replay (:mod:`cnnviz.training.replay`);
 - ``stop``: present while a stop is requested; ``lease.json``: the queue worker training it, renewed while it
   lives (:mod:`cnnviz.training.state`); ``train.log``: the training process's output.
 
@@ -32,6 +33,7 @@ from typing import Any
 import torch
 
 from cnnviz.files import atomic_torch_save, atomic_write_text
+from cnnviz.training import replay
 from cnnviz.training.recipe import TrainConfig, TrainingCallbacks
 from cnnviz.training.state import (
     ACTIVE_STATES,
@@ -181,13 +183,14 @@ class Run:
             (self.path / "shown").unlink(missing_ok=True)
 
     def version(self) -> str:
-        """A text that changes whenever the status, the metrics or the samples change on disk.
+        """A text that changes whenever the status, the metrics, the samples or the replay change on disk.
 
-        Their sizes and modification times, from three ``stat`` calls: what a watching page compares
-        each second instead of reading and drawing the run again.
+        Their sizes and modification times, from four ``stat`` calls (the replay's folder gets a new
+        modification time with each frame): what a watching page compares each second instead of reading and
+        drawing the run again.
         """
         parts = []
-        for name in ("status.json", "metrics.jsonl", "samples.pt"):
+        for name in ("status.json", "metrics.jsonl", "samples.pt", replay.FOLDER):
             stamp = _stamp(os.path.join(self._folder, name))
             parts.append("-" if stamp is None else f"{stamp[1]}.{stamp[2]}")
         return "/".join(parts)
@@ -246,7 +249,7 @@ class Run:
     # -- checkpoint, samples, results -----------------------------------------
     @property
     def checkpoint_path(self) -> Path:
-        return self.path / "checkpoint.pt"
+        return self.path / replay.CHECKPOINT_NAME
 
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         atomic_torch_save(checkpoint, self.checkpoint_path)
@@ -399,6 +402,9 @@ class RunRecorder(TrainingCallbacks):
 
     def on_samples(self, epoch: int, samples: dict[str, torch.Tensor]) -> None:
         self.run.save_samples(epoch, samples)
+
+    def on_replay(self, frame: replay.ReplayFrame) -> None:
+        replay.write_frame(self.run.path, frame)
 
     def should_stop(self) -> bool:
         if self.deadline is not None and time.monotonic() > self.deadline:
