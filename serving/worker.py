@@ -57,7 +57,11 @@ def run_streamlit(options: list[str]) -> int:
     problem = check_lessons()
     if problem:
         print(problem, file=sys.stderr)
+    from cnnviz import admin
     from cnnviz.training import jobs
+
+    if warning := admin.token_warning():
+        print(warning, file=sys.stderr)
 
     jobs.start_queue_keeper()  # a queue left waiting by a restart or a killed trainer moves on with no page open
     sys.argv = ["streamlit", "run", "app.py", *options]

@@ -375,8 +375,8 @@ class Classroom:
                          class_id, address, now - 60.0)[0][0]  # fmt: skip
             if recent >= limit:
                 raise TooManyNewStudents(
-                    f"{recent} new students joined from your network in the last minute, the most it may add "
-                    f"({NEW_STUDENTS_ENV}); your answers are kept on this page and stored in a moment."
+                    f"{recent} new students joined from your network in the last minute, the most one network may "
+                    f"add (the teacher may raise {NEW_STUDENTS_ENV}); try again in a moment."
                 )
         watched = run("SELECT lesson, step, follow FROM watchers WHERE class_id = ? AND student = ?",
                       class_id, student)  # fmt: skip
