@@ -131,6 +131,12 @@ class AdminGuard:
                         f"; locked for {wait:.0f} s" if wait else "")  # fmt: skip
             return TokenCheck(Verdict.WRONG, wait)
 
+    def reset(self) -> None:
+        """Forget every wrong guess (tests; a restarted server does the same)."""
+        with self._lock:
+            self._sessions.clear()
+            self._addresses.clear()
+
     def _strike(self, strikes: _Strikes, free: int, now: float) -> float:
         """Count a wrong guess; the lock it earns in seconds (0 while it is one of the free ones)."""
         strikes.failures += 1

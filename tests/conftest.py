@@ -45,6 +45,8 @@ def isolated_runs_dir(tmp_path_factory, monkeypatch):
         sys.modules["cnnviz.training.jobs"].stop_queue_keepers()
     if "cnnviz.teaching.class_store" in sys.modules:  # no pool (and its reconnecting threads) outlives its test
         sys.modules["cnnviz.teaching.class_store"].close_pools()
+    if "cnnviz.admin" in sys.modules:  # wrong admin tokens of one test do not lock the next one out
+        sys.modules["cnnviz.admin"].GUARD.reset()
 
 
 @pytest.fixture(scope="session")
