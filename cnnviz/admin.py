@@ -89,6 +89,7 @@ class _Strikes:
     last_failure: float = 0.0
     locked_until: float = 0.0
     last_wrong: bytes = b""  # digest of the last wrong token (sessions only)
+    last_refused: bytes = b""  # digest of the last token refused unread during a lock (sessions only)
 
 
 @dataclass
@@ -115,7 +116,9 @@ class AdminGuard:
             if mine.last_wrong == digest:  # the same wrong text, asked again by a rerun: already told and counted
                 return TokenCheck(Verdict.LOCKED if wait > 0 else Verdict.WRONG, max(wait, 0.0))
             if wait > 0:
-                mine.last_wrong = digest
+                if mine.last_refused == digest:  # a rerun during the lock: logged once
+                    return TokenCheck(Verdict.LOCKED, wait)
+                mine.last_refused = digest  # not compared, so not known to be wrong: once the lock ends, it is
                 log.warning("admin token: a guess from %s (session %s) refused unread, locked for %.0f s more",
                             address or "an unknown address", session[:8], wait)  # fmt: skip
                 return TokenCheck(Verdict.LOCKED, wait)

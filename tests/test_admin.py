@@ -45,6 +45,11 @@ def test_after_the_free_guesses_each_wrong_one_locks_the_session_for_twice_as_lo
     locked = guard.check(TOKEN, "session-1", "10.0.0.5")  # even the right token is not compared while locked
     assert locked.verdict is Verdict.LOCKED and locked.wait_s == 2 and not locked.admin
     assert "checked in 2 s" in locked.message()
+    assert guard.check(TOKEN, "session-1", "10.0.0.5").verdict is Verdict.LOCKED  # a rerun meanwhile
+    clock.now += 2.1
+    assert guard.check(TOKEN, "session-1", "10.0.0.5").admin  # the same token once the lock is over
+    for n in range(4):
+        guard.check(f"guess{n}", "session-1", "10.0.0.5")
     clock.now += 2.1
     assert guard.check("guess4", "session-1", "10.0.0.5").wait_s == 4
     clock.now += 4.1
