@@ -120,7 +120,9 @@ def test_guesses_from_many_threads_at_once_are_all_counted(guard):
     assert guard._addresses["10.0.0.5"].failures == 8
 
 
-@pytest.mark.parametrize(("token", "warned"), [("", False), ("Zq9", True), ("Zq9" * 3 + "Zq", True), ("Zq9" * 4, False)])
+@pytest.mark.parametrize(
+    ("token", "warned"), [("", False), ("Zq9", True), ("Zq9" * 3 + "Zq", True), ("Zq9" * 4, False)]
+)
 def test_a_short_token_is_warned_about(monkeypatch, token, warned):
     monkeypatch.setenv(jobs.ADMIN_TOKEN_ENV, token)
     warning = admin.token_warning()

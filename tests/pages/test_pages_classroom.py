@@ -9,8 +9,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.page_list import page_path
 from cnnviz import admin
+from cnnviz.page_list import page_path
 from cnnviz.teaching import class_db, class_store
 from cnnviz.training import jobs
 from serving.supervisor import free_port

@@ -110,7 +110,7 @@ def test_a_version_2_database_keeps_its_students_in_their_places(db_url):
     db = Classroom(db_url)
     assert db.schema_version() == 3
     (entry,) = db.entries()
-    assert (entry.student, entry.nickname, entry.address, entry.joined, entry.empty) == ("browser-a", "Ada", "", 0, False)
+    assert (entry.student, entry.nickname, entry.address, entry.joined) == ("browser-a", "Ada", "", 0)
     assert db.record_progress("browser-a", "pooling", 3) is True and db.student("browser-a").step == 3
 
 
