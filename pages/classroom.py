@@ -52,11 +52,11 @@ def position(by_slug: dict[str, lesson_files.Lesson], slug: str) -> int:
     return list(by_slug).index(slug) if slug in by_slug else len(by_slug)
 
 
-def where_table(room: Classroom, by_slug: dict[str, lesson_files.Lesson]) -> str:
+def where_table(students: list[class_db.StudentState], by_slug: dict[str, lesson_files.Lesson]) -> str:
     """Who is on which step, as an HTML table (names escaped)."""
     now = time.time()
     groups: dict[tuple[str, int], list[str]] = {}
-    for student in room.students():
+    for student in students:
         name = html.escape(student.display_name)
         if now - student.seen > AWAY_SECONDS:
             name = f'<span class="idle">{name} (away)</span>'
@@ -64,7 +64,7 @@ def where_table(room: Classroom, by_slug: dict[str, lesson_files.Lesson]) -> str
             name += " ⤫"
         groups.setdefault((student.lesson, student.step), []).append(name)
     if not groups:
-        return "<p>No student has opened a lesson yet.</p>"
+        return "<p>No student has answered or given a nickname yet.</p>"
     rows = "".join(
         f"<tr><td>{html.escape(step_name(by_slug, slug, step))}</td><td>{len(names)}</td>"
         f"<td>{', '.join(names)}</td></tr>"
@@ -105,8 +105,9 @@ def places_line(taken: int, watching: int) -> str:
 def live_room(room: Classroom, by_slug: dict[str, lesson_files.Lesson]) -> None:
     try:
         move = room.room()
-        where, answers = where_table(room, by_slug), answers_table(room, by_slug)
-        places = places_line(len(room.entries()), room.watching(time.time() - AWAY_SECONDS))
+        students = room.students()
+        where, answers = where_table(students, by_slug), answers_table(room, by_slug)
+        places = places_line(len(students), room.watching(time.time() - AWAY_SECONDS))
     except ClassroomError as error:
         st.warning(str(error))
         return
