@@ -155,7 +155,10 @@ def sidebar(room: Classroom | None, student: str, by_slug: dict[str, lesson_file
                 try:
                     stored = room.set_nickname(student, name, address=client_address())
                     st.session_state.ls_nickname = stored
-                    st.success(f"The teacher sees you as {class_db.escape_markdown(stored)}." if stored
+                    taken = stored and class_db.nickname_key(stored) != class_db.nickname_key(name)
+                    st.success((f"Another student has that nickname: the teacher sees you as "
+                                f"{class_db.escape_markdown(stored)}." if taken
+                                else f"The teacher sees you as {class_db.escape_markdown(stored)}.") if stored
                                else "You are anonymous.")  # fmt: skip
                 except (NicknameRejected, ClassroomError) as error:
                     st.error(str(error))

@@ -259,7 +259,7 @@ def test_invisible_reserved_and_taken_nicknames():
         assert message in at.error[0].value
     class_db.Classroom().set_nickname("browser-nick0003", "Ada")
     save_nickname(at, "ada")
-    assert "The teacher sees you as ada 2" in at.success[0].value
+    assert "Another student has that nickname: the teacher sees you as ada 2" in at.success[0].value
 
 
 BROKEN = class_db.DatabaseUnavailable(class_store.Problem.BROKEN, "the test's database", "disk I/O error")
