@@ -5,6 +5,9 @@ A thin view: lesson files (cnnviz.teaching.lesson_files) -> the step's question 
 the class database per browser (the Train page's cookie id), so a reload or a
 new tab continues where the student was; a fragment follows the teacher's
 "move the room" (the browser asks every POLL_SECONDS; widgets/watch) unless the student opted out.
+Opening the page takes no place in the class: the first answer or nickname does (from the client address
+widgets.client gives, which limits how many new students one address adds a minute); until then the browser
+watches, and its position is kept as a watcher's.
 
 A class database that stops answering mid-class (a server restarted, a full disk) is one warning at the top
 of the page, and the lesson goes on: answers are checked as usual and kept in the session (``ls_unsaved``)
@@ -20,9 +23,10 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.teaching import class_db, lesson_files, quiz
-from cnnviz.teaching.class_db import Classroom, ClassroomError, NicknameRejected
+from cnnviz.teaching.class_db import Classroom, ClassroomError, DatabaseUnavailable, NicknameRejected
 from serving.routes import CLASS_MOVE
 from widgets.browser_id import browser_id
+from widgets.client import client_address
 from widgets.resources import load_lessons, open_classroom
 from widgets.watch import watch
 
@@ -30,6 +34,7 @@ POLL_SECONDS = 2.0  # how often a page checks whether the teacher moved the room
 HEARTBEAT_SECONDS = 60.0  # how often an open page tells the class database the student is still there
 RETRY_SECONDS = 5.0  # while the class database does not answer, how often the page tries it again
 KEPT_NOTE = "Your answers stay on this page and are stored when it answers again."
+REFUSED_NOTE = "Your answers stay on this page and are stored as soon as the class takes them."
 FOLLOW_HELP = "When the teacher moves the room to a step, this page goes there within a couple of seconds."
 DIGIT_PIXELS = 168  # the shifted digit is drawn 6x (28 -> 168 pixels), crisp
 
@@ -44,7 +49,7 @@ def go_to(slug: str, step: int) -> None:
 
 def start_position(room: Classroom, student: str, by_slug: dict[str, lesson_files.Lesson]) -> None:
     """Where a new session opens: where this browser was, else where the room is, else the first lesson."""
-    saved = room.student(student)
+    saved = room.whereabouts(student)
     move = room.room()
     st.session_state.ls_last_move = move.move if move else 0
     room_step = (move.lesson, move.step) if move is not None and move.lesson in by_slug else None
@@ -69,7 +74,7 @@ class Page:
 
     def lost(self, error: ClassroomError) -> None:
         if self.error is None:
-            self.notice.warning(f"{error} {KEPT_NOTE}")
+            self.notice.warning(f"{error} {KEPT_NOTE if isinstance(error, DatabaseUnavailable) else REFUSED_NOTE}")
         self.error, self.room = error, None
         st.session_state.ls_offline_since = time.monotonic()
 
@@ -78,7 +83,7 @@ def store_unsaved(room: Classroom, student: str) -> None:
     """Answers checked while the database was away, stored now (oldest first; each as its first answer)."""
     unsaved = st.session_state.setdefault("ls_unsaved", {})
     for key in list(unsaved):
-        room.record_answer(student, key, *unsaved[key])
+        room.record_answer(student, key, *unsaved[key], address=client_address())
         del unsaved[key]
 
 
@@ -148,9 +153,12 @@ def sidebar(room: Classroom | None, student: str, by_slug: dict[str, lesson_file
                                  help="Shown to the teacher instead of an anonymous id.")  # fmt: skip
             if st.form_submit_button("Save nickname", disabled=room is None) and room is not None:
                 try:
-                    stored = room.set_nickname(student, name)
+                    stored = room.set_nickname(student, name, address=client_address())
                     st.session_state.ls_nickname = stored
-                    st.success(f"The teacher sees you as {class_db.escape_markdown(stored)}." if stored
+                    taken = stored and class_db.nickname_key(stored) != class_db.nickname_key(name)
+                    st.success((f"Another student has that nickname: the teacher sees you as "
+                                f"{class_db.escape_markdown(stored)}." if taken
+                                else f"The teacher sees you as {class_db.escape_markdown(stored)}.") if stored
                                else "You are anonymous.")  # fmt: skip
                 except (NicknameRejected, ClassroomError) as error:
                     st.error(str(error))
@@ -212,7 +220,7 @@ def show_question(page: Page, student: str, lesson: lesson_files.Lesson, index: 
             try:
                 if page.room is None:
                     raise page.error or ClassroomError("The class database does not answer.")
-                counted = page.room.record_answer(student, key, *answer).counted
+                counted = page.room.record_answer(student, key, *answer, address=client_address()).counted
             except ClassroomError as error:
                 unsaved.setdefault(key, answer)  # the first one stays the first
                 page.lost(error)

@@ -20,6 +20,7 @@ from cnnviz.views.model_sources import checkpoint_upload_mb
 from models import CheckpointError
 from serving.routes import run_version_path
 from widgets.browser_id import browser_id
+from widgets.client import admin_check, log_teacher
 from widgets.curves import curves
 from widgets.map_grid import map_grid
 from widgets.replay_player import replay_player
@@ -170,10 +171,14 @@ def control_buttons(run: Run, state: str, owner: str, admin: str | None) -> None
     try:
         if state in ACTIVE_STATES and st.button("⏹️ Stop", key=f"tr_stop_{run.id}"):
             jobs.stop(run, owner, admin)
+            if run.owner != owner:
+                log_teacher(f"stopped run {run.id}")
             st.toast("Stopping: the last checkpoint is kept.")
         resumable = state in (RunState.STOPPED, RunState.INTERRUPTED, RunState.FAILED) and run.checkpoint_path.exists()
         if resumable and st.button("▶️ Resume from the last checkpoint", key=f"tr_resume_{run.id}"):
             jobs.resume(run, owner, admin)
+            if run.owner != owner:
+                log_teacher(f"resumed run {run.id}")
             st.rerun()
     except jobs.JobRefused as error:
         st.error(md(str(error)))
@@ -328,11 +333,12 @@ def past_runs(owner: str, admin: str | None) -> None:
             curves(train_view.curves_chart(series, metric, model), key="tr_compare_chart")
     target_id = st.selectbox("Run", list(names), format_func=names.get, key="tr_manage")
     target = get_run(target_id)
-    if admin and jobs.is_admin(admin):
+    if admin:  # teacher_box passes on only a token its guard accepted
         marked = st.checkbox("⭐ Shown to the class", value=target.shown_to_class, key=f"tr_shown_{target_id}")
         if marked != target.shown_to_class:
             try:
                 target.mark_shown(marked)
+                log_teacher(f"{'showed' if marked else 'unshowed'} run {target.id} to the class")
                 st.rerun()
             except OSError as error:
                 st.error(md(str(error)))
@@ -353,6 +359,8 @@ def past_runs(owner: str, admin: str | None) -> None:
     if st.button("🗑️ Delete this run", key="tr_delete"):
         try:
             jobs.delete(target, owner, admin)
+            if target.owner != owner:
+                log_teacher(f"deleted run {target.id}")
             st.session_state.pop("train_run", None)
             st.query_params.pop("run", None)
             st.rerun()
@@ -454,12 +462,15 @@ def teacher_box() -> str | None:
         insecure = train_view.insecure_connection_warning(st.context.url, st.context.headers.get("X-Forwarded-Proto"))
         if insecure:
             st.warning(insecure)
-        admin = st.text_input("Admin token", type="password", key="tr_admin") or None
-        if admin and not jobs.is_admin(admin):
-            st.caption("This token does not match the server's CNNVIZ_ADMIN_TOKEN.")
+        typed = st.text_input("Admin token", type="password", key="tr_admin") or None
+        check = admin_check(typed)
+        admin = typed if check.admin else None  # only a token the guard accepted reaches the queue's calls
+        if typed and not check.admin:
+            st.caption(check.message())
         elif admin and st.button("⏹️ Stop every run (end of class)", key="tr_stop_all"):
             try:
                 count = jobs.stop_all(admin)
+                log_teacher(f"stopped every run ({count})")
                 st.success(f"Asked {count} runs to stop or cancelled them; checkpoints are kept.")
             except jobs.JobRefused as error:
                 st.error(md(str(error)))

@@ -7,6 +7,7 @@ fails when one stops taking effect.
 import os
 
 from streamlit import config
+from streamlit.runtime.app_session import AppSession
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import bootstrap
 from streamlit.web.server.starlette import starlette_server
@@ -40,6 +41,16 @@ def _only_the_fronts_url(is_running_hello: bool) -> None:
 
 
 bootstrap._print_url = _only_the_fronts_url
+
+
+def _no_clear_cache_from_clients(self) -> None:
+    """Any browser may send Streamlit's ``clear_cache`` message (the developer menu's "Clear cache"), and Streamlit
+    1.67 then empties ``st.cache_data`` and ``st.cache_resource`` for every session of the process (the models, the
+    lessons, the class database's pool) and the sender's state. On a shared server no client may do that: a restart
+    clears the caches."""
+
+
+AppSession._handle_clear_cache_request = _no_clear_cache_from_clients
 
 _streamlit_app = starlette_server.create_starlette_app
 

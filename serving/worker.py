@@ -57,6 +57,10 @@ def run_streamlit(options: list[str]) -> int:
     problem = check_lessons()
     if problem:
         print(problem, file=sys.stderr)
+    from cnnviz import admin
+
+    if warning := admin.token_warning():
+        print(warning, file=sys.stderr)
     sys.argv = ["streamlit", "run", "app.py", *options]
     try:
         return cli.main()

@@ -44,6 +44,8 @@ def isolated_runs_dir(tmp_path_factory, monkeypatch):
     yield
     if "cnnviz.teaching.class_store" in sys.modules:  # no pool (and its reconnecting threads) outlives its test
         sys.modules["cnnviz.teaching.class_store"].close_pools()
+    if "cnnviz.admin" in sys.modules:  # wrong admin tokens of one test do not lock the next one out
+        sys.modules["cnnviz.admin"].GUARD.reset()
 
 
 QUEUE_WORKER_STOP_S = 90  # a stopping worker lets its trainings save first (seconds on a busy 2-core machine)

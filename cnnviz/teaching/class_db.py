@@ -11,11 +11,16 @@ use, on either engine. Connections, transactions and the turning of every
 database error into a message are :mod:`.class_store`'s.
 
 Rules kept here, not in the pages: a student's *first* answer to a question is
-the one counted (later tries only raise its ``tries``); nicknames are checked
-for length and characters; "new class" archives the current class (its rows
-stay, for export) and starts an empty one with a new question seed; the
-teacher's move is a counter that each student's page compares with the last
-one it followed.
+the one counted (later tries only raise its ``tries``); a browser takes one of
+the class's places only with its first answer or nickname (until then it is
+*watching*: its position is kept in ``watchers``, which no place counts), and
+no more than ``NEW_STUDENTS_PER_MINUTE`` new students come from one client
+address in a minute; nicknames need a visible letter or digit, are compared
+after NFKC normalisation and case folding, "Teacher" and its look-alikes are
+reserved, and a taken one gets a suffix; "new class" archives the current
+class (its rows stay, for export) and starts an empty one with a new question
+seed; the teacher's move is a counter that each student's page compares with
+the last one it followed.
 """
 
 from __future__ import annotations
@@ -48,8 +53,23 @@ DB_FILE = "classroom.sqlite"  # in $CNNVIZ_RUNS_DIR unless $CNNVIZ_CLASSROOM_DB 
 MAX_NICKNAME = 24  # characters in a nickname
 MAX_ANSWER = 200  # characters of an answer kept (the quiz refuses longer ones unread)
 MAX_STUDENTS = 500  # students one class accepts; more are refused with a message
+# New students (places taken) from one client address in a minute. Generous: a school's whole room is usually one
+# NAT address, and by its address alone a room cannot be shielded from one of its own students (the teacher's
+# Class page shows and removes what one address took).
+NEW_STUDENTS_PER_MINUTE = 60
+NEW_STUDENTS_ENV = "CNNVIZ_NEW_STUDENTS_PER_MINUTE"
+MAX_WATCHERS = 2000  # browsers that only watch (no place) kept per class; beyond it the longest unseen is forgotten
 # Letters and digits of any script, spaces and - _ . ' : enough for names, nothing that builds markup.
 _NICKNAME = re.compile(r"^[\w .'\-]+$")
+# Letters (Unicode category Lo) that draw nothing: with only these a nickname would be invisible on the projector.
+FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u17b4\u17b5")
+RESERVED_NICKNAMES = ("teacher",)  # compared by skeleton: "TEACHER", "Teacher" (Greek Tau), "T3acher" are refused
+# Look-alikes of Latin letters, for the reserved names' skeleton only (a small table, not Unicode's full one).
+_CONFUSABLES = str.maketrans({
+    "α": "a", "а": "a", "ε": "e", "е": "e", "τ": "t", "т": "t", "ο": "o", "о": "o", "с": "c", "ς": "c", "ϲ": "c",
+    "һ": "h", "η": "n", "ι": "i", "і": "i", "ρ": "p", "р": "p", "κ": "k", "к": "k", "χ": "x", "х": "x", "υ": "u",
+    "г": "r", "0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "ı": "i", "ɑ": "a",
+})  # fmt: skip
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: classes, students, answers, the room's position
@@ -68,12 +88,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE answers ADD COLUMN tries INTEGER NOT NULL DEFAULT 1",
         "CREATE INDEX answers_by_question ON answers (class_id, question)",
     ),
+    (  # 3: where a place came from and when (new students per address), and browsers that only watch
+        "ALTER TABLE students ADD COLUMN address TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE students ADD COLUMN joined DOUBLE PRECISION NOT NULL DEFAULT 0",
+        "CREATE INDEX students_by_address ON students (class_id, address, joined)",
+        "CREATE TABLE watchers (class_id TEXT NOT NULL, student TEXT NOT NULL, lesson TEXT NOT NULL, "
+        "step INTEGER NOT NULL, follow INTEGER NOT NULL, seen DOUBLE PRECISION NOT NULL, "
+        "PRIMARY KEY (class_id, student))",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class NicknameRejected(ValueError):
     """A nickname that is too long, empty, or has characters that are not allowed (the message says which)."""
+
+
+class ClassFull(ClassroomError):
+    """The class has MAX_STUDENTS places taken: a new student is refused (the teacher's page says so)."""
+
+
+class TooManyNewStudents(ClassroomError):
+    """NEW_STUDENTS_PER_MINUTE places were taken from this client address in the last minute."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +141,22 @@ class StudentState:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One place taken in the class, as the teacher checks it: where from, when, and whether anything is in it."""
+
+    student: str  # the anonymous per-browser id
+    nickname: str  # "" when none
+    address: str  # the client address that took the place ("" when not known)
+    joined: float  # Unix time the place was taken (0: before cnnviz recorded it)
+    answers: int  # questions answered
+
+    @property
+    def empty(self) -> bool:
+        """No answer and no nickname: a place that holds nothing (a nickname cleared again, or a fake)."""
+        return not self.answers and not self.nickname
+
+
+@dataclass(frozen=True)
 class RoomMove:
     """The teacher's latest "move the room to this step"."""
 
@@ -133,22 +185,67 @@ class QuestionStats:
     common_wrong_count: int  # how many gave it
 
 
+def nickname_key(name: str) -> str:
+    """What two nicknames are compared by: NFKC-normalised, case-folded, spaces collapsed ("ＡＤＡ" is "ada")."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _skeleton(name: str) -> str:
+    """Letters only, look-alikes mapped to Latin: what a reserved name is recognised by."""
+    folded = nickname_key(name).translate(_CONFUSABLES)
+    return "".join(ch for ch in unicodedata.normalize("NFKD", folded) if ch.isalpha() and ch.isascii())
+
+
 def check_nickname(text: str) -> str:
     """The nickname, trimmed, if it is acceptable.
 
     Raises:
-        NicknameRejected: empty, longer than MAX_NICKNAME, or with characters other than letters, digits,
-            spaces and ``- _ . '``.
+        NicknameRejected: empty, longer than MAX_NICKNAME, with characters other than letters, digits,
+            spaces and ``- _ . '``, with invisible filler letters or no visible letter or digit, or a reserved name.
     """
     name = unicodedata.normalize("NFC", " ".join(str(text).split()))
     if not name:
         raise NicknameRejected("Type a nickname, or leave the field empty to stay anonymous.")
     if len(name) > MAX_NICKNAME:
         raise NicknameRejected(f"A nickname has at most {MAX_NICKNAME} characters; this one has {len(name)}.")
+    invisible = sorted({f"U+{ord(ch):04X}" for ch in name if FILLERS & set(unicodedata.normalize("NFKC", ch))})
+    if invisible:
+        raise NicknameRejected(f"A nickname cannot hold invisible letters ({' '.join(invisible)}).")
     if not _NICKNAME.match(name):
         bad = sorted({ch for ch in name if not _NICKNAME.match(ch)})
-        raise NicknameRejected(f"Use letters, digits, spaces and - _ . ' only (not {' '.join(bad)}).")
+        shown = " ".join(ch if ch.isprintable() else f"U+{ord(ch):04X}" for ch in bad)
+        raise NicknameRejected(f"Use letters, digits, spaces and - _ . ' only (not {shown}).")
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in name):
+        raise NicknameRejected("A nickname needs at least one letter or digit.")
+    if _skeleton(name) in RESERVED_NICKNAMES:
+        raise NicknameRejected(f"“{name}” is kept for the teacher; pick another nickname.")
     return name
+
+
+def unique_nickname(name: str, taken: set[str]) -> str:
+    """``name``, or ``name`` with the first free suffix (" 2", " 3", ...) when another student holds it already.
+
+    Args:
+        taken: the other students' nicknames as :func:`nickname_key` gives them.
+    """
+    if nickname_key(name) not in taken:
+        return name
+    for number in range(2, MAX_STUDENTS + 2):
+        suffix = f" {number}"
+        candidate = name[: MAX_NICKNAME - len(suffix)].rstrip() + suffix
+        if nickname_key(candidate) not in taken:
+            return candidate
+    raise NicknameRejected("Every variant of this nickname is taken; pick another one.")  # only with 500 alike
+
+
+def new_students_per_minute() -> int:
+    """``$CNNVIZ_NEW_STUDENTS_PER_MINUTE`` (default NEW_STUDENTS_PER_MINUTE; 0 lifts the limit)."""
+    text = os.environ.get(NEW_STUDENTS_ENV, "").strip()
+    if not text:
+        return NEW_STUDENTS_PER_MINUTE
+    if not text.isdigit():
+        raise ClassroomError(f"{NEW_STUDENTS_ENV}={text!r}: give a whole number of students (0: no limit).")
+    return int(text)
 
 
 def escape_markdown(text: str) -> str:
@@ -258,67 +355,154 @@ class Classroom:
 
     # --- students -------------------------------------------------------------------------------
 
-    def _ensure_student(self, run: Run, class_id: str, student: str) -> None:
+    def _take_place(self, run: Run, class_id: str, student: str, address: str) -> None:
+        """Give ``student`` a place in the class unless they hold one: where they watched from, if they did.
+
+        Raises:
+            ClassFull: MAX_STUDENTS places are taken.
+            TooManyNewStudents: ``address`` took the minute's new places already (an empty address is not counted).
+        """
         if run("SELECT 1 FROM students WHERE class_id = ? AND student = ?", class_id, student):
             return
-        self.store.take_lock(run, f"cnnviz students {class_id}")  # the count below stays true until this commits
+        self.store.take_lock(run, f"cnnviz students {class_id}")  # the counts below stay true until this commits
         count = run("SELECT COUNT(*) FROM students WHERE class_id = ?", class_id)[0][0]
         if count >= MAX_STUDENTS:
-            raise ClassroomError(f"This class is full ({MAX_STUDENTS} students); ask the teacher.")
-        run("INSERT INTO students (class_id, student, seen) VALUES (?, ?, ?) ON CONFLICT (class_id, student) "
-            "DO NOTHING", class_id, student, time.time())  # fmt: skip
+            raise ClassFull(f"This class is full ({MAX_STUDENTS} students); the teacher's Class page says so and "
+                            "can free places.")  # fmt: skip
+        now, limit = time.time(), new_students_per_minute()
+        if address and limit:
+            recent = run("SELECT COUNT(*) FROM students WHERE class_id = ? AND address = ? AND joined > ?",
+                         class_id, address, now - 60.0)[0][0]  # fmt: skip
+            if recent >= limit:
+                raise TooManyNewStudents(
+                    f"{recent} new students joined from your network in the last minute, the most one network may "
+                    f"add (the teacher may raise {NEW_STUDENTS_ENV}); try again in a moment."
+                )
+        watched = run("SELECT lesson, step, follow FROM watchers WHERE class_id = ? AND student = ?",
+                      class_id, student)  # fmt: skip
+        lesson, step, follow = watched[0] if watched else ("", 0, 1)
+        run("INSERT INTO students (class_id, student, lesson, step, follow, seen, address, joined) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (class_id, student) DO NOTHING",
+            class_id, student, lesson, step, follow, now, address, now)  # fmt: skip
+        run("DELETE FROM watchers WHERE class_id = ? AND student = ?", class_id, student)
 
-    def set_nickname(self, student: str, nickname: str, class_id: str | None = None) -> str:
-        """Check and store ``nickname`` ("" makes the student anonymous again); returns what was stored.
+    def set_nickname(self, student: str, nickname: str, class_id: str | None = None, address: str = "") -> str:
+        """Check and store ``nickname`` ("" makes the student anonymous again); returns what was stored, with a
+        suffix (" 2") when another student of the class has it. Takes a place in the class (see ``_take_place``).
 
         Raises:
             NicknameRejected: see :func:`check_nickname`.
+            ClassFull, TooManyNewStudents: no place for a new student.
         """
         name = check_nickname(nickname) if nickname.strip() else ""
         class_id = self._class_id(class_id)
         with self.store.write() as run:
-            self._ensure_student(run, class_id, student)
+            self._take_place(run, class_id, student, address)
+            if name:
+                self.store.take_lock(run, f"cnnviz nicknames {class_id}")  # two students typing "Ada" at once
+                taken = run("SELECT nickname FROM students WHERE class_id = ? AND student <> ? AND nickname <> ''",
+                            class_id, student)  # fmt: skip
+                name = unique_nickname(name, {nickname_key(row[0]) for row in taken})
             run("UPDATE students SET nickname = ? WHERE class_id = ? AND student = ?", name, class_id, student)
         return name
 
     def record_progress(
         self, student: str, lesson: str, step: int, follow: bool = True, class_id: str | None = None
-    ) -> None:
-        """Remember where ``student`` is (a reload or a new tab continues there)."""
+    ) -> bool:
+        """Remember where ``student`` is (a reload or a new tab continues there): in their place if they hold
+        one, else as a watcher, which takes no place. Returns whether they hold a place."""
         class_id = self._class_id(class_id)
+        values = (lesson, int(step), int(bool(follow)), time.time(), class_id, student)
         with self.store.write() as run:
-            self._ensure_student(run, class_id, student)
-            run("UPDATE students SET lesson = ?, step = ?, follow = ?, seen = ? WHERE class_id = ? AND student = ?",
-                lesson, int(step), int(bool(follow)), time.time(), class_id, student)  # fmt: skip
+            if run("UPDATE students SET lesson = ?, step = ?, follow = ?, seen = ? WHERE class_id = ? AND student = ? "
+                   "RETURNING 1", *values):  # fmt: skip
+                return True
+            if run("UPDATE watchers SET lesson = ?, step = ?, follow = ?, seen = ? WHERE class_id = ? AND student = ? "
+                   "RETURNING 1", *values):  # fmt: skip
+                return False
+            run("INSERT INTO watchers (lesson, step, follow, seen, class_id, student) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (class_id, student) DO UPDATE SET lesson = excluded.lesson, step = excluded.step, "
+                "follow = excluded.follow, seen = excluded.seen", *values)  # fmt: skip
+            over = run("SELECT COUNT(*) FROM watchers WHERE class_id = ?", class_id)[0][0] - MAX_WATCHERS
+            if over > 0:
+                run("DELETE FROM watchers WHERE class_id = ? AND student IN (SELECT student FROM watchers "
+                    "WHERE class_id = ? ORDER BY seen LIMIT ?)", class_id, class_id, over)  # fmt: skip
+        return False
 
     def student(self, student: str, class_id: str | None = None) -> StudentState | None:
-        """``student``'s row in the class, or None before their first visit."""
+        """``student``'s place in the class, or None while they hold none."""
         with self.store.read() as run:
             rows = run("SELECT student, nickname, lesson, step, follow, seen FROM students "
                        "WHERE class_id = ? AND student = ?", self._class_id(class_id), student)  # fmt: skip
         return StudentState(*rows[0][:4], bool(rows[0][4]), rows[0][5]) if rows else None
 
+    def whereabouts(self, student: str, class_id: str | None = None) -> StudentState | None:
+        """Where ``student`` was last: in their place, or where they watched from; None before their first visit."""
+        class_id = self._class_id(class_id)
+        placed = self.student(student, class_id)
+        if placed is not None:
+            return placed
+        with self.store.read() as run:
+            rows = run("SELECT student, lesson, step, follow, seen FROM watchers WHERE class_id = ? AND student = ?",
+                       class_id, student)  # fmt: skip
+        return StudentState(rows[0][0], "", rows[0][1], rows[0][2], bool(rows[0][3]), rows[0][4]) if rows else None
+
     def students(self, class_id: str | None = None) -> list[StudentState]:
-        """Everyone in the class, by lesson, step and name."""
+        """Everyone with a place in the class, by lesson, step and name."""
         with self.store.read() as run:
             rows = run("SELECT student, nickname, lesson, step, follow, seen FROM students WHERE class_id = ? "
                        "ORDER BY lesson, step, nickname, student", self._class_id(class_id))  # fmt: skip
         return [StudentState(*row[:4], bool(row[4]), row[5]) for row in rows]
 
+    def watching(self, since: float, class_id: str | None = None) -> int:
+        """Browsers that opened a lesson and took no place, seen since ``since`` (Unix time)."""
+        with self.store.read() as run:
+            return run("SELECT COUNT(*) FROM watchers WHERE class_id = ? AND seen >= ?",
+                       self._class_id(class_id), since)[0][0]  # fmt: skip
+
+    def entries(self, class_id: str | None = None) -> list[Entry]:
+        """Every place taken in the class, with where from and how many answers (the teacher's check)."""
+        with self.store.read() as run:
+            rows = run("SELECT s.student, s.nickname, s.address, s.joined, COUNT(a.question) FROM students s "
+                       "LEFT JOIN answers a ON a.class_id = s.class_id AND a.student = s.student "
+                       "WHERE s.class_id = ? GROUP BY s.student, s.nickname, s.address, s.joined "
+                       "ORDER BY s.joined, s.student", self._class_id(class_id))  # fmt: skip
+        return [Entry(*row) for row in rows]
+
+    def remove_students(self, students: list[str], class_id: str | None = None) -> int:
+        """Free the places of ``students`` (the teacher's clean-up), with their answers; returns how many."""
+        class_id = self._class_id(class_id)
+        removed = 0
+        with self.store.write() as run:
+            for student in students:
+                run("DELETE FROM answers WHERE class_id = ? AND student = ?", class_id, student)
+                removed += len(run("DELETE FROM students WHERE class_id = ? AND student = ? RETURNING 1",
+                                   class_id, student))  # fmt: skip
+        return removed
+
     # --- answers ----------------------------------------------------------------------------------
 
     def record_answer(
-        self, student: str, question: str, answer: str, raw: str, correct: bool, class_id: str | None = None
+        self,
+        student: str,
+        question: str,
+        answer: str,
+        raw: str,
+        correct: bool,
+        class_id: str | None = None,
+        address: str = "",
     ) -> AnswerOutcome:
-        """Store ``student``'s answer to ``question`` ("lesson/step"); only the first one counts.
+        """Store ``student``'s answer to ``question`` ("lesson/step"); only the first one counts. The first answer
+        (or nickname) takes a place in the class: see ``_take_place`` for what refuses it.
 
         Args:
             answer: the answer as understood (canonical, for the statistics), or "" if unreadable.
             raw: what was typed (cut to MAX_ANSWER characters).
+            address: the client address (new places per address are limited).
         """
         class_id = self._class_id(class_id)
         with self.store.write() as run:
-            self._ensure_student(run, class_id, student)
+            self._take_place(run, class_id, student, address)
             inserted = run(
                 "INSERT INTO answers (class_id, student, question, answer, raw, correct, answered, tries) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (class_id, student, question) DO NOTHING RETURNING 1",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnviz import admin
 from cnnviz.page_list import page_path
 from cnnviz.teaching import class_db, class_store
 from cnnviz.training import jobs
@@ -97,3 +99,100 @@ def test_the_class_view_says_so_while_the_database_is_away_and_shows_everyone_af
     time.sleep(0.3)
     at.run()
     assert not at.error and "1 of 1 right" in room_html(at)
+
+
+# --- issue 25: the token throttled and logged, places to check and free, a full class said ---------------------------
+
+
+def test_wrong_tokens_are_slowed_and_logged_and_the_right_one_waits_out_the_lock(caplog):
+    caplog.set_level(logging.INFO, logger="cnnviz")
+    at = class_page(token=None)
+    box = at.text_input(key="cl_admin")
+    for n in range(admin.GUARD.limits.free_per_session):
+        box.set_value(f"guess-{n}").run()
+        assert "does not match" in at.error[0].value
+    box.set_value("guess-last").run()
+    assert "next: 2 s" in at.error[0].value
+    box.set_value(TOKEN).run()  # right, but inside the lock: not even compared
+    assert "Too many wrong admin tokens" in at.error[0].value and not at.get("html")
+    lines = [r.getMessage() for r in caplog.records if r.name == "cnnviz.admin"]
+    assert len(lines) == admin.GUARD.limits.free_per_session + 2 and "127.0.0.1" in lines[0]
+    assert not any("guess-" in line or TOKEN in line for line in lines)
+    admin.GUARD.reset()  # the lock over
+    at.run()  # the token still in its box
+    assert at.get("html"), "the class view, once the lock is over"
+
+
+def test_places_to_check_are_shown_and_freed_with_a_log_line(monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="cnnviz")
+    monkeypatch.setenv(class_db.NEW_STUDENTS_ENV, "0")
+    room = class_db.Classroom()
+    for number in range(45):  # one address fills places without answering
+        room.set_nickname(f"browser-flood{number:03d}", f"Bot {number}", address="203.0.113.66")
+    room.record_answer("browser-flood000", "conv/0", "1", "1", True)  # the one that answered stays on demand
+    room.record_answer("browser-real0001", "conv/0", "1", "1", True, address="198.51.100.3")
+    room.set_nickname("browser-empty001", "Gone", address="198.51.100.4")
+    room.set_nickname("browser-empty001", "")
+    at = class_page()
+    assert "47</b> of 500 places taken" in room_html(at)
+    assert "203.0.113.66: 45" in " ".join(c.value for c in at.caption)
+    options = at.selectbox(key="cl_clean_pick").options
+    assert options == ["1 empty (no answer, no nickname)", "45 from 203.0.113.66: its 44 without an answer",
+                       "45 from 203.0.113.66: all of them"]  # fmt: skip
+    at.selectbox(key="cl_clean_pick").set_value(options[1]).run()
+    assert at.button(key="cl_clean").disabled  # not without "Sure?"
+    at.checkbox(key="cl_clean_sure").check().run()
+    at.button(key="cl_clean").click().run()
+    assert not at.exception and "Freed 44 places" in at.success[0].value
+    assert {e.student for e in room.entries()} == {"browser-flood000", "browser-real0001", "browser-empty001"}
+    assert any("teacher action from 127.0.0.1: freed 44 places" in r.getMessage() for r in caplog.records)
+
+
+def test_a_full_class_says_so_to_the_teacher(monkeypatch):
+    monkeypatch.setattr(class_db, "MAX_STUDENTS", 2)
+    room = class_db.Classroom()
+    room.set_nickname("browser-aaaa0001", "Ada")
+    room.record_progress("browser-watch001", "conv", 0)
+    assert "The class is full" not in room_html(class_page())
+    room.set_nickname("browser-bbbb0002", "Bea")
+    shown = room_html(class_page())
+    assert "2</b> of 2 places taken" in shown and "1 more watching" in shown and "The class is full" in shown
+
+
+BROKEN = class_db.DatabaseUnavailable(class_store.Problem.BROKEN, "the test's database", "disk I/O error")
+
+
+@pytest.mark.parametrize("method", ["entries", "watching", "remove_students", "move_room", "new_class",
+                                    "students", "question_stats", "room"])  # fmt: skip
+def test_every_teachers_button_on_a_failing_database_is_a_message(method, monkeypatch):
+    monkeypatch.setenv(class_db.NEW_STUDENTS_ENV, "0")
+    room = class_db.Classroom()
+    room.set_nickname("browser-empty001", "Gone")
+    room.set_nickname("browser-empty001", "")
+    room.record_answer("browser-real0001", "conv/0", "1", "1", True)
+    klass = room.current_class()
+    at = class_page()
+    shown: list[str] = []
+
+    def fail(*args, **kwargs):
+        raise BROKEN
+
+    def seen() -> None:
+        assert not at.exception, at.exception
+        shown.extend(m.value for m in (*at.warning, *at.error))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(class_db.Classroom, method, fail)
+        at.run()
+        seen()
+        if at.get("selectbox") and any(s.key == "cl_clean_pick" for s in at.selectbox):
+            at.checkbox(key="cl_clean_sure").check().run()
+            at.button(key="cl_clean").click().run()
+            seen()
+        at.button(key="cl_move").click().run()
+        seen()
+        at.checkbox(key="cl_sure").check().run()
+        at.button(key="cl_new").click().run()
+        seen()
+    assert any("disk I/O error" in m for m in shown), shown
+    assert class_db.Classroom().answered("browser-real0001", klass.id) == {"conv/0": True}  # nothing saved is lost

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.page_list import page_path
 from cnnviz.teaching import class_db, class_store, lesson_files, quiz
 from serving.supervisor import free_port
+from widgets.client import ADDRESS_KEY
 
 LESSONS = {lesson.slug: lesson for lesson in lesson_files.load_lessons()}
 
@@ -175,3 +176,120 @@ def test_a_real_server_stopped_mid_lesson_loses_no_answer(own_postgres_cluster, 
         lambda: subprocess.run([*pg_ctl, "-m", "fast", "stop"], check=True, timeout=60),
         lambda: subprocess.run([*pg_ctl, "-l", "/dev/null", "start"], check=True, timeout=60),
     )  # fmt: skip
+
+
+# --- places, nicknames and a class database that refuses (issue 25) -------------------------------------------------
+
+
+def answering_page(student: str, address: str) -> AppTest:
+    at = AppTest.from_file("../../app.py", default_timeout=60)
+    at.session_state["ls_student"] = student
+    at.session_state[ADDRESS_KEY] = address  # what widgets.client reads from the front's X-Forwarded-For
+    at.run()
+    at.switch_page(page_path("lessons")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def save_nickname(at: AppTest, name: str) -> AppTest:
+    """Type and save a nickname (the button is disabled while the class database is away: then nothing)."""
+    at.text_input(key="ls_nickname_widget").set_value(name)
+    button = at.button[[b.label for b in at.button].index("Save nickname")]
+    if not button.disabled:
+        button.click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_opening_the_page_takes_no_place_and_a_reload_continues_where_it_was():
+    at = lessons_page("browser-look0001")
+    at.button(key="ls_next").click().run()
+    at.button(key="ls_next").click().run()
+    room = class_db.Classroom()
+    assert room.entries() == [] and room.watching(0) == 1, "a browser that only opens pages is watching"
+    again = lessons_page("browser-look0001")  # a reload
+    assert again.header[0].value == LESSONS["convolution"].steps[2].title
+    answer(again, current_question("convolution", 2).answer_text)
+    (entry,) = room.entries()
+    assert (entry.student, entry.answers) == ("browser-look0001", 1) and room.watching(0) == 0
+
+
+def test_fake_sessions_that_open_pages_leave_the_places_to_real_students(monkeypatch):
+    monkeypatch.setattr(class_db, "MAX_STUDENTS", 3)
+    for number in range(6):  # more page-openers than places
+        lessons_page(f"browser-fake{number:04d}")
+    at = answering_page("browser-real0001", "198.51.100.20")
+    answer(at, current_question("convolution", 0).answer_text)
+    assert at.success[0].value.startswith("Right") and not at.warning
+    (entry,) = class_db.Classroom().entries()
+    assert (entry.student, entry.address) == ("browser-real0001", "198.51.100.20")
+
+
+def test_a_full_class_is_a_message_and_the_answer_is_kept_for_later(monkeypatch):
+    monkeypatch.setattr(class_db, "MAX_STUDENTS", 1)
+    class_db.Classroom().set_nickname("browser-first001", "First")
+    at = answering_page("browser-late0001", "198.51.100.21")
+    save_nickname(at, "Late")  # a message, never "This app has encountered an error"
+    assert "class is full" in at.error[0].value
+    answer(at, current_question("convolution", 0).answer_text)
+    assert at.success[0].value.startswith("Right"), "the answer is still checked"
+    assert len(at.warning) == 1 and "class is full" in at.warning[0].value
+    assert "stored as soon as the class takes them" in at.warning[0].value
+    class_db.Classroom().remove_students(["browser-first001"])  # the teacher frees a place
+    at.session_state["ls_offline_since"] = 0.0  # RETRY_SECONDS later
+    at.run()
+    at.run()
+    assert not at.warning and class_db.Classroom().answered("browser-late0001") == {"convolution/0": True}
+
+
+def test_new_students_from_one_network_are_held_back_for_a_minute(monkeypatch):
+    monkeypatch.setenv(class_db.NEW_STUDENTS_ENV, "2")
+    for number in range(2):
+        save_nickname(answering_page(f"browser-nat{number:05d}", "203.0.113.50"), f"Pupil {number}")
+    held = save_nickname(answering_page("browser-nat00002", "203.0.113.50"), "Pupil 2")
+    assert "2 new students joined from your network in the last minute" in held.error[0].value
+    elsewhere = save_nickname(answering_page("browser-else0002", "203.0.113.51"), "Pupil 2")
+    assert "The teacher sees you as Pupil 2" in elsewhere.success[0].value
+
+
+def test_invisible_reserved_and_taken_nicknames():
+    at = lessons_page("browser-nick0002")
+    for name, message in (("\u3164", "invisible"), ("Τeacher", "kept for the teacher")):
+        save_nickname(at, name)
+        assert message in at.error[0].value
+    class_db.Classroom().set_nickname("browser-nick0003", "Ada")
+    save_nickname(at, "ada")
+    assert "Another student has that nickname: the teacher sees you as ada 2" in at.success[0].value
+
+
+BROKEN = class_db.DatabaseUnavailable(class_store.Problem.BROKEN, "the test's database", "disk I/O error")
+
+
+@pytest.mark.parametrize("method", ["set_nickname", "record_answer", "record_progress", "answered", "room",
+                                    "whereabouts", "current_class", "student"])  # fmt: skip
+def test_every_class_database_call_that_fails_is_a_message(method):
+    at = lessons_page("browser-fail0001")
+    first, second = current_question("convolution", 0), current_question("convolution", 1)
+    answer(at, first.answer_text)  # saved before the failure: never lost
+    at.button(key="ls_next").click().run()
+    shown: list[str] = []
+
+    def fail(*args, **kwargs):
+        raise BROKEN
+
+    def seen(page: AppTest) -> None:
+        assert not page.exception, page.exception
+        shown.extend(m.value for m in (*page.warning, *page.error))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(class_db.Classroom, method, fail)
+        at.run()
+        seen(at)
+        seen(save_nickname(at, "Ada"))
+        seen(answer(at, second.answer_text))
+        at.button(key="ls_next").click().run()
+        seen(at)
+        seen(lessons_page("browser-fail0002"))  # a new session while it fails
+    if method != "student":  # the page never reads student() itself
+        assert any("disk I/O error" in m for m in shown), shown
+    assert class_db.Classroom().answered("browser-fail0001")["convolution/0"] is True

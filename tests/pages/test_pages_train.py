@@ -169,3 +169,29 @@ def test_the_teacher_marks_a_run_shown_and_a_student_compares_its_settings_with_
     assert list(differing["setting"]) == ["lr"]  # the one setting that differs, first
     assert list(differing.iloc[0][["my run", "⭐ teacher's run"]]) == ["0.01", "0.003"]
     assert table.set_index("setting").loc["batch_size", "differs"] == ""
+
+
+def test_wrong_admin_tokens_are_slowed_and_the_right_one_controls_nothing_during_the_lock(monkeypatch, caplog):
+    """Issue 25: 100 wrong guesses went through in 2.3 s; now a few are compared, then each waits."""
+    import logging
+
+    from cnnviz import admin
+
+    caplog.set_level(logging.INFO, logger="cnnviz")
+    monkeypatch.setenv(jobs.ADMIN_TOKEN_ENV, "s3cret-long-enough")
+    run = create_run(TrainConfig(), owner="someone-else")
+    run.set_status("stopped", "stopped at step 3")
+    at = train_page()
+    at.selectbox(key="tr_manage").set_value(run.id)
+    at.button(key="tr_open").click().run()
+    box = at.sidebar.text_input(key="tr_admin")
+    for n in range(admin.GUARD.limits.free_per_session + 1):
+        box.set_value(f"guess-{n}").run()
+    box.set_value("s3cret-long-enough").run()
+    assert "Too many wrong admin tokens" in all_text(at) and not at.exception
+    assert "belongs to another browser" in all_text(at), "no teacher's control during the lock"
+    assert not [b for b in at.button if b.key == "tr_stop_all"]
+    assert len([r for r in caplog.records if r.name == "cnnviz.admin"]) == admin.GUARD.limits.free_per_session + 2
+    admin.GUARD.reset()  # the lock over
+    at.run()
+    assert "belongs to another browser" not in all_text(at) and at.button(key="tr_stop_all")

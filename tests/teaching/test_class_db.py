@@ -53,23 +53,24 @@ def execute_raw(url: str, *statements: str) -> None:
 
 def test_an_empty_database_is_created_at_the_latest_schema(db_url):
     db = Classroom(db_url)
-    assert db.schema_version() == class_db.SCHEMA_VERSION == 2
-    assert all(db.store.has_table(name) for name in ("schema_version", "classes", "students", "answers", "room"))
+    assert db.schema_version() == class_db.SCHEMA_VERSION == 3
+    tables = ("schema_version", "classes", "students", "answers", "room", "watchers")
+    assert all(db.store.has_table(name) for name in tables)
     db.record_answer("a", "conv/0", "1", "1", True)
     again = Classroom(db_url)  # opening again migrates nothing and loses nothing
-    assert again.schema_version() == 2 and again.answered("a") == {"conv/0": True}
+    assert again.schema_version() == 3 and again.answered("a") == {"conv/0": True}
 
 
 def test_an_empty_sqlite_database_is_created_in_wal_mode(tmp_path):
     path = tmp_path / "new" / "class.sqlite"
     db = Classroom(f"sqlite:///{path}")
-    assert db.schema_version() == class_db.SCHEMA_VERSION == 2
+    assert db.schema_version() == class_db.SCHEMA_VERSION == 3
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"schema_version", "classes", "students", "answers", "room"} <= tables
+    assert {"schema_version", "classes", "students", "answers", "room", "watchers"} <= tables
     Classroom(f"sqlite:///{path}")  # opening again migrates nothing and loses nothing
-    assert db.schema_version() == 2
+    assert db.schema_version() == 3
 
 
 def test_the_default_database_lives_in_the_runs_folder(monkeypatch, tmp_path):
@@ -89,10 +90,28 @@ def test_a_version_1_database_is_migrated_keeping_its_answers(db_url):
         "INSERT INTO answers VALUES ('c1', 'browser-a', 'pooling/0', '(8, 14, 14)', '8x14x14', 1, 2.0)",
     )
     db = Classroom(db_url)
-    assert db.schema_version() == 2
+    assert db.schema_version() == class_db.SCHEMA_VERSION
     (stats,) = db.question_stats()
     assert (stats.question, stats.answered, stats.right) == ("pooling/0", 1, 1)
     assert 'pooling/0,"(8, 14, 14)",8x14x14,yes,1,' in db.export_csv()  # tries: the new column's default
+
+
+def test_a_version_2_database_keeps_its_students_in_their_places(db_url):
+    execute_raw(
+        db_url,
+        "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+        "INSERT INTO schema_version VALUES (2)",
+        *class_db.MIGRATIONS[0],
+        *class_db.MIGRATIONS[1],
+        "INSERT INTO classes VALUES ('c1', 'old', 5, 1.0, NULL)",
+        "INSERT INTO students (class_id, student, nickname, lesson, step, follow, seen) "
+        "VALUES ('c1', 'browser-a', 'Ada', 'pooling', 2, 1, 3.0)",
+    )
+    db = Classroom(db_url)
+    assert db.schema_version() == 3
+    (entry,) = db.entries()
+    assert (entry.student, entry.nickname, entry.address, entry.joined) == ("browser-a", "Ada", "", 0)
+    assert db.record_progress("browser-a", "pooling", 3) is True and db.student("browser-a").step == 3
 
 
 def test_a_newer_database_is_refused_not_damaged(db_url):
@@ -100,7 +119,7 @@ def test_a_newer_database_is_refused_not_damaged(db_url):
     execute_raw(db_url, "UPDATE schema_version SET version = 99")
     with pytest.raises(ClassroomError, match="newer than this cnnviz"):
         Classroom(db_url)
-    execute_raw(db_url, "UPDATE schema_version SET version = 2")
+    execute_raw(db_url, f"UPDATE schema_version SET version = {class_db.SCHEMA_VERSION}")
     assert Classroom(db_url).answered("a") == {"conv/0": True}
 
 
@@ -130,6 +149,7 @@ def test_only_the_first_answer_counts_and_the_statistics_follow(room):
 
 def test_progress_nicknames_and_the_teachers_move(room):
     assert room.room() is None and room.student("a") is None
+    room.record_answer("browser-aaaa1234", "pooling/0", "1", "1", True)
     room.record_progress("browser-aaaa1234", "pooling", 2)
     room.record_progress("browser-bbbb5678", "pooling", 0, follow=False)
     assert room.set_nickname("browser-bbbb5678", "  Zoë   O'Neil ") == "Zoë O'Neil"
@@ -243,3 +263,98 @@ def test_two_teachers_moving_the_room_at_once_each_count(db_url):
     for t in threads:
         t.join()
     assert room.room().move == 8  # no two moves read the same counter
+
+
+# --- places: taken by a first answer or nickname, not by opening a page (issue 25) ---------------------------------
+
+
+def test_opening_pages_takes_no_place_and_a_reload_continues_where_the_browser_was(room):
+    for number in range(class_db.MAX_STUDENTS + 10):  # a flood of browsers that only open the Lessons page
+        assert room.record_progress(f"fake{number}", "conv", 0) is False
+    room.record_progress("watcher", "pooling", 2, follow=False)
+    assert room.students() == [] and room.entries() == [] and room.watching(0) == class_db.MAX_STUDENTS + 11
+    back = room.whereabouts("watcher")  # a reload: a new session of the same browser
+    assert (back.lesson, back.step, back.follow, back.nickname) == ("pooling", 2, False, "")
+    assert room.student("watcher") is None
+    assert room.record_answer("real", "conv/0", "1", "1", True, address="10.0.0.7").counted  # a place is free
+    room.record_answer("watcher", "pooling/2", "1", "1", True)
+    (placed,) = [s for s in room.students() if s.student == "watcher"]
+    assert (placed.lesson, placed.step, placed.follow) == ("pooling", 2, False)  # where it watched from
+    assert room.watching(0) == class_db.MAX_STUDENTS + 10 and room.record_progress("watcher", "pooling", 3) is True
+
+
+def test_watchers_kept_per_class_are_bounded(room, monkeypatch):
+    monkeypatch.setattr(class_db, "MAX_WATCHERS", 5)
+    for number in range(8):
+        room.record_progress(f"w{number}", "conv", 0)
+    assert room.watching(0) == 5
+    assert room.whereabouts("w0") is None and room.whereabouts("w7") is not None  # the longest unseen went
+
+
+def test_a_full_class_refuses_a_new_student_and_keeps_everyone_in(room, monkeypatch):
+    monkeypatch.setattr(class_db, "MAX_STUDENTS", 3)
+    for number in range(3):
+        room.set_nickname(f"s{number}", f"Student {number}")
+    with pytest.raises(class_db.ClassFull, match=r"full \(3 students\)"):
+        room.record_answer("late", "conv/0", "1", "1", True)
+    with pytest.raises(class_db.ClassFull):
+        room.set_nickname("late", "Late")
+    assert room.record_answer("s1", "conv/0", "1", "1", True).counted  # those with a place go on
+    assert [e.student for e in room.entries()] == ["s0", "s1", "s2"]
+
+
+def test_new_students_from_one_address_are_limited_per_minute(room, monkeypatch):
+    monkeypatch.setenv(class_db.NEW_STUDENTS_ENV, "4")
+    for number in range(4):
+        room.record_answer(f"nat{number}", "conv/0", "1", "1", True, address="203.0.113.9")
+    with pytest.raises(class_db.TooManyNewStudents, match="4 new students joined from your network"):
+        room.record_answer("nat4", "conv/0", "1", "1", True, address="203.0.113.9")
+    room.record_answer("nat0", "conv/1", "1", "1", True, address="203.0.113.9")  # a place already held: no limit
+    room.set_nickname("other", "Other", address="198.51.100.1")  # another address is not held back
+    execute_raw(room.url, "UPDATE students SET joined = joined - 61")  # a minute later
+    room.record_answer("nat4", "conv/0", "1", "1", True, address="203.0.113.9")
+    assert len(room.entries()) == 6
+
+
+def test_the_teacher_sees_where_places_came_from_and_frees_them(room):
+    room.record_answer("a", "conv/0", "1", "1", True, address="10.0.0.1")
+    room.set_nickname("b", "Bea", address="10.0.0.1")
+    room.set_nickname("c", "Cy", address="10.0.0.2")
+    room.set_nickname("c", "")  # a nickname taken back: the place holds nothing
+    entries = {e.student: e for e in room.entries()}
+    assert {s: (e.address, e.answers, e.empty) for s, e in entries.items()} == {
+        "a": ("10.0.0.1", 1, False), "b": ("10.0.0.1", 0, False), "c": ("10.0.0.2", 0, True),
+    }  # fmt: skip
+    assert all(e.joined > 0 for e in entries.values())
+    assert room.remove_students(["a", "c", "nobody"]) == 2
+    assert [e.student for e in room.entries()] == ["b"] and room.question_stats() == []
+
+
+# --- nicknames: visible, compared after NFKC and case folding, "Teacher" reserved, duplicates suffixed ----------------
+
+
+@pytest.mark.parametrize(
+    ("nickname", "message"),
+    [("\u3164", "invisible"), ("\u115f\u1160", "invisible"), ("Ada\u3164", "invisible"), ("\uffa0", "invisible"),
+     ("a\u200bb", "U\\+200B"), ("_", "at least one letter or digit"), ("-.-", "at least one letter or digit"),
+     ("Teacher", "kept for the teacher"), ("TEACHER", "kept"), ("teacher", "kept"), ("T e a c h e r", "kept"),
+     ("\u03a4eacher", "kept"), ("Теаcher", "kept"), ("T3ACH3R", "kept"), ("Ｔｅａｃｈｅｒ", "kept")],
+)  # fmt: skip
+def test_invisible_and_reserved_nicknames_are_refused(nickname, message):
+    with pytest.raises(NicknameRejected, match=message):
+        class_db.check_nickname(nickname)
+
+
+def test_names_that_only_look_alike_stay_allowed():
+    assert [class_db.check_nickname(n) for n in ("Teach", "Mr Teachers", "Zoë", "李", "42")] == [
+        "Teach", "Mr Teachers", "Zoë", "李", "42",
+    ]  # fmt: skip
+
+
+def test_a_nickname_someone_holds_gets_a_suffix(room):
+    assert room.set_nickname("a", "Ada") == "Ada"
+    assert room.set_nickname("b", "ADA") == "ADA 2"  # case folded
+    assert room.set_nickname("c", "Ａｄａ") == "Ａｄａ 3"  # NFKC: full-width letters are the same name
+    assert room.set_nickname("a", "Ada") == "Ada"  # one's own name is not a duplicate
+    assert room.set_nickname("d", "x" * 24) == "x" * 24 and room.set_nickname("e", "X" * 24) == "X" * 22 + " 2"
+    assert sorted(s.nickname for s in room.students()) == ["ADA 2", "Ada", "X" * 22 + " 2", "x" * 24, "Ａｄａ 3"]
