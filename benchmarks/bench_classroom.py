@@ -187,11 +187,17 @@ def _rerun_message(session: Session, states: list[WidgetState]) -> BackMsg:
     return message
 
 
-async def open_session(url: str, page: str, query_string: str = "") -> tuple[Session, RunResult]:
-    """Connect as a new browser tab would and run ``page`` once; returns the session and that first run."""
+async def open_session(
+    url: str, page: str, query_string: str = "", cookie: str | None = None
+) -> tuple[Session, RunResult]:
+    """Connect as a new browser tab would and run ``page`` once; returns the session and that first run.
+
+    ``cookie``: the ``Cookie`` header a browser that was here before sends (the front's worker cookie).
+    """
     socket = await websockets.connect(
         url.replace("http://", "ws://") + "/_stcore/stream",
         subprotocols=["streamlit"],
+        additional_headers={"Cookie": cookie} if cookie else None,
         max_size=None,
         open_timeout=LOAD_TIMEOUT_S,
         ping_interval=None,  # browsers send no pings; a busy server answering late must not drop the student
