@@ -25,13 +25,7 @@ if __name__ == "__main__":
     workers = supervisor.worker_count()
     try:
         # before anything starts: a second serve.py on a taken port must not start a second queue worker either
-        settings = supervisor.streamlit_settings(app_dir, sys.argv[1:]).front
-        if role is supervisor.Role.FRONT:
-            supervisor.upstreams()
-            supervisor.refuse_taken_port(settings)
-        else:
-            ports = supervisor.app_ports(settings, workers) if role is supervisor.Role.APP else None
-            supervisor.refuse_taken_port(settings, ports)
+        supervisor.preflight(supervisor.streamlit_settings(app_dir, sys.argv[1:]), role, workers)
     except KeyboardInterrupt:
         sys.exit(130)
     if role is supervisor.Role.FRONT:

@@ -274,6 +274,25 @@ class StopRequest:
         self.requested = True
 
 
+def preflight(read: StreamlitSettings, this_role: Role, count: int, environ: dict[str, str] = os.environ) -> None:
+    """Refuse in one line, before anything starts, what this host's role cannot run with (a taken port too)."""
+    settings = read.front
+    if this_role is Role.FRONT:
+        upstreams(environ)
+    elif this_role is Role.APP:
+        if settings.tls is not front.TlsMode.OFF:
+            raise SystemExit(f"cnnviz: an app host ({ROLE_ENV}=app) serves plain HTTP on a private address; "
+                             f"HTTPS is the front's ({ROLE_ENV}=front)")  # fmt: skip
+        if not read.cookie_secret_is_set:  # each host making its own would log browsers out when they move
+            raise SystemExit(
+                f"cnnviz: {ROLE_ENV}=app needs the class's cookie secret, the same on every app host: "
+                "server.cookieSecret in .streamlit/config.toml or STREAMLIT_SERVER_COOKIE_SECRET"
+            )
+        refuse_taken_port(settings, app_ports(settings, count))
+        return
+    refuse_taken_port(settings)
+
+
 def _settings_or_stop(app_dir: Path, argv: list[str], stop: StopRequest) -> StreamlitSettings | None:
     """Streamlit's settings; None when Ctrl-C came in the first second (it also ended the process reading them)."""
     try:
@@ -293,21 +312,13 @@ def serve(app_dir: Path, argv: list[str], count: int, this_role: Role = Role.ALL
     settings = read.front
     _, options = split_options(argv)
     environ = {**os.environ, WORKERS_ENV: "1"}
+    preflight(read, this_role, count)
     if this_role is Role.APP:
-        if settings.tls is not front.TlsMode.OFF:
-            raise SystemExit(f"cnnviz: an app host ({ROLE_ENV}=app) serves plain HTTP on a private address; "
-                             f"HTTPS is the front's ({ROLE_ENV}=front)")  # fmt: skip
-        if not read.cookie_secret_is_set:  # each host making its own would log browsers out when they move
-            raise SystemExit(
-                f"cnnviz: {ROLE_ENV}=app needs the class's cookie secret, the same on every app host: "
-                "server.cookieSecret in .streamlit/config.toml or STREAMLIT_SERVER_COOKIE_SECRET"
-            )
         address, ports = settings.host or "0.0.0.0", app_ports(settings, count)
     else:
         address, ports = "127.0.0.1", [free_port() for _ in range(count)]
         if not read.cookie_secret_is_set:  # one secret for all: a browser's cookies hold on every worker
             environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
-    refuse_taken_port(settings, ports if this_role is Role.APP else None)
     health = "/" + "/".join(part for part in (settings.base_url_path, "_stcore/health") if part)
     dial = _dial_host(address)
     workers = {port: WorkerProcess(port, f"http://{dial}:{port}{health}") for port in ports}
@@ -372,12 +383,11 @@ def serve_front(app_dir: Path, argv: list[str], environ: dict[str, str] = os.env
     every browser on its host.
     """
     stop = StopRequest()
-    hosts = upstreams(environ)
     read = _settings_or_stop(app_dir, argv, stop)
     if read is None:
         return 0
-    settings = read.front
-    refuse_taken_port(settings)
+    preflight(read, Role.FRONT, 0, environ)
+    settings, hosts = read.front, upstreams(environ)
     configuration = front.config(settings, hosts, secrets.token_hex(32))
     caddy = _start_front(configuration, settings)
     if caddy is None:
