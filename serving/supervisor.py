@@ -52,6 +52,9 @@ FRONT_OPTIONS = ("server.port", "server.address", "server.sslCertFile", "server.
 BASE_URL_OPTION = "server.baseUrlPath"  # the front's health checks need it, and so do the workers
 ROLE_ENV = "CNNVIZ_ROLE"
 UPSTREAMS_ENV = "CNNVIZ_UPSTREAMS"
+# The queue's storage and the class database (cnnviz.training.worker, cnnviz.teaching.class_store): named here, not
+# imported, so that this process, alive for the whole class, holds only the standard library.
+SHARED_STORAGE_ENVS = ("CNNVIZ_QUEUE_URL", "CNNVIZ_CLASSROOM_DB")
 
 
 class Role(Enum):
@@ -289,6 +292,10 @@ def preflight(read: StreamlitSettings, this_role: Role, count: int, environ: dic
                 "server.cookieSecret in .streamlit/config.toml or STREAMLIT_SERVER_COOKIE_SECRET"
             )
         refuse_taken_port(settings, app_ports(settings, count))
+        if missing := [name for name in SHARED_STORAGE_ENVS if not environ.get(name, "").strip()]:
+            print(f"cnnviz: warning: {' and '.join(missing)} not set: SQLite in the runs folder, which several app "
+                  "hosts cannot share (file locks); set them to the class's PostgreSQL",
+                  file=sys.stderr, flush=True)  # fmt: skip
         return
     refuse_taken_port(settings)
 

@@ -27,6 +27,7 @@ from cnnviz.teaching.class_store import DB_ENV
 from cnnviz.training import jobs, worker
 from cnnviz.training.recipe import TrainConfig
 from cnnviz.training.state import read_lease
+from cnnviz.views.train_view import owner_from_cookie
 from serving.front import COOKIE
 from serving.supervisor import ROLE_ENV, UPSTREAMS_ENV, free_port
 from tests.conftest import worker_logs
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_HOSTS = ("127.0.0.2", "127.0.0.3")
 FRONT_HOST = "127.0.0.1"
 STUDENTS = 6  # through the front, on the explorer page
+XSRF = "_streamlit_xsrf"  # the cookie a browser's id comes from (widgets/browser_id.py)
 BACK_WITHIN_S = 10.0  # a student whose app host died answers again on another within this
 START_TIMEOUT_S = 180.0  # every host up (a busy 2-core machine imports torch twice)
 TRAIN_TIMEOUT_S = 240.0
@@ -148,6 +150,18 @@ def worker_cookie(session: bench_classroom.Session, held: str | None = None) -> 
     return given[0].split(";", 1)[0] if given else held
 
 
+def browser_id(url: str, cookies: str, xsrf: str | None = None) -> tuple[str, str]:
+    """(the id the Train and Lessons pages keep this browser's runs and progress under, its XSRF cookie) after a
+    request through the front with the browser's ``cookies`` (and ``xsrf``, the XSRF cookie it holds)."""
+    sent = "; ".join(filter(None, [cookies, xsrf]))
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": sent}), timeout=10
+                                ) as answer:  # fmt: skip
+        given = [c.split(";", 1)[0] for c in answer.headers.get_all("Set-Cookie") or [] if c.startswith(XSRF + "=")]
+    held = given[0] if given else xsrf
+    assert held, "no XSRF cookie"
+    return owner_from_cookie(held.split("=", 1)[1]), held
+
+
 async def change_kernel(session: bench_classroom.Session, size: float) -> None:
     await bench_classroom.interact(session, [bench_classroom.number_state(session, bench_classroom.KERNEL_KEY, size)])
 
@@ -215,11 +229,17 @@ async def a_class(url: str, hosts: dict[str, Host], trainers: list[subprocess.Po
         again.append(worker_cookie(session, cookie))
         await session.socket.close()
     assert again == cookies
+    ids = [browser_id(url, cookie) for cookie in cookies]
+    assert len({owner for owner, _ in ids}) == STUDENTS
 
     # Runs submitted while the class goes on (by the pages' own call): each worker takes one.
     runs = (jobs.submit(LONG, owner="student-on-the-first-host"), jobs.submit(SHORT, owner="student-on-the-second"))
-    wait_for(lambda: all(r.status["state"] == "running" and read_lease(r.path) for r in runs), "both runs training",
-             TRAIN_TIMEOUT_S, worker_logs)  # fmt: skip
+
+    def both_training() -> bool:
+        assert all(t.poll() is None for t in trainers), worker_logs()
+        return all(r.status["state"] == "running" and read_lease(r.path) for r in runs)
+
+    wait_for(both_training, "both runs training", TRAIN_TIMEOUT_S, worker_logs)
     pids = {read_lease(r.path).worker.rsplit(":", 1)[1] for r in runs}
     assert pids == {str(t.pid) for t in trainers}, pids  # on both workers
 
@@ -243,6 +263,8 @@ async def a_class(url: str, hosts: dict[str, Host], trainers: list[subprocess.Po
         await change_kernel(session, 3.0)
         back[i] = (time.monotonic() - killed, worker_cookie(session, cookies[i]))
         await session.socket.close()
+        # the same browser on the other host: its runs, answers and lesson progress are found under the same id
+        assert browser_id(url, back[i][1], ids[i][1])[0] == ids[i][0]
     for session in students:
         await session.socket.close()
     return students, cookies, hit, back, runs

@@ -17,6 +17,8 @@ import websockets
 
 from benchmarks import bench_classroom
 from benchmarks.served import _stat_fields, descendants
+from cnnviz.teaching.class_store import DB_ENV
+from cnnviz.training.worker import QUEUE_URL_ENV
 from serving.front import COOKIE, FrontSettings, TlsMode
 from serving.supervisor import (
     FRONT_MIN_LIFE_S,
@@ -91,9 +93,13 @@ def test_a_host_of_several_machines_is_told_its_role_and_the_front_its_app_hosts
         app_ports(FrontSettings("10.0.0.11", 65535), 2)
 
 
-def test_an_app_host_needs_the_shared_cookie_secret_and_leaves_https_to_the_front():
+def test_an_app_host_needs_the_shared_cookie_secret_and_leaves_https_to_the_front(capsys):
     plain = FrontSettings("127.0.0.2", free_port())
-    preflight(StreamlitSettings(plain, cookie_secret_is_set=True), Role.APP, 2)
+    shared = {QUEUE_URL_ENV: "postgresql://db/cnnviz", DB_ENV: "postgresql://db/cnnviz"}
+    preflight(StreamlitSettings(plain, cookie_secret_is_set=True), Role.APP, 2, shared)
+    assert capsys.readouterr().err == ""
+    preflight(StreamlitSettings(plain, cookie_secret_is_set=True), Role.APP, 2, {QUEUE_URL_ENV: "redis://q"})
+    assert f"warning: {DB_ENV} not set: SQLite in the runs folder" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="the same on every app host: server.cookieSecret"):
         preflight(StreamlitSettings(plain, cookie_secret_is_set=False), Role.APP, 2)
     encrypted = FrontSettings("127.0.0.2", free_port(), TlsMode.INTERNAL, names=("localhost",))
