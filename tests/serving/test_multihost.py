@@ -185,6 +185,7 @@ def test_a_class_across_two_app_hosts_survives_a_dead_host_and_a_dead_training_w
     assert hit == [i for i, c in enumerate(cookies) if c == dead_cookie], (hit, cookies)  # its students, only they
     assert len(hit) == STUDENTS // 2
     assert all(seconds < BACK_WITHIN_S for seconds, _ in back.values()), back
+    print("the dead host's students back after (s):", ", ".join(f"{seconds:.2f}" for seconds, _ in back.values()))
     assert {cookie for _, cookie in back.values()} == set(cookies) - {dead_cookie}  # now on the live host
     assert hosts[APP_HOSTS[1]].answers() and not hosts[APP_HOSTS[0]].answers()
 
