@@ -40,6 +40,7 @@ FRONT_HOST = "127.0.0.1"
 STUDENTS = 6  # through the front, on the explorer page
 XSRF = "_streamlit_xsrf"  # the cookie a browser's id comes from (widgets/browser_id.py)
 BACK_WITHIN_S = 10.0  # a student whose app host died answers again on another within this
+NOTICE_S = 5.0  # a student whose connection still holds this long after the death noticed nothing
 START_TIMEOUT_S = 180.0  # every host up (a busy 2-core machine imports torch twice)
 TRAIN_TIMEOUT_S = 240.0
 LEASE_S = 4  # a killed worker's run is taken over after this (default 30: a test must not wait that long)
@@ -247,25 +248,30 @@ async def a_class(url: str, hosts: dict[str, Host], trainers: list[subprocess.Po
     # An app host dies in the middle of the class: only its students notice, and they are back within seconds.
     hosts[APP_HOSTS[0]].kill()
     killed = time.monotonic()
-    closed = await asyncio.gather(*(closed_within(session, 5.0) for session in students))
-    hit = [i for i, gone in enumerate(closed) if gone]
-    for i, session in enumerate(students):
-        if i not in hit:  # the others' pages answer on the connection they had: they noticed nothing
+
+    async def each(i: int, session: bench_classroom.Session) -> tuple[float, str | None] | None:
+        """None for a student who noticed nothing (the connection held, and answers); (seconds until back, the
+        new worker cookie) for one whose connection the death ended."""
+        if not await closed_within(session, NOTICE_S):
             await change_kernel(session, 3.0)
-    back = {}
-    for i in hit:  # a reloading page (Streamlit's own reconnect), with the cookie the browser holds
-        while True:
+            return None
+        while True:  # a reloading page (Streamlit's own reconnect), with the cookie the browser holds
             try:
-                session, _ = await bench_classroom.open_session(url, bench_classroom.EXPLORER_PAGE, cookie=cookies[i])
+                again, _ = await bench_classroom.open_session(url, bench_classroom.EXPLORER_PAGE, cookie=cookies[i])
                 break
             except (OSError, websockets.InvalidStatus, bench_classroom.InteractionFailed):
                 assert time.monotonic() - killed < BACK_WITHIN_S, "a student of the dead host is not back"
                 await asyncio.sleep(0.2)
-        await change_kernel(session, 3.0)
-        back[i] = (time.monotonic() - killed, worker_cookie(session, cookies[i]))
-        await session.socket.close()
+        await change_kernel(again, 3.0)
+        await again.socket.close()
+        return time.monotonic() - killed, worker_cookie(again, cookies[i])
+
+    outcomes = await asyncio.gather(*(each(i, session) for i, session in enumerate(students)))
+    back = {i: outcome for i, outcome in enumerate(outcomes) if outcome is not None}
+    hit = sorted(back)
+    for i, (_, cookie) in back.items():
         # the same browser on the other host: its runs, answers and lesson progress are found under the same id
-        assert browser_id(url, back[i][1], ids[i][1])[0] == ids[i][0]
+        assert browser_id(url, cookie, ids[i][1])[0] == ids[i][0]
     for session in students:
         await session.socket.close()
     return students, cookies, hit, back, runs
