@@ -7,6 +7,10 @@ processes on localhost ports behind Caddy on the given address and port (see ser
 serving/front.py); with 1 it is the one Streamlit process itself (serving/worker.py). Either way this host's
 training queue worker (cnnviz/training/worker.py) runs beside them, unless ``CNNVIZ_QUEUE_WORKER=0``, and stops
 with them.
+
+Across several machines (docs/serving.md, "Several machines"): ``CNNVIZ_ROLE=app`` runs the workers alone on the
+given address, from the given port on; ``CNNVIZ_ROLE=front`` runs Caddy alone in front of ``CNNVIZ_UPSTREAMS``
+(and no queue worker).
 """
 
 import sys
@@ -17,16 +21,19 @@ from serving import supervisor
 
 if __name__ == "__main__":
     app_dir = Path(__file__).resolve().parent
+    role = supervisor.role()
     workers = supervisor.worker_count()
     try:
         # before anything starts: a second serve.py on a taken port must not start a second queue worker either
-        supervisor.refuse_taken_port(supervisor.streamlit_settings(app_dir, sys.argv[1:]).front)
+        supervisor.preflight(supervisor.streamlit_settings(app_dir, sys.argv[1:]), role, workers)
     except KeyboardInterrupt:
         sys.exit(130)
+    if role is supervisor.Role.FRONT:
+        sys.exit(supervisor.serve_front(app_dir, sys.argv[1:]))
     trainings = training.start_local(app_dir)
     try:
-        if supervisor.uses_front(workers):
-            sys.exit(supervisor.serve(app_dir, sys.argv[1:], workers))
+        if role is supervisor.Role.APP or supervisor.uses_front(workers):
+            sys.exit(supervisor.serve(app_dir, sys.argv[1:], workers, role))
         try:
             from serving import worker
 

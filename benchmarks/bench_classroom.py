@@ -38,7 +38,9 @@ browser takes.
 
 Usage: ``python -m benchmarks classroom [--students 1,10,30,60,120] [--duration 20] [--baseline REF]``.
 With ``--baseline REF`` the baseline (a temporary ``git worktree`` of REF) and this tree are served
-side by side and each N is run on both, alternating which goes first, so both see the same noise.
+side by side and each N is run on both, alternating which goes first, so both see the same noise. With ``--hosts 2``
+the two are this tree served as ``make app`` serves it and as two app hosts (127.0.0.2, 127.0.0.3, one worker each)
+behind a front on 127.0.0.1 (docs/serving.md, "Several machines"); ``--only-hosts`` runs the app hosts alone.
 """
 
 from __future__ import annotations
@@ -187,11 +189,17 @@ def _rerun_message(session: Session, states: list[WidgetState]) -> BackMsg:
     return message
 
 
-async def open_session(url: str, page: str, query_string: str = "") -> tuple[Session, RunResult]:
-    """Connect as a new browser tab would and run ``page`` once; returns the session and that first run."""
+async def open_session(
+    url: str, page: str, query_string: str = "", cookie: str | None = None
+) -> tuple[Session, RunResult]:
+    """Connect as a new browser tab would and run ``page`` once; returns the session and that first run.
+
+    ``cookie``: the ``Cookie`` header a browser that was here before sends (the front's worker cookie).
+    """
     socket = await websockets.connect(
         url.replace("http://", "ws://") + "/_stcore/stream",
         subprotocols=["streamlit"],
+        additional_headers={"Cookie": cookie} if cookie else None,
         max_size=None,
         open_timeout=LOAD_TIMEOUT_S,
         ping_interval=None,  # browsers send no pings; a busy server answering late must not drop the student
@@ -395,13 +403,17 @@ def main(argv: list[str] | None = None) -> None:
         "--duration", type=float, default=DURATION_S, help="measured seconds per N (default %(default)s)"
     )
     parser.add_argument("--baseline", metavar="REF", help="also serve git REF (e.g. main) and compare, interleaved")
+    parser.add_argument(
+        "--hosts", type=int, default=0, metavar="N", help="compare make app's server with N app hosts behind a front"
+    )
+    parser.add_argument("--only-hosts", action="store_true", help="with --hosts: the app hosts alone, no comparison")
     args, ignored = parser.parse_known_args(argv or [])  # options of other benchmarks may be on the line
     if ignored:
         print(f"(ignored here: {' '.join(ignored)})")
     levels = [int(n) for n in args.students.split(",") if n.strip()]
 
     rows = []
-    with versions(args.baseline) as servers:
+    with versions(args.baseline, hosts=args.hosts, compare=not args.only_hosts) as servers:
         time.sleep(REST_S)
         for server in servers:
             print(f"at rest ({server.label}): front {server.front_rss_bytes() / 2**20:.0f} MB RSS, server"

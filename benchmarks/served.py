@@ -165,6 +165,77 @@ def served(app_dir: Path, label: str, extra_args: tuple[str, ...] = ()) -> Itera
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass
+class Hosts(Server):
+    """Several app hosts (``CNNVIZ_ROLE=app``, one loopback address each) and their front (``CNNVIZ_ROLE=front``,
+    ``process``) on this machine: CPU time and memory are those of every process of them all."""
+
+    apps: tuple[subprocess.Popen, ...] = ()
+
+    def _all(self) -> list[int]:
+        return [self.pid, *(app.pid for app in self.apps)]
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self._all())
+
+    def memory_bytes(self) -> int:
+        return sum(memory_bytes(pid) for pid in self._all())
+
+
+def _wait_health(url: str, process: subprocess.Popen, what: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+                raise RuntimeError(f"the {what} did not start:\n{tail}") from None
+            time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def served_hosts(app_dir: Path, label: str, count: int) -> Iterator[Hosts]:
+    """``count`` app hosts on 127.0.0.2, 127.0.0.3, ... (one worker each, as many cores as one-per-core
+    ``make app`` uses on this machine when ``count`` is its core count) behind a front on 127.0.0.1: the recipe of
+    docs/serving.md, "Several machines", on one machine, sharing one runs folder (its SQLite class database and
+    queue are safe on a local disk)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"cnnviz-bench-{label.replace(' ', '-')}-"))
+    env = {**_app_env(folder), "STREAMLIT_SERVER_COOKIE_SECRET": os.urandom(16).hex(), "CNNVIZ_WORKERS": "1",
+           "CNNVIZ_QUEUE_WORKER": "0"}  # fmt: skip
+    app_port, front_port = free_port(), free_port()
+    started: list[tuple[subprocess.Popen, object]] = []
+
+    def start(name: str, address: str, port: int, **extra: str) -> subprocess.Popen:
+        log = open(folder / f"{name}.log", "w")  # noqa: SIM115 - closed at the end
+        process = subprocess.Popen(
+            [sys.executable, "serve.py", "--server.port", str(port), "--server.address", address],
+            cwd=app_dir, env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        started.append((process, log))
+        _wait_health(f"http://{address}:{port}", process, name, folder / f"{name}.log")
+        return process
+
+    try:
+        addresses = [f"127.0.0.{2 + i}" for i in range(count)]
+        apps = tuple(start(f"app-{a}", a, app_port, CNNVIZ_ROLE="app") for a in addresses)
+        upstreams = ",".join(f"{a}:{app_port}" for a in addresses)
+        front = start("server", "127.0.0.1", front_port, CNNVIZ_ROLE="front", CNNVIZ_UPSTREAMS=upstreams)
+        yield Hosts(label, f"http://127.0.0.1:{front_port}", front, folder, apps)
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, log in started:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def checkout(ref: str) -> Iterator[Path]:
     """A temporary ``git worktree`` of ``ref`` (sharing this checkout's .venv), removed afterwards."""
@@ -184,14 +255,26 @@ def checkout(ref: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def versions(
-    baseline: str | None, candidate_dir: Path = ROOT, extra_args: tuple[str, ...] = ()
+    baseline: str | None,
+    candidate_dir: Path = ROOT,
+    extra_args: tuple[str, ...] = (),
+    hosts: int = 0,
+    compare: bool = True,
 ) -> Iterator[list[Server]]:
-    """The servers to compare: ``[candidate]``, or ``[baseline, candidate]`` when a baseline ref is given.
+    """The servers to compare: ``[candidate]``, or ``[baseline, candidate]`` when a baseline ref is given, or with
+    ``hosts``, ``[one server as make app starts it, that many app hosts behind a front]``, both of this tree (the
+    app hosts alone unless ``compare``).
 
     Both run at the same time, so that the benchmarks can alternate between them and both see the same noise.
     """
     with contextlib.ExitStack() as stack:
         servers = []
+        if hosts:
+            if compare:
+                servers.append(stack.enter_context(served(candidate_dir, "one host (make app)", extra_args)))
+            servers.append(stack.enter_context(served_hosts(candidate_dir, f"{hosts} app hosts + front", hosts)))
+            yield servers
+            return
         if baseline:
             tree = stack.enter_context(checkout(baseline))
             servers.append(stack.enter_context(served(tree, f"baseline {baseline}", extra_args)))

@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -305,6 +306,7 @@ class Caddy:
             stdin=subprocess.DEVNULL, env=environ, process_group=0, preexec_fn=_die_with_parent,
         )  # fmt: skip
         # Its own process group: Ctrl-C reaches the supervisor, which stops Caddy last, after the workers.
+        self.started = time.monotonic()  # an end soon after this is a setting Caddy refused, not a crash
 
     def poll(self) -> int | None:
         return self.process.poll()

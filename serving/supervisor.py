@@ -15,11 +15,17 @@ What this module still does that Caddy does not, and why it is kept:
   browsers to it and takes it back when its health check answers again; nothing else would start it.
 - **Starting and stopping everything as one**: the port checked before anything starts, Ctrl-C or SIGTERM
   stopping the workers and Caddy with no traceback, and Caddy dying with this process even on ``kill -9``.
+
+Across several machines (``$CNNVIZ_ROLE``, docs/serving.md): an **app host** (``app``) runs the same workers on
+consecutive ports of its own address and no front; the **front** (``front``) runs Caddy alone, in front of the
+app hosts' workers listed in ``$CNNVIZ_UPSTREAMS``. One process per role, so the same restarts and the same
+clean stop hold on every host.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import secrets
@@ -30,6 +36,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from serving import front
@@ -43,6 +50,60 @@ FRONT_START_TIMEOUT_S = 20.0  # Caddy listens within a second; an internal CA's 
 POLL_S = 0.3
 FRONT_OPTIONS = ("server.port", "server.address", "server.sslCertFile", "server.sslKeyFile")
 BASE_URL_OPTION = "server.baseUrlPath"  # the front's health checks need it, and so do the workers
+ROLE_ENV = "CNNVIZ_ROLE"
+UPSTREAMS_ENV = "CNNVIZ_UPSTREAMS"
+# The queue's storage and the class database (cnnviz.training.worker, cnnviz.teaching.class_store): named here, not
+# imported, so that this process, alive for the whole class, holds only the standard library.
+SHARED_STORAGE_ENVS = ("CNNVIZ_QUEUE_URL", "CNNVIZ_CLASSROOM_DB")
+
+
+class Role(Enum):
+    """What ``serve.py`` runs on this host."""
+
+    ALL = "all"  # one machine: the workers and the front (the default)
+    APP = "app"  # an app host of several: its workers on its own address, no front
+    FRONT = "front"  # the front of several app hosts: Caddy alone, in front of $CNNVIZ_UPSTREAMS
+
+
+def role(environ: dict[str, str] = os.environ) -> Role:
+    """``$CNNVIZ_ROLE``: ``all`` (default), ``app`` or ``front``."""
+    text = environ.get(ROLE_ENV, "").strip().lower() or Role.ALL.value
+    try:
+        return Role(text)
+    except ValueError:
+        raise SystemExit(f"cnnviz: {ROLE_ENV} must be all, app or front, not {text!r}") from None
+
+
+def upstreams(environ: dict[str, str] = os.environ) -> list[str]:
+    """``$CNNVIZ_UPSTREAMS``: the app hosts' workers, ``host:port`` comma-separated (``[v6]:port`` too)."""
+    items = list(dict.fromkeys(item.strip() for item in environ.get(UPSTREAMS_ENV, "").split(",") if item.strip()))
+    if not items:
+        raise SystemExit(f"cnnviz: {ROLE_ENV}=front needs the app hosts' workers in {UPSTREAMS_ENV}, e.g. "
+                         "10.0.0.11:8501,10.0.0.11:8502,10.0.0.12:8501")  # fmt: skip
+    for item in items:
+        host, _, port = item.rpartition(":")
+        if not host or host in ("[]",) or not port.isdigit() or not 0 < int(port) < 65536 or " " in host:
+            raise SystemExit(f"cnnviz: {UPSTREAMS_ENV} lists host:port pairs, comma-separated; {item!r} is not one")
+    return items
+
+
+def app_ports(settings: front.FrontSettings, count: int) -> list[int]:
+    """An app host's worker ports: ``count`` of them from ``--server.port`` on, on its own address."""
+    if settings.port + count > 65536:
+        raise SystemExit(f"cnnviz: {count} workers from port {settings.port} on run past port 65535")
+    return list(range(settings.port, settings.port + count))
+
+
+def _dial_host(address: str | None) -> str:
+    """Where this host reaches a worker listening on ``address`` (every interface: loopback)."""
+    if address in (None, "", "0.0.0.0"):
+        return "127.0.0.1"
+    if address == "::":
+        return "[::1]"
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(address).version == 6:
+            return f"[{address}]"
+    return address
 
 
 def worker_count(environ: dict[str, str] = os.environ) -> int:
@@ -133,13 +194,15 @@ def uses_front(workers: int, environ: dict[str, str] = os.environ) -> bool:
     return workers > 1 or bool(environ.get(front.TLS_ENV, "").strip())
 
 
-def refuse_taken_port(settings: front.FrontSettings) -> None:
-    """Stop with one line when another process listens on the front's port (a second serve.py, say)."""
-    if front.port_taken(settings.host, settings.port):
-        raise SystemExit(
-            f"cnnviz: port {settings.port} on {settings.host or 'every interface'} is taken (is cnnviz already"
-            f" running?); stop that server or choose another port with --server.port"
-        )
+def refuse_taken_port(settings: front.FrontSettings, ports: list[int] | None = None) -> None:
+    """Stop with one line when another process listens on the front's port (a second serve.py, say), or on one
+    of ``ports`` (an app host's workers)."""
+    for port in ports or [settings.port]:
+        if front.port_taken(settings.host, port):
+            raise SystemExit(
+                f"cnnviz: port {port} on {settings.host or 'every interface'} is taken (is cnnviz already"
+                f" running?); stop that server or choose another port with --server.port"
+            )
 
 
 def free_port() -> int:
@@ -179,8 +242,8 @@ class Zygote:
         self.report_fd = read_fd
         self.pending = b""
 
-    def start(self, port: int) -> None:
-        self.process.stdin.write(f"start {port}\n".encode())
+    def start(self, port: int, address: str = "127.0.0.1") -> None:
+        self.process.stdin.write(f"start {port} {address}\n".encode())
         self.process.stdin.flush()
 
     def reports(self) -> list[list[str]]:
@@ -214,30 +277,64 @@ class StopRequest:
         self.requested = True
 
 
-def serve(app_dir: Path, argv: list[str], count: int) -> int:
-    """Run ``count`` workers and Caddy in front until interrupted; the exit status."""
-    stop = StopRequest()
-    try:
-        read = streamlit_settings(app_dir, argv)
-    except SystemExit:
-        if stop.requested:  # Ctrl-C in the first second also ended the process reading the settings
-            return 0
-        raise
+def preflight(read: StreamlitSettings, this_role: Role, count: int, environ: dict[str, str] = os.environ) -> None:
+    """Refuse in one line, before anything starts, what this host's role cannot run with (a taken port too)."""
     settings = read.front
+    if this_role is Role.FRONT:
+        upstreams(environ)
+    elif this_role is Role.APP:
+        if settings.tls is not front.TlsMode.OFF:
+            raise SystemExit(f"cnnviz: an app host ({ROLE_ENV}=app) serves plain HTTP on a private address; "
+                             f"HTTPS is the front's ({ROLE_ENV}=front)")  # fmt: skip
+        if not read.cookie_secret_is_set:  # each host making its own would log browsers out when they move
+            raise SystemExit(
+                f"cnnviz: {ROLE_ENV}=app needs the class's cookie secret, the same on every app host: "
+                "server.cookieSecret in .streamlit/config.toml or STREAMLIT_SERVER_COOKIE_SECRET"
+            )
+        refuse_taken_port(settings, app_ports(settings, count))
+        if missing := [name for name in SHARED_STORAGE_ENVS if not environ.get(name, "").strip()]:
+            print(f"cnnviz: warning: {' and '.join(missing)} not set: SQLite in the runs folder, which several app "
+                  "hosts cannot share (file locks); set them to the class's PostgreSQL",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        return
     refuse_taken_port(settings)
+
+
+def _settings_or_stop(app_dir: Path, argv: list[str], stop: StopRequest) -> StreamlitSettings | None:
+    """Streamlit's settings; None when Ctrl-C came in the first second (it also ended the process reading them)."""
+    try:
+        return streamlit_settings(app_dir, argv)
+    except SystemExit:
+        if stop.requested:
+            return None
+        raise
+
+
+def serve(app_dir: Path, argv: list[str], count: int, this_role: Role = Role.ALL) -> int:
+    """Run ``count`` workers, and Caddy in front unless this is an app host, until interrupted; the exit status."""
+    stop = StopRequest()
+    read = _settings_or_stop(app_dir, argv, stop)
+    if read is None:
+        return 0
+    settings = read.front
     _, options = split_options(argv)
     environ = {**os.environ, WORKERS_ENV: "1", front.BEHIND_FRONT_ENV: "1"}
-    if not read.cookie_secret_is_set:  # one secret for all: a browser's cookies hold on every worker
-        environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
+    preflight(read, this_role, count)
+    if this_role is Role.APP:
+        address, ports = settings.host or "0.0.0.0", app_ports(settings, count)
+    else:
+        address, ports = "127.0.0.1", [free_port() for _ in range(count)]
+        if not read.cookie_secret_is_set:  # one secret for all: a browser's cookies hold on every worker
+            environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
     health = "/" + "/".join(part for part in (settings.base_url_path, "_stcore/health") if part)
-    ports = [free_port() for _ in range(count)]
-    workers = {port: WorkerProcess(port, f"http://127.0.0.1:{port}{health}") for port in ports}
-    configuration = front.config(settings, [f"127.0.0.1:{port}" for port in ports], secrets.token_hex(32))
+    dial = _dial_host(address)
+    workers = {port: WorkerProcess(port, f"http://{dial}:{port}{health}") for port in ports}
+    configuration = front.config(settings, [f"{dial}:{port}" for port in ports], secrets.token_hex(32))
     zygote = Zygote(app_dir, options, environ)
-    caddy = None
+    caddy: front.Caddy | None = None
     try:
         for port in workers:
-            zygote.start(port)
+            zygote.start(port, address)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not all(worker.healthy() for worker in workers.values()):
             if stop.requested:
@@ -250,18 +347,20 @@ def serve(app_dir: Path, argv: list[str], count: int) -> int:
                 print(f"cnnviz: the workers did not start in {START_TIMEOUT_S:.0f} s.", file=sys.stderr)
                 return 1
             time.sleep(POLL_S)
-        # Caddy once every worker answers: the front's first health answer means the whole server is up (the
-        # tests and benchmarks wait for it), as it did before Caddy. The port was checked free before.
-        caddy, caddy_started = front.Caddy(configuration), time.monotonic()
-        if not _front_listens(caddy, settings):
-            print("cnnviz: the front (Caddy) did not start; see its message above.", file=sys.stderr)
-            return 1
-        host = settings.host or "localhost"
-        print(f"cnnviz: {count} worker process{'es' * (count > 1)} behind Caddy at {settings.scheme}://{host}:"
-              f"{settings.port}", flush=True)  # fmt: skip
-        if (root := front.root_certificate(settings)) is not None:
-            print(f"cnnviz: HTTPS by Caddy's own authority for {', '.join(settings.names)}; students' browsers"
-                  f" trust it once its root certificate is installed there: {root}", flush=True)  # fmt: skip
+        if this_role is Role.APP:
+            listed = ",".join(f"{dial}:{port}" for port in ports)
+            print(f"cnnviz: app host, {count} worker process{'es' * (count > 1)} at {listed} (the front lists them"
+                  f" in {UPSTREAMS_ENV})", flush=True)  # fmt: skip
+        else:
+            # Caddy once every worker answers: the front's first health answer means the whole server is up (the
+            # tests and benchmarks wait for it), as it did before Caddy. The port was checked free before.
+            caddy = _start_front(configuration, settings)
+            if caddy is None:
+                return 1
+            host = settings.host or "localhost"
+            print(f"cnnviz: {count} worker process{'es' * (count > 1)} behind Caddy at {settings.scheme}://{host}:"
+                  f"{settings.port}", flush=True)  # fmt: skip
+            _say_root_certificate(settings)
         while not stop.requested:
             _follow(zygote, workers)
             if zygote.process.poll() is not None:
@@ -269,13 +368,8 @@ def serve(app_dir: Path, argv: list[str], count: int) -> int:
                 return 1
             for worker in workers.values():
                 _restart_if_dead(zygote, worker)
-            if caddy.poll() is not None:
-                if time.monotonic() - caddy_started < FRONT_MIN_LIFE_S:
-                    print("cnnviz: the front (Caddy) stopped; see its message above.", file=sys.stderr, flush=True)
-                    return 1
-                # Same configuration, same cookie secret: every browser comes back to its own worker.
-                print("cnnviz: the front (Caddy) stopped; starting it again", file=sys.stderr, flush=True)
-                caddy, caddy_started = front.Caddy(configuration), time.monotonic()
+            if caddy is not None and (caddy := _front_again(caddy, configuration)) is None:
+                return 1
             time.sleep(POLL_S)
         return 0
     finally:
@@ -286,6 +380,67 @@ def serve(app_dir: Path, argv: list[str], count: int) -> int:
                     os.kill(worker.pid, signal.SIGTERM)
         if caddy is not None:
             caddy.stop()
+
+
+def serve_front(app_dir: Path, argv: list[str], environ: dict[str, str] = os.environ) -> int:
+    """Run Caddy alone in front of the app hosts' workers in ``$CNNVIZ_UPSTREAMS`` until interrupted.
+
+    Caddy's health checks find an app host that died (its students' next requests go to a live one) and one that
+    is back; the cookie secret of the stickiness is made once here, so a Caddy restarted by this process keeps
+    every browser on its host.
+    """
+    stop = StopRequest()
+    read = _settings_or_stop(app_dir, argv, stop)
+    if read is None:
+        return 0
+    preflight(read, Role.FRONT, 0, environ)
+    settings, hosts = read.front, upstreams(environ)
+    configuration = front.config(settings, hosts, secrets.token_hex(32))
+    caddy = _start_front(configuration, settings)
+    if caddy is None:
+        return 1
+    try:
+        print(f"cnnviz: the front at {settings.scheme}://{settings.host or 'localhost'}:{settings.port}, in front of"
+              f" {', '.join(hosts)}", flush=True)  # fmt: skip
+        _say_root_certificate(settings)
+        while not stop.requested:
+            if (caddy := _front_again(caddy, configuration)) is None:
+                return 1
+            time.sleep(POLL_S)
+        return 0
+    finally:
+        if caddy is not None:
+            caddy.stop()
+
+
+def _start_front(configuration: dict, settings: front.FrontSettings) -> front.Caddy | None:
+    """Caddy started and listening on the front's port; None (said why) if it did not."""
+    caddy = front.Caddy(configuration)
+    if not _front_listens(caddy, settings):
+        caddy.stop()
+        print("cnnviz: the front (Caddy) did not start; see its message above.", file=sys.stderr)
+        return None
+    return caddy
+
+
+def _front_again(caddy: front.Caddy, configuration: dict) -> front.Caddy | None:
+    """``caddy`` while it runs, a new one with the same configuration (the same cookie secret: every browser
+    comes back to its own worker) when it stopped; None when it stopped right after its start (a setting it
+    refused: stop, do not loop)."""
+    if caddy.poll() is None:
+        return caddy
+    if time.monotonic() - caddy.started < FRONT_MIN_LIFE_S:
+        print("cnnviz: the front (Caddy) stopped; see its message above.", file=sys.stderr, flush=True)
+        return None
+    caddy.stop()  # its configuration file goes
+    print("cnnviz: the front (Caddy) stopped; starting it again", file=sys.stderr, flush=True)
+    return front.Caddy(configuration)
+
+
+def _say_root_certificate(settings: front.FrontSettings) -> None:
+    if (root := front.root_certificate(settings)) is not None:
+        print(f"cnnviz: HTTPS by Caddy's own authority for {', '.join(settings.names)}; students' browsers"
+              f" trust it once its root certificate is installed there: {root}", flush=True)  # fmt: skip
 
 
 def _front_listens(caddy: front.Caddy, settings: front.FrontSettings) -> bool:

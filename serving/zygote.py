@@ -9,7 +9,8 @@ else: no thread, no event loop, no torch operation, so it forks cleanly (and aga
 Run by :mod:`serving.supervisor` as ``python -m serving.zygote REPORT_FD [streamlit options]``, in the
 app's folder. Commands arrive as lines on stdin, reports leave as lines on the file descriptor REPORT_FD:
 
-- ``start <port>``: fork a worker serving the app on 127.0.0.1:<port>; reported as ``started <port> <pid>``;
+- ``start <port> [<address>]``: fork a worker serving the app on <address>:<port> (default 127.0.0.1; an app host
+  of several machines names its private address); reported as ``started <port> <pid>``;
 - a worker that ends is reported as ``exited <port> <exit status>`` (the supervisor restarts it);
 - stdin closing (the supervisor is gone) stops every worker and the zygote.
 """
@@ -27,8 +28,8 @@ POLL_S = 0.5  # how often ended workers are looked for while no command arrives
 STOP_WAIT_S = 10.0  # workers asked to stop get this long to leave; then they are killed
 
 
-def start_worker(port: int, options: list[str], report_fd: int) -> int:
-    """Fork a worker on ``port``; returns its pid (in the parent). The child never returns."""
+def start_worker(port: int, options: list[str], report_fd: int, address: str = "127.0.0.1") -> int:
+    """Fork a worker on ``address:port``; returns its pid (in the parent). The child never returns."""
     pid = os.fork()
     if pid:
         return pid
@@ -47,7 +48,7 @@ def start_worker(port: int, options: list[str], report_fd: int) -> int:
         from serving import worker
 
         os.environ["CNNVIZ_WORKERS"] = "1"
-        code = worker.run_streamlit([*options, "--server.address", "127.0.0.1", "--server.port", str(port)])
+        code = worker.run_streamlit([*options, "--server.address", address, "--server.port", str(port)])
     finally:
         os._exit(code)
 
@@ -104,9 +105,10 @@ def main(argv: list[str]) -> int:
             commands += chunk
             while b"\n" in commands:
                 line, commands = commands.split(b"\n", 1)
-                verb, _, port = line.decode().partition(" ")
-                if verb == "start" and port.isdigit():
-                    pid = start_worker(int(port), options, report_fd)
+                words = line.decode().split()
+                if len(words) in (2, 3) and words[0] == "start" and words[1].isdigit():
+                    port = words[1]
+                    pid = start_worker(int(port), options, report_fd, *words[2:])
                     workers[pid] = int(port)
                     report(f"started {port} {pid}")
         while workers:

@@ -87,6 +87,7 @@ KILL_GRACE_S = 300  # a trainer still alive this long after its time limit is ki
 NICENESS = 10  # how much lower than the worker the trainings run, so that pages on the same host stay fast
 SQLITE_BUSY_S = 5.0
 STORAGE_TIMEOUT_S = 5.0  # connecting to a Redis or PostgreSQL storage
+CREATE_TRIES = 5  # opening a PostgreSQL storage whose tables another host is creating at the same moment
 REPEAT_LOG_S = 60.0  # the same error is logged at most once a minute
 PR_SET_PDEATHSIG = 1
 ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m cnnviz.train` runs from here
@@ -152,7 +153,16 @@ def _engine(url: str) -> Huey:
     if scheme in ("redis", "rediss"):  # the priority variant: a run whose worker died goes first
         return PriorityRedisHuey(QUEUE_NAME, url=url, results=False, socket_connect_timeout=STORAGE_TIMEOUT_S)
     if scheme in ("postgresql", "postgres"):
-        return PostgresHuey(QUEUE_NAME, dsn=url, results=False, connect_timeout=int(STORAGE_TIMEOUT_S))
+        for attempt in range(CREATE_TRIES):
+            try:
+                return PostgresHuey(QUEUE_NAME, dsn=url, results=False, connect_timeout=int(STORAGE_TIMEOUT_S))
+            except Exception as error:
+                # Huey creates its tables with CREATE TABLE IF NOT EXISTS, which PostgreSQL does not make atomic:
+                # two hosts opening a new database at once, one of them fails with a duplicate key (a
+                # UniqueViolation on pg_type). Once the other has made them, the next try finds them.
+                if type(error).__name__ != "UniqueViolation" or attempt == CREATE_TRIES - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
     raise ValueError(f"{QUEUE_URL_ENV} must start with sqlite:///, redis:// or postgresql://, not {scheme}://")
 
 

@@ -17,13 +17,21 @@ import websockets
 
 from benchmarks import bench_classroom
 from benchmarks.served import _stat_fields, descendants
-from serving.front import COOKIE, TlsMode
+from cnnviz.teaching.class_store import DB_ENV
+from cnnviz.training.worker import QUEUE_URL_ENV
+from serving.front import COOKIE, FrontSettings, TlsMode
 from serving.supervisor import (
     FRONT_MIN_LIFE_S,
     MAX_WORKERS,
+    Role,
+    StreamlitSettings,
+    app_ports,
     free_port,
+    preflight,
+    role,
     split_options,
     streamlit_settings,
+    upstreams,
     uses_front,
     worker_count,
 )
@@ -67,6 +75,60 @@ def test_the_fronts_settings_are_streamlits_read_where_the_workers_read_them(tmp
     for bad in ("abc", "0", "70000"):
         with pytest.raises(SystemExit, match="must be a port number"):
             streamlit_settings(ROOT, ["--server.port", bad], {})
+
+
+def test_a_host_of_several_machines_is_told_its_role_and_the_front_its_app_hosts():
+    assert role({}) is Role.ALL and role({"CNNVIZ_ROLE": " App "}) is Role.APP and role({"CNNVIZ_ROLE": "front"})
+    with pytest.raises(SystemExit, match="must be all, app or front, not 'worker'"):
+        role({"CNNVIZ_ROLE": "worker"})
+    listed = {"CNNVIZ_UPSTREAMS": " 10.0.0.11:8501, 10.0.0.11:8502,[fd00::12]:8501,10.0.0.11:8501 "}
+    assert upstreams(listed) == ["10.0.0.11:8501", "10.0.0.11:8502", "[fd00::12]:8501"]
+    with pytest.raises(SystemExit, match="needs the app hosts' workers in CNNVIZ_UPSTREAMS"):
+        upstreams({"CNNVIZ_UPSTREAMS": " , "})
+    for bad in ("10.0.0.11", "10.0.0.11:http", ":8501", "10.0.0.11:70000"):
+        with pytest.raises(SystemExit, match=f"{bad!r} is not one"):
+            upstreams({"CNNVIZ_UPSTREAMS": f"10.0.0.12:8501,{bad}"})
+    assert app_ports(FrontSettings("10.0.0.11", 8501), 3) == [8501, 8502, 8503]
+    with pytest.raises(SystemExit, match="run past port 65535"):
+        app_ports(FrontSettings("10.0.0.11", 65535), 2)
+
+
+def test_an_app_host_needs_the_shared_cookie_secret_and_leaves_https_to_the_front(capsys):
+    plain = FrontSettings("127.0.0.2", free_port())
+    shared = {QUEUE_URL_ENV: "postgresql://db/cnnviz", DB_ENV: "postgresql://db/cnnviz"}
+    preflight(StreamlitSettings(plain, cookie_secret_is_set=True), Role.APP, 2, shared)
+    assert capsys.readouterr().err == ""
+    preflight(StreamlitSettings(plain, cookie_secret_is_set=True), Role.APP, 2, {QUEUE_URL_ENV: "redis://q"})
+    assert f"warning: {DB_ENV} not set: SQLite in the runs folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="the same on every app host: server.cookieSecret"):
+        preflight(StreamlitSettings(plain, cookie_secret_is_set=False), Role.APP, 2)
+    encrypted = FrontSettings("127.0.0.2", free_port(), TlsMode.INTERNAL, names=("localhost",))
+    with pytest.raises(SystemExit, match="HTTPS is the front's"):
+        preflight(StreamlitSettings(encrypted, cookie_secret_is_set=True), Role.APP, 1)
+    with socket.socket() as taken:  # an app host's second worker port taken: said before anything starts
+        taken.bind(("127.0.0.2", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"port {port} on 127.0.0.2 is taken"):
+            preflight(StreamlitSettings(FrontSettings("127.0.0.2", port - 1), True), Role.APP, 2)
+    with pytest.raises(SystemExit, match="CNNVIZ_UPSTREAMS"):
+        preflight(StreamlitSettings(plain, cookie_secret_is_set=False), Role.FRONT, 0, {})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [({"CNNVIZ_ROLE": "app"}, "needs the class's cookie secret"), ({"CNNVIZ_ROLE": "front"}, "CNNVIZ_UPSTREAMS")],
+)
+def test_serve_py_says_in_one_line_what_a_role_lacks_before_it_starts_anything(tmp_path, env, message):
+    environ = {k: v for k, v in os.environ.items() if k != "STREAMLIT_SERVER_COOKIE_SECRET"}
+    done = subprocess.run(
+        [sys.executable, "serve.py", "--server.port", str(free_port()), "--server.address", "127.0.0.2"],
+        cwd=ROOT, env={**environ, "CNNVIZ_RUNS_DIR": str(tmp_path / "runs"), **env}, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "runs").exists()  # no queue worker was started (it would have made the runs folder)
 
 
 def children(pid: int) -> list[int]:

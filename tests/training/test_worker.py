@@ -116,6 +116,36 @@ def test_the_queue_on_postgresql_holds_the_limits_and_the_lease(postgres_queue):
     assert worker.resync(postgres_queue, runs_dir(), grace_s=0) == [run.id]
 
 
+@pytest.mark.postgres
+def test_hosts_opening_a_new_postgresql_queue_at_once_all_get_it(postgres_queue):
+    """Huey's CREATE TABLE IF NOT EXISTS races on PostgreSQL (a duplicate key on pg_type): every opener must win."""
+    with psycopg_connect() as connection:  # a fresh schema: no table yet, as on a new database
+        schema = connection.execute("SELECT current_schema()").fetchone()[0]
+        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    start, errors = threading.Barrier(6), []
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            worker._engine(worker.queue_url())  # not open_queue: its per-process cache would let only one create
+        except Exception as error:  # noqa: BLE001 - the test reports whatever it was
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+
+
+def psycopg_connect():
+    import psycopg
+
+    return psycopg.connect(os.environ[worker.QUEUE_URL_ENV], autocommit=True)
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
