@@ -144,15 +144,7 @@ def served(app_dir: Path, label: str, extra_args: tuple[str, ...] = ()) -> Itera
     )  # fmt: skip
     server = Server(label, f"http://127.0.0.1:{port}", process, folder)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {label} server did not start:\n{server.log_tail()}") from None
-                time.sleep(0.3)
+        _wait_health(server.url, process, f"{label} server", folder / "server.log")
         yield server
     finally:
         process.terminate()

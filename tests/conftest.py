@@ -316,10 +316,11 @@ def postgres_gate(postgres_url):
     gate.close()
 
 
-def start_app(folder: Path):
-    """Serve the real app with `python serve.py` on a free local port; return (process, url, log)."""
+def start_app(folder: Path, **settings: str):
+    """Serve the real app with `python serve.py` on a free local port, ``settings`` added to its environment
+    (e.g. ``CNNVIZ_ADMIN_TOKEN``); return (process, url, log)."""
     port = free_port()
-    env = {**os.environ, "CNNVIZ_RUNS_DIR": str(folder / "runs")}
+    env = {**os.environ, "CNNVIZ_RUNS_DIR": str(folder / "runs"), **settings}
     log = open(folder / "streamlit.log", "w+")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1"],

@@ -9,30 +9,6 @@ function fmt(v) {
   return String(Number(v.toPrecision(3)));
 }
 
-function paint(canvas, indices, offset, rows, cols, cmap) {
-  const t = table(cmap);
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(cols, rows);
-  for (let i = 0; i < rows * cols; i++) {
-    const k = indices[(offset + i) * 4] * 3;  // the red channel of a grey pixel is its index
-    image.data[i * 4] = t[k];
-    image.data[i * 4 + 1] = t[k + 1];
-    image.data[i * 4 + 2] = t[k + 2];
-    image.data[i * 4 + 3] = 255;
-  }
-  ctx.putImageData(image, 0, 0);
-}
-
-function gradient(cmap) {
-  const t = table(cmap);
-  const stops = [];
-  for (let s = 0; s <= 8; s++) {
-    const k = Math.round((s * 255) / 8) * 3;
-    stops.push(`rgb(${t[k]},${t[k + 1]},${t[k + 2]}) ${(s * 100) / 8}%`);
-  }
-  return `linear-gradient(to right, ${stops.join(",")})`;
-}
-
 const LEGEND = {
   "blue-red": ["-max", "0", "+max", "signed: white = 0"],
   viridis: ["min", "", "max", "values >= 0"],

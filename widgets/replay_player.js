@@ -18,31 +18,6 @@ function decodePng(url) {
   });
 }
 
-// Paint panel `panel` (rows x cols values from `offset` in the decoded PNG) into a canvas of its own size.
-function paintPanel(canvas, image, offset, rows, cols, cmap) {
-  const t = table(cmap);
-  const ctx = canvas.getContext("2d");
-  const out = ctx.createImageData(cols, rows);
-  for (let i = 0; i < rows * cols; i++) {
-    const k = image.data[(offset + i) * 4] * 3;  // the red channel of a grey pixel is its index
-    out.data[i * 4] = t[k];
-    out.data[i * 4 + 1] = t[k + 1];
-    out.data[i * 4 + 2] = t[k + 2];
-    out.data[i * 4 + 3] = 255;
-  }
-  ctx.putImageData(out, 0, 0);
-}
-
-function gradientCss(cmap) {
-  const t = table(cmap);
-  const stops = [];
-  for (let s = 0; s <= 8; s++) {
-    const k = Math.round((s * 255) / 8) * 3;
-    stops.push(`rgb(${t[k]},${t[k + 1]},${t[k + 2]}) ${(s * 100) / 8}%`);
-  }
-  return `linear-gradient(to right, ${stops.join(",")})`;
-}
-
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -73,7 +48,7 @@ function panelGrid(title, count, rows, cols, px, legend) {
 function legendFor(cmap, words) {
   const legend = element("div", "rp-legend");
   const bar = element("span", "rp-bar");
-  bar.style.background = gradientCss(cmap);
+  bar.style.background = gradient(cmap);
   legend.append(bar, element("span", "", words));
   return legend;
 }
@@ -111,7 +86,7 @@ async function build(root, d, state, token) {
   digitCanvas.width = digit.width;
   digitCanvas.height = digit.width;
   digitCanvas.className = "rp-digit";
-  paintPanel(digitCanvas, digit, 0, digit.width, digit.width, "greys");
+  paint(digitCanvas, digit.data, 0, digit.width, digit.width, "greys");
   digitBox.append(digitCanvas);
   const bars = element("div", "rp-bars");
   const barParts = [];
@@ -139,9 +114,9 @@ async function build(root, d, state, token) {
     slider.value = String(i);
     const f = d.frames[i];
     for (let c = 0; c < C; c++) {
-      paintPanel(kernelCanvases[c], kernels, (i * C + c) * k * k, k, k, d.kernel_cmap);
-      paintPanel(changeCanvases[c], change, (i * C + c) * k * k, k, k, d.kernel_cmap);
-      paintPanel(mapCanvases[c], maps, (i * C + c) * H * W, H, W, d.map_cmap);
+      paint(kernelCanvases[c], kernels.data, (i * C + c) * k * k, k, k, d.kernel_cmap);
+      paint(changeCanvases[c], change.data, (i * C + c) * k * k, k, k, d.kernel_cmap);
+      paint(mapCanvases[c], maps.data, (i * C + c) * H * W, H, W, d.map_cmap);
     }
     kernelLegend.lastChild.textContent = `-${f.largest} … 0 … +${f.largest}: the weights, white = 0 (this moment's largest)`;
     let top = 0;

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
@@ -22,15 +20,7 @@ LESSON = {lesson.slug: lesson for lesson in lesson_files.load_lessons()}["convol
 def class_app(tmp_path_factory):
     """The app served with an admin token (its own server: the shared one has none); yields (url, database)."""
     folder = tmp_path_factory.mktemp("class_server")
-    previous = os.environ.get(jobs.ADMIN_TOKEN_ENV)
-    os.environ[jobs.ADMIN_TOKEN_ENV] = TOKEN
-    try:
-        server, url, log = start_app(folder)
-    finally:
-        if previous is None:
-            os.environ.pop(jobs.ADMIN_TOKEN_ENV)
-        else:
-            os.environ[jobs.ADMIN_TOKEN_ENV] = previous
+    server, url, log = start_app(folder, **{jobs.ADMIN_TOKEN_ENV: TOKEN})
     yield url, folder / "runs" / "classroom.sqlite"
     stop_app(server, log)
 

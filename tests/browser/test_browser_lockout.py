@@ -4,7 +4,6 @@ about at start."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 
@@ -27,15 +26,7 @@ FORGED = "198.51.100.99"  # what a student's browser claims to be
 def lockout_app(tmp_path_factory):
     """The app with a short admin token; yields (url, database, log file)."""
     folder = tmp_path_factory.mktemp("lockout_server")
-    previous = os.environ.get(jobs.ADMIN_TOKEN_ENV)
-    os.environ[jobs.ADMIN_TOKEN_ENV] = TOKEN
-    try:
-        server, url, log = start_app(folder)
-    finally:
-        if previous is None:
-            os.environ.pop(jobs.ADMIN_TOKEN_ENV)
-        else:
-            os.environ[jobs.ADMIN_TOKEN_ENV] = previous
+    server, url, log = start_app(folder, **{jobs.ADMIN_TOKEN_ENV: TOKEN})
     yield url, folder / "runs" / "classroom.sqlite", folder / "streamlit.log"
     stop_app(server, log)
 
