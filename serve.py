@@ -4,7 +4,7 @@ Usage: ``python serve.py [streamlit options]``, e.g. ``--server.port 8501``.
 
 With ``CNNVIZ_WORKERS`` above 1 (default: one per core), or with ``CNNVIZ_TLS`` set, it starts that many Streamlit
 processes on localhost ports behind Caddy on the given address and port (see serving/supervisor.py and
-serving/front.py); with 1 it is the one Streamlit process itself (serving/worker.py). Either way this host's
+serving/front.py); with 1 it is the one Streamlit process itself (serving/streamlit_worker.py). Either way this host's
 training queue worker (cnnviz/training/worker.py) runs beside them, unless ``CNNVIZ_QUEUE_WORKER=0``, and stops
 with them.
 
@@ -35,7 +35,7 @@ if __name__ == "__main__":
         if role is supervisor.Role.APP or supervisor.uses_front(workers):
             sys.exit(supervisor.serve(app_dir, sys.argv[1:], workers, role))
         try:
-            from serving import worker
+            from serving import streamlit_worker as worker
 
             worker.freeze_imports()
         except KeyboardInterrupt:  # Ctrl-C while torch loads: nothing started yet, nothing to say

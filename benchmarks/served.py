@@ -147,13 +147,7 @@ def served(app_dir: Path, label: str, extra_args: tuple[str, ...] = ()) -> Itera
         _wait_health(server.url, process, f"{label} server", folder / "server.log")
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        _stop([(process, log)])
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -172,6 +166,19 @@ class Hosts(Server):
 
     def memory_bytes(self) -> int:
         return sum(memory_bytes(pid) for pid in self._all())
+
+
+def _stop(processes) -> None:
+    """Terminate every ``(process, log)`` at once, then wait for each (killed after 15 s) and close its log."""
+    for process, _ in processes:
+        process.terminate()
+    for process, log in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 def _wait_health(url: str, process: subprocess.Popen, what: str, log: Path) -> None:
@@ -216,15 +223,7 @@ def served_hosts(app_dir: Path, label: str, count: int) -> Iterator[Hosts]:
         front = start("server", "127.0.0.1", front_port, CNNVIZ_ROLE="front", CNNVIZ_UPSTREAMS=upstreams)
         yield Hosts(label, f"http://127.0.0.1:{front_port}", front, folder, apps)
     finally:
-        for process, _ in started:
-            process.terminate()
-        for process, log in started:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
+        _stop(started)
         shutil.rmtree(folder, ignore_errors=True)
 
 

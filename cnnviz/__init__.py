@@ -26,5 +26,5 @@ import os
 # torch: its OpenMP threads busy-wait by default, and on a shared 2-core machine two spinning processes (the
 # app beside a background training run) slow each other 5-10x (measured: 124 vs 912 img/s training under load;
 # docs/speed.md). Sleeping waits cost little alone. A process that imports torch before cnnviz must import
-# cnnviz first (serving/worker.py, benchmarks/__main__.py); child processes inherit it through the environment.
+# cnnviz first (serving/streamlit_worker.py, benchmarks/__main__.py); child processes inherit it via the environment.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

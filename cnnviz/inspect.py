@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnviz.student_models.records import GraphRefused, Inspection
 from cnnviz.student_models.sandbox import inspect_model
-from cnnviz.student_models.table import GraphRefused, Inspection
 
 MAX_IMAGE_BYTES = 5 * 2**20  # an image given with --image
 

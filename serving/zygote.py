@@ -45,7 +45,7 @@ def start_worker(port: int, options: list[str], report_fd: int, address: str = "
         # worker still importing would print a KeyboardInterrupt traceback, and one after Streamlit's handler
         # a second "Stopping...".
         os.setpgid(0, 0)
-        from serving import worker
+        from serving import streamlit_worker as worker
 
         os.environ["CNNVIZ_WORKERS"] = "1"
         code = worker.run_streamlit([*options, "--server.address", address, "--server.port", str(port)])
@@ -56,7 +56,7 @@ def start_worker(port: int, options: list[str], report_fd: int, address: str = "
 def main(argv: list[str]) -> int:
     report_fd, options = int(argv[0]), argv[1:]
     sys.path.insert(0, os.getcwd())
-    from serving import worker
+    from serving import streamlit_worker as worker
 
     worker.freeze_imports()
     workers: dict[int, int] = {}  # pid -> port

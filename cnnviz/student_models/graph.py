@@ -13,7 +13,7 @@ from pathlib import Path
 import onnx
 from onnx import numpy_helper, shape_inference
 
-from cnnviz.student_models.table import GraphLayer, GraphRefused, GraphTable
+from cnnviz.student_models.records import GraphLayer, GraphRefused, GraphTable
 
 # The operators a PyTorch module exports to, and the module's name (a layer kind of cnnviz's registry where it
 # has one). Conv and pools are named by their spatial dimensions when exported.

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.student_models.table import GraphRefused, Inspection, inspection_from_json
+from cnnviz.student_models.records import GraphRefused, Inspection, inspection_from_json
 
 MAX_MB_ENV, MEMORY_MB_ENV, SECONDS_ENV = "CNNVIZ_ONNX_MAX_MB", "CNNVIZ_ONNX_MEMORY_MB", "CNNVIZ_ONNX_SECONDS"
 CLASSES = 10  # a digit classifier's outputs

@@ -47,7 +47,7 @@ def test_serve_freezes_the_imported_libraries_out_of_the_collectors_sight():
 import gc
 from pathlib import Path
 from cnnviz.data import mnist
-from serving import worker
+from serving import streamlit_worker as worker
 assert gc.get_freeze_count() == 0
 frozen = worker.freeze_imports()
 tracked = len(gc.get_objects())
@@ -76,7 +76,7 @@ def test_serve_does_not_poll_the_config_files(monkeypatch):
 
 
 def test_serve_names_a_broken_lesson_file_when_it_starts(tmp_path, monkeypatch):
-    from serving import worker
+    from serving import streamlit_worker as worker
 
     assert worker.check_lessons() is None  # the shipped lessons are fine
     (tmp_path / "broken.toml").write_text('title = "Broken"\norder = 1\n[[steps]]\ntitle = 3\n')

@@ -15,8 +15,8 @@ import torch
 from onnx import TensorProto, helper
 
 from cnnviz.data.mnist import shipped_test_digits
+from cnnviz.student_models.records import GraphRefused
 from cnnviz.student_models.sandbox import SandboxLimits, inspect_model
-from cnnviz.student_models.table import GraphRefused
 from cnnviz.training.recipe import count_parameters
 from models import load_pretrained
 
